@@ -1,0 +1,164 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { UserError } from '../sim/index.js';
+import { runScenarioCommand, runReplayCommand, type RunFlags } from './run.js';
+import { listText } from './list.js';
+import { importLackey } from '../core/index.js';
+
+const VERSION = packageVersion();
+
+/** The version in package.json, found by walking up from this file (works from src/ and dist/). */
+function packageVersion(): string {
+  let dir = new URL('.', import.meta.url);
+  for (let i = 0; i < 6; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'armsim' && pkg.version) return pkg.version;
+    } catch { /* not here: go up */ }
+    dir = new URL('..', dir);
+  }
+  return 'unknown';
+}
+
+const HELP = `armsim ${VERSION} — a cycle-level simulator of the ARMv8-A memory system
+
+Usage:
+  armsim run <scenario|path> [options]     run a workload scenario and check its outcome
+  armsim replay <trace> [options]          replay a binary trace (one agent per PE)
+  armsim trace import --from lackey <file> -o <out>
+                                           convert valgrind --tool=lackey --trace-mem=yes output
+  armsim list                              scenarios and platform presets
+  armsim <command> --help                  help for one command
+  armsim --version
+
+Run options (run, replay):
+  --platform NAME      platform preset (armsim list shows them)
+  --set KEY=VALUE      override a platform key (dram.channels=2) or a scenario
+                       parameter (scenario.bytes=1MiB); repeatable, applied in order
+  --config FILE        platform overrides from a JSON or YAML file (before --set)
+  --seed N             random seed (default 1)
+  --max-cycles N       stop after N simulated cycles
+  --json               print one JSON object instead of the summary
+
+Exit codes: 0 pass, 1 the outcome check failed, 2 bad input, 3 internal error.
+`;
+
+const RUN_HELP = `Usage: armsim run <scenario|path> [--platform NAME] [--set k=v]... [--config FILE] [--seed N] [--max-cycles N] [--json]
+
+Runs a scenario (a name from 'armsim list', or a path to a scenario module) on a platform and
+checks its outcome. Platform keys and scenario parameters are set with --set; scenario
+parameters are prefixed 'scenario.' (e.g. --set scenario.bytes=16MiB).
+`;
+const REPLAY_HELP = `Usage: armsim replay <trace> [--platform NAME] [--set k=v]... [--config FILE] [--seed N] [--max-cycles N] [--json]
+
+Replays a binary trace (from 'armsim trace import'), agent i on PE i. Traces of virtual
+addresses (lackey) are placed in the first DRAM region by taking each address modulo the
+largest power of two that fits in it, which keeps the low address bits (cache indexing).
+With --json the result adds "ops": the memory accesses replayed.
+`;
+const IMPORT_HELP = `Usage: armsim trace import --from lackey <file> -o <out>
+
+Converts the output of 'valgrind --tool=lackey --trace-mem=yes' into armsim's binary trace.
+I records become fetches, L loads, S stores, and M a load then a store of the same address.
+`;
+
+const RUN_OPTIONS = {
+  platform: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  config: { type: 'string' },
+  seed: { type: 'string' },
+  'max-cycles': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+
+/** The command line, start to finish. Returns the exit code; never throws. */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    return await dispatch(argv);
+  } catch (e) {
+    if (e instanceof UserError) {
+      process.stderr.write(`armsim: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`armsim: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 3;
+  }
+}
+
+async function dispatch(argv: readonly string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') { process.stdout.write(HELP); return 0; }
+  if (cmd === '--version' || cmd === '-v') { process.stdout.write(`${VERSION}\n`); return 0; }
+  switch (cmd) {
+    case 'list':
+      if (rest.includes('--help')) { process.stdout.write('Usage: armsim list\n\nLists scenarios and platform presets with their descriptions.\n'); return 0; }
+      if (rest.length > 0) throw new UserError(`list: unexpected argument '${rest[0]}' (list takes none)`);
+      process.stdout.write(listText());
+      return 0;
+    case 'run': {
+      const { positionals, flags, help } = parseRun('run', rest);
+      if (help) { process.stdout.write(RUN_HELP); return 0; }
+      if (positionals.length !== 1) throw new UserError(`run: expected one scenario name or path (got ${positionals.length}); 'armsim list' shows the scenarios`);
+      return runScenarioCommand(positionals[0]!, flags);
+    }
+    case 'replay': {
+      const { positionals, flags, help } = parseRun('replay', rest);
+      if (help) { process.stdout.write(REPLAY_HELP); return 0; }
+      if (positionals.length !== 1) throw new UserError(`replay: expected one trace file (got ${positionals.length})`);
+      return runReplayCommand(positionals[0]!, flags);
+    }
+    case 'trace': {
+      const [sub, ...args] = rest;
+      if (sub === '--help' || sub === undefined) { process.stdout.write(IMPORT_HELP); return 0; }
+      if (sub !== 'import') throw new UserError(`trace: unknown subcommand '${sub}' (accepted: import)`);
+      const p = parseStrict('trace import', args, { from: { type: 'string' }, out: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } });
+      if (p.values.help) { process.stdout.write(IMPORT_HELP); return 0; }
+      if (p.values.from !== 'lackey') throw new UserError(`trace import: --from must be one of lackey (got ${p.values.from === undefined ? 'nothing' : `'${p.values.from}'`})`);
+      if (p.positionals.length !== 1) throw new UserError('trace import: expected one input file');
+      if (p.values.out === undefined) throw new UserError('trace import: -o <out> is required');
+      const r = await importLackey(p.positionals[0]!, p.values.out);
+      process.stdout.write(`${basename(p.values.out)}: ${r.records} records -> ${r.ops} ops (${r.fetches} fetches, ${r.loads} loads, ${r.stores} stores)\n`);
+      return 0;
+    }
+    default:
+      throw new UserError(`unknown command '${cmd}' (accepted: run, replay, trace, list, --help, --version)`);
+  }
+}
+
+function parseStrict<O extends NonNullable<ParseArgsConfig['options']>>(cmd: string, args: readonly string[], options: O) {
+  try {
+    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const accepted = Object.keys(options).map((k) => `--${k}`).join(', ');
+    const unknown = /Unknown option '([^']+)'/.exec(msg);
+    if (unknown) throw new UserError(`${cmd}: unknown option '${unknown[1]}' (accepted: ${accepted})`);
+    throw new UserError(`${cmd}: ${msg.split('\n')[0]} (accepted: ${accepted})`);
+  }
+}
+
+function parseRun(cmd: string, args: readonly string[]): { positionals: string[]; flags: RunFlags; help: boolean } {
+  const p = parseStrict(cmd, args, RUN_OPTIONS);
+  const v = p.values;
+  return {
+    positionals: p.positionals,
+    help: v.help === true,
+    flags: {
+      platform: v.platform,
+      sets: v.set ?? [],
+      config: v.config,
+      seed: v.seed === undefined ? 1 : intFlag('--seed', v.seed, 0, 2 ** 32 - 1),
+      maxCycles: v['max-cycles'] === undefined ? undefined : intFlag('--max-cycles', v['max-cycles'], 1, Number.MAX_SAFE_INTEGER),
+      json: v.json === true,
+    },
+  };
+}
+
+function intFlag(name: string, s: string, min: number, max: number): number {
+  const n = /^(0x[0-9a-f_]+|\d[\d_]*)$/i.test(s) ? Number(s.replace(/_/g, '')) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UserError(`${name} must be an integer from ${min} to ${max} (got '${s}')`);
+  return n;
+}

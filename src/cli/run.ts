@@ -1,0 +1,158 @@
+import { basename } from 'node:path';
+import { existsSync } from 'node:fs';
+import { UserError, sortKeys } from '../sim/index.js';
+import { resolveConfig } from '../sim/config.js';
+import { PRESETS, DEFAULT_PLATFORM, PlatformSchema, System, type Scenario, type ScenarioContext, type Check, type PlatformConfig, type RunOutcome } from '../platform/index.js';
+import { TraceReader, TraceOpSource } from '../core/index.js';
+import { SCENARIOS } from '../../workloads/index.js';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/** Flags shared by run and replay. */
+export interface RunFlags {
+  platform: string | undefined;
+  sets: string[];
+  config: string | undefined;
+  seed: number;
+  maxCycles: number | undefined;
+  json: boolean;
+}
+
+/** Resolves a scenario argument that is a path to a module. */
+export async function importScenarioModule(path: string): Promise<unknown> {
+  try {
+    return await import(pathToFileURL(resolve(path)).href);
+  } catch (e) {
+    throw new UserError(`scenario '${path}': cannot load module (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
+  }
+}
+
+/** Everything a run prints, before formatting. `host` is the only part that is not deterministic. */
+export interface RunReport {
+  scenario: string;
+  platform: string;
+  seed: number;
+  cycles: number;
+  verdict: 'pass' | 'fail';
+  end: { reason: string; diagnosis?: string };
+  params: Record<string, unknown>;
+  checks: Record<string, Check>;
+  stats: Record<string, unknown>;
+  ops?: number;
+  host: Record<string, unknown>;
+}
+
+async function findScenario(arg: string): Promise<Scenario<any>> {
+  const named = SCENARIOS.find((s) => s.name === arg);
+  if (named) return named;
+  if (/[/\\]|\.[cm]?js$/.test(arg) && existsSync(arg)) {
+    const mod = (await importScenarioModule(arg)) as { scenario?: Scenario<any> };
+    if (!mod.scenario || typeof mod.scenario.setup !== 'function') throw new UserError(`scenario '${arg}': the module exports no 'scenario'`);
+    return mod.scenario;
+  }
+  throw new UserError(`unknown scenario '${arg}' (accepted: ${SCENARIOS.map((s) => s.name).join(', ')}, or a path to a scenario module)`);
+}
+
+function platformOf(name: string | undefined, fallback: string): [string, PlatformConfig] {
+  const n = name ?? fallback;
+  const p = PRESETS[n];
+  if (!p) throw new UserError(`--platform must be one of ${Object.keys(PRESETS).join(', ')} (got '${n}')`);
+  return [n, p];
+}
+
+function splitSets(sets: readonly string[]): { platform: string[]; scenario: string[] } {
+  const platform: string[] = [], scenario: string[] = [];
+  for (const s of sets) (s.startsWith('scenario.') ? scenario : platform).push(s.startsWith('scenario.') ? s.slice('scenario.'.length) : s);
+  return { platform, scenario };
+}
+
+export async function runScenarioCommand(arg: string, flags: RunFlags): Promise<number> {
+  const sc = await findScenario(arg);
+  const [platformName, preset] = platformOf(flags.platform, sc.platform ?? DEFAULT_PLATFORM);
+  const sets = splitSets(flags.sets);
+  const cfg = resolveConfig(PlatformSchema, preset, { file: flags.config, sets: [...(sc.platformSets ?? []), ...sets.platform] });
+  const params = resolveConfig(sc.params, {}, { sets: sets.scenario, root: 'scenario' }) as Record<string, unknown>;
+  const t0 = performance.now();
+  const sys = new System(cfg, flags.seed);
+  const ctx: ScenarioContext<unknown> = { sys, params, seed: flags.seed };
+  sc.setup(ctx);
+  const outcome = sys.run({ maxCycles: flags.maxCycles });
+  const checks = sc.check(ctx, outcome);
+  const report = makeReport(sc.name, platformName, flags.seed, params, sys, outcome, checks, t0);
+  return emit(report, flags.json);
+}
+
+export async function runReplayCommand(path: string, flags: RunFlags): Promise<number> {
+  const [platformName, preset] = platformOf(flags.platform, DEFAULT_PLATFORM);
+  const sets = splitSets(flags.sets);
+  if (sets.scenario.length > 0) throw new UserError(`replay: unknown key 'scenario.${sets.scenario[0]}' (replay has no scenario parameters)`);
+  const cfg = resolveConfig(PlatformSchema, preset, { file: flags.config, sets: sets.platform });
+  const reader = TraceReader.open(path);
+  try {
+    const h = reader.header;
+    if (h.agents > cfg.core.count) throw new UserError(`replay: the trace has ${h.agents} agents but platform '${platformName}' has core.count=${cfg.core.count} (set core.count to at least ${h.agents})`);
+    const t0 = performance.now();
+    const sys = new System(cfg, flags.seed);
+    let fold: { base: number; size: number } | undefined;
+    if (h.addressKind === 'virtual') {
+      const ram = sys.map.regions.find((r) => r.kind === 'dram');
+      if (!ram) throw new UserError(`replay: platform '${platformName}' has no dram region to place a virtual-address trace in`);
+      fold = { base: ram.base, size: 2 ** Math.floor(Math.log2(ram.size)) };
+    }
+    for (let a = 0; a < h.agents; a++) sys.attach(a, new TraceOpSource(reader.cursor(a), `${basename(path)}#${a}`, fold));
+    const outcome = sys.run({ maxCycles: flags.maxCycles });
+    let ops = 0;
+    for (const pe of sys.pes) ops += pe.stats.loads + pe.stats.stores + pe.stats.fetches;
+    const checks: Record<string, Check> = {
+      completed: { pass: outcome.endReason === 'done', endReason: outcome.endReason },
+      externalAborts: { pass: true, count: sys.pes.reduce((n, p) => n + p.stats.externalAborts, 0) },
+    };
+    const report = makeReport(`replay:${basename(path)}`, platformName, flags.seed, {}, sys, outcome, checks, t0);
+    report.ops = ops;
+    return emit(report, flags.json);
+  } finally {
+    reader.close();
+  }
+}
+
+function makeReport(scenario: string, platform: string, seed: number, params: Record<string, unknown>, sys: System, outcome: RunOutcome, checks: Record<string, Check>, t0: number): RunReport {
+  const wall = (performance.now() - t0) / 1000;
+  const pass = outcome.endReason === 'done' && Object.values(checks).every((c) => c.pass);
+  return {
+    scenario, platform, seed, cycles: outcome.cycles, verdict: pass ? 'pass' : 'fail',
+    end: outcome.diagnosis === undefined ? { reason: outcome.endReason } : { reason: outcome.endReason, diagnosis: outcome.diagnosis },
+    params: sortKeys(params) as Record<string, unknown>,
+    checks: sortKeys(checks) as Record<string, Check>,
+    stats: sys.stats.toTree(),
+    host: {
+      wallSeconds: Math.round(wall * 1000) / 1000,
+      eventsPerSecond: Math.round(outcome.events / Math.max(wall, 1e-9)),
+      events: outcome.events,
+      rssMiB: Math.round(process.memoryUsage().rss / 1048576),
+      node: process.version,
+    },
+  };
+}
+
+function emit(r: RunReport, json: boolean): number {
+  if (json) {
+    const { host, ...rest } = r;
+    process.stdout.write(JSON.stringify({ ...rest, host }) + '\n');
+  } else {
+    process.stdout.write(summary(r));
+  }
+  return r.verdict === 'pass' ? 0 : 1;
+}
+
+function summary(r: RunReport): string {
+  const lines = [`${r.scenario} on ${r.platform} (seed ${r.seed}): ${r.verdict.toUpperCase()} after ${r.cycles} cycles (${r.end.reason})`];
+  if (r.end.diagnosis) lines.push(`  ${r.end.diagnosis}`);
+  if (r.ops !== undefined) lines.push(`  ops replayed: ${r.ops}`);
+  for (const [name, c] of Object.entries(r.checks)) {
+    const { pass, ...measured } = c;
+    const m = Object.entries(measured).map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.length} points]` : String(v)}`).join(' ');
+    lines.push(`  ${pass ? 'ok  ' : 'FAIL'} ${name}${m ? `: ${m}` : ''}`);
+  }
+  lines.push(`  (${r.host.wallSeconds} s wall, ${r.host.eventsPerSecond} events/s; --json for every stat)`);
+  return lines.join('\n') + '\n';
+}

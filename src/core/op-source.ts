@@ -1,0 +1,127 @@
+import type { TraceCursor } from './trace-format.js';
+import { OpCode } from './ops.js';
+
+/**
+ * The PE's current operation, filled in by an op source. One per PE, reused for every op,
+ * so the trace path allocates nothing.
+ */
+export class OpSlot {
+  op: number = OpCode.Compute;
+  addr = 0;
+  size = 0;
+  valueLo = 0;
+  valueHi = 0;
+  /** Store data for a program op that gives bytes rather than a value (length = size). */
+  bytes: Uint8Array | undefined = undefined;
+  /** Packed memory attributes for this access (programs may set them until the MMU lands). */
+  attrs = 0;
+  /** A program wants the result before it continues (loads by default). */
+  wait = false;
+}
+
+/** What a program receives back for an op it waited for. */
+export interface OpResult {
+  /** false when the access ended in an external abort (no region decodes the address). */
+  readonly ok: boolean;
+  readonly fault: 'external-abort' | undefined;
+  /** The loaded bytes (a copy; length = size). Empty for non-loads. */
+  readonly bytes: Uint8Array;
+  /** The first 8 loaded bytes as a little-endian unsigned number (exact below 2^53). */
+  readonly value: number;
+  /** The same value as two exact 32-bit halves. */
+  readonly valueLo: number;
+  readonly valueHi: number;
+  /** Cycle at which the op completed. */
+  readonly cycle: number;
+}
+
+/**
+ * Where a PE's ops come from. `next` fills the slot and returns false at the end. `deliver` hands a
+ * waited-for result back (programs); trace sources ignore it.
+ */
+export interface OpSource {
+  next(slot: OpSlot): boolean;
+  deliver(result: OpResult): void;
+  readonly label: string;
+}
+
+/** Replays one agent of a trace, a chunk at a time. */
+export class TraceOpSource implements OpSource {
+  private op: Uint8Array = new Uint8Array(0);
+  private addr: Float64Array = new Float64Array(0);
+  private size: Uint8Array = new Uint8Array(0);
+  private lo: Uint32Array = new Uint32Array(0);
+  private hi: Uint32Array = new Uint32Array(0);
+  private i = 0;
+  private n = 0;
+  /** Optional address translation for traces of virtual addresses (folded into a region). */
+  private readonly foldBase: number;
+  private readonly foldSize: number;
+
+  constructor(private readonly cursor: TraceCursor, readonly label: string, fold?: { base: number; size: number }) {
+    this.foldBase = fold?.base ?? 0;
+    this.foldSize = fold?.size ?? 0;
+  }
+
+  next(slot: OpSlot): boolean {
+    if (this.i === this.n) {
+      const c = this.cursor.next();
+      if (c === null) return false;
+      this.op = c.op; this.addr = c.addr; this.size = c.size; this.lo = c.valueLo; this.hi = c.valueHi;
+      this.i = 0; this.n = c.length;
+      if (this.n === 0) return this.next(slot);
+    }
+    const i = this.i++;
+    const op = this.op[i]!;
+    slot.op = op;
+    let a = this.addr[i]!;
+    if (this.foldSize !== 0 && op <= OpCode.Fetch) a = this.foldBase + (a % this.foldSize);
+    slot.addr = a;
+    slot.size = this.size[i]!;
+    slot.valueLo = this.lo[i]!;
+    slot.valueHi = this.hi[i]!;
+    slot.bytes = undefined;
+    slot.attrs = 0;
+    slot.wait = false;
+    return true;
+  }
+
+  deliver(): void { /* traces do not look at results */ }
+}
+
+/** An op a program yields. Build them with the helpers in program.ts. */
+export interface ProgramOp {
+  readonly op: number;
+  readonly addr: number;
+  readonly size: number;
+  readonly valueLo?: number;
+  readonly valueHi?: number;
+  readonly bytes?: Uint8Array;
+  readonly attrs?: number;
+  readonly wait?: boolean;
+}
+
+export type Program = Generator<ProgramOp, void, OpResult | undefined>;
+
+/** Runs a generator program: each yielded op is executed; waited-for results are sent back in. */
+export class ProgramOpSource implements OpSource {
+  private pending: OpResult | undefined = undefined;
+  private started = false;
+
+  constructor(private readonly gen: Program, readonly label: string) {}
+
+  next(slot: OpSlot): boolean {
+    const r = this.started ? this.gen.next(this.pending) : this.gen.next(undefined);
+    this.started = true;
+    this.pending = undefined;
+    if (r.done) return false;
+    const o = r.value;
+    slot.op = o.op; slot.addr = o.addr; slot.size = o.size;
+    slot.valueLo = o.valueLo ?? 0; slot.valueHi = o.valueHi ?? 0;
+    slot.bytes = o.bytes; slot.attrs = o.attrs ?? 0;
+    slot.wait = o.wait ?? (o.op === OpCode.Load || o.op === OpCode.Fetch);
+    return true;
+  }
+
+  deliver(result: OpResult): void { this.pending = result; }
+}

@@ -1,0 +1,349 @@
+import { Histogram, ReqKind, ReqStatus, type EventQueue, type Link, type RequestTable, type StatsRegistry } from '../sim/index.js';
+import { OpCode } from './ops.js';
+import { OpSlot, type OpResult, type OpSource } from './op-source.js';
+
+export interface PeConfig {
+  /** Memory ops that may be outstanding at once (the load/store window). */
+  window: number;
+  /** Ops issued per cycle at most. */
+  issueWidth: number;
+  /** Cycles an ISB costs (pipeline refill). */
+  isbCycles: number;
+  /** Bytes of the unit of same-address ordering and of request splitting (the line size). */
+  lineBytes: number;
+}
+
+class PeStats {
+  ops = 0; loads = 0; stores = 0; fetches = 0; barriers = 0; sysRegWrites = 0;
+  computeCycles = 0; bytesRead = 0; bytesWritten = 0; requests = 0; externalAborts = 0;
+  stallWindowCycles = 0; stallBarrierCycles = 0; stallOrderingCycles = 0; stallBackpressureCycles = 0;
+  finishedAt = 0;
+}
+
+const STALL_NONE = 0, STALL_WINDOW = 1, STALL_BARRIER = 2, STALL_ORDER = 3, STALL_BACKPRESSURE = 4, STALL_WAIT = 5;
+const STALL_NAMES = ['running', 'window full', 'barrier', 'same-address ordering', 'backpressure', 'waiting for a result'];
+
+/**
+ * A processing element (first slice): issues loads, stores, fetches, barriers, system-register
+ * writes and compute delays from an op source, in program order, with a window of outstanding
+ * memory ops. Talks to memory through `memLink` with physical addresses and packed attributes;
+ * the MMU and caches slot in between later without changing this issue logic.
+ *
+ * Ordering: a memory op waits while an outstanding op to the same line conflicts with it (either
+ * is a store); accesses that cross a line are split into one request per line. DMB holds later
+ * memory ops until every earlier one has completed; DSB holds everything.
+ * Leaves out: speculation, store-to-load forwarding, register dependencies.
+ */
+export class Pe {
+  memLink: Link | undefined = undefined;
+  readonly respHandler: number;
+  /** Called once when the PE has run out of ops and every op has completed. */
+  onFinish: (() => void) | undefined = undefined;
+
+  readonly stats = new PeStats();
+  readonly loadLatency = new Histogram(4096);
+  private readonly stepHandler: number;
+  private readonly slot = new OpSlot();
+  private source: OpSource | undefined = undefined;
+  private haveOp = false;
+  private exhausted = true;
+  private finished = true;
+
+  // window slots (struct of arrays)
+  private readonly wLine: Float64Array;
+  private readonly wStore: Uint8Array;
+  private readonly wParts: Uint8Array;
+  private readonly wWait: Uint8Array;
+  private readonly wOk: Uint8Array;
+  private readonly wOp: Uint8Array;
+  private readonly wAddr: Float64Array;
+  private readonly wSize: Uint8Array;
+  private readonly wIssued: Float64Array;
+  private readonly wBytes: Uint8Array;
+  private readonly wFree: Int32Array;
+  private nFree: number;
+  private outstanding = 0;
+  private outstandingStores = 0;
+
+  private dmbPending = false;
+  private waitingSlot = -1;
+  private busyUntil = 0;
+  private stepAt = -1;
+  private lastIssueCycle = -1;
+  private issuedThisCycle = 0;
+  private stall = STALL_NONE;
+  private stallSince = 0;
+  private readonly sysRegs = new Map<number, number>();
+  private readonly pendingSysRegs: [number, number][] = [];
+  private readonly lineBytes: number;
+
+  constructor(
+    readonly index: number,
+    readonly name: string,
+    private readonly q: EventQueue,
+    private readonly table: RequestTable,
+    readonly cfg: PeConfig,
+    stats: StatsRegistry,
+    statsPath: string,
+  ) {
+    const w = cfg.window;
+    this.wLine = new Float64Array(w); this.wStore = new Uint8Array(w); this.wParts = new Uint8Array(w);
+    this.wWait = new Uint8Array(w); this.wOk = new Uint8Array(w); this.wOp = new Uint8Array(w);
+    this.wAddr = new Float64Array(w); this.wSize = new Uint8Array(w); this.wIssued = new Float64Array(w);
+    this.wBytes = new Uint8Array(w * 64);
+    this.wFree = new Int32Array(w);
+    for (let i = 0; i < w; i++) this.wFree[i] = w - 1 - i;
+    this.nFree = w;
+    this.lineBytes = cfg.lineBytes;
+    this.respHandler = q.register(`${name}.response`, (id) => this.onResponse(id));
+    this.stepHandler = q.register(`${name}.step`, () => { this.stepAt = -1; this.tryIssue(); });
+    const c = { unit: 'count' }, cy = { unit: 'cycles' }, by = { unit: 'bytes' };
+    stats.add(statsPath, this.stats, {
+      ops: { ...c, desc: 'ops executed (memory, barrier, system-register and compute)' },
+      loads: { ...c, desc: 'loads issued' }, stores: { ...c, desc: 'stores issued' }, fetches: { ...c, desc: 'instruction fetches issued' },
+      barriers: { ...c, desc: 'DMB/DSB/ISB executed' }, sysRegWrites: { ...c, desc: 'system-register writes' },
+      computeCycles: { ...cy, desc: 'cycles spent in compute ops' },
+      bytesRead: { ...by, desc: 'bytes loaded or fetched' }, bytesWritten: { ...by, desc: 'bytes stored' },
+      requests: { ...c, desc: 'memory requests sent (an access crossing a line sends two)' },
+      externalAborts: { ...c, desc: 'accesses that ended in an external abort' },
+      stallWindowCycles: { ...cy, desc: 'cycles stalled with the window full' },
+      stallBarrierCycles: { ...cy, desc: 'cycles stalled at a DMB or DSB' },
+      stallOrderingCycles: { ...cy, desc: 'cycles stalled behind an outstanding access to the same line' },
+      stallBackpressureCycles: { ...cy, desc: 'cycles stalled for a link credit or a request slot' },
+      finishedAt: { ...cy, desc: 'cycle at which the last op completed' },
+    });
+    stats.addHistogram(`${statsPath}.loadLatency`, this.loadLatency, { unit: 'cycles', desc: 'load issue to data' });
+  }
+
+  /** Gives the PE its ops and starts it at the current cycle. */
+  start(source: OpSource): void {
+    this.source = source;
+    this.exhausted = false;
+    this.finished = false;
+    this.scheduleStep(this.q.now);
+  }
+
+  get isFinished(): boolean { return this.finished; }
+  /** End of the compute op in progress (or an earlier cycle when none is). */
+  get busyUntilCycle(): number { return this.busyUntil; }
+  /** Retired ops so far: the watchdog's progress measure. */
+  get progress(): number { return this.stats.ops; }
+
+  /** For the watchdog: what this PE is waiting for. */
+  describe(): string {
+    if (this.finished) return `${this.name}: finished`;
+    let s = `${this.name}: ${STALL_NAMES[this.stall]}, ${this.outstanding} outstanding`;
+    if (this.outstanding > 0) {
+      let oldest = -1;
+      for (let i = 0; i < this.cfg.window; i++) if (this.wParts[i]! > 0 && (oldest < 0 || this.wIssued[i]! < this.wIssued[oldest]!)) oldest = i;
+      if (oldest >= 0) s += ` (oldest: ${opName(this.wOp[oldest]!)} 0x${this.wAddr[oldest]!.toString(16)} issued at cycle ${this.wIssued[oldest]})`;
+    }
+    return s + (this.source ? ` [${this.source.label}]` : '');
+  }
+
+  readSysReg(reg: number): number | undefined { return this.sysRegs.get(reg); }
+
+  private scheduleStep(at: number): void {
+    if (this.stepAt !== -1 && this.stepAt <= at) return;
+    this.stepAt = at;
+    this.q.scheduleAt(this.stepHandler, at);
+  }
+
+  private setStall(reason: number): void {
+    if (this.stall === reason) return;
+    this.endStall();
+    this.stall = reason;
+    this.stallSince = this.q.now;
+  }
+
+  private endStall(): void {
+    const d = this.q.now - this.stallSince;
+    switch (this.stall) {
+      case STALL_WINDOW: this.stats.stallWindowCycles += d; break;
+      case STALL_BARRIER: this.stats.stallBarrierCycles += d; break;
+      case STALL_ORDER: this.stats.stallOrderingCycles += d; break;
+      case STALL_BACKPRESSURE: this.stats.stallBackpressureCycles += d; break;
+    }
+    this.stall = STALL_NONE;
+  }
+
+  /** Issues ops in program order until something stops it. Idempotent: safe to call any time. */
+  private tryIssue(): void {
+    const q = this.q, slot = this.slot;
+    if (this.finished || this.waitingSlot >= 0) return;
+    const now = q.now;
+    if (now < this.busyUntil) { this.scheduleStep(this.busyUntil); return; }
+    for (;;) {
+      if (!this.haveOp) {
+        if (this.exhausted || !this.source!.next(slot)) {
+          this.exhausted = true;
+          this.checkFinished();
+          return;
+        }
+        this.haveOp = true;
+      }
+      if (this.lastIssueCycle !== now) { this.lastIssueCycle = now; this.issuedThisCycle = 0; }
+      if (this.issuedThisCycle >= this.cfg.issueWidth) { this.scheduleStep(now + 1); return; }
+      const op = slot.op;
+      if (op <= OpCode.Fetch) {
+        if (!this.issueMemory()) return;
+        if (this.waitingSlot >= 0) return;
+        continue;
+      }
+      switch (op) {
+        case OpCode.Compute: {
+          this.consume();
+          this.stats.computeCycles += slot.addr;
+          this.busyUntil = now + slot.addr;
+          if (slot.addr > 0) { this.scheduleStep(this.busyUntil); return; }
+          continue;
+        }
+        case OpCode.Dsb:
+          if (this.outstanding > 0) { this.setStall(STALL_BARRIER); return; }
+          this.stats.barriers++; this.consume(); continue;
+        case OpCode.Dmb:
+          this.stats.barriers++; this.consume();
+          if (this.outstanding > 0) this.dmbPending = true;
+          continue;
+        case OpCode.Isb:
+          // Context synchronization: system-register writes made earlier take effect now.
+          for (const [r, v] of this.pendingSysRegs) this.sysRegs.set(r, v);
+          this.pendingSysRegs.length = 0;
+          this.stats.barriers++; this.consume();
+          this.busyUntil = now + this.cfg.isbCycles;
+          if (this.cfg.isbCycles > 0) { this.scheduleStep(this.busyUntil); return; }
+          continue;
+        case OpCode.SysRegWrite:
+          this.pendingSysRegs.push([slot.addr, slot.valueLo + slot.valueHi * 4294967296]);
+          this.stats.sysRegWrites++; this.consume(); continue;
+        default:
+          throw new RangeError(`${this.name}: unknown op code ${op}`);
+      }
+    }
+  }
+
+  private consume(): void {
+    this.haveOp = false;
+    this.stats.ops++;
+    this.issuedThisCycle++;
+    if (this.stall !== STALL_NONE) this.endStall();
+  }
+
+  /** Tries to issue the memory op in `slot`; false if it must wait (the reason is recorded). */
+  private issueMemory(): boolean {
+    const slot = this.slot, table = this.table, now = this.q.now;
+    if (this.dmbPending) {
+      if (this.outstanding > 0) { this.setStall(STALL_BARRIER); return false; }
+      this.dmbPending = false;
+    }
+    if (this.nFree === 0) { this.setStall(STALL_WINDOW); return false; }
+    const isStore = slot.op === OpCode.Store;
+    const lb = this.lineBytes;
+    const addr = slot.addr, size = slot.size;
+    const line = Math.floor(addr / lb);
+    const lastLine = Math.floor((addr + size - 1) / lb);
+    // Same-address ordering, at line granularity: a store conflicts with anything outstanding on
+    // its line(s), a load only with outstanding stores.
+    if (this.outstanding > 0 && (isStore || this.outstandingStores > 0)) {
+      for (let i = 0; i < this.cfg.window; i++) {
+        if (this.wParts[i] === 0) continue;
+        const l = this.wLine[i]!;
+        if ((l === line || l === lastLine) && (isStore || this.wStore[i] === 1)) { this.setStall(STALL_ORDER); return false; }
+      }
+    }
+    const parts = lastLine === line ? 1 : 2;
+    const link = this.memLink!;
+    if (link.available < parts || table.inUse + parts > table.capacity) {
+      if (link.available < parts) link.onCredit = this.onCreditFn;
+      this.setStall(STALL_BACKPRESSURE);
+      if (table.inUse + parts > table.capacity) this.scheduleStep(now + 1);
+      return false;
+    }
+    const w = this.wFree[--this.nFree]!;
+    this.wLine[w] = line; this.wStore[w] = isStore ? 1 : 0; this.wParts[w] = parts;
+    this.wWait[w] = slot.wait ? 1 : 0; this.wOk[w] = 1; this.wOp[w] = slot.op;
+    this.wAddr[w] = addr; this.wSize[w] = size; this.wIssued[w] = now;
+    this.outstanding++;
+    if (isStore) this.outstandingStores++;
+    const kind = slot.op === OpCode.Load ? ReqKind.Read : isStore ? ReqKind.Write : ReqKind.Fetch;
+    const firstLen = parts === 1 ? size : (line + 1) * lb - addr;
+    this.sendPart(w, kind, addr, firstLen, 0);
+    if (parts === 2) this.sendPart(w, kind, addr + firstLen, size - firstLen, firstLen);
+    if (isStore) { this.stats.stores++; this.stats.bytesWritten += size; }
+    else if (kind === ReqKind.Read) { this.stats.loads++; this.stats.bytesRead += size; }
+    else { this.stats.fetches++; this.stats.bytesRead += size; }
+    if (slot.wait) this.waitingSlot = w;
+    this.consume();
+    return true;
+  }
+
+  private readonly onCreditFn = (): void => { this.memLink!.onCredit = undefined; this.tryIssue(); };
+
+  private sendPart(w: number, kind: ReqKind, addr: number, len: number, opOffset: number): void {
+    const table = this.table, slot = this.slot;
+    const id = table.alloc(kind, addr, len, slot.attrs, this.index, this.q.now);
+    table.tag[id] = w * 64 + opOffset;     // window slot and byte offset of this part in the op
+    if (kind === ReqKind.Write) {
+      const d = table.data, off = table.dataOffset(id);
+      const bytes = slot.bytes;
+      if (bytes !== undefined) d.set(bytes.subarray(opOffset, opOffset + len), off);
+      else {
+        const lo = slot.valueLo, hi = slot.valueHi;
+        for (let k = 0; k < len; k++) {
+          const b = (opOffset + k) & 7;
+          d[off + k] = b < 4 ? (lo >>> (8 * b)) & 0xff : (hi >>> (8 * (b - 4))) & 0xff;
+        }
+      }
+    }
+    this.stats.requests++;
+    this.memLink!.trySend(id);
+  }
+
+  private onResponse(id: number): void {
+    const table = this.table, now = this.q.now;
+    const tag = table.tag[id]!;
+    const w = Math.floor(tag / 64), opOffset = tag % 64;
+    if (table.status[id] !== ReqStatus.Ok) this.wOk[w] = 0;
+    if (this.wWait[w] === 1 && this.wStore[w] === 0) {
+      this.wBytes.set(table.data.subarray(table.dataOffset(id), table.dataOffset(id) + table.size[id]!), w * 64 + opOffset);
+    }
+    table.release(id);
+    if (--this.wParts[w]! > 0) return;
+    // The whole op has completed.
+    const op = this.wOp[w]!;
+    if (op === OpCode.Load) this.loadLatency.record(now - this.wIssued[w]!);
+    if (this.wOk[w] === 0) this.stats.externalAborts++;
+    this.outstanding--;
+    if (this.wStore[w] === 1) this.outstandingStores--;
+    this.wFree[this.nFree++] = w;
+    if (this.waitingSlot === w) {
+      this.waitingSlot = -1;
+      this.source!.deliver(this.resultOf(w));
+    }
+    if (this.outstanding === 0) this.dmbPending = false;
+    if (this.exhausted && !this.haveOp) { this.checkFinished(); return; }
+    this.tryIssue();
+  }
+
+  private resultOf(w: number): OpResult {
+    const ok = this.wOk[w] === 1;
+    const size = this.wSize[w]!;
+    const isLoad = this.wStore[w] === 0;
+    const bytes = isLoad && ok ? this.wBytes.slice(w * 64, w * 64 + size) : new Uint8Array(0);
+    let lo = 0, hi = 0;
+    for (let k = Math.min(bytes.length, 8) - 1; k >= 0; k--) {
+      if (k >= 4) hi = hi * 256 + bytes[k]!; else lo = lo * 256 + bytes[k]!;
+    }
+    return { ok, fault: ok ? undefined : 'external-abort', bytes, value: lo + hi * 4294967296, valueLo: lo, valueHi: hi, cycle: this.q.now };
+  }
+
+  private checkFinished(): void {
+    if (this.finished || this.outstanding > 0 || this.haveOp) return;
+    this.finished = true;
+    this.endStall();
+    this.stats.finishedAt = this.q.now;
+    this.onFinish?.();
+  }
+}
+
+function opName(op: number): string { return ['load', 'store', 'fetch'][op] ?? `op${op}`; }

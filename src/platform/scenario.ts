@@ -1,0 +1,33 @@
+import type { z } from 'zod';
+import type { System, RunOutcome } from './system.js';
+
+/** A named check with the quantities it measured (`pass` plus numbers, strings or arrays). */
+export type Check = { pass: boolean } & Record<string, unknown>;
+
+export interface ScenarioContext<P> {
+  readonly sys: System;
+  readonly params: P;
+  readonly seed: number;
+}
+
+/**
+ * A scenario: a platform, agents, and a check of the outcome. Modules in workloads/ export one as
+ * `scenario`; `armsim run <name|path>` runs it.
+ *
+ * Contract: `params` is a strict zod object whose fields all have defaults (users set them as
+ * `--set scenario.<name>=<value>`); `setup` attaches agents to PEs; `check` only reads.
+ */
+export interface Scenario<P = Record<string, unknown>> {
+  readonly name: string;
+  readonly description: string;
+  /** Preset used when the user gives no `--platform`. */
+  readonly platform?: string;
+  /** `--set`-style overrides applied to the platform before the user's own. */
+  readonly platformSets?: readonly string[];
+  readonly params: z.ZodType<P>;
+  setup(ctx: ScenarioContext<P>): void;
+  check(ctx: ScenarioContext<P>, outcome: RunOutcome): Record<string, Check>;
+}
+
+/** Identity helper that keeps the parameter type for the compiler. */
+export function defineScenario<P>(s: Scenario<P>): Scenario<P> { return s; }

@@ -1,0 +1,227 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { EventQueue } from './event-queue.js';
+
+/** A queue with one handler that records (arg, now) for every dispatch. */
+function recording(initialCapacity?: number) {
+  const q = new EventQueue(initialCapacity);
+  const log: [number, number][] = [];
+  const h = q.register('rec', (a) => { log.push([a, q.now]); });
+  return { q, h, log };
+}
+
+/**
+ * A random schedule: `initial` events are scheduled before the run; when event k runs it
+ * schedules one child per delay in `children[k % children.length]`, until `cap` events exist.
+ * `useAt[k % useAt.length]` picks scheduleAt(now + d) over schedule(d) for event k's children.
+ */
+interface Program { initial: number[]; children: number[][]; useAt: boolean[]; cap: number }
+
+const delayArb = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 3 }) }, // mostly tiny delays: many ties
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 1000 }) },
+);
+const programArb: fc.Arbitrary<Program> = fc.record({
+  initial: fc.array(delayArb, { minLength: 1, maxLength: 40 }),
+  children: fc.array(fc.array(delayArb, { maxLength: 4 }), { minLength: 1, maxLength: 12 }),
+  useAt: fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }),
+  cap: fc.integer({ min: 1, max: 400 }),
+});
+
+/** Runs `p` on the real queue; returns the dispatch log as [event id, cycle] pairs. */
+function runReal(p: Program, initialCapacity: number, chunk: number): [number, number][] {
+  const q = new EventQueue(initialCapacity);
+  const log: [number, number][] = [];
+  let nextId = 0;
+  let lastNow = q.now;
+  const h = q.register('ev', (id) => {
+    if (q.now < lastNow) throw new Error(`now went backwards: ${q.now} < ${lastNow}`);
+    lastNow = q.now;
+    log.push([id, q.now]);
+    const useAt = p.useAt[id % p.useAt.length]!;
+    for (const d of p.children[id % p.children.length]!) {
+      if (nextId >= p.cap) break;
+      if (useAt) q.scheduleAt(h, q.now + d, nextId++);
+      else q.schedule(h, d, nextId++);
+    }
+  });
+  for (const d of p.initial) if (nextId < p.cap) q.schedule(h, d, nextId++);
+  // Run in slices of `chunk` cycles (Infinity: one call) to check that slicing changes nothing.
+  let end = 0;
+  while (q.size > 0) { end += chunk; q.runUntil(end); }
+  expect(q.dispatched).toBe(nextId);
+  return log;
+}
+
+/**
+ * The naive reference: pending events in insertion order; each step takes the first event with
+ * the smallest cycle, i.e. a stable sort by cycle of what is pending, which is a sort by
+ * (cycle, insertion sequence).
+ */
+function runReference(p: Program): [number, number][] {
+  const pending: { id: number; at: number }[] = [];
+  const log: [number, number][] = [];
+  let nextId = 0;
+  let now = 0;
+  for (const d of p.initial) if (nextId < p.cap) pending.push({ id: nextId++, at: now + d });
+  while (pending.length > 0) {
+    const sorted = [...pending].sort((a, b) => a.at - b.at); // Array.prototype.sort is stable
+    const ev = sorted[0]!;
+    pending.splice(pending.indexOf(ev), 1);
+    now = ev.at;
+    log.push([ev.id, now]);
+    for (const d of p.children[ev.id % p.children.length]!) {
+      if (nextId >= p.cap) break;
+      pending.push({ id: nextId++, at: now + d });
+    }
+  }
+  return log;
+}
+
+describe('EventQueue', () => {
+  it('runs same-cycle events in insertion order', () => {
+    const { q, h, log } = recording();
+    q.schedule(h, 5, 1);
+    q.schedule(h, 5, 2);
+    q.scheduleAt(h, 5, 3);
+    q.schedule(h, 0, 4);
+    q.schedule(h, 5, 5);
+    q.runUntil(Infinity);
+    expect(log).toEqual([[4, 0], [1, 5], [2, 5], [3, 5], [5, 5]]);
+  });
+
+  it('runs an event scheduled with delay 0 from a handler after the events already due that cycle', () => {
+    const q = new EventQueue();
+    const order: string[] = [];
+    const b = q.register('b', () => order.push('b'));
+    const c = q.register('c', () => order.push('c'));
+    const a = q.register('a', () => { order.push('a'); q.schedule(c, 0); });
+    q.schedule(a, 2);
+    q.schedule(b, 2);
+    q.runUntil(Infinity);
+    expect(order).toEqual(['a', 'b', 'c']);
+  });
+
+  it('dispatches in (cycle, insertion sequence) order on random schedules, like a naive stable sort', () => {
+    fc.assert(
+      fc.property(programArb, fc.integer({ min: 1, max: 8 }), fc.constantFrom(Infinity, 1, 3, 50), (p, cap, chunk) => {
+        expect(runReal(p, cap, chunk)).toEqual(runReference(p));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never moves now backwards and stamps each event with its own cycle', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 20 }), { minLength: 1, maxLength: 200 }), (delays) => {
+        const q = new EventQueue(2);
+        const seen: number[] = [];
+        const due: number[] = [];
+        let i = 0;
+        const h = q.register('h', (a) => {
+          expect(q.now).toBe(due[a]);
+          seen.push(q.now);
+          if (i < delays.length) { due.push(q.now + delays[i]!); q.schedule(h, delays[i++]!, due.length - 1); }
+        });
+        for (let k = 0; k < 3 && i < delays.length; k++) { due.push(delays[i]!); q.schedule(h, delays[i++]!, due.length - 1); }
+        q.runUntil(Infinity);
+        for (let k = 1; k < seen.length; k++) expect(seen[k]!).toBeGreaterThanOrEqual(seen[k - 1]!);
+      }),
+    );
+  });
+
+  it('throws on scheduling in the past', () => {
+    const q = new EventQueue();
+    let caught: unknown;
+    const h = q.register('late', () => {
+      try { q.scheduleAt(h, q.now - 1); } catch (e) { caught = e; }
+    });
+    q.schedule(h, 10);
+    q.runUntil(Infinity);
+    expect(q.now).toBe(10);
+    expect(caught).toBeInstanceOf(RangeError);
+    expect(String(caught)).toContain('late');
+    expect(() => q.schedule(h, -1)).toThrow(RangeError);
+    expect(() => q.scheduleAt(h, 9)).toThrow(RangeError);
+    expect(() => q.scheduleAt(h, Number.NaN)).toThrow(RangeError);
+    expect(q.size).toBe(0); // a refused event leaves nothing behind
+    q.scheduleAt(h, 10);    // the current cycle is not the past
+    expect(q.size).toBe(1);
+  });
+
+  it('runUntil(end) runs events before end and leaves later ones pending', () => {
+    const { q, h, log } = recording();
+    q.schedule(h, 5, 1);
+    q.schedule(h, 10, 2);
+    q.schedule(h, 15, 3);
+    expect(q.runUntil(10)).toBe(true);
+    expect(log).toEqual([[1, 5]]);
+    expect(q.size).toBe(2);
+    expect(q.peekTime()).toBe(10);
+    expect(q.now).toBe(5); // the time of the last event run, not end
+    expect(q.runUntil(10)).toBe(true);
+    expect(log).toHaveLength(1);
+    expect(q.runUntil(Infinity)).toBe(true);
+    expect(log).toEqual([[1, 5], [2, 10], [3, 15]]);
+    expect(q.size).toBe(0);
+    expect(q.peekTime()).toBe(Infinity);
+  });
+
+  it('stop() ends the run after the current event, and the next run resumes', () => {
+    const q = new EventQueue();
+    const order: number[] = [];
+    const plain = q.register('plain', (a) => order.push(a));
+    const stopper = q.register('stopper', (a) => { order.push(a); q.stop(); order.push(-a); });
+    q.schedule(plain, 1, 1);
+    q.schedule(stopper, 3, 2);
+    q.schedule(plain, 3, 3);
+    q.schedule(plain, 4, 4);
+    expect(q.runUntil(Infinity)).toBe(false);
+    expect(order).toEqual([1, 2, -2]); // the stopping handler finishes; nothing after it runs
+    expect(q.now).toBe(3);
+    expect(q.size).toBe(2);
+    expect(q.dispatched).toBe(2);
+    expect(q.runUntil(Infinity)).toBe(true);
+    expect(order).toEqual([1, 2, -2, 3, 4]);
+  });
+
+  it('a stop() requested outside a run does not cut the next run short', () => {
+    const { q, h, log } = recording();
+    q.schedule(h, 1, 1);
+    q.schedule(h, 2, 2);
+    q.stop();
+    expect(q.runUntil(Infinity)).toBe(true);
+    expect(log).toHaveLength(2);
+  });
+
+  it('grows past its initial capacity without losing or reordering events', () => {
+    const { q, h, log } = recording(1);
+    // 5000 events in a scrambled order: delay = (k * 7919) mod 1000 gives many ties.
+    const expected: [number, number][] = [];
+    for (let k = 0; k < 5000; k++) { const d = (k * 7919) % 1000; q.schedule(h, d, k); expected.push([k, d]); }
+    expect(q.size).toBe(5000);
+    expected.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+    q.runUntil(Infinity);
+    expect(log).toEqual(expected);
+  });
+
+  it('grows correctly when handlers fill the heap during a run', () => {
+    const q = new EventQueue(2);
+    const log: number[] = [];
+    const leaf = q.register('leaf', (a) => log.push(a));
+    const fan = q.register('fan', () => {
+      for (let k = 0; k < 300; k++) q.schedule(leaf, k % 3, k); // ties at +0, +1, +2
+    });
+    q.schedule(fan, 0);
+    q.runUntil(Infinity);
+    const want = [0, 1, 2].flatMap((r) => Array.from({ length: 100 }, (_, i) => i * 3 + r));
+    expect(log).toEqual(want);
+  });
+
+  it('names handlers in diagnostics', () => {
+    const q = new EventQueue();
+    const a = q.register('cpu0.l1d.fill', () => {});
+    expect(q.handlerName(a)).toBe('cpu0.l1d.fill');
+    expect(q.handlerName(99)).toBe('#99');
+  });
+});

@@ -1,0 +1,15 @@
+/**
+ * sim — the engine every block stands on.
+ *
+ * Models: simulated time as integer core cycles; clock domains at integer ratios; one event queue
+ * ordered by (cycle, insertion sequence); links with latency and credit-based backpressure that
+ * carry ids of pooled requests; a statistics registry; seeded random streams; user-error reporting.
+ * Leaves out: anything about what the requests mean (that is mem/, cache/, mmu/).
+ */
+export { type Cycle, ClockDomain } from './time.js';
+export { EventQueue, type Handler } from './event-queue.js';
+export { RequestTable, ReqKind, ReqStatus } from './request-table.js';
+export { Link } from './link.js';
+export { StatsRegistry, Histogram, diffSnapshots, treeOf, sortKeys, round6, type StatSpec, type StatSpecs } from './stats.js';
+export { Rng } from './rng.js';
+export { UserError } from './errors.js';
