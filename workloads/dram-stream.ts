@@ -47,6 +47,7 @@ const marks = new WeakMap<object, Marks>();
 export const scenario = defineScenario<P>({
   name: 'dram-stream',
   description: 'one PE streams reads then writes through DRAM; reports bandwidth and load latency',
+  platformSets: ['core.count=1'],
   params: Params,
   setup(ctx) {
     const ram = ctx.sys.map.regions.find((r) => r.kind === 'dram');

@@ -307,7 +307,7 @@ export class TraceReader {
   private readonly footerAt: number;
   private readonly counts: Float64Array;
 
-  private constructor(readonly path: string, fd: number, readonly header: TraceHeader, readonly firstFrameAt: number, footerAt: number, counts: Float64Array) {
+  private constructor(readonly path: string, fd: number, readonly header: TraceHeader, private readonly firstFrameAt: number, footerAt: number, counts: Float64Array) {
     this.fd = fd;
     this.footerAt = footerAt;
     this.counts = counts;
@@ -422,12 +422,9 @@ export class TraceReader {
  * decoded chunk.
  */
 export class TraceFileCursor implements TraceCursor {
-  /** File offset of the next frame header this cursor will read. */
-  position: number;
-  /** Payload bytes this cursor has read (only its own agent's frames). */
-  payloadBytesRead = 0;
-  /** Ops returned so far. */
-  opsRead = 0;
+  private pos: number;
+  private bytesRead = 0;
+  private ops = 0;
   private isDone = false;
   private readonly frameHeader = Buffer.alloc(FRAME_HEADER_BYTES);
   private payload = Buffer.alloc(0);
@@ -439,17 +436,24 @@ export class TraceFileCursor implements TraceCursor {
     private readonly end: number,
     private readonly expectedOps: number,
   ) {
-    this.position = start;
+    this.pos = start;
   }
+
+  /** File offset of the next frame header this cursor will read. */
+  get position(): number { return this.pos; }
+  /** Payload bytes this cursor has read (only its own agent's frames). */
+  get payloadBytesRead(): number { return this.bytesRead; }
+  /** Ops returned so far. */
+  get opsRead(): number { return this.ops; }
 
   next(): TraceChunk | null {
     if (this.isDone) return null;
     const fd = this.reader.fdForCursor();
     const h = this.frameHeader;
     for (;;) {
-      const at = this.position;
+      const at = this.pos;
       if (at === this.end) {
-        if (this.opsRead !== this.expectedOps) this.fail(`corrupt: the footer says agent ${this.agent} has ${this.expectedOps} ops, the chunks hold ${this.opsRead}`);
+        if (this.ops !== this.expectedOps) this.fail(`corrupt: the footer says agent ${this.agent} has ${this.expectedOps} ops, the chunks hold ${this.ops}`);
         this.isDone = true;
         return null;
       }
@@ -461,14 +465,14 @@ export class TraceFileCursor implements TraceCursor {
       if (agent >= this.reader.header.agents) this.fail(`corrupt frame header at byte ${at} (agent ${agent}; the header says ${this.reader.header.agents} agents)`);
       const remain = this.end - at - FRAME_HEADER_BYTES;
       if (bytes > remain) this.fail(`truncated or corrupt chunk at byte ${at} (header says ${bytes} bytes, ${remain} remain before the footer)`);
-      this.position = at + FRAME_HEADER_BYTES + bytes;
+      this.pos = at + FRAME_HEADER_BYTES + bytes;
       if (agent !== this.agent) continue;
 
       if (bytes > MAX_CHUNK_PAYLOAD_BYTES) this.fail(`corrupt chunk at byte ${at} (${bytes} bytes; at most ${MAX_CHUNK_PAYLOAD_BYTES})`);
       if (this.payload.length < bytes) this.payload = Buffer.allocUnsafe(Math.max(bytes, 2 * this.payload.length));
       const p = this.payload.subarray(0, bytes);
       readAt(fd, p, 0, bytes, at + FRAME_HEADER_BYTES);
-      this.payloadBytesRead += bytes;
+      this.bytesRead += bytes;
       const stored = h.readUInt32LE(12), computed = crc32(p);
       if (stored !== computed) this.fail(`corrupt chunk at byte ${at} (agent ${agent}): CRC32 mismatch (stored ${hex32(stored)}, computed ${hex32(computed)})`);
       let raw: unknown;
@@ -476,8 +480,8 @@ export class TraceFileCursor implements TraceCursor {
       const problem = checkChunk(raw);
       if (problem !== undefined) this.fail(`corrupt chunk at byte ${at} (agent ${agent}): ${problem}`);
       const c = raw as TraceChunk;
-      this.opsRead += c.length;
-      if (this.opsRead > this.expectedOps) this.fail(`corrupt: the footer says agent ${this.agent} has ${this.expectedOps} ops, the chunks hold more (at byte ${at})`);
+      this.ops += c.length;
+      if (this.ops > this.expectedOps) this.fail(`corrupt: the footer says agent ${this.agent} has ${this.expectedOps} ops, the chunks hold more (at byte ${at})`);
       return { length: c.length, op: c.op, addr: c.addr, size: c.size, valueLo: c.valueLo, valueHi: c.valueHi };
     }
   }
@@ -499,9 +503,18 @@ function checkHeaderRecord(raw: unknown, fail: (what: string) => never): TraceHe
   return { version: TRACE_VERSION, agents: agents as number, addressKind: r.addressKind as TraceHeader['addressKind'], source: r.source as string };
 }
 
+/** Per op code, the smallest legal size and (largest - smallest); unknown codes accept none. */
+const SIZE_MIN = new Int32Array(256);
+const SIZE_SPAN = new Int32Array(256);
+for (let o = 0; o < 256; o++) {
+  if (o > MAX_OP_CODE) { SIZE_MIN[o] = 256; SIZE_SPAN[o] = 0; }   // (size - 256) >>> 0 > 0 for every u8 size
+  else if (isMemoryOp(o)) { SIZE_MIN[o] = 1; SIZE_SPAN[o] = MAX_ACCESS_BYTES - 1; }
+  else { SIZE_MIN[o] = 0; SIZE_SPAN[o] = 0; }
+}
+
 /**
  * What is wrong with a decoded chunk, or undefined. Checks the shape, then every op against the
- * format's rules (one pass over the columns, no allocation): a trace is user input, and an op
+ * format's rules (two passes over the columns, no allocation): a trace is user input, and an op
  * code the core does not know would otherwise fail far from its cause.
  */
 function checkChunk(raw: unknown): string | undefined {
@@ -515,11 +528,22 @@ function checkChunk(raw: unknown): string | undefined {
     if (!(col instanceof type) || (col as unknown as { length: number }).length !== n) return `column ${name} is not a ${type.name} of ${n} elements`;
   }
   const op = c.op as Uint8Array, addr = c.addr as Float64Array, size = c.size as Uint8Array;
+  // Fast passes first (branch-free on op/size, which are mixed at random); a slow pass names the op.
+  let isBad = 0;
+  for (let i = 0; i < n; i++) {
+    const o = op[i]!, lo = SIZE_MIN[o]!;
+    isBad |= (size[i]! - lo) >>> 0 > SIZE_SPAN[o]! ? 1 : 0;
+  }
+  for (let i = 0; i < n; i++) {
+    const a = addr[i]!;
+    if (!(a >= 0 && a <= MAX_ADDR && Math.floor(a) === a)) { isBad = 1; break; }
+  }
+  if (isBad === 0) return undefined;
   for (let i = 0; i < n; i++) {
     const o = op[i]!, a = addr[i]!, s = size[i]!;
     if (o > MAX_OP_CODE) return `op ${i}: op code ${o} is not one of 0..${MAX_OP_CODE}`;
     if (!(a >= 0 && a <= MAX_ADDR && Math.floor(a) === a)) return `op ${i}: addr ${a} is not an integer in 0..2^53`;
-    if (o <= OpCode.Fetch ? s === 0 || s > MAX_ACCESS_BYTES : s !== 0) return `op ${i}: size ${s} for op code ${o} (expected 1..${MAX_ACCESS_BYTES} for loads, stores and fetches, 0 otherwise)`;
+    if (isMemoryOp(o) ? s === 0 || s > MAX_ACCESS_BYTES : s !== 0) return `op ${i}: size ${s} for op code ${o} (expected 1..${MAX_ACCESS_BYTES} for loads, stores and fetches, 0 otherwise)`;
   }
   return undefined;
 }
@@ -535,7 +559,8 @@ function diagnoseMissingFooter(fd: number, fileBytes: number, firstFrameAt: numb
     if (h.readUInt32LE(0) !== FRAME_MAGIC) return `corrupt frame header at byte ${at} (bad frame magic); no footer at the end of the file, so it may also be truncated`;
     const agent = h.readUInt32LE(4), bytes = h.readUInt32LE(8);
     const remain = fileBytes - at - FRAME_HEADER_BYTES;
-    if (bytes > remain) return `truncated chunk at byte ${at} (header says ${bytes} bytes, ${remain} remain); no footer`;
+    const what = agent === FOOTER_AGENT ? 'footer' : agent === HEADER_AGENT ? 'frame' : 'chunk';
+    if (bytes > remain) return `truncated ${what} at byte ${at} (header says ${bytes} bytes, ${remain} remain)${what === 'footer' ? '' : '; no footer'}`;
     if (agent === FOOTER_AGENT) return `corrupt footer at byte ${at} (${bytes} bytes, expected ${8 * agents} for ${agents} agents${at + FRAME_HEADER_BYTES + bytes === fileBytes ? '' : ', and it is not at the end of the file'})`;
     at += FRAME_HEADER_BYTES + bytes;
   }

@@ -41,7 +41,7 @@ export class System {
     this.map = new AddressMap(regions);
     this.homeNode = new HomeNode('system.hn', q, this.table, this.map, cfg.interconnect, stats, 'system.hn');
     const hn = this.homeNode;
-    const big = this.table.capacity;   // response links never refuse
+    const big = Infinity;   // response links never refuse: the requester reserved room when it sent
 
     const hasDram = this.map.regions.some((r) => r.kind === 'dram');
     if (hasDram) {

@@ -13,3 +13,4 @@ export { Link } from './link.js';
 export { StatsRegistry, Histogram, diffSnapshots, treeOf, sortKeys, round6, type StatSpec, type StatSpecs } from './stats.js';
 export { Rng } from './rng.js';
 export { UserError } from './errors.js';
+export { resolveConfig, loadConfigFile, applySet, parseSize, zSize, zAddress, zInt, zPow2, deepFreeze } from './config.js';

@@ -1,0 +1,20 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/armsim.js', import.meta.url));
+
+export interface CliResult { code: number; stdout: string; stderr: string }
+
+/** Runs the built command (npm test builds dist/ first). */
+export function armsim(args: readonly string[], opts: { cwd?: string } = {}): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The JSON result without its `host` part (the only part allowed to differ between runs). */
+export function deterministicPart(stdout: string): string {
+  const o = JSON.parse(stdout) as Record<string, unknown>;
+  delete o.host;
+  return JSON.stringify(o);
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { armsim, deterministicPart } from './cli-helpers.js';
+
+const SMALL = ['--set', 'scenario.bytes=256KiB'];
+
+/** A user error: exit 2, exactly one line on stderr, no stack trace, nothing on stdout. */
+function expectUserError(args: string[], ...mentions: string[]): string {
+  const r = armsim(args);
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  for (const m of mentions) expect(r.stderr).toContain(m);
+  return r.stderr;
+}
+
+describe('armsim run', () => {
+  it('dram-stream passes and prints one JSON object with the documented keys', () => {
+    const r = armsim(['run', 'dram-stream', ...SMALL, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const o = JSON.parse(r.stdout);
+    for (const k of ['scenario', 'platform', 'seed', 'cycles', 'verdict', 'checks', 'stats', 'host']) expect(o).toHaveProperty(k);
+    expect(o.scenario).toBe('dram-stream');
+    expect(o.platform).toBe('neoverse-n1');
+    expect(o.verdict).toBe('pass');
+    expect(o.cycles).toBeGreaterThan(0);
+    expect(o.checks.readBandwidth.bytesPerCycle).toBeGreaterThan(0);
+    expect(o.checks.dataIntegrity.mismatches).toBe(0);
+    expect(o.stats.system.cpu0.loads).toBe(256 * 1024 / 64 + 4096 / 64);
+    expect(o.stats.system.dram.reads).toBeGreaterThan(0);
+  });
+
+  it('is deterministic: the same inputs and seed give identical JSON outside host', () => {
+    const a = armsim(['run', 'dram-stream', ...SMALL, '--json', '--seed', '5']);
+    const b = armsim(['run', 'dram-stream', ...SMALL, '--json', '--seed', '5']);
+    expect(a.code).toBe(0);
+    expect(deterministicPart(a.stdout)).toBe(deterministicPart(b.stdout));
+  });
+
+  it('platform overrides change the timing (fewer DRAM channels cannot be faster)', () => {
+    const base = JSON.parse(armsim(['run', 'dram-stream', ...SMALL, '--json']).stdout);
+    const narrow = JSON.parse(armsim(['run', 'dram-stream', ...SMALL, '--json', '--set', 'dram.channels=1', '--set', 'core.window=64']).stdout);
+    expect(narrow.checks.readBandwidth.peakBytesPerCycle).toBeLessThan(base.checks.readBandwidth.peakBytesPerCycle);
+  });
+
+  it('--max-cycles ends the run early with a failing verdict', () => {
+    const r = armsim(['run', 'dram-stream', ...SMALL, '--json', '--max-cycles', '1000']);
+    expect(r.code).toBe(1);
+    const o = JSON.parse(r.stdout);
+    expect(o.end.reason).toBe('max-cycles');
+    expect(o.cycles).toBe(1000);
+  });
+
+  it('prints a human summary without --json', () => {
+    const r = armsim(['run', 'dram-stream', ...SMALL]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/dram-stream on neoverse-n1 \(seed 1\): PASS/);
+  });
+});
+
+describe('bad input: exit 2 with a one-line message naming the field', () => {
+  it('out-of-range value', () => { expectUserError(['run', 'dram-stream', '--set', 'dram.channels=0'], 'dram.channels'); });
+  it('unknown key', () => { expectUserError(['run', 'dram-stream', '--set', 'dram.chanels=2'], 'dram.chanels'); });
+  it('value not in the enum', () => { expectUserError(['run', 'dram-stream', '--set', 'dram.scheduler=lifo'], 'dram.scheduler', 'fr-fcfs'); });
+  it('wrong type', () => { expectUserError(['run', 'dram-stream', '--set', 'core.window=many'], 'core.window'); });
+  it('bad scenario parameter', () => { expectUserError(['run', 'dram-stream', '--set', 'scenario.accessBytes=3'], 'scenario', 'accessBytes'); });
+  it('unknown scenario parameter', () => { expectUserError(['run', 'dram-stream', '--set', 'scenario.nope=1'], 'nope'); });
+  it('malformed --set', () => { expectUserError(['run', 'dram-stream', '--set', 'dram.channels'], '--set'); });
+  it('unknown scenario', () => { expectUserError(['run', 'no-such-scenario'], 'no-such-scenario', 'dram-stream'); });
+  it('unknown platform', () => { expectUserError(['run', 'dram-stream', '--platform', 'pentium'], '--platform', 'neoverse-n1'); });
+  it('unknown flag', () => { expectUserError(['run', 'dram-stream', '--frobnicate'], '--frobnicate'); });
+  it('bad seed', () => { expectUserError(['run', 'dram-stream', '--seed', 'x'], '--seed'); });
+  it('unknown command', () => { expectUserError(['fly'], 'fly'); });
+  it('bad config file values name the dotted path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'armsim-cli-'));
+    const f = join(dir, 'p.yaml');
+    writeFileSync(f, 'dram:\n  tRCD: -4\n');
+    expectUserError(['run', 'dram-stream', '--config', f], 'dram.tRCD');
+  });
+  it('unreadable config file', () => { expectUserError(['run', 'dram-stream', '--config', '/nonexistent/x.json'], 'x.json'); });
+  it('a trace that is not a trace', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'armsim-cli-'));
+    const f = join(dir, 'junk.trace');
+    writeFileSync(f, 'hello, not a trace at all\n');
+    expectUserError(['replay', f], 'junk.trace');
+  });
+  it('a failed import leaves no output file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'armsim-cli-'));
+    const src = join(dir, 'bad.lackey');
+    writeFileSync(src, 'I  04000000,3\n L zzz,8\n');
+    const out = join(dir, 'bad.trace');
+    expectUserError(['trace', 'import', '--from', 'lackey', src, '-o', out], 'bad.lackey');
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('armsim list / help / version', () => {
+  it('list names the scenarios and presets with descriptions', () => {
+    const r = armsim(['list']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/dram-stream\s+\S/);
+    expect(r.stdout).toMatch(/neoverse-n1\s+.*\(default\)/);
+  });
+  it('--help and per-command help', () => {
+    expect(armsim(['--help']).stdout).toContain('armsim run');
+    expect(armsim(['run', '--help']).stdout).toContain('Usage: armsim run');
+    expect(armsim(['replay', '--help']).stdout).toContain('Usage: armsim replay');
+  });
+  it('--version prints the package version', () => {
+    expect(armsim(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
