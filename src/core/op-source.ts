@@ -1,5 +1,6 @@
 import type { TraceCursor } from './trace-format.js';
 import { OpCode } from './ops.js';
+import { mod } from '../sim/index.js';
 
 /**
  * The PE's current operation, filled in by an op source. One per PE, reused for every op,
@@ -75,7 +76,7 @@ export class TraceOpSource implements OpSource {
     const op = this.op[i]!;
     slot.op = op;
     let a = this.addr[i]!;
-    if (this.foldSize !== 0 && op <= OpCode.Fetch) a = this.foldBase + (a % this.foldSize);
+    if (this.foldSize !== 0 && op <= OpCode.Fetch) a = this.foldBase + mod(a, this.foldSize);
     slot.addr = a;
     slot.size = this.size[i]!;
     slot.valueLo = this.lo[i]!;

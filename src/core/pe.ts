@@ -1,4 +1,4 @@
-import { Histogram, ReqKind, ReqStatus, type EventQueue, type Link, type RequestTable, type StatsRegistry } from '../sim/index.js';
+import { Histogram, mod, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type StatsRegistry } from '../sim/index.js';
 import { OpCode } from './ops.js';
 import { OpSlot, type OpResult, type OpSource } from './op-source.js';
 
@@ -20,6 +20,9 @@ class PeStats {
   finishedAt = 0;
 }
 
+const ORDER_BUCKETS = 1024;
+const bucketOf = (line: number): number => mod(line, ORDER_BUCKETS);
+
 const STALL_NONE = 0, STALL_WINDOW = 1, STALL_BARRIER = 2, STALL_ORDER = 3, STALL_BACKPRESSURE = 4, STALL_WAIT = 5;
 const STALL_NAMES = ['running', 'window full', 'barrier', 'same-address ordering', 'backpressure', 'waiting for a result'];
 
@@ -35,7 +38,7 @@ const STALL_NAMES = ['running', 'window full', 'barrier', 'same-address ordering
  * Leaves out: speculation, store-to-load forwarding, register dependencies.
  */
 export class Pe {
-  memLink: Link | undefined = undefined;
+  memLink: RequestPort | undefined = undefined;
   readonly respHandler: number;
   /** Called once when the PE has run out of ops and every op has completed. */
   onFinish: (() => void) | undefined = undefined;
@@ -51,6 +54,7 @@ export class Pe {
 
   // window slots (struct of arrays)
   private readonly wLine: Float64Array;
+  private readonly wLastLine: Float64Array;
   private readonly wStore: Uint8Array;
   private readonly wParts: Uint8Array;
   private readonly wWait: Uint8Array;
@@ -64,6 +68,9 @@ export class Pe {
   private nFree: number;
   private outstanding = 0;
   private outstandingStores = 0;
+  /** Outstanding ops (and stores) per line-hash bucket: a zero proves no same-line conflict without a scan. */
+  private readonly anyByBucket = new Uint16Array(ORDER_BUCKETS);
+  private readonly storesByBucket = new Uint16Array(ORDER_BUCKETS);
 
   private dmbPending = false;
   private waitingSlot = -1;
@@ -87,7 +94,7 @@ export class Pe {
     statsPath: string,
   ) {
     const w = cfg.window;
-    this.wLine = new Float64Array(w); this.wStore = new Uint8Array(w); this.wParts = new Uint8Array(w);
+    this.wLine = new Float64Array(w); this.wLastLine = new Float64Array(w); this.wStore = new Uint8Array(w); this.wParts = new Uint8Array(w);
     this.wWait = new Uint8Array(w); this.wOk = new Uint8Array(w); this.wOp = new Uint8Array(w);
     this.wAddr = new Float64Array(w); this.wSize = new Uint8Array(w); this.wIssued = new Float64Array(w);
     this.wBytes = new Uint8Array(w * 64);
@@ -244,11 +251,13 @@ export class Pe {
     const lastLine = Math.floor((addr + size - 1) / lb);
     // Same-address ordering, at line granularity: a store conflicts with anything outstanding on
     // its line(s), a load only with outstanding stores.
-    if (this.outstanding > 0 && (isStore || this.outstandingStores > 0)) {
+    const counts = isStore ? this.anyByBucket : this.storesByBucket;
+    if (this.outstanding > 0 && (counts[bucketOf(line)]! > 0 || counts[bucketOf(lastLine)]! > 0)) {
       for (let i = 0; i < this.cfg.window; i++) {
         if (this.wParts[i] === 0) continue;
-        const l = this.wLine[i]!;
-        if ((l === line || l === lastLine) && (isStore || this.wStore[i] === 1)) { this.setStall(STALL_ORDER); return false; }
+        // Two line ranges [l0, l1] and [line, lastLine] (each at most two lines) overlap.
+        const l0 = this.wLine[i]!, l1 = this.wLastLine[i]!;
+        if (l0 <= lastLine && line <= l1 && (isStore || this.wStore[i] === 1)) { this.setStall(STALL_ORDER); return false; }
       }
     }
     const parts = lastLine === line ? 1 : 2;
@@ -260,11 +269,17 @@ export class Pe {
       return false;
     }
     const w = this.wFree[--this.nFree]!;
-    this.wLine[w] = line; this.wStore[w] = isStore ? 1 : 0; this.wParts[w] = parts;
+    this.wLine[w] = line; this.wLastLine[w] = lastLine; this.wStore[w] = isStore ? 1 : 0; this.wParts[w] = parts;
     this.wWait[w] = slot.wait ? 1 : 0; this.wOk[w] = 1; this.wOp[w] = slot.op;
     this.wAddr[w] = addr; this.wSize[w] = size; this.wIssued[w] = now;
     this.outstanding++;
-    if (isStore) this.outstandingStores++;
+    this.anyByBucket[bucketOf(line)]++;
+    if (lastLine !== line) this.anyByBucket[bucketOf(lastLine)]++;
+    if (isStore) {
+      this.outstandingStores++;
+      this.storesByBucket[bucketOf(line)]++;
+      if (lastLine !== line) this.storesByBucket[bucketOf(lastLine)]++;
+    }
     const kind = slot.op === OpCode.Load ? ReqKind.Read : isStore ? ReqKind.Write : ReqKind.Fetch;
     const firstLen = parts === 1 ? size : (line + 1) * lb - addr;
     this.sendPart(w, kind, addr, firstLen, 0);
@@ -302,7 +317,7 @@ export class Pe {
   private onResponse(id: number): void {
     const table = this.table, now = this.q.now;
     const tag = table.tag[id]!;
-    const w = Math.floor(tag / 64), opOffset = tag % 64;
+    const w = tag >>> 6, opOffset = tag & 63;    // tag = slot * 64 + offset, small
     if (table.status[id] !== ReqStatus.Ok) this.wOk[w] = 0;
     if (this.wWait[w] === 1 && this.wStore[w] === 0) {
       this.wBytes.set(table.data.subarray(table.dataOffset(id), table.dataOffset(id) + table.size[id]!), w * 64 + opOffset);
@@ -314,7 +329,14 @@ export class Pe {
     if (op === OpCode.Load) this.loadLatency.record(now - this.wIssued[w]!);
     if (this.wOk[w] === 0) this.stats.externalAborts++;
     this.outstanding--;
-    if (this.wStore[w] === 1) this.outstandingStores--;
+    const line = this.wLine[w]!, lastLine = this.wLastLine[w]!;
+    this.anyByBucket[bucketOf(line)]--;
+    if (lastLine !== line) this.anyByBucket[bucketOf(lastLine)]--;
+    if (this.wStore[w] === 1) {
+      this.outstandingStores--;
+      this.storesByBucket[bucketOf(line)]--;
+      if (lastLine !== line) this.storesByBucket[bucketOf(lastLine)]--;
+    }
     this.wFree[this.nFree++] = w;
     if (this.waitingSlot === w) {
       this.waitingSlot = -1;

@@ -1,4 +1,4 @@
-import { ReqKind, ReqStatus, type EventQueue, type Link, type RequestTable, type StatsRegistry } from '../sim/index.js';
+import { ReqKind, ReqStatus, type EventQueue, type Link, type RequestTable, type ResponsePort, type StatsRegistry } from '../sim/index.js';
 import type { PhysicalStore } from './store.js';
 
 class DeviceStats { reads = 0; writes = 0; bytes = 0 }
@@ -11,7 +11,7 @@ class DeviceStats { reads = 0; writes = 0; bytes = 0 }
 export class DeviceTarget {
   readonly reqHandler: number;
   inLink: Link | undefined = undefined;
-  respLink: Link | undefined = undefined;
+  respLink: ResponsePort | undefined = undefined;
   readonly stats = new DeviceStats();
   private busyUntil = 0;
 

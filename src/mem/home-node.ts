@@ -1,8 +1,8 @@
-import { ReqStatus, type EventQueue, type Link, type RequestTable, type StatsRegistry } from '../sim/index.js';
+import { ReqStatus, type EventQueue, type Link, type RequestPort, type RequestTable, type ResponsePort, type StatsRegistry } from '../sim/index.js';
 import type { AddressMap } from './address-map.js';
 
 export interface HomeNodeConfig {
-  /** Cycles from a request's arrival to its forwarding (decode, arbitration). */
+  /** Cycles for a request to cross the interconnect and the home node (decode, arbitration). */
   latency: number;
   /** Data-path bandwidth in bytes per core cycle (requests are serialized on it). */
   bytesPerCycle: number;
@@ -16,21 +16,25 @@ class HomeNodeStats {
 
 /**
  * The interconnect and home node (first slice): routes each request by physical address to the
- * target that owns its region (a DRAM controller or a device) over that target's link, serializes
- * data on a shared path of `bytesPerCycle`, and routes responses back to the requesting agent.
- * An address no region decodes gets a DecodeError response: an external abort for the requester.
+ * target that owns its region (a DRAM controller or a device), serializes data on a shared path
+ * of `bytesPerCycle`, and routes responses back to the requesting agent. An address no region
+ * decodes gets a DecodeError response: an external abort for the requester.
+ *
+ * Timing: a request sent at cycle t reaches its target at max(t + upLatency, data path free) +
+ * latency; a response leaves the target and reaches the agent `downLatency` later. Routing is done
+ * when the request is sent, in send order (all agents' paths to the home node have the same
+ * latency, so send order is arrival order): no event is spent on the hop itself.
  * Leaves out (until the cache issue): snoops, the snoop filter, far atomics, the global monitor.
  */
 export class HomeNode {
-  readonly reqHandler: number;
-  readonly respHandler: number;
-  /** One incoming link per agent (index = agent id); credits are released when a request leaves. */
-  upLinks: Link[] = [];
-  /** Response link to each agent (index = agent id). */
+  /** Response link to each agent (index = agent id), set by the builder. */
   downLinks: Link[] = [];
-  /** Request link to each target, indexed by region index. */
+  /** Request link to each target, indexed by region index, set by the builder. */
   targetOf: (Link | undefined)[] = [];
+  /** Where targets send responses: forwarded to the requesting agent's down link. */
+  readonly respPort: ResponsePort;
   readonly stats = new HomeNodeStats();
+  private readonly ports: UpPort[] = [];
   private busyUntil = 0;
   private readonly errorHandler: number;
   // Requests waiting for a downstream credit: FIFO ring.
@@ -48,10 +52,10 @@ export class HomeNode {
     stats: StatsRegistry,
     statsPath: string,
   ) {
-    this.reqHandler = q.register(`${name}.request`, (id) => this.onRequest(id));
-    this.respHandler = q.register(`${name}.response`, (id) => this.onResponse(id));
-    this.errorHandler = q.register(`${name}.decodeError`, (id) => this.onResponse(id));
+    this.errorHandler = q.register(`${name}.decodeError`, (id) => this.respPort.trySendAfter(id, 0));
     this.waitQ = new Int32Array(table.capacity);
+    const down = this.downLinks, t = this.table, s = this.stats;
+    this.respPort = { trySendAfter(id: number, extra: number): boolean { s.responses++; return down[t.source[id]!]!.trySendAfter(id, extra); } };
     const c = { unit: 'count' };
     stats.add(statsPath, this.stats, {
       requests: { ...c, desc: 'requests routed' }, responses: { ...c, desc: 'responses routed' },
@@ -62,18 +66,27 @@ export class HomeNode {
     });
   }
 
-  private onRequest(id: number): void {
+  /** The request port for agent `agent`, `upLatency` cycles from the home node. */
+  portFor(agent: number, upLatency: number): RequestPort {
+    const p = new UpPort(this, upLatency, this.cfg.queueDepth);
+    this.ports[agent] = p;
+    return p;
+  }
+
+  /** @internal Called by an agent's port. */
+  accept(id: number, upLatency: number): void {
     const t = this.table;
     this.stats.requests++;
     const region = this.map.find(t.addr[id]!, t.size[id]!);
     if (region < 0) {
-      // External abort: DECERR after the decode latency (Arm ARM: "External abort" on a slave error).
+      // External abort: the interconnect answers with a decode error (AXI DECERR / CHI NDERR).
       this.stats.decodeErrors++;
       t.status[id] = ReqStatus.DecodeError;
-      this.upLinks[t.source[id]!]!.release();
-      this.q.schedule(this.errorHandler, this.cfg.latency, id);
+      this.ports[t.source[id]!]!.release();
+      this.q.schedule(this.errorHandler, upLatency + this.cfg.latency, id);
       return;
     }
+    t.hopAt[id] = this.q.now + upLatency;
     if (this.waitLen > 0 || !this.forward(id, region)) this.enqueue(id);
   }
 
@@ -82,13 +95,15 @@ export class HomeNode {
     const link = this.targetOf[region];
     if (link === undefined) throw new Error(`${this.name}: region ${region} has no target`);
     const now = this.q.now;
-    const occupancy = Math.ceil(t.size[id]! / this.cfg.bytesPerCycle);
-    const start = this.busyUntil > now ? this.busyUntil : now;
+    const size = t.size[id]!;
+    const occupancy = Math.ceil(size / this.cfg.bytesPerCycle);
+    const arrive = t.hopAt[id]!;                           // when the request reached the home node
+    const start = this.busyUntil > arrive ? this.busyUntil : arrive > now ? arrive : now;
     if (!link.trySendAfter(id, start - now + this.cfg.latency)) return false;
     this.busyUntil = start + occupancy;
     this.stats.busyCycles += occupancy;
-    this.stats.bytes += t.size[id]!;
-    this.upLinks[t.source[id]!]!.release();
+    this.stats.bytes += size;
+    this.ports[t.source[id]!]!.release();
     return true;
   }
 
@@ -98,8 +113,7 @@ export class HomeNode {
     if (!this.retryArmed) {
       this.retryArmed = true;
       const t = this.table;
-      const link = this.targetOf[this.map.find(t.addr[id]!, t.size[id]!)]!;
-      link.onCredit = this.retryFn;
+      this.targetOf[this.map.find(t.addr[id]!, t.size[id]!)]!.onCredit = this.retryFn;
     }
   }
 
@@ -114,9 +128,27 @@ export class HomeNode {
       this.waitLen--;
     }
   };
+}
 
-  private onResponse(id: number): void {
-    this.stats.responses++;
-    this.downLinks[this.table.source[id]!]!.trySend(id);
+/** An agent's request port into the home node: `depth` requests may wait in it. */
+class UpPort implements RequestPort {
+  onCredit: (() => void) | undefined = undefined;
+  private credits: number;
+  private waiting = false;
+
+  constructor(private readonly hn: HomeNode, private readonly upLatency: number, depth: number) { this.credits = depth; }
+
+  get available(): number { return this.credits; }
+
+  trySend(id: number): boolean {
+    if (this.credits === 0) { this.waiting = true; return false; }
+    this.credits--;
+    this.hn.accept(id, this.upLatency);
+    return true;
+  }
+
+  release(): void {
+    this.credits++;
+    if (this.waiting) { this.waiting = false; this.onCredit?.(); }
   }
 }

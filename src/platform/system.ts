@@ -46,8 +46,9 @@ export class System {
     const hasDram = this.map.regions.some((r) => r.kind === 'dram');
     if (hasDram) {
       const dram = new DramController({ name: 'system.dram', q, table: this.table, store: this.map.store, cfg: cfg.dram, stats, statsPath: 'system.dram' });
-      dram.inLink = new Link(q, dram.reqHandler, 0, cfg.dram.queueDepth * cfg.dram.channels, 'hn->dram');
-      dram.respLink = new Link(q, hn.respHandler, 0, big, 'dram->hn');
+      // Direct mode: the controller queues each request with its arrival cycle (no event per hop).
+      dram.inLink = new Link(q, dram.reqHandler, 0, dram.inCredits, 'hn->dram', (id, at) => dram.acceptAt(id, at));
+      dram.respLink = hn.respPort;
       this.dram = dram;
     }
     for (const r of this.map.regions) {
@@ -55,7 +56,7 @@ export class System {
       const path = `system.${r.name}`;
       const dev = new DeviceTarget(path, q, this.table, r.store, r.latency, stats, path);
       dev.inLink = new Link(q, dev.reqHandler, 0, cfg.interconnect.queueDepth, `hn->${r.name}`);
-      dev.respLink = new Link(q, hn.respHandler, 0, big, `${r.name}->hn`);
+      dev.respLink = hn.respPort;
       hn.targetOf[r.index] = dev.inLink;
     }
 
@@ -64,9 +65,7 @@ export class System {
       const name = `system.cpu${i}`;
       const pe = new Pe(i, name, q, this.table, peCfg, stats, name);
       // Half the interconnect latency each way: the request and the response both cross the mesh.
-      const up = new Link(q, hn.reqHandler, Math.ceil(cfg.interconnect.latency / 2), cfg.interconnect.queueDepth, `${name}->hn`);
-      pe.memLink = up;
-      hn.upLinks[i] = up;
+      pe.memLink = hn.portFor(i, Math.ceil(cfg.interconnect.latency / 2));
       hn.downLinks[i] = new Link(q, pe.respHandler, Math.floor(cfg.interconnect.latency / 2), big, `hn->${name}`);
       pe.onFinish = () => { if (++this.finishedCount === this.active) q.stop(); };
       this.pes.push(pe);

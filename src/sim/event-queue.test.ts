@@ -18,8 +18,12 @@ function recording(initialCapacity?: number) {
 interface Program { initial: number[]; children: number[][]; useAt: boolean[]; cap: number }
 
 const delayArb = fc.oneof(
-  { weight: 6, arbitrary: fc.integer({ min: 0, max: 3 }) }, // mostly tiny delays: many ties
-  { weight: 1, arbitrary: fc.integer({ min: 0, max: 1000 }) },
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 3 }) },    // mostly tiny delays: many ties
+  { weight: 2, arbitrary: fc.integer({ min: 0, max: 3000 }) }, // near and far future
+  // Around powers of two, where a bucketed queue would switch structures, so that events for one
+  // cycle arrive both from far ahead and from close by.
+  { weight: 1, arbitrary: fc.constantFrom(255, 256, 511, 512, 1023, 1024, 1025, 2048, 4096, 65536) },
+  { weight: 1, arbitrary: fc.constantFrom(0.5, 1.25) },         // tolerated: non-integer times
 );
 const programArb: fc.Arbitrary<Program> = fc.record({
   initial: fc.array(delayArb, { minLength: 1, maxLength: 40 }),
@@ -104,10 +108,10 @@ describe('EventQueue', () => {
 
   it('dispatches in (cycle, insertion sequence) order on random schedules, like a naive stable sort', () => {
     fc.assert(
-      fc.property(programArb, fc.integer({ min: 1, max: 8 }), fc.constantFrom(Infinity, 1, 3, 50), (p, cap, chunk) => {
+      fc.property(programArb, fc.integer({ min: 1, max: 8 }), fc.constantFrom(Infinity, 1, 3, 50, 700), (p, cap, chunk) => {
         expect(runReal(p, cap, chunk)).toEqual(runReference(p));
       }),
-      { numRuns: 300 },
+      { numRuns: 400 },
     );
   });
 
@@ -130,10 +134,80 @@ describe('EventQueue', () => {
     );
   });
 
+  it('keeps insertion order at a cycle reached both by far-ahead and by nearby schedules', () => {
+    const q = new EventQueue();
+    const order: string[] = [];
+    const rec = q.register('rec', (a) => order.push(`${String.fromCharCode(a)}@${q.now}`));
+    const near = q.register('near', () => {
+      q.schedule(rec, 5000 - q.now, 'B'.charCodeAt(0));
+      q.scheduleAt(rec, 5000, 'C'.charCodeAt(0));
+    });
+    const last = q.register('last', () => q.schedule(rec, 1, 'E'.charCodeAt(0)));
+    q.scheduleAt(rec, 5000, 'A'.charCodeAt(0)); // scheduled 5000 cycles ahead
+    q.scheduleAt(near, 4990);                   // schedules B and C 10 cycles ahead
+    q.scheduleAt(rec, 5000, 'D'.charCodeAt(0)); // again from far ahead, but after `near` was scheduled
+    q.scheduleAt(last, 4999);
+    q.runUntil(Infinity);
+    expect(order).toEqual(['A@5000', 'D@5000', 'B@5000', 'C@5000', 'E@5000']);
+  });
+
+  it('accepts now moved forward by hand between runs (a driver skipping idle time)', () => {
+    const { q, h, log } = recording();
+    q.schedule(h, 10, 1);
+    q.schedule(h, 3000, 2);
+    q.runUntil(5);
+    q.now = 8;                  // forward, still before the pending event at 10
+    q.schedule(h, 2, 3);        // also at 10, scheduled later: runs after 1
+    q.schedule(h, 2992, 4);     // at 3000, after 2
+    q.runUntil(Infinity);
+    expect(log).toEqual([[1, 10], [3, 10], [2, 3000], [4, 3000]]);
+    q.now = 1_000_000;          // far ahead of anything that ran
+    q.schedule(h, 0, 5);
+    q.schedule(h, 2000, 6);
+    q.schedule(h, 1, 7);
+    q.scheduleAt(h, 1_000_000, 8);
+    expect(q.peekTime()).toBe(1_000_000);
+    q.runUntil(Infinity);
+    expect(log.slice(4)).toEqual([[5, 1_000_000], [8, 1_000_000], [7, 1_000_001], [6, 1_002_000]]);
+  });
+
+  it('reports size and peekTime across near, far and non-integer events', () => {
+    const { q, h, log } = recording();
+    expect(q.peekTime()).toBe(Infinity);
+    q.schedule(h, 70_000, 1);
+    expect(q.peekTime()).toBe(70_000);
+    q.schedule(h, 7, 2);
+    q.schedule(h, 2.5, 3);
+    expect(q.size).toBe(3);
+    expect(q.peekTime()).toBe(2.5);
+    q.runUntil(3);
+    expect(q.peekTime()).toBe(7);
+    expect(q.now).toBe(2.5);
+    q.runUntil(Infinity);
+    expect(log).toEqual([[3, 2.5], [2, 7], [1, 70_000]]);
+    expect(q.size).toBe(0);
+  });
+
+  it('keeps cycles exact and ordered beyond 2^32', () => {
+    const { q, h, log } = recording();
+    const far = 2 ** 40 + 3;
+    q.scheduleAt(h, far, 1);
+    q.scheduleAt(h, far + 2 ** 33, 2);
+    q.runUntil(far + 1);
+    q.schedule(h, 0, 3);
+    q.schedule(h, 1023, 4);
+    q.schedule(h, 1, 5);
+    q.runUntil(Infinity);
+    expect(log).toEqual([[1, far], [3, far], [5, far + 1], [4, far + 1023], [2, far + 2 ** 33]]);
+  });
+
   it('throws on scheduling in the past', () => {
     const q = new EventQueue();
     let caught: unknown;
+    let tried = false; // try once: a broken check must fail the test, not loop back in time
     const h = q.register('late', () => {
+      if (tried) return;
+      tried = true;
       try { q.scheduleAt(h, q.now - 1); } catch (e) { caught = e; }
     });
     q.schedule(h, 10);
@@ -195,12 +269,19 @@ describe('EventQueue', () => {
   });
 
   it('grows past its initial capacity without losing or reordering events', () => {
-    const { q, h, log } = recording(1);
+    const q = new EventQueue(1);
+    const log: [string, number, number][] = [];
+    // Three handlers, so a growth that dropped or mixed up handler ids would show.
+    const hs = ['a', 'b', 'c'].map((name) => q.register(name, (arg) => log.push([name, arg, q.now])));
     // 5000 events in a scrambled order: delay = (k * 7919) mod 1000 gives many ties.
-    const expected: [number, number][] = [];
-    for (let k = 0; k < 5000; k++) { const d = (k * 7919) % 1000; q.schedule(h, d, k); expected.push([k, d]); }
+    const expected: [string, number, number][] = [];
+    for (let k = 0; k < 5000; k++) {
+      const d = (k * 7919) % 1000;
+      q.schedule(hs[k % 3]!, d, k);
+      expected.push([['a', 'b', 'c'][k % 3]!, k, d]);
+    }
     expect(q.size).toBe(5000);
-    expected.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+    expected.sort((x, y) => x[2] - y[2] || x[1] - y[1]);
     q.runUntil(Infinity);
     expect(log).toEqual(expected);
   });

@@ -6,10 +6,10 @@
  * carry ids of pooled requests; a statistics registry; seeded random streams; user-error reporting.
  * Leaves out: anything about what the requests mean (that is mem/, cache/, mmu/).
  */
-export { type Cycle, ClockDomain } from './time.js';
+export { type Cycle, ClockDomain, mod } from './time.js';
 export { EventQueue, type Handler } from './event-queue.js';
 export { RequestTable, ReqKind, ReqStatus } from './request-table.js';
-export { Link } from './link.js';
+export { Link, type RequestPort, type ResponsePort } from './link.js';
 export { StatsRegistry, Histogram, diffSnapshots, treeOf, sortKeys, round6, type StatSpec, type StatSpecs } from './stats.js';
 export { Rng } from './rng.js';
 export { UserError } from './errors.js';

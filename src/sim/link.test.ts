@@ -122,4 +122,20 @@ describe('Link', () => {
     expect(calls).toBe(1);
     expect(link.available).toBe(2);
   });
+  it('direct mode hands the request over at send time with its arrival cycle, spending no event', () => {
+    const q = new EventQueue();
+    const handed: [number, number, number][] = []; // id, arrival cycle, cycle of the hand-over
+    const rx = q.register('rx', () => { throw new Error('direct mode must not schedule delivery'); });
+    const link = new Link(q, rx, 6, 2, 'direct.link', (id, arriveAt) => handed.push([id, arriveAt, q.now]));
+    const send = q.register('send', () => {
+      expect(link.trySend(1)).toBe(true);
+      expect(link.trySendAfter(2, 3)).toBe(true);
+      expect(link.trySend(3)).toBe(false); // credits still apply
+    });
+    q.schedule(send, 10);
+    q.runUntil(Infinity);
+    expect(handed).toEqual([[1, 16, 10], [2, 19, 10]]);
+    expect(q.dispatched).toBe(1);
+    expect(link.refusals).toBe(1);
+  });
 });

@@ -1,6 +1,21 @@
 import type { EventQueue } from './event-queue.js';
 import type { Cycle } from './time.js';
 
+/** The sending side of a connection, as a requester sees it (a Link, or a block's input port). */
+export interface RequestPort {
+  /** Requests the receiver can take now. */
+  readonly available: number;
+  /** Set by the sender: called when room comes back after a refusal. */
+  onCredit: (() => void) | undefined;
+  /** false: refused for want of room; keep the request and retry from onCredit. */
+  trySend(id: number): boolean;
+}
+
+/** Where a target sends its responses: after `extra` cycles plus the path's own latency. Never refuses. */
+export interface ResponsePort {
+  trySendAfter(id: number, extra: Cycle): boolean;
+}
+
 /**
  * One direction of a connection between two blocks. Latency and backpressure live here, not in
  * the blocks, so the same cache works behind a 1-cycle link or a 30-cycle one (SST's link latency).
@@ -9,8 +24,12 @@ import type { Cycle } from './time.js';
  * when none is left: the sender keeps the request and retries from `onCredit`. The receiver calls
  * `release()` when it frees a buffer slot. Delivery runs the receiver's registered handler with the
  * request id, `latency` cycles after the send.
+ *
+ * Direct mode: a receiver that keeps its own time (it queues a request with its arrival cycle and
+ * never acts on it earlier) can pass `direct`; the link then hands the request over at send time
+ * with its arrival cycle instead of spending an event on the hop.
  */
-export class Link {
+export class Link implements RequestPort, ResponsePort {
   /** Set by the sender: called when a credit comes back after a refusal. */
   onCredit: (() => void) | undefined = undefined;
   private waiting = false;
@@ -24,6 +43,7 @@ export class Link {
     readonly latency: Cycle,
     private credits: number,
     readonly name = 'link',
+    private readonly direct?: (id: number, arriveAt: Cycle) => void,
   ) {}
 
   get available(): number { return this.credits; }
@@ -31,7 +51,8 @@ export class Link {
   trySend(id: number): boolean {
     if (this.credits === 0) { this.waiting = true; this.refusals++; return false; }
     this.credits--; this.sent++;
-    this.q.schedule(this.deliverTo, this.latency, id);
+    if (this.direct !== undefined) this.direct(id, this.q.now + this.latency);
+    else this.q.schedule(this.deliverTo, this.latency, id);
     return true;
   }
 
@@ -39,7 +60,8 @@ export class Link {
   trySendAfter(id: number, extra: Cycle): boolean {
     if (this.credits === 0) { this.waiting = true; this.refusals++; return false; }
     this.credits--; this.sent++;
-    this.q.schedule(this.deliverTo, this.latency + extra, id);
+    if (this.direct !== undefined) this.direct(id, this.q.now + this.latency + extra);
+    else this.q.schedule(this.deliverTo, this.latency + extra, id);
     return true;
   }
 

@@ -41,6 +41,8 @@ export class RequestTable {
   /** Free for the issuing agent's bookkeeping (window slot, op index, ...). */
   readonly tag: Int32Array;
   readonly issuedAt: Float64Array;
+  /** Cycle at which the request reached the block now holding it (each hop sets it). */
+  readonly hopAt: Float64Array;
   readonly doneAt: Float64Array;
   readonly data: Uint8Array;
   readonly dataStride: number;
@@ -58,6 +60,7 @@ export class RequestTable {
     this.source = new Int32Array(capacity);
     this.tag = new Int32Array(capacity);
     this.issuedAt = new Float64Array(capacity);
+    this.hopAt = new Float64Array(capacity);
     this.doneAt = new Float64Array(capacity);
     this.dataStride = dataStride;
     // A SharedArrayBuffer so that a worker (the SMMU) can see request data without a copy.
@@ -76,7 +79,7 @@ export class RequestTable {
     this.kind[id] = kind; this.status[id] = ReqStatus.Pending;
     this.addr[id] = addr; this.size[id] = size; this.attrs[id] = attrs;
     this.source[id] = source; this.tag[id] = 0;
-    this.issuedAt[id] = now; this.doneAt[id] = -1;
+    this.issuedAt[id] = now; this.hopAt[id] = now; this.doneAt[id] = -1;
     const used = this.capacity - this.nFree;
     if (used > this.peakInUse) this.peakInUse = used;
     return id;

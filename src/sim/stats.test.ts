@@ -148,6 +148,15 @@ describe('Histogram', () => {
     expect(h.percentile(0.001)).toBe(1);
   });
 
+  it('is not pushed past the right sample by floating-point error in p * count', () => {
+    const h = new Histogram(1024);
+    for (let v = 1; v <= 100; v++) h.record(v);
+    // 0.07 * 100 and 0.55 * 100 evaluate to just above 7 and 55.
+    expect(h.percentile(0.07)).toBe(7);
+    expect(h.percentile(0.55)).toBe(55);
+    expect(h.percentile(0.555)).toBe(56);
+  });
+
   it('finds p99 on a known two-point distribution', () => {
     // 990 fast hits at 4 cycles and 10 slow misses at 300: p99 is still the hit latency ...
     const h = new Histogram(1024);

@@ -47,7 +47,9 @@ export class Histogram {
   /** The smallest value v such that at least fraction p of the samples are <= v (bucket bound). */
   percentile(p: number): number {
     if (this.count === 0) return 0;
-    const target = Math.ceil(p * this.count);
+    // p * count can land just above an integer (0.55 * 100 = 55.00000000000001); without the
+    // tolerance that rounds up to the next sample.
+    const target = Math.ceil(p * this.count * (1 - 1e-12));
     let acc = 0;
     for (let b = 0; b < this.buckets.length; b++) {
       acc += this.buckets[b]!;
