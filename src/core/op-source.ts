@@ -18,6 +18,8 @@ export class OpSlot {
   attrs = 0;
   /** A program wants the result before it continues (loads by default). */
   wait = false;
+  /** A polling load (a spin-wait): it does not count as forward progress for the watchdog. */
+  spin = false;
 }
 
 /** What a program receives back for an op it waited for. */
@@ -84,6 +86,7 @@ export class TraceOpSource implements OpSource {
     slot.bytes = undefined;
     slot.attrs = 0;
     slot.wait = false;
+    slot.spin = false;
     return true;
   }
 
@@ -100,6 +103,7 @@ export interface ProgramOp {
   readonly bytes?: Uint8Array;
   readonly attrs?: number;
   readonly wait?: boolean;
+  readonly spin?: boolean;
 }
 
 export type Program = Generator<ProgramOp, void, OpResult | undefined>;
@@ -121,6 +125,7 @@ export class ProgramOpSource implements OpSource {
     slot.valueLo = o.valueLo ?? 0; slot.valueHi = o.valueHi ?? 0;
     slot.bytes = o.bytes; slot.attrs = o.attrs ?? 0;
     slot.wait = o.wait ?? (o.op === OpCode.Load || o.op === OpCode.Fetch);
+    slot.spin = o.spin ?? false;
     return true;
   }
 

@@ -133,13 +133,17 @@ export class Pe {
   get isFinished(): boolean { return this.finished; }
   /** End of the compute op in progress (or an earlier cycle when none is). */
   get busyUntilCycle(): number { return this.busyUntil; }
-  /** Retired ops so far: the watchdog's progress measure. */
-  get progress(): number { return this.stats.ops; }
+  /** Ops retired so far, spin-wait loads excepted: the watchdog's progress measure. */
+  get progress(): number { return this.stats.ops - this.spins; }
+  private spins = 0;
+  private lastSpinAddr = -1;
 
   /** For the watchdog: what this PE is waiting for. */
   describe(): string {
     if (this.finished) return `${this.name}: finished`;
-    let s = `${this.name}: ${STALL_NAMES[this.stall]}, ${this.outstanding} outstanding`;
+    let s = this.lastSpinAddr >= 0
+      ? `${this.name}: spinning on 0x${this.lastSpinAddr.toString(16)}, ${this.outstanding} outstanding`
+      : `${this.name}: ${STALL_NAMES[this.stall]}, ${this.outstanding} outstanding`;
     if (this.outstanding > 0) {
       let oldest = -1;
       for (let i = 0; i < this.cfg.window; i++) if (this.wParts[i]! > 0 && (oldest < 0 || this.wIssued[i]! < this.wIssued[oldest]!)) oldest = i;
@@ -288,6 +292,7 @@ export class Pe {
     else if (kind === ReqKind.Read) { this.stats.loads++; this.stats.bytesRead += size; }
     else { this.stats.fetches++; this.stats.bytesRead += size; }
     if (slot.wait) this.waitingSlot = w;
+    if (slot.spin) { this.spins++; this.lastSpinAddr = addr; } else this.lastSpinAddr = -1;
     this.consume();
     return true;
   }

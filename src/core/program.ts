@@ -1,5 +1,5 @@
 import { OpCode, type OpCode as OpCodeT } from './ops.js';
-import type { ProgramOp } from './op-source.js';
+import type { OpResult, ProgramOp } from './op-source.js';
 
 /**
  * Helpers for writing programs: `const r = yield load(addr, 8)` gives the loaded bytes;
@@ -29,3 +29,15 @@ export function sysRegWrite(reg: number, value: number): ProgramOp {
 }
 
 function barrier(op: OpCodeT): ProgramOp { return { op, addr: 0, size: 0 }; }
+
+/**
+ * Polls `addr` until `until(result)` holds, and returns that result: use as
+ * `const r = yield* spinUntil(flag, 4, (r) => r.value === 1)`. The polling loads are marked as
+ * spinning, so a PE that spins forever is reported by the watchdog as stuck (a livelock).
+ */
+export function* spinUntil(addr: number, size: number, until: (r: OpResult) => boolean, opts: { attrs?: number } = {}): Generator<ProgramOp, OpResult, OpResult | undefined> {
+  for (;;) {
+    const r = yield { op: OpCode.Load, addr, size, attrs: opts.attrs ?? 0, wait: true, spin: true };
+    if (r !== undefined && until(r)) return r;
+  }
+}

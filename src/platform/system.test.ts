@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { ProgramOpSource, prog, type OpResult, type Program } from '../core/index.js';
+import { buildSystem } from './test-helpers.js';
+
+const RAM = 0x80_0000_0000;
+
+function run(sets: string[], ...programs: ((sys: ReturnType<typeof buildSystem>) => Program)[]) {
+  const sys = buildSystem('neoverse-n1', [`core.count=${Math.max(1, programs.length)}`, ...sets]);
+  programs.forEach((p, i) => sys.attach(i, new ProgramOpSource(p(sys), `p${i}`)));
+  const out = sys.run({ watchdogCycles: 200_000 });
+  return { sys, out };
+}
+
+describe('PE and memory through the system', () => {
+  it('a load returns what an earlier store wrote, also across a line boundary', () => {
+    const seen: OpResult[] = [];
+    const { out } = run([], function* () {
+      yield prog.store(RAM + 0x100, 8, 0x1122334455);
+      yield prog.store(RAM + 0x13c, 8, 0x0102030405060708 % 2 ** 53);   // bytes 0x13c..0x143 cross a 64-byte line
+      seen.push((yield prog.load(RAM + 0x100, 8))!);
+      seen.push((yield prog.load(RAM + 0x13c, 8))!);
+      seen.push((yield prog.load(RAM + 0x140, 4))!);
+    });
+    expect(out.endReason).toBe('done');
+    expect(seen[0]!.value).toBe(0x1122334455);
+    expect(seen[1]!.value).toBe(0x0102030405060708 % 2 ** 53);
+    // The last 4 bytes of the crossing store are the first 4 of the next line.
+    expect(seen[2]!.valueLo).toBe(seen[1]!.valueHi);
+  });
+
+  it('an access no region decodes is an external abort for the program, and the run goes on', () => {
+    let r: OpResult | undefined;
+    let after: OpResult | undefined;
+    const { sys, out } = run([], function* () {
+      r = yield prog.load(0x10, 4);              // below every region
+      yield prog.store(RAM, 4, 7);
+      after = yield prog.load(RAM, 4);
+    });
+    expect(out.endReason).toBe('done');
+    expect(r!.ok).toBe(false);
+    expect(r!.fault).toBe('external-abort');
+    expect(after!.value).toBe(7);
+    expect(sys.pes[0]!.stats.externalAborts).toBe(1);
+    expect(sys.homeNode.stats.decodeErrors).toBe(1);
+  });
+
+  it('a wider window overlaps misses: the same loads finish sooner', () => {
+    const loads = function* (): Program { for (let i = 0; i < 256; i++) yield prog.load(RAM + i * 4096, 8, { wait: false }); };
+    const narrow = run(['core.window=1'], loads).out.cycles;
+    const wide = run(['core.window=16'], loads).out.cycles;
+    expect(wide).toBeLessThan(narrow / 4);
+  });
+
+  it('a load behind a posted store to the same line waits for it (same-address ordering)', () => {
+    let r: OpResult | undefined;
+    const { sys } = run([], function* () {
+      yield prog.store(RAM + 0x2000, 8, 99);
+      r = yield prog.load(RAM + 0x2000, 8);      // must see the store still in flight
+      yield prog.store(RAM + 0x3000, 8, 5);
+      yield prog.load(RAM + 0x9000, 8);          // a different line: no ordering stall
+    });
+    expect(r!.value).toBe(99);
+    expect(sys.pes[0]!.stats.stallOrderingCycles).toBeGreaterThan(0);
+  });
+
+  it('DSB waits for every earlier access; DMB lets non-memory ops through', () => {
+    const marks: { afterStores: number; afterDsb: number }[] = [];
+    const { sys } = run([], function* (s) {
+      for (let i = 0; i < 8; i++) yield prog.store(RAM + i * 8192, 8, i);
+      const afterStores = s.q.now;
+      yield prog.dsb();
+      yield prog.compute(0);
+      marks.push({ afterStores, afterDsb: s.q.now });
+    });
+    const m = marks[0]!;
+    // A store to DRAM takes at least the interconnect and DRAM latency (well over 50 cycles).
+    expect(m.afterDsb - m.afterStores).toBeGreaterThan(50);
+    expect(sys.pes[0]!.stats.stallBarrierCycles).toBeGreaterThan(50);
+  });
+
+  it('system-register writes take effect at the next ISB', () => {
+    const { sys } = run([], function* () {
+      yield prog.sysRegWrite(0x100, 1);
+      yield prog.isb();
+      yield prog.sysRegWrite(0x100, 2);          // no ISB after it
+    });
+    expect(sys.pes[0]!.readSysReg(0x100)).toBe(1);
+  });
+
+  it('one PE spins on a flag another sets: both finish', () => {
+    const FLAG = RAM + 0x10000;
+    let seen = -1;
+    const { out } = run([],
+      function* () { const r = yield* prog.spinUntil(FLAG, 4, (x) => x.value === 1); seen = r.value; },
+      function* () { yield prog.compute(5000); yield prog.store(FLAG, 4, 1); },
+    );
+    expect(out.endReason).toBe('done');
+    expect(seen).toBe(1);
+  });
+
+  it('the watchdog ends a livelock and names the stuck agent and address', () => {
+    const FLAG = RAM + 0x20000;
+    const { out } = run([],
+      function* () { yield* prog.spinUntil(FLAG, 4, (x) => x.value === 1); },
+      function* () { yield prog.store(FLAG + 64, 4, 1); },   // sets the wrong flag and finishes
+    );
+    expect(out.endReason).toBe('watchdog');
+    expect(out.diagnosis).toMatch(/no progress for 200000 cycles/);
+    expect(out.diagnosis).toMatch(/system\.cpu0: spinning on 0x8000020000/);
+    expect(out.diagnosis).not.toMatch(/cpu1/);
+  });
+
+  it('a long compute op is not mistaken for a livelock', () => {
+    const { out } = run([], function* () { yield prog.compute(2_000_000); yield prog.load(RAM, 8); });
+    expect(out.endReason).toBe('done');
+    expect(out.cycles).toBeGreaterThan(2_000_000);
+  });
+
+  it('issue width bounds ops per cycle', () => {
+    const ops = function* (): Program { for (let i = 0; i < 1000; i++) yield prog.compute(0); };
+    expect(run(['core.issueWidth=1'], ops).out.cycles).toBeGreaterThanOrEqual(999);
+    expect(run(['core.issueWidth=4'], ops).out.cycles).toBeLessThan(300);
+  });
+
+  it('the same seed and program give identical stats', () => {
+    const p = function* (): Program { for (let i = 0; i < 500; i++) yield (i % 3 === 0 ? prog.store(RAM + i * 72, 8, i) : prog.load(RAM + i * 136, 8, { wait: false })); };
+    const a = run([], p).sys.stats.toTree();
+    const b = run([], p).sys.stats.toTree();
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+  });
+});
