@@ -20,8 +20,10 @@ class PeStats {
   finishedAt = 0;
 }
 
-const ORDER_BUCKETS = 1024;
-const bucketOf = (line: number): number => mod(line, ORDER_BUCKETS);
+/** Outstanding accesses are counted per 8-byte granule, hashed into this many buckets. */
+const ORDER_BUCKETS = 4096;
+const GRANULE_BYTES = 8;
+const bucketOf = (granule: number): number => mod(granule, ORDER_BUCKETS);
 
 const STALL_NONE = 0, STALL_WINDOW = 1, STALL_BARRIER = 2, STALL_ORDER = 3, STALL_BACKPRESSURE = 4, STALL_WAIT = 5;
 const STALL_NAMES = ['running', 'window full', 'barrier', 'same-address ordering', 'backpressure', 'waiting for a result'];
@@ -32,8 +34,8 @@ const STALL_NAMES = ['running', 'window full', 'barrier', 'same-address ordering
  * memory ops. Talks to memory through `memLink` with physical addresses and packed attributes;
  * the MMU and caches slot in between later without changing this issue logic.
  *
- * Ordering: a memory op waits while an outstanding op to the same line conflicts with it (either
- * is a store); accesses that cross a line are split into one request per line. DMB holds later
+ * Ordering: a memory op waits while an outstanding op overlapping its bytes conflicts with it
+ * (either is a store); accesses that cross a line are split into one request per line. DMB holds later
  * memory ops until every earlier one has completed; DSB holds everything.
  * Leaves out: speculation, store-to-load forwarding, register dependencies.
  */
@@ -53,8 +55,6 @@ export class Pe {
   private finished = true;
 
   // window slots (struct of arrays)
-  private readonly wLine: Float64Array;
-  private readonly wLastLine: Float64Array;
   private readonly wStore: Uint8Array;
   private readonly wParts: Uint8Array;
   private readonly wWait: Uint8Array;
@@ -67,12 +67,13 @@ export class Pe {
   private readonly wFree: Int32Array;
   private nFree: number;
   private outstanding = 0;
-  private outstandingStores = 0;
-  /** Outstanding ops (and stores) per line-hash bucket: a zero proves no same-line conflict without a scan. */
+  /** Outstanding ops (and stores) per granule-hash bucket: zeros prove no overlap without a scan. */
   private readonly anyByBucket = new Uint16Array(ORDER_BUCKETS);
   private readonly storesByBucket = new Uint16Array(ORDER_BUCKETS);
 
   private dmbPending = false;
+  /** The window slot an ordering stall waits for: other completions need not retry the issue. */
+  private blockedOn = -1;
   private waitingSlot = -1;
   private busyUntil = 0;
   private stepAt = -1;
@@ -94,7 +95,7 @@ export class Pe {
     statsPath: string,
   ) {
     const w = cfg.window;
-    this.wLine = new Float64Array(w); this.wLastLine = new Float64Array(w); this.wStore = new Uint8Array(w); this.wParts = new Uint8Array(w);
+    this.wStore = new Uint8Array(w); this.wParts = new Uint8Array(w);
     this.wWait = new Uint8Array(w); this.wOk = new Uint8Array(w); this.wOp = new Uint8Array(w);
     this.wAddr = new Float64Array(w); this.wSize = new Uint8Array(w); this.wIssued = new Float64Array(w);
     this.wBytes = new Uint8Array(w * 64);
@@ -253,15 +254,20 @@ export class Pe {
     const addr = slot.addr, size = slot.size;
     const line = Math.floor(addr / lb);
     const lastLine = Math.floor((addr + size - 1) / lb);
-    // Same-address ordering, at line granularity: a store conflicts with anything outstanding on
-    // its line(s), a load only with outstanding stores.
+    // Same-address ordering: an access waits for an outstanding one whose bytes it overlaps when
+    // either is a store (no store-to-load forwarding is modelled). Accesses to other bytes of the
+    // same line go ahead: the home node and the targets keep one agent's same-line requests in order.
+    // Per-line counters rule most accesses in without a scan of the window.
     const counts = isStore ? this.anyByBucket : this.storesByBucket;
-    if (this.outstanding > 0 && (counts[bucketOf(line)]! > 0 || counts[bucketOf(lastLine)]! > 0)) {
+    const g0 = Math.floor(addr / GRANULE_BYTES), g1 = Math.floor((addr + size - 1) / GRANULE_BYTES);
+    let maybe = false;
+    if (this.outstanding > 0) for (let g = g0; g <= g1; g++) if (counts[bucketOf(g)]! > 0) { maybe = true; break; }
+    if (maybe) {
+      const end = addr + size;
       for (let i = 0; i < this.cfg.window; i++) {
         if (this.wParts[i] === 0) continue;
-        // Two line ranges [l0, l1] and [line, lastLine] (each at most two lines) overlap.
-        const l0 = this.wLine[i]!, l1 = this.wLastLine[i]!;
-        if (l0 <= lastLine && line <= l1 && (isStore || this.wStore[i] === 1)) { this.setStall(STALL_ORDER); return false; }
+        const a0 = this.wAddr[i]!;
+        if (a0 < end && addr < a0 + this.wSize[i]! && (isStore || this.wStore[i] === 1)) { this.blockedOn = i; this.setStall(STALL_ORDER); return false; }
       }
     }
     const parts = lastLine === line ? 1 : 2;
@@ -273,17 +279,11 @@ export class Pe {
       return false;
     }
     const w = this.wFree[--this.nFree]!;
-    this.wLine[w] = line; this.wLastLine[w] = lastLine; this.wStore[w] = isStore ? 1 : 0; this.wParts[w] = parts;
+    this.wStore[w] = isStore ? 1 : 0; this.wParts[w] = parts;
     this.wWait[w] = slot.wait ? 1 : 0; this.wOk[w] = 1; this.wOp[w] = slot.op;
     this.wAddr[w] = addr; this.wSize[w] = size; this.wIssued[w] = now;
     this.outstanding++;
-    this.anyByBucket[bucketOf(line)]++;
-    if (lastLine !== line) this.anyByBucket[bucketOf(lastLine)]++;
-    if (isStore) {
-      this.outstandingStores++;
-      this.storesByBucket[bucketOf(line)]++;
-      if (lastLine !== line) this.storesByBucket[bucketOf(lastLine)]++;
-    }
+    this.countGranules(addr, size, isStore, 1);
     const kind = slot.op === OpCode.Load ? ReqKind.Read : isStore ? ReqKind.Write : ReqKind.Fetch;
     const firstLen = parts === 1 ? size : (line + 1) * lb - addr;
     this.sendPart(w, kind, addr, firstLen, 0);
@@ -295,6 +295,15 @@ export class Pe {
     if (slot.spin) { this.spins++; this.lastSpinAddr = addr; } else this.lastSpinAddr = -1;
     this.consume();
     return true;
+  }
+
+  private countGranules(addr: number, size: number, isStore: boolean, delta: number): void {
+    const g1 = Math.floor((addr + size - 1) / GRANULE_BYTES);
+    for (let g = Math.floor(addr / GRANULE_BYTES); g <= g1; g++) {
+      const b = bucketOf(g);
+      this.anyByBucket[b]! += delta;
+      if (isStore) this.storesByBucket[b]! += delta;
+    }
   }
 
   private readonly onCreditFn = (): void => { this.memLink!.onCredit = undefined; this.tryIssue(); };
@@ -334,14 +343,7 @@ export class Pe {
     if (op === OpCode.Load) this.loadLatency.record(now - this.wIssued[w]!);
     if (this.wOk[w] === 0) this.stats.externalAborts++;
     this.outstanding--;
-    const line = this.wLine[w]!, lastLine = this.wLastLine[w]!;
-    this.anyByBucket[bucketOf(line)]--;
-    if (lastLine !== line) this.anyByBucket[bucketOf(lastLine)]--;
-    if (this.wStore[w] === 1) {
-      this.outstandingStores--;
-      this.storesByBucket[bucketOf(line)]--;
-      if (lastLine !== line) this.storesByBucket[bucketOf(lastLine)]--;
-    }
+    this.countGranules(this.wAddr[w]!, this.wSize[w]!, this.wStore[w] === 1, -1);
     this.wFree[this.nFree++] = w;
     if (this.waitingSlot === w) {
       this.waitingSlot = -1;
@@ -349,6 +351,9 @@ export class Pe {
     }
     if (this.outstanding === 0) this.dmbPending = false;
     if (this.exhausted && !this.haveOp) { this.checkFinished(); return; }
+    // Retry the issue only if this completion can unblock it (a rescan per response is O(window)).
+    if (this.stall === STALL_ORDER && this.blockedOn !== w) return;
+    if (this.stall === STALL_BARRIER && this.outstanding > 0) return;
     this.tryIssue();
   }
 

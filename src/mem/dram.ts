@@ -242,6 +242,10 @@ export class DramController {
   private readonly ratio: number;
   private readonly kinds: Int8Array;
   private readonly radix: Float64Array;
+  /** 1/radix where radix is a power of two (exact), else 0. */
+  private readonly invRadix: Float64Array;
+  private readonly invBurstBytes: number;
+  private readonly invRatio: number;
   private readonly burstBytes: number;
   private readonly banksPerRank: number;
   private readonly tBurst: number;
@@ -312,8 +316,13 @@ export class DramController {
 
     const r = cfg.clockRatio;
     this.ratio = r;
+    this.invRatio = Number.isInteger(Math.log2(r)) ? 1 / r : 0;
     const lay = layoutOf(cfg);
     this.kinds = lay.kinds; this.radix = lay.radix; this.burstBytes = lay.burstBytes;
+    const isPow2 = (x: number): boolean => Number.isInteger(Math.log2(x));
+    this.invRadix = lay.radix.map((x) => (x !== Infinity && isPow2(x) ? 1 / x : 0));
+    if (!isPow2(lay.burstBytes)) throw new UserError(`${name}: busBytes*burstLength must be a power of two (got ${lay.burstBytes})`);
+    this.invBurstBytes = 1 / lay.burstBytes;
     this.banksPerRank = cfg.bankGroups * cfg.banksPerGroup;
     this.tBurst = (cfg.burstLength / 2) * r;
     this.tCL = cfg.tCL * r; this.tCWL = cfg.tCWL * r; this.tRCD = cfg.tRCD * r; this.tRP = cfg.tRP * r;
@@ -425,14 +434,16 @@ export class DramController {
   }
 
   private decode(id: number, addr: number): void {
-    const kinds = this.kinds, radix = this.radix;
-    let block = Math.floor(addr / this.burstBytes);
+    const kinds = this.kinds, radix = this.radix, inv = this.invRadix;
+    let block = Math.floor(addr * this.invBurstBytes);
     this.rBlock[id] = block;
     let ch = 0, ra = 0, bg = 0, ba = 0, ro = 0;
     for (let i = 0; i < 6; i++) {
       const r = radix[i]!;
       let v: number;
-      if (r === Infinity) { v = block; block = 0; } else { const qq = Math.floor(block / r); v = block - qq * r; block = qq; }
+      // Multiplying by the reciprocal is exact for the power-of-two field sizes (and a division is
+      // several times slower); a field size that is not a power of two divides.
+      if (r === Infinity) { v = block; block = 0; } else { const qq = inv[i]! !== 0 ? Math.floor(block * inv[i]!) : Math.floor(block / r); v = block - qq * r; block = qq; }
       switch (kinds[i]) {
         case F_CH: ch = v; break;
         case F_RA: ra = v; break;
@@ -475,8 +486,8 @@ export class DramController {
   }
 
   private alignUp(t: number): number {
-    const m = mod(t, this.ratio);
-    return m === 0 ? t : t + this.ratio - m;
+    // Multiplying by 1/ratio is exact for a power-of-two ratio; otherwise divide.
+    return (this.invRatio !== 0 ? Math.ceil(t * this.invRatio) : Math.ceil(t / this.ratio)) * this.ratio;
   }
 
   // ---- scheduling -----------------------------------------------------------------------------

@@ -129,3 +129,40 @@ describe('PE and memory through the system', () => {
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
   });
 });
+
+describe('single-PE memory ordering', () => {
+  it('accesses to other bytes of a line do not wait; overlapping ones do', () => {
+    const disjoint = run([], function* () { for (let i = 0; i < 8; i++) yield prog.store(RAM + 0x4000 + i * 8, 8, i); });
+    expect(disjoint.sys.pes[0]!.stats.stallOrderingCycles).toBe(0);
+    const overlap = run([], function* () { for (let i = 0; i < 8; i++) yield prog.store(RAM + 0x4000 + i * 4, 8, i); });
+    expect(overlap.sys.pes[0]!.stats.stallOrderingCycles).toBeGreaterThan(0);
+  });
+
+  it('every load sees the bytes of the program-order-latest stores (property)', async () => {
+    const fc = await import('fast-check');
+    const op = fc.record({
+      isStore: fc.boolean(),
+      off: fc.integer({ min: 0, max: 200 }),
+      size: fc.constantFrom(1, 2, 4, 8, 16, 64),
+      value: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+      wait: fc.boolean(),
+    });
+    fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 60 }), fc.constantFrom(1, 4, 20), (ops, window) => {
+      const model = new Uint8Array(512);
+      const expected: number[][] = [];
+      const seen: number[][] = [];
+      for (const o of ops) {
+        if (o.isStore) for (let k = 0; k < o.size; k++) model[o.off + k] = (k & 7) < 4 ? (o.value >>> (8 * (k & 7))) & 0xff : 0;
+        else if (o.wait) expected.push([...model.subarray(o.off, o.off + o.size)]);
+      }
+      run([`core.window=${window}`], function* () {
+        for (const o of ops) {
+          if (o.isStore) yield prog.store(RAM + 0x8000 + o.off, o.size, o.value);
+          else if (o.wait) seen.push([...(yield prog.load(RAM + 0x8000 + o.off, o.size))!.bytes]);
+          else yield prog.load(RAM + 0x8000 + o.off, o.size, { wait: false });
+        }
+      });
+      expect(seen).toEqual(expected);
+    }), { numRuns: 60, seed: 7 });
+  });
+});
