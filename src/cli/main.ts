@@ -52,7 +52,8 @@ parameters are prefixed 'scenario.' (e.g. --set scenario.bytes=16MiB).
 `;
 const REPLAY_HELP = `Usage: armsim replay <trace> [--platform NAME] [--set k=v]... [--config FILE] [--seed N] [--max-cycles N] [--json]
 
-Replays a binary trace (from 'armsim trace import'), agent i on PE i. Traces of virtual
+Replays a binary trace (from 'armsim trace import'), agent i on PE i; the platform gets one PE
+per agent unless --set core.count says otherwise. Traces of virtual
 addresses (lackey) are placed in the first DRAM region by taking each address modulo the
 largest power of two that fits in it, which keeps the low address bits (cache indexing).
 With --json the result adds "ops": the memory accesses replayed.

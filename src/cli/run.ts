@@ -86,10 +86,12 @@ export async function runReplayCommand(path: string, flags: RunFlags): Promise<n
   const [platformName, preset] = platformOf(flags.platform, DEFAULT_PLATFORM);
   const sets = splitSets(flags.sets);
   if (sets.scenario.length > 0) throw new UserError(`replay: unknown key 'scenario.${sets.scenario[0]}' (replay has no scenario parameters)`);
-  const cfg = resolveConfig(PlatformSchema, preset, { file: flags.config, sets: sets.platform });
   const reader = TraceReader.open(path);
   try {
     const h = reader.header;
+    // One PE per trace agent unless the user sizes the platform (its other PEs would sit idle).
+    const userSizes = sets.platform.some((s) => s.startsWith('core.count='));
+    const cfg = resolveConfig(PlatformSchema, preset, { file: flags.config, sets: [...(userSizes ? [] : [`core.count=${Math.max(1, h.agents)}`]), ...sets.platform] });
     if (h.agents > cfg.core.count) throw new UserError(`replay: the trace has ${h.agents} agents but platform '${platformName}' has core.count=${cfg.core.count} (set core.count to at least ${h.agents})`);
     const t0 = performance.now();
     const sys = new System(cfg, flags.seed);
