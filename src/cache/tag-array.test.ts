@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Rng } from '../sim/index.js';
+import { createReplacement, type ReplacementKind } from './replacement.js';
+import {
+  CacheArray, INVALID_TAG, MoesiState, STATE_DIRTY, STATE_SHARED, STATE_VALID, checkGeometry,
+} from './tag-array.js';
+
+const KiB = 1024;
+
+describe('checkGeometry', () => {
+  it('derives the set count', () => {
+    expect(checkGeometry({ sizeBytes: 64 * KiB, ways: 4, lineBytes: 64 })).toBe(256);
+    expect(checkGeometry({ sizeBytes: 3 * 1024 * KiB, ways: 12, lineBytes: 64 })).toBe(4096);  // 12-way is fine
+  });
+
+  it('names the field and the rule when a geometry is unusable', () => {
+    expect(() => checkGeometry({ sizeBytes: 64 * KiB, ways: 4, lineBytes: 48 }, 'l1d')).toThrow(/l1d: lineBytes 48 must be a power of two/);
+    expect(() => checkGeometry({ sizeBytes: 48 * KiB, ways: 4, lineBytes: 64 }, 'l1d')).toThrow(/192 sets; the set count must be a power of two/);
+    expect(() => checkGeometry({ sizeBytes: 100, ways: 4, lineBytes: 64 })).toThrow(/sizeBytes 100/);
+    expect(() => checkGeometry({ sizeBytes: 64 * KiB, ways: 0, lineBytes: 64 })).toThrow(/ways 0/);
+  });
+});
+
+describe('CacheArray', () => {
+  const geom = { sizeBytes: 1 * KiB, ways: 4, lineBytes: 64 };   // 4 sets
+
+  it('misses when empty, hits after a fill, and maps lines to sets by line mod sets', () => {
+    const a = new CacheArray(geom);
+    expect(a.sets).toBe(4);
+    expect(a.lookup(0x123)).toBe(-1);
+    const set = a.setOf(0x123);
+    expect(set).toBe(0x123 % 4);
+    const slot = a.victim(set);
+    expect(a.setOfSlot(slot)).toBe(set);
+    a.fill(slot, 0x123, MoesiState.E);
+    expect(a.lookup(0x123)).toBe(slot);
+    expect(a.lineOf(slot)).toBe(0x123);
+    expect(a.state[slot]).toBe(STATE_VALID);
+    expect(a.isValid(slot)).toBe(true);
+  });
+
+  it('fills invalid ways first, lowest way first, then asks the policy (LRU)', () => {
+    const a = new CacheArray(geom);
+    const lines = [4, 8, 12, 16];                                // all in set 0
+    for (const [w, line] of lines.entries()) {
+      const s = a.victim(0);
+      expect(a.wayOf(s)).toBe(w);
+      a.fill(s, line, MoesiState.E);
+    }
+    a.touch(a.lookup(4));                                        // LRU order now 8, 12, 16, 4
+    expect(a.lineOf(a.victim(0))).toBe(8);
+    a.invalidate(a.lookup(12));
+    expect(a.victim(0)).toBe(a.slotOf(0, 2));                    // the hole left by 12
+    expect(a.lookup(12)).toBe(-1);
+    expect(a.tag[a.slotOf(0, 2)]).toBe(INVALID_TAG);
+    expect(a.countValid()).toBe(3);
+  });
+
+  it('uses the whole line number as tag: lines far above 2^32 do not alias', () => {
+    const a = new CacheArray(geom);
+    const base = 2 ** 46;                                        // a 52-bit PA's line number
+    const lo = 5, hi = base + 5;                                 // same low 32 bits, same set
+    expect(a.setOf(hi)).toBe(a.setOf(lo));
+    a.fill(a.victim(a.setOf(lo)), lo, MoesiState.E);
+    expect(a.lookup(hi)).toBe(-1);
+    a.fill(a.victim(a.setOf(hi)), hi, MoesiState.M);
+    expect(a.lookup(hi)).not.toBe(a.lookup(lo));
+    expect(a.setOf(2 ** 53 - 1)).toBe(3);
+  });
+
+  it('keeps state bits for MOESI and lets the controller change all but VALID', () => {
+    const a = new CacheArray(geom);
+    const s = a.victim(1);
+    a.fill(s, 1, MoesiState.S);
+    expect(a.state[s]).toBe(STATE_VALID | STATE_SHARED);
+    a.state[s] = (a.state[s]! | STATE_DIRTY) & ~STATE_SHARED;     // upgrade + write: S -> M
+    expect(a.state[s]).toBe(MoesiState.M);
+    a.fill(s, 5, 0);                                             // fill always marks valid
+    expect(a.state[s]).toBe(STATE_VALID);
+    a.invalidate(s);
+    expect(a.state[s]).toBe(MoesiState.I);
+  });
+
+  it('stores line data per slot and copies bytes in and out', () => {
+    const a = new CacheArray(geom);
+    const s = a.victim(2);
+    a.fill(s, 2, MoesiState.E);
+    expect(a.dataOffset(s)).toBe(s * 64);
+    const src = Uint8Array.from({ length: 64 }, (_, i) => i + 1);
+    a.writeBytes(s, 0, src, 0, 64);
+    a.writeBytes(s, 60, Uint8Array.of(0xaa, 0xbb), 0, 2);
+    const dst = new Uint8Array(8);
+    a.readBytes(s, 58, dst, 1, 6);
+    expect(Array.from(dst)).toEqual([0, 59, 60, 0xaa, 0xbb, 63, 64, 0]);
+    expect(a.data.length).toBe(1 * KiB);
+  });
+
+  it('can put data in a SharedArrayBuffer, or keep no data', () => {
+    expect(new CacheArray(geom, { data: 'shared' }).data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(new CacheArray(geom, { data: 'none' }).data.length).toBe(0);
+  });
+
+  it('visits valid lines in set/way order, allowing invalidation on the way', () => {
+    const a = new CacheArray(geom);
+    for (const line of [7, 1, 2, 11]) a.fill(a.victim(a.setOf(line)), line, MoesiState.E);
+    const seen: number[] = [];
+    a.forEachValid((slot, line) => { seen.push(line); if (line === 2) a.invalidate(slot); });
+    expect(seen).toEqual([1, 2, 7, 11]);                         // sets 1, 2, 3, 3
+    expect(a.countValid()).toBe(3);
+  });
+
+  it('rejects a policy sized for another geometry', () => {
+    expect(() => new CacheArray(geom, { replacement: createReplacement('lru', 8, 4) })).toThrow(/sized 8 sets x 4 ways/);
+  });
+
+  it('reset empties everything', () => {
+    const a = new CacheArray(geom);
+    a.fill(a.victim(0), 4, MoesiState.M);
+    a.reset();
+    expect(a.countValid()).toBe(0);
+    expect(a.lookup(4)).toBe(-1);
+  });
+
+  it('with LRU, gives the same hits and misses as a naive Map-based LRU (property)', () => {
+    fc.assert(fc.property(
+      fc.record({ setsLog: fc.integer({ min: 0, max: 3 }), ways: fc.integer({ min: 1, max: 6 }) }),
+      fc.array(fc.integer({ min: 0, max: 63 }), { minLength: 1, maxLength: 400 }),
+      ({ setsLog, ways }, lines) => {
+        const sets = 2 ** setsLog;
+        const a = new CacheArray({ sizeBytes: sets * ways * 64, ways, lineBytes: 64 }, { data: 'none' });
+        const naive = Array.from({ length: sets }, () => new Map<number, true>());
+        for (const line of lines) {
+          const m = naive[line % sets]!;
+          const naiveHit = m.delete(line);
+          m.set(line, true);
+          if (m.size > ways) m.delete(m.keys().next().value!);
+          const slot = a.lookup(line);
+          expect(slot >= 0).toBe(naiveHit);
+          if (slot >= 0) a.touch(slot);
+          else a.fill(a.victim(a.setOf(line)), line, MoesiState.E);
+        }
+        for (const m of naive) for (const line of m.keys()) expect(a.lookup(line)).toBeGreaterThanOrEqual(0);
+        expect(a.countValid()).toBe(naive.reduce((n, m) => n + m.size, 0));
+      },
+    ), { numRuns: 300 });
+  });
+
+  it('keeps each line at most once and inside its set, for every policy (property)', () => {
+    const kinds: ReplacementKind[] = ['lru', 'plru', 'random'];
+    fc.assert(fc.property(
+      fc.constantFrom(...kinds), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 99 }), fc.boolean()), { maxLength: 300 }),
+      (kind, setsLog, waysLog, ops) => {
+        const sets = 2 ** setsLog, ways = 2 ** waysLog;
+        const a = new CacheArray({ sizeBytes: sets * ways * 32, ways, lineBytes: 32 },
+          { replacement: createReplacement(kind, sets, ways, new Rng(7)) });
+        for (const [line, isInvalidate] of ops) {
+          const s = a.lookup(line);
+          if (isInvalidate) { if (s >= 0) a.invalidate(s); continue; }
+          if (s >= 0) a.touch(s); else a.fill(a.victim(a.setOf(line)), line, MoesiState.E);
+          expect(a.lookup(line)).toBeGreaterThanOrEqual(0);        // the line just used is present
+        }
+        const held = new Set<number>();
+        a.forEachValid((slot, line) => {
+          expect(held.has(line)).toBe(false);
+          held.add(line);
+          expect(a.setOfSlot(slot)).toBe(a.setOf(line));
+        });
+      },
+    ), { numRuns: 300 });
+  });
+});

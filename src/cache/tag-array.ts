@@ -1,0 +1,225 @@
+/**
+ * The storage of one set-associative cache: tags, per-line state, line data and replacement
+ * state in flat typed arrays indexed by slot = set * ways + way (v86 / avr8js style). No
+ * counters: statistics belong to the controller that drives the array.
+ *
+ * Addressing: callers pass line numbers, `line = floor(pa / lineBytes)` (exact up to 2^53), and
+ * the set is `line mod sets` (bit selection, as in cachegrind's and Dinero's models; `mod()`
+ * rather than `&`, which would truncate a line number above 2^32). The whole line number is the
+ * tag, so a tag compare never needs the set.
+ *
+ * Contract:
+ * - `tag[slot]` is -1 exactly when the slot is invalid; change validity only through
+ *   `fill()` / `invalidate()`. The controller may set and clear DIRTY, SHARED and its own bits
+ *   in `state[slot]` directly (`a.state[s] |= STATE_DIRTY`), but never VALID.
+ * - `lookup` has no side effect; a hit updates replacement state only when the controller calls
+ *   `touch` (so probes and snoops do not count as uses).
+ * - `victim(set)` returns the lowest invalid way of the set if there is one, else the policy's
+ *   choice; it does not evict: the controller writes back the old line if it is dirty, then
+ *   calls `fill`.
+ * - Nothing on the access path (lookup, touch, victim, fill, invalidate, readBytes, writeBytes)
+ *   allocates.
+ */
+import { mod } from '../sim/index.js';
+import type { ReplacementPolicy } from './replacement.js';
+import { LruPolicy } from './replacement/lru.js';
+
+/** Line is present. Only `fill` sets it and only `invalidate` clears it. */
+export const STATE_VALID = 0x01;
+/** Line differs from the next level and must be written back before it is dropped (M, O). */
+export const STATE_DIRTY = 0x02;
+/** Other caches may hold copies: a write needs an upgrade first (S, O). */
+export const STATE_SHARED = 0x04;
+/** Bits free for the controller (a fill in flight, a prefetched line, ...). */
+export const STATE_CONTROLLER_BITS = 0xf8;
+
+/**
+ * MOESI states as state bytes, with the AMBA CHI names (IHI 0050, "Cache state model"):
+ * M = UD (Unique Dirty), O = SD (Shared Dirty), E = UC (Unique Clean), S = SC (Shared Clean),
+ * I = I. A write-through cache only ever holds E or S (never DIRTY).
+ */
+export const MoesiState = {
+  I: 0,
+  S: STATE_VALID | STATE_SHARED,
+  E: STATE_VALID,
+  O: STATE_VALID | STATE_DIRTY | STATE_SHARED,
+  M: STATE_VALID | STATE_DIRTY,
+} as const;
+
+export interface CacheGeometry {
+  /** Total data capacity: sets * ways * lineBytes. */
+  sizeBytes: number;
+  ways: number;
+  lineBytes: number;
+}
+
+export interface CacheArrayOptions {
+  /** Replacement policy sized for this geometry (default: true LRU). */
+  replacement?: ReplacementPolicy;
+  /**
+   * Where line data lives: 'local' (default) an ArrayBuffer, 'shared' a SharedArrayBuffer (a
+   * worker can read it), 'none' no data at all (tag-only models; `data` is empty).
+   */
+  data?: 'local' | 'shared' | 'none';
+}
+
+/** The invalid-slot tag: line numbers are never negative. */
+export const INVALID_TAG = -1;
+
+/**
+ * Checks a geometry and returns its set count. Line size and set count must be powers of two
+ * (sets are indexed by bit selection); ways may be any positive integer (12- and 20-way LLCs
+ * exist); size must be exactly sets * ways * lineBytes.
+ */
+export function checkGeometry(g: CacheGeometry, what = 'cache'): number {
+  const { sizeBytes, ways, lineBytes } = g;
+  if (!(Number.isInteger(lineBytes) && lineBytes >= 1 && isPow2(lineBytes))) throw new RangeError(`${what}: lineBytes ${lineBytes} must be a power of two`);
+  if (!(Number.isInteger(ways) && ways >= 1 && ways <= 256)) throw new RangeError(`${what}: ways ${ways} must be an integer in 1..256`);
+  if (!(Number.isInteger(sizeBytes) && sizeBytes >= lineBytes * ways)) throw new RangeError(`${what}: sizeBytes ${sizeBytes} must be an integer of at least ways * lineBytes = ${ways * lineBytes}`);
+  const sets = sizeBytes / (ways * lineBytes);
+  if (!(Number.isInteger(sets) && isPow2(sets))) {
+    throw new RangeError(`${what}: sizeBytes / (ways * lineBytes) = ${sizeBytes} / (${ways} * ${lineBytes}) = ${sets} sets; the set count must be a power of two`);
+  }
+  return sets;
+}
+
+export function isPow2(x: number): boolean {
+  return x >= 1 && Number.isInteger(Math.log2(x));
+}
+
+export class CacheArray {
+  readonly sizeBytes: number;
+  readonly ways: number;
+  readonly lineBytes: number;
+  readonly sets: number;
+  /** Line number held by each slot, INVALID_TAG (-1) when the slot is invalid. */
+  readonly tag: Float64Array;
+  /** STATE_* bits per slot. */
+  readonly state: Uint8Array;
+  /** Line data, `lineBytes` per slot at `dataOffset(slot)`. Empty with `data: 'none'`. */
+  readonly data: Uint8Array;
+  readonly policy: ReplacementPolicy;
+  /** Valid ways per set, so that victim() skips the search for a hole in a full set. */
+  private readonly validWays: Uint16Array;
+
+  constructor(geometry: CacheGeometry, opts: CacheArrayOptions = {}) {
+    this.sets = checkGeometry(geometry);
+    this.sizeBytes = geometry.sizeBytes;
+    this.ways = geometry.ways;
+    this.lineBytes = geometry.lineBytes;
+    const slots = this.sets * this.ways;
+    this.tag = new Float64Array(slots).fill(INVALID_TAG);
+    this.state = new Uint8Array(slots);
+    this.validWays = new Uint16Array(this.sets);
+    const kind = opts.data ?? 'local';
+    if (kind === 'none') this.data = new Uint8Array(0);
+    else if (kind === 'shared') this.data = new Uint8Array(new SharedArrayBuffer(slots * this.lineBytes));
+    else if (kind === 'local') this.data = new Uint8Array(slots * this.lineBytes);
+    else throw new RangeError(`cache data: ${JSON.stringify(kind)} is not one of local, shared, none`);
+    const policy = opts.replacement ?? new LruPolicy(this.sets, this.ways);
+    if (policy.sets !== this.sets || policy.ways !== this.ways) {
+      throw new RangeError(`cache replacement: policy is sized ${policy.sets} sets x ${policy.ways} ways, the array has ${this.sets} x ${this.ways}`);
+    }
+    this.policy = policy;
+  }
+
+  /** The set `line` maps to. */
+  setOf(line: number): number { return mod(line, this.sets); }
+
+  /** The slot holding `line`, or -1. No side effect. */
+  lookup(line: number): number {
+    const ways = this.ways, tag = this.tag;
+    const base = mod(line, this.sets) * ways;
+    for (let i = base, end = base + ways; i < end; i++) if (tag[i] === line) return i;
+    return -1;
+  }
+
+  /** Records a use of a valid slot (a demand hit) with the replacement policy. */
+  touch(slot: number): void { this.policy.touch(slot); }
+
+  /** The slot to fill in `set`: the lowest invalid way, else the policy's victim (not evicted). */
+  victim(set: number): number {
+    const ways = this.ways, base = set * ways;
+    if (this.validWays[set] !== ways) {                  // a full set (the common case) skips the scan
+      const tag = this.tag;
+      for (let i = base, end = base + ways; i < end; i++) if (tag[i] === INVALID_TAG) return i;
+    }
+    return base + this.policy.victim(set);
+  }
+
+  /**
+   * Installs `line` in `slot` with `state` (VALID is added) and tells the policy. The slot must
+   * be in `setOf(line)`; whatever it held is overwritten (write it back first if it was dirty).
+   * Data is left as it was: the controller copies the fill data in.
+   */
+  fill(slot: number, line: number, state: number): void {
+    if (this.tag[slot] === INVALID_TAG) this.validWays[(slot / this.ways) | 0]++;   // slot: an index < 2^31
+    this.tag[slot] = line;
+    this.state[slot] = state | STATE_VALID;
+    this.policy.fill(slot);
+  }
+
+  /** Empties `slot` (state 0, tag -1). Data is left as it was. */
+  invalidate(slot: number): void {
+    if (this.tag[slot] !== INVALID_TAG) this.validWays[(slot / this.ways) | 0]--;
+    this.tag[slot] = INVALID_TAG;
+    this.state[slot] = 0;
+    this.policy.invalidate(slot);
+  }
+
+  isValid(slot: number): boolean { return this.tag[slot] !== INVALID_TAG; }
+
+  /** The line number in `slot`, or -1 if it is invalid. */
+  lineOf(slot: number): number { return this.tag[slot]!; }
+
+  /** Byte offset of `slot`'s line in `data`. */
+  dataOffset(slot: number): number { return slot * this.lineBytes; }
+
+  slotOf(set: number, way: number): number { return set * this.ways + way; }
+
+  setOfSlot(slot: number): number { return (slot / this.ways) | 0; }
+
+  wayOf(slot: number): number { return slot - ((slot / this.ways) | 0) * this.ways; }
+
+  /** Copies `len` bytes of `slot`'s line from byte `offset` into `dst` (no allocation). */
+  readBytes(slot: number, offset: number, dst: Uint8Array, dstOff: number, len: number): void {
+    // Offsets are byte indexes below 2^31 (not addresses): `| 0` keeps the loop on small ints
+    // even when `offset` was computed from a double address.
+    const d = this.data, s = (slot * this.lineBytes + offset) | 0, o = dstOff | 0, n = len | 0;
+    for (let i = 0; i < n; i++) dst[o + i] = d[s + i]!;
+  }
+
+  /** Copies `len` bytes from `src` into `slot`'s line at byte `offset` (no allocation). */
+  writeBytes(slot: number, offset: number, src: Uint8Array, srcOff: number, len: number): void {
+    const d = this.data, s = (slot * this.lineBytes + offset) | 0, o = srcOff | 0, n = len | 0;
+    for (let i = 0; i < n; i++) d[s + i] = src[o + i]!;
+  }
+
+  /**
+   * Calls `fn` for every valid slot in set-then-way order (set/way maintenance, dumps). Safe to
+   * `invalidate` the current slot from `fn`. Not for the access path.
+   */
+  forEachValid(fn: (slot: number, line: number, state: number) => void): void {
+    const tag = this.tag, state = this.state;
+    for (let i = 0; i < tag.length; i++) {
+      const line = tag[i]!;
+      if (line !== INVALID_TAG) fn(i, line, state[i]!);
+    }
+  }
+
+  /** Valid lines held (a scan: for tests and reports). */
+  countValid(): number {
+    let n = 0;
+    for (let set = 0; set < this.sets; set++) n += this.validWays[set]!;
+    return n;
+  }
+
+  /** Everything invalid, replacement state as constructed, data zeroed. */
+  reset(): void {
+    this.tag.fill(INVALID_TAG);
+    this.state.fill(0);
+    this.validWays.fill(0);
+    this.data.fill(0);
+    this.policy.reset();
+  }
+}
