@@ -15,3 +15,4 @@ export { DramController, type DramConfig } from './dram.js';
 export { DDR4_3200 } from './dram-presets.js';
 export { DeviceTarget } from './device.js';
 export { HomeNode, type HomeNodeConfig } from './home-node.js';
+export * from './mem-attrs.js';
