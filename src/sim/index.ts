@@ -12,5 +12,6 @@ export { RequestTable, ReqKind, ReqStatus } from './request-table.js';
 export { Link, type RequestPort, type ResponsePort } from './link.js';
 export { StatsRegistry, Histogram, diffSnapshots, treeOf, sortKeys, round6, type StatSpec, type StatSpecs } from './stats.js';
 export { Rng } from './rng.js';
+export { ResponseRouter } from './response-router.js';
 export { UserError } from './errors.js';
 export { resolveConfig, loadConfigFile, applySet, parseSize, zSize, zAddress, zInt, zPow2, deepFreeze } from './config.js';
