@@ -1,7 +1,11 @@
 /**
  * cache — caches that carry data.
  *
- * Models so far (the building blocks; the controller, hierarchy, coherence and timing come next):
+ * Models so far (the hierarchy wiring, coherence and the CMO engine come next; see
+ * docs/cache-hierarchy.md):
+ * - CacheLevel: one timed level with data: hit latency, MSHR merging, write-back of dirty
+ *   victims, Write-Back / Write-Through and the allocation hints, Device/Non-cacheable bypass,
+ *   line and set/way maintenance primitives.
  * - CacheArray: one set-associative array with tags, per-line state bits (valid, dirty, shared,
  *   i.e. MOESI / CHI UC-UD-SC-SD-I, plus controller bits), line data (optionally in a
  *   SharedArrayBuffer) and a replacement policy: true LRU, tree-PLRU or seeded random.
@@ -9,9 +13,10 @@
  *   out of entries or targets.
  * - Reference models used as oracles: CachegrindModel (exactly Valgrind cachegrind's I1/D1/LL
  *   simulation) and DineroModel (a Dinero IV-style write-back, write-allocate L1I/L1D/L2).
- * Leaves out (for now): the cache controller (hit/miss handling, write-back and write-through,
- * allocation hints, inclusion policies, the write-back buffer), coherence, CMOs, prefetch, timing.
+ * Leaves out (for now): inclusion policies, a bounded write-back buffer, coherence, the CMO
+ * engine (reach to PoU/PoC across levels and PEs), prefetch.
  */
+export { CacheLevel, type CacheLevelConfig } from './cache.js';
 export {
   CacheArray, checkGeometry, isPow2, INVALID_TAG, MoesiState,
   STATE_VALID, STATE_DIRTY, STATE_SHARED, STATE_CONTROLLER_BITS,
