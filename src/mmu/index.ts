@@ -1,20 +1,35 @@
 /**
  * mmu — address translation for the EL1&0 regime (VMSAv8-64), stage 1 and stage 2.
  *
- * Models so far: memory attributes. The packed 32-bit attribute word that every request carries
- * (RequestTable.attrs; 0 = Device-nGnRnE, Outer Shareable); stage-1 decode of all 256 MAIR bytes
- * (FEAT_XS forms, FEAT_MTE2 Tagged, reserved encodings flagged and resolved by a named option);
- * stage-2 MemAttr decode with FWB=0 and FWB=1 (FEAT_S2FWB); the stage-1 + stage-2 combination
- * (S2CombineS1MemAttrs, AArch64.S2ApplyFWBMemAttrs) with hints, transience, shareability, XS and
- * tags; and the controls: SCTLR_EL1.M/C/I, HCR_EL2.VM/DC/DCT/FWB/CD/ID/PTW, instruction fetch
- * from Device, walk attributes from TCR_EL1 / VTCR_EL2. Every CONSTRAINED UNPREDICTABLE or
- * IMPLEMENTATION DEFINED choice is a field of `AttrOptions`.
+ * Models so far:
+ * - Memory attributes. The packed 32-bit attribute word that every request carries
+ *   (RequestTable.attrs; 0 = Device-nGnRnE, Outer Shareable); stage-1 decode of all 256 MAIR bytes
+ *   (FEAT_XS forms, FEAT_MTE2 Tagged, reserved encodings flagged and resolved by a named option);
+ *   stage-2 MemAttr decode with FWB=0 and FWB=1 (FEAT_S2FWB); the stage-1 + stage-2 combination
+ *   (S2CombineS1MemAttrs, AArch64.S2ApplyFWBMemAttrs) with hints, transience, shareability, XS and
+ *   tags; and the controls: SCTLR_EL1.M/C/I, HCR_EL2.VM/DC/DCT/FWB/CD/ID/PTW, instruction fetch
+ *   from Device, walk attributes from TCR_EL1 / VTCR_EL2. Every CONSTRAINED UNPREDICTABLE or
+ *   IMPLEMENTATION DEFINED choice is a field of `AttrOptions`.
+ * - Descriptors (descriptors.ts): field extraction on 32-bit halves, encoders.
+ * - The regime (regime.ts): TCR_EL1, TTBR0/1_EL1, MAIR_EL1, SCTLR_EL1, HCR_EL2, VTCR_EL2,
+ *   VTTBR_EL2 decoded once; start levels, stage-2 concatenation and SL0 checks, TxSZ limits,
+ *   output sizes; implementation limits as `MmuFeatures` (PA size, granules, LPA/LVA/TTST/XNX/HPDS).
+ * - The walk (walk.ts): a step machine (start / nextRead + readAttrs / supply(lo, hi) / done;
+ *   the VA given as 32-bit halves, output addresses as numbers < 2^52) over 4KB/16KB/64KB
+ *   granules, table/block/page descriptors, nested stage-1-through-stage-2 walks (up to 24 reads), AF, AP/APTable, UXN/PXN
+ *   (+ tables), S2AP, stage-2 XN (FEAT_XNX), WXN, nG/ASID, VMID, Contiguous and DBM reported,
+ *   HCR_EL2.PTW, with faults (Translation, Address size, Access flag, Permission at a level;
+ *   stage 2 with S1PTW and the IPA) and their ESR/HPFAR encodings (faults.ts).
+ * - Test support: `translateReference` (walk-reference.ts, slow, plainly written) and
+ *   `PageTableBuilder` / `buildPageTables` (page-tables.ts).
  *
- * Leaves out (for now): descriptors and walkers, TLBs, TLBI, faults and their syndromes, system
- * registers as state (callers pass the bits). Within attributes: AArch32 stage 1 (TEX remap),
- * the EL2 and EL2&0 regimes and HCR_EL2.TGE=1, FEAT_MTE_PERM (NoTagAccess), canonical tagging
- * (FEAT_MTE_CANONICAL_TAGS), FEAT_S1PIE/S2PIE indirection, FEAT_LS64 checks, Realm/Secure PA spaces,
- * and mismatched-attribute aliasing (a cache-model concern).
+ * Leaves out (for now): TLBs, TLBI, walk timing through caches, PE integration, hardware AF/dirty
+ * updates (HA/HD are decoded, walks behave as with HA=HD=0), PAN, E0PD, FEAT_LPA2 (52-bit with
+ * 4KB/16KB, level -1), FEAT_D128, External aborts on walks, system registers as state (callers
+ * pass the bits). Within attributes: AArch32 stage 1 (TEX remap), the EL2 and EL2&0 regimes and
+ * HCR_EL2.TGE=1, FEAT_MTE_PERM (NoTagAccess), canonical tagging (FEAT_MTE_CANONICAL_TAGS),
+ * FEAT_S1PIE/S2PIE indirection, FEAT_LS64 checks, Realm/Secure PA spaces, and mismatched-attribute
+ * aliasing (a cache-model concern).
  */
 export {
   // packed layout
@@ -42,3 +57,31 @@ export {
 export type {
   AttrOptions, AttrContext, AttrsView, AttrsInit, LevelAttrs, DeviceKindName, CacheName, ShareName,
 } from './attrs.js';
+export {
+  POW2, DescType, GRANULE_BITS, strideOf, levelShift, blockSupported, descType, descAddress,
+  descAttrIndx, descNS, descAP, descSH, descAF, descNG, descS2MemAttr, descS2AP, descFnXS, descDBM, descContiguous,
+  descPXN, descUXN, descS2XN, tablePXN, tableUXN, tableAP, tableNS, contiguousEntries, contiguousLog2,
+  encodeAddress, encodeTable, encodeS1Leaf, encodeS2Leaf,
+} from './descriptors.js';
+export type { GranuleBits, GranuleName, Desc, TableInit, S1LeafInit, S2LeafInit } from './descriptors.js';
+export {
+  DEFAULT_MMU_FEATURES, resolveMmuFeatures, regimeRegisters, decodeRegime, decodeStage1, decodeStage2,
+  s1StartLevel, s2StartLevel, s2InconsistentSL,
+  encodeTcr, encodeVtcr, encodeTtbr, encodeHcr, encodeSctlr, encodeMair,
+} from './regime.js';
+export type {
+  PaBits, MmuFeatures, RegimeRegisters, TableGeometry, S1Half, Stage1Params, Stage2Params, Regime, Halves,
+  TcrInit, VtcrInit, HcrInit, SctlrInit,
+} from './regime.js';
+export {
+  FaultType, FAULT_TYPE_NAMES, AccessType, faultStatusCode, WalkFault, faultTargetEl, abortEsr, hpfarEl2,
+  EC_IABT_LOW, EC_IABT_CUR, EC_DABT_LOW, EC_DABT_CUR,
+} from './faults.js';
+export {
+  PERM_R1, PERM_W1, PERM_X1, PERM_R0, PERM_W0, PERM_X0, PERM_ALL, s1Permissions, s2Permissions, permissionFault,
+  WalkResult, TranslationWalker, readDescriptor, translateFunctional,
+} from './walk.js';
+export { PageTableBuilder, buildPageTables } from './page-tables.js';
+export type { PageTableConfig, Mapping } from './page-tables.js';
+export { translateReference } from './walk-reference.js';
+export type { RefOutcome, RefFault, RefRead } from './walk-reference.js';
