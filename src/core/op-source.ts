@@ -67,13 +67,7 @@ export class TraceOpSource implements OpSource {
   }
 
   next(slot: OpSlot): boolean {
-    if (this.i === this.n) {
-      const c = this.cursor.next();
-      if (c === null) return false;
-      this.op = c.op; this.addr = c.addr; this.size = c.size; this.lo = c.valueLo; this.hi = c.valueHi;
-      this.i = 0; this.n = c.length;
-      if (this.n === 0) return this.next(slot);
-    }
+    if (this.i === this.n && !this.nextChunk()) return false;
     const i = this.i++;
     const op = this.op[i]!;
     slot.op = op;
@@ -91,6 +85,17 @@ export class TraceOpSource implements OpSource {
   }
 
   deliver(): void { /* traces do not look at results */ }
+
+  /** Moves to the next non-empty chunk; false at the end. Out of line: next() stays small enough to inline. */
+  private nextChunk(): boolean {
+    for (;;) {
+      const c = this.cursor.next();
+      if (c === null) return false;
+      this.op = c.op; this.addr = c.addr; this.size = c.size; this.lo = c.valueLo; this.hi = c.valueHi;
+      this.i = 0; this.n = c.length;
+      if (this.n !== 0) return true;
+    }
+  }
 }
 
 /** An op a program yields. Build them with the helpers in program.ts. */

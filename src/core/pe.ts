@@ -1,4 +1,4 @@
-import { Histogram, mod, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type StatsRegistry } from '../sim/index.js';
+import { Histogram, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type StatsRegistry } from '../sim/index.js';
 import { OpCode } from './ops.js';
 import { OpSlot, type OpResult, type OpSource } from './op-source.js';
 
@@ -23,7 +23,28 @@ class PeStats {
 /** Outstanding accesses are counted per 8-byte granule, hashed into this many buckets. */
 const ORDER_BUCKETS = 4096;
 const GRANULE_BYTES = 8;
-const bucketOf = (granule: number): number => mod(granule, ORDER_BUCKETS);
+/** Granule g = floor(addr / 8) lands in bucket g mod 4096 = floor((addr mod 32768) / 8). */
+const BUCKET_SPAN = ORDER_BUCKETS * GRANULE_BYTES;
+const INV_BUCKET_SPAN = 1 / BUCKET_SPAN;           // exact: a power of two
+/** addr mod BUCKET_SPAN: a small number, so the granule arithmetic on it below stays in small integers. */
+const spanOffset = (addr: number): number => addr - Math.floor(addr * INV_BUCKET_SPAN) * BUCKET_SPAN;
+/** The bucket of the granule holding `addr`: floor(addr / 8) mod 4096. */
+const firstBucket = (addr: number): number => Math.floor(spanOffset(addr) * (1 / GRANULE_BYTES));
+/** Granules [addr, addr + size) touches: floor((addr + size - 1) / 8) - floor(addr / 8) + 1 (0 if size < 1 ends before it). */
+const granulesTouched = (addr: number, size: number): number => {
+  const a = spanOffset(addr);
+  return Math.floor((a + size - 1) * (1 / GRANULE_BYTES)) - Math.floor(a * (1 / GRANULE_BYTES)) + 1;
+};
+
+// Module-level copies of imported constants: V8 compiles these as immediates, but reads a
+// property of the imported object (with a map check) at every use.
+const OP_LOAD: number = OpCode.Load, OP_STORE: number = OpCode.Store, OP_FETCH: number = OpCode.Fetch;
+const OP_DMB: number = OpCode.Dmb, OP_DSB: number = OpCode.Dsb, OP_ISB: number = OpCode.Isb;
+const OP_SYSREG: number = OpCode.SysRegWrite, OP_COMPUTE: number = OpCode.Compute;
+const REQ_READ: ReqKind = ReqKind.Read, REQ_WRITE: ReqKind = ReqKind.Write, REQ_FETCH: ReqKind = ReqKind.Fetch;
+const STATUS_OK: number = ReqStatus.Ok;
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 const STALL_NONE = 0, STALL_WINDOW = 1, STALL_BARRIER = 2, STALL_ORDER = 3, STALL_BACKPRESSURE = 4, STALL_WAIT = 5;
 const STALL_NAMES = ['running', 'window full', 'barrier', 'same-address ordering', 'backpressure', 'waiting for a result'];
@@ -84,6 +105,10 @@ export class Pe {
   private readonly sysRegs = new Map<number, number>();
   private readonly pendingSysRegs: [number, number][] = [];
   private readonly lineBytes: number;
+  /** The request table's data as 32-bit words, on little-endian hosts only (see sendPart). */
+  private readonly data32: Int32Array | undefined;
+  /** 1 / lineBytes when that is exact (a power of two), else 0. */
+  private readonly invLineBytes: number;
 
   constructor(
     readonly index: number,
@@ -103,6 +128,9 @@ export class Pe {
     for (let i = 0; i < w; i++) this.wFree[i] = w - 1 - i;
     this.nFree = w;
     this.lineBytes = cfg.lineBytes;
+    const td = table.data;
+    this.data32 = LITTLE_ENDIAN && td.byteOffset % 4 === 0 && td.byteLength % 4 === 0 ? new Int32Array(td.buffer, td.byteOffset, td.byteLength / 4) : undefined;
+    this.invLineBytes = Number.isInteger(Math.log2(cfg.lineBytes)) ? 1 / cfg.lineBytes : 0;
     this.respHandler = q.register(`${name}.response`, (id) => this.onResponse(id));
     this.stepHandler = q.register(`${name}.step`, () => { this.stepAt = -1; this.tryIssue(); });
     const c = { unit: 'count' }, cy = { unit: 'cycles' }, by = { unit: 'bytes' };
@@ -197,27 +225,27 @@ export class Pe {
       if (this.lastIssueCycle !== now) { this.lastIssueCycle = now; this.issuedThisCycle = 0; }
       if (this.issuedThisCycle >= this.cfg.issueWidth) { this.scheduleStep(now + 1); return; }
       const op = slot.op;
-      if (op <= OpCode.Fetch) {
+      if (op <= OP_FETCH) {
         if (!this.issueMemory()) return;
         if (this.waitingSlot >= 0) return;
         continue;
       }
       switch (op) {
-        case OpCode.Compute: {
+        case OP_COMPUTE: {
           this.consume();
           this.stats.computeCycles += slot.addr;
           this.busyUntil = now + slot.addr;
           if (slot.addr > 0) { this.scheduleStep(this.busyUntil); return; }
           continue;
         }
-        case OpCode.Dsb:
+        case OP_DSB:
           if (this.outstanding > 0) { this.setStall(STALL_BARRIER); return; }
           this.stats.barriers++; this.consume(); continue;
-        case OpCode.Dmb:
+        case OP_DMB:
           this.stats.barriers++; this.consume();
           if (this.outstanding > 0) this.dmbPending = true;
           continue;
-        case OpCode.Isb:
+        case OP_ISB:
           // Context synchronization: system-register writes made earlier take effect now.
           for (const [r, v] of this.pendingSysRegs) this.sysRegs.set(r, v);
           this.pendingSysRegs.length = 0;
@@ -225,7 +253,7 @@ export class Pe {
           this.busyUntil = now + this.cfg.isbCycles;
           if (this.cfg.isbCycles > 0) { this.scheduleStep(this.busyUntil); return; }
           continue;
-        case OpCode.SysRegWrite:
+        case OP_SYSREG:
           this.pendingSysRegs.push([slot.addr, slot.valueLo + slot.valueHi * 4294967296]);
           this.stats.sysRegWrites++; this.consume(); continue;
         default:
@@ -249,19 +277,21 @@ export class Pe {
       this.dmbPending = false;
     }
     if (this.nFree === 0) { this.setStall(STALL_WINDOW); return false; }
-    const isStore = slot.op === OpCode.Store;
+    const isStore = slot.op === OP_STORE;
     const lb = this.lineBytes;
     const addr = slot.addr, size = slot.size;
-    const line = Math.floor(addr / lb);
-    const lastLine = Math.floor((addr + size - 1) / lb);
+    const line = this.invLineBytes !== 0 ? Math.floor(addr * this.invLineBytes) : Math.floor(addr / lb);
+    const lastLine = this.invLineBytes !== 0 ? Math.floor((addr + size - 1) * this.invLineBytes) : Math.floor((addr + size - 1) / lb);
     // Same-address ordering: an access waits for an outstanding one whose bytes it overlaps when
     // either is a store (no store-to-load forwarding is modelled). Accesses to other bytes of the
     // same line go ahead: the home node and the targets keep one agent's same-line requests in order.
-    // Per-line counters rule most accesses in without a scan of the window.
-    const counts = isStore ? this.anyByBucket : this.storesByBucket;
-    const g0 = Math.floor(addr / GRANULE_BYTES), g1 = Math.floor((addr + size - 1) / GRANULE_BYTES);
+    // Per-granule counters rule most accesses in without a scan of the window.
+    const b0 = firstBucket(addr), ng = granulesTouched(addr, size);
     let maybe = false;
-    if (this.outstanding > 0) for (let g = g0; g <= g1; g++) if (counts[bucketOf(g)]! > 0) { maybe = true; break; }
+    if (this.outstanding > 0) {
+      const counts = isStore ? this.anyByBucket : this.storesByBucket;
+      for (let k = 0; k < ng; k++) if (counts[(b0 + k) & (ORDER_BUCKETS - 1)]! > 0) { maybe = true; break; }
+    }
     if (maybe) {
       const end = addr + size;
       for (let i = 0; i < this.cfg.window; i++) {
@@ -283,13 +313,13 @@ export class Pe {
     this.wWait[w] = slot.wait ? 1 : 0; this.wOk[w] = 1; this.wOp[w] = slot.op;
     this.wAddr[w] = addr; this.wSize[w] = size; this.wIssued[w] = now;
     this.outstanding++;
-    this.countGranules(addr, size, isStore, 1);
-    const kind = slot.op === OpCode.Load ? ReqKind.Read : isStore ? ReqKind.Write : ReqKind.Fetch;
+    this.countGranules(b0, ng, isStore, 1);
+    const kind = slot.op === OP_LOAD ? REQ_READ : isStore ? REQ_WRITE : REQ_FETCH;
     const firstLen = parts === 1 ? size : (line + 1) * lb - addr;
-    this.sendPart(w, kind, addr, firstLen, 0);
-    if (parts === 2) this.sendPart(w, kind, addr + firstLen, size - firstLen, firstLen);
+    this.sendPart(w, kind, firstLen, 0);
+    if (parts === 2) this.sendPart(w, kind, size - firstLen, firstLen);
     if (isStore) { this.stats.stores++; this.stats.bytesWritten += size; }
-    else if (kind === ReqKind.Read) { this.stats.loads++; this.stats.bytesRead += size; }
+    else if (kind === REQ_READ) { this.stats.loads++; this.stats.bytesRead += size; }
     else { this.stats.fetches++; this.stats.bytesRead += size; }
     if (slot.wait) this.waitingSlot = w;
     if (slot.spin) { this.spins++; this.lastSpinAddr = addr; } else this.lastSpinAddr = -1;
@@ -297,10 +327,10 @@ export class Pe {
     return true;
   }
 
-  private countGranules(addr: number, size: number, isStore: boolean, delta: number): void {
-    const g1 = Math.floor((addr + size - 1) / GRANULE_BYTES);
-    for (let g = Math.floor(addr / GRANULE_BYTES); g <= g1; g++) {
-      const b = bucketOf(g);
+  /** Adds `delta` to the counters of `n` granules from bucket `b0` (see issueMemory). */
+  private countGranules(b0: number, n: number, isStore: boolean, delta: number): void {
+    for (let k = 0; k < n; k++) {
+      const b = (b0 + k) & (ORDER_BUCKETS - 1);
       this.anyByBucket[b]! += delta;
       if (isStore) this.storesByBucket[b]! += delta;
     }
@@ -308,31 +338,45 @@ export class Pe {
 
   private readonly onCreditFn = (): void => { this.memLink!.onCredit = undefined; this.tryIssue(); };
 
-  private sendPart(w: number, kind: ReqKind, addr: number, len: number, opOffset: number): void {
+  /**
+   * Sends the part of the op in `slot` that starts `opOffset` bytes into it. Addresses are not
+   * passed as arguments here: a double that large is boxed (allocated) when the call is not inlined.
+   */
+  private sendPart(w: number, kind: ReqKind, len: number, opOffset: number): void {
     const table = this.table, slot = this.slot;
-    const id = table.alloc(kind, addr, len, slot.attrs, this.index, this.q.now);
+    const id = table.alloc(kind, 0, len, slot.attrs, this.index, this.q.now);
+    table.addr[id] = opOffset === 0 ? slot.addr : slot.addr + opOffset;   // what alloc would store
     table.tag[id] = w * 64 + opOffset;     // window slot and byte offset of this part in the op
-    if (kind === ReqKind.Write) {
-      const d = table.data, off = table.dataOffset(id);
-      const bytes = slot.bytes;
-      if (bytes !== undefined) d.set(bytes.subarray(opOffset, opOffset + len), off);
-      else {
-        const lo = slot.valueLo, hi = slot.valueHi;
-        for (let k = 0; k < len; k++) {
-          const b = (opOffset + k) & 7;
-          d[off + k] = b < 4 ? (lo >>> (8 * b)) & 0xff : (hi >>> (8 * (b - 4))) & 0xff;
-        }
-      }
-    }
+    if (kind === REQ_WRITE) this.fillStoreData(id, len, opOffset);
     this.stats.requests++;
     this.memLink!.trySend(id);
+  }
+
+  /** Writes the bytes a store part carries into request `id`'s data slice. */
+  private fillStoreData(id: number, len: number, opOffset: number): void {
+    const table = this.table, slot = this.slot;
+    const d = table.data, off = table.dataOffset(id);
+    const bytes = slot.bytes;
+    if (bytes !== undefined) d.set(bytes.subarray(opOffset, opOffset + len), off);
+    else if (this.data32 !== undefined && (opOffset & 3) === 0 && (len & 3) === 0 && (off & 3) === 0) {
+      // Whole words (offsets are small integers): on a little-endian host the value's 8 bytes
+      // are the words lo, hi, repeating from the op's start, so this writes the same bytes.
+      const d32 = this.data32, w0 = off >>> 2, k0 = opOffset >>> 2, lo = slot.valueLo, hi = slot.valueHi;
+      for (let k = 0, n = len >>> 2; k < n; k++) d32[w0 + k] = ((k0 + k) & 1) === 0 ? lo : hi;
+    } else {
+      const lo = slot.valueLo, hi = slot.valueHi;
+      for (let k = 0; k < len; k++) {
+        const b = (opOffset + k) & 7;
+        d[off + k] = b < 4 ? (lo >>> (8 * b)) & 0xff : (hi >>> (8 * (b - 4))) & 0xff;
+      }
+    }
   }
 
   private onResponse(id: number): void {
     const table = this.table, now = this.q.now;
     const tag = table.tag[id]!;
     const w = tag >>> 6, opOffset = tag & 63;    // tag = slot * 64 + offset, small
-    if (table.status[id] !== ReqStatus.Ok) this.wOk[w] = 0;
+    if (table.status[id] !== STATUS_OK) this.wOk[w] = 0;
     if (this.wWait[w] === 1 && this.wStore[w] === 0) {
       this.wBytes.set(table.data.subarray(table.dataOffset(id), table.dataOffset(id) + table.size[id]!), w * 64 + opOffset);
     }
@@ -340,10 +384,11 @@ export class Pe {
     if (--this.wParts[w]! > 0) return;
     // The whole op has completed.
     const op = this.wOp[w]!;
-    if (op === OpCode.Load) this.loadLatency.record(now - this.wIssued[w]!);
+    if (op === OP_LOAD) this.loadLatency.record(now - this.wIssued[w]!);
     if (this.wOk[w] === 0) this.stats.externalAborts++;
     this.outstanding--;
-    this.countGranules(this.wAddr[w]!, this.wSize[w]!, this.wStore[w] === 1, -1);
+    const wa = this.wAddr[w]!;
+    this.countGranules(firstBucket(wa), granulesTouched(wa, this.wSize[w]!), this.wStore[w] === 1, -1);
     this.wFree[this.nFree++] = w;
     if (this.waitingSlot === w) {
       this.waitingSlot = -1;

@@ -529,16 +529,9 @@ function checkChunk(raw: unknown): string | undefined {
   }
   const op = c.op as Uint8Array, addr = c.addr as Float64Array, size = c.size as Uint8Array;
   // Fast passes first (branch-free on op/size, which are mixed at random); a slow pass names the op.
-  let isBad = 0;
-  for (let i = 0; i < n; i++) {
-    const o = op[i]!, lo = SIZE_MIN[o]!;
-    isBad |= (size[i]! - lo) >>> 0 > SIZE_SPAN[o]! ? 1 : 0;
-  }
-  for (let i = 0; i < n; i++) {
-    const a = addr[i]!;
-    if (!(a >= 0 && a <= MAX_ADDR && Math.floor(a) === a)) { isBad = 1; break; }
-  }
-  if (isBad === 0) return undefined;
+  // Each pass is its own function: as loops of one function called once per chunk, they were
+  // compiled on stack replacement and thrown away again at every chunk.
+  if (sizesOk(op, size, n) && addrsOk(addr, n)) return undefined;
   for (let i = 0; i < n; i++) {
     const o = op[i]!, a = addr[i]!, s = size[i]!;
     if (o > MAX_OP_CODE) return `op ${i}: op code ${o} is not one of 0..${MAX_OP_CODE}`;
@@ -546,6 +539,25 @@ function checkChunk(raw: unknown): string | undefined {
     if (isMemoryOp(o) ? s === 0 || s > MAX_ACCESS_BYTES : s !== 0) return `op ${i}: size ${s} for op code ${o} (expected 1..${MAX_ACCESS_BYTES} for loads, stores and fetches, 0 otherwise)`;
   }
   return undefined;
+}
+
+/** Every op's size is legal for its op code (and every op code is known). */
+function sizesOk(op: Uint8Array, size: Uint8Array, n: number): boolean {
+  let isBad = 0;
+  for (let i = 0; i < n; i++) {
+    const o = op[i]!, lo = SIZE_MIN[o]!;
+    isBad |= (size[i]! - lo) >>> 0 > SIZE_SPAN[o]! ? 1 : 0;
+  }
+  return isBad === 0;
+}
+
+/** Every address is an integer in 0..2^53. */
+function addrsOk(addr: Float64Array, n: number): boolean {
+  for (let i = 0; i < n; i++) {
+    const a = addr[i]!;
+    if (!(a >= 0 && a <= MAX_ADDR && Math.floor(a) === a)) return false;
+  }
+  return true;
 }
 
 /** Walks the frames to say where a file without a footer ends (only on the error path). */

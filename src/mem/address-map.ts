@@ -107,6 +107,11 @@ export class AddressMap {
     const end = pa + (len > 0 ? len : 1);
     const last = this.lastHit;
     if (last >= 0 && pa >= this.baseOf[last]! && end <= this.endOf[last]!) return last;
+    return this.search(pa, end);
+  }
+
+  /** find() past its last-hit check: a binary search (kept out of find() so that callers inline find). */
+  private search(pa: number, end: number): number {
     // The last region whose base is <= pa.
     const bases = this.sortedBase;
     let lo = 0, hi = bases.length;
@@ -129,14 +134,29 @@ export class AddressMap {
 }
 
 class AddressMapStore implements PhysicalStore {
+  // The region accessed last: most accesses go to it again, and then need no lookup.
+  private last: SparseMemory | undefined;
+  private lastBase = 0;
+  private lastEnd = 0;
+
   constructor(private readonly map: AddressMap, private readonly stores: readonly SparseMemory[]) {}
 
   read(pa: number, dst: Uint8Array, dstOff: number, len: number): void {
-    this.stores[this.regionOf(pa, len, 'read')]!.read(pa, dst, dstOff, len);
+    const s = this.last;
+    if (s !== undefined && pa >= this.lastBase && pa + (len > 0 ? len : 1) <= this.lastEnd) { s.read(pa, dst, dstOff, len); return; }
+    this.storeOf(pa, len, 'read').read(pa, dst, dstOff, len);
   }
 
   write(pa: number, src: Uint8Array, srcOff: number, len: number): void {
-    this.stores[this.regionOf(pa, len, 'write')]!.write(pa, src, srcOff, len);
+    const s = this.last;
+    if (s !== undefined && pa >= this.lastBase && pa + (len > 0 ? len : 1) <= this.lastEnd) { s.write(pa, src, srcOff, len); return; }
+    this.storeOf(pa, len, 'write').write(pa, src, srcOff, len);
+  }
+
+  private storeOf(pa: number, len: number, what: string): SparseMemory {
+    const s = this.stores[this.regionOf(pa, len, what)]!;
+    this.last = s; this.lastBase = s.base; this.lastEnd = s.base + s.size;
+    return s;
   }
 
   private regionOf(pa: number, len: number, what: string): number {

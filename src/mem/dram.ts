@@ -1,4 +1,4 @@
-import { Histogram, ReqKind, ReqStatus, UserError, mod } from '../sim/index.js';
+import { Histogram, ReqKind, ReqStatus, UserError } from '../sim/index.js';
 import type { EventQueue, Link, RequestTable, ResponsePort, StatsRegistry } from '../sim/index.js';
 import type { PhysicalStore } from './store.js';
 
@@ -167,6 +167,11 @@ export const T_CS_NCK = 2;
  */
 export const BYPASS_CAP = 32;
 
+// Module-level copies of imported constants: V8 compiles these as immediates, but reads a
+// property of the imported object (with a map check) at every use.
+const WRITE: number = ReqKind.Write;
+const STATUS_OK: number = ReqStatus.Ok;
+
 const NEVER = -1e15;             // "long ago": every constraint measured from it is already met
 const HIT = 0, MISS = 1, CONFLICT = 2;
 
@@ -235,6 +240,7 @@ export class DramController {
 
   private readonly q: EventQueue;
   private readonly table: RequestTable;
+  private readonly reqKind: Uint8Array;          // table.kind
   private readonly store: PhysicalStore;
   private readonly decideHandler: number;
 
@@ -245,7 +251,21 @@ export class DramController {
   /** 1/radix where radix is a power of two (exact), else 0. */
   private readonly invRadix: Float64Array;
   private readonly invBurstBytes: number;
+  // Fast decode (see decode()): when the fields below the row span a power of two `lowSpan`
+  // <= 2^30, `block mod lowSpan` is a small integer whose fields come out with shifts and masks.
+  private readonly lowSpan: number;              // 0: the layout needs the generic loop
+  private readonly invLowSpan: number;
+  private readonly chShift: number; private readonly chMask: number;   // where each field sits in `low`
+  private readonly raShift: number; private readonly raMask: number;
+  private readonly bgShift: number; private readonly bgMask: number;
+  private readonly baShift: number; private readonly baMask: number;
   private readonly invRatio: number;
+  private readonly nRanks: number;               // ranks per channel
+  private readonly nBankGroups: number;          // bank groups per rank
+  private readonly nBanksPerGroup: number;
+  private readonly refreshOn: boolean;
+  private readonly frontendLatency: number;
+  private readonly backendLatency: number;
   private readonly burstBytes: number;
   private readonly banksPerRank: number;
   private readonly tBurst: number;
@@ -306,12 +326,24 @@ export class DramController {
 
   // Result of plan(): the command times of one request, in core cycles (-1: no such command).
   private pPre = -1; private pAct = -1; private pCol = 0; private pKind = HIT;
+  /** The request the p* fields were planned for, or -1 once bank state has changed since. */
+  private pId = -1;
+  // Plans made since bank state last changed (every plan of one decision sees the same state and
+  // `now`), so pick() and decide() never compute a request's plan twice: valid while mGen[id] === gen.
+  private gen = 1;                               // bumped by commit() and refreshRank()
+  private readonly mGen: Float64Array;
+  private readonly mPre: Float64Array;
+  private readonly mAct: Float64Array;
+  private readonly mCol: Float64Array;
+  private readonly mSeamless: Float64Array;
+  private readonly mKind: Uint8Array;
   private pSeamless = 0;                         // column time if the burst could follow the last one back to back
 
   constructor(opts: { name: string; q: EventQueue; table: RequestTable; store: PhysicalStore; cfg: DramConfig; stats: StatsRegistry; statsPath: string }) {
     const { name, q, table, store, cfg, stats, statsPath } = opts;
     checkDramConfig(cfg, 'dram');
     this.name = name; this.q = q; this.table = table; this.store = store;
+    this.reqKind = table.kind;
     this.cfg = Object.freeze({ ...cfg });
 
     const r = cfg.clockRatio;
@@ -323,6 +355,20 @@ export class DramController {
     this.invRadix = lay.radix.map((x) => (x !== Infinity && isPow2(x) ? 1 / x : 0));
     if (!isPow2(lay.burstBytes)) throw new UserError(`${name}: busBytes*burstLength must be a power of two (got ${lay.burstBytes})`);
     this.invBurstBytes = 1 / lay.burstBytes;
+    const shift = new Int32Array(6), mask = new Int32Array(6);
+    let span = 1;
+    for (let i = 0; i < 5; i++) {
+      shift[lay.kinds[i]!] = Math.log2(span); mask[lay.kinds[i]!] = lay.radix[i]! - 1;
+      span *= lay.radix[i]!;
+    }
+    this.chShift = shift[F_CH]!; this.chMask = mask[F_CH]!; this.raShift = shift[F_RA]!; this.raMask = mask[F_RA]!;
+    this.bgShift = shift[F_BG]!; this.bgMask = mask[F_BG]!; this.baShift = shift[F_BA]!; this.baMask = mask[F_BA]!;
+    const fast = lay.kinds[5] === F_RO && lay.radix.slice(0, 5).every(isPow2) && span <= 2 ** 30;
+    this.lowSpan = fast ? span : 0;
+    this.invLowSpan = fast ? 1 / span : 0;
+    this.nRanks = cfg.ranks; this.nBankGroups = cfg.bankGroups; this.nBanksPerGroup = cfg.banksPerGroup;
+    this.refreshOn = cfg.refresh;
+    this.frontendLatency = cfg.frontendLatency; this.backendLatency = cfg.backendLatency;
     this.banksPerRank = cfg.bankGroups * cfg.banksPerGroup;
     this.tBurst = (cfg.burstLength / 2) * r;
     this.tCL = cfg.tCL * r; this.tCWL = cfg.tCWL * r; this.tRCD = cfg.tRCD * r; this.tRP = cfg.tRP * r;
@@ -338,6 +384,8 @@ export class DramController {
     this.rCh = new Int32Array(cap); this.rRank = new Int32Array(cap); this.rBg = new Int32Array(cap); this.rBank = new Int32Array(cap);
     this.rRow = new Float64Array(cap); this.rBlock = new Float64Array(cap); this.rHazard = new Uint8Array(cap);
     this.rArrive = new Float64Array(cap); this.rEnqueue = new Float64Array(cap);
+    this.mGen = new Float64Array(cap); this.mPre = new Float64Array(cap); this.mAct = new Float64Array(cap);
+    this.mCol = new Float64Array(cap); this.mSeamless = new Float64Array(cap); this.mKind = new Uint8Array(cap);
 
     const nCh = cfg.channels, nRank = nCh * cfg.ranks, nBg = nRank * cfg.bankGroups, nBank = nRank * this.banksPerRank;
     this.inCredits = nCh * cfg.queueDepth;
@@ -421,67 +469,89 @@ export class DramController {
    * but no decision looks at it before `at + frontendLatency`.
    */
   acceptAt(id: number, at: number): void {
-    if (++this.inController > this.inCredits) {
-      throw new Error(`${this.name}: request ${id} arrived with every queue entry taken (inLink credits must be channels*queueDepth = ${this.inCredits})`);
-    }
+    if (++this.inController > this.inCredits) this.badRequest(id, 'full');
     const t = this.table;
     const addr = t.addr[id]!, size = t.size[id]!;
     const bb = this.burstBytes;
-    if (size < 1 || mod(addr, bb) + size > bb) throw new Error(`${this.name}: request ${id} (${size} bytes at 0x${addr.toString(16)}) crosses a ${bb}-byte burst`);
-    this.decode(id, addr);
+    const block = Math.floor(addr * this.invBurstBytes);        // exact: burstBytes is a power of two
+    if (size < 1 || addr - block * bb + size > bb) this.badRequest(id, 'crosses');
+    this.rBlock[id] = block;
+    this.decode(id);                             // (passes the id: an address-sized double argument would be boxed)
     this.rArrive[id] = at;
-    this.enqueue(id, at + this.cfg.frontendLatency);
+    this.enqueue(id, at + this.frontendLatency);
   }
 
-  private decode(id: number, addr: number): void {
-    const kinds = this.kinds, radix = this.radix, inv = this.invRadix;
-    let block = Math.floor(addr * this.invBurstBytes);
-    this.rBlock[id] = block;
+  // Errors are raised out of line: the hot functions stay small enough for callers to inline.
+  private badRequest(id: number, what: 'full' | 'crosses'): never {
+    if (what === 'full') throw new Error(`${this.name}: request ${id} arrived with every queue entry taken (inLink credits must be channels*queueDepth = ${this.inCredits})`);
+    const addr = this.table.addr[id]!, size = this.table.size[id]!;
+    throw new Error(`${this.name}: request ${id} (${size} bytes at 0x${addr.toString(16)}) crosses a ${this.burstBytes}-byte burst`);
+  }
+
+  private overflow(ch: number): never { throw new Error(`${this.name}: channel ${ch} queue overflow`); }
+
+  /** Fills the per-request coordinates of `id` from its burst block rBlock[id] (address / burstBytes). */
+  private decode(id: number): void {
+    let block = this.rBlock[id]!;
     let ch = 0, ra = 0, bg = 0, ba = 0, ro = 0;
-    for (let i = 0; i < 6; i++) {
-      const r = radix[i]!;
-      let v: number;
-      // Multiplying by the reciprocal is exact for the power-of-two field sizes (and a division is
-      // several times slower); a field size that is not a power of two divides.
-      if (r === Infinity) { v = block; block = 0; } else { const qq = inv[i]! !== 0 ? Math.floor(block * inv[i]!) : Math.floor(block / r); v = block - qq * r; block = qq; }
-      switch (kinds[i]) {
-        case F_CH: ch = v; break;
-        case F_RA: ra = v; break;
-        case F_BG: bg = v; break;
-        case F_BA: ba = v; break;
-        case F_RO: ro = v; break;
-        default: break;                      // the column only matters through the row
+    if (this.lowSpan !== 0) {
+      // The row is what lies above lowSpan (exact: lowSpan is a power of two); `low` < 2^30, so
+      // shifts and masks on it are exact (it is a field index, not an address).
+      ro = Math.floor(block * this.invLowSpan);
+      const low = block - ro * this.lowSpan;
+      ch = (low >>> this.chShift) & this.chMask;
+      ra = (low >>> this.raShift) & this.raMask;
+      bg = (low >>> this.bgShift) & this.bgMask;
+      ba = (low >>> this.baShift) & this.baMask;
+    } else {
+      const kinds = this.kinds, radix = this.radix, inv = this.invRadix;
+      for (let i = 0; i < 6; i++) {
+        const r = radix[i]!;
+        let v: number;
+        // Multiplying by the reciprocal is exact for the power-of-two field sizes (and a division is
+        // several times slower); a field size that is not a power of two divides.
+        if (r === Infinity) { v = block; block = 0; } else { const qq = inv[i]! !== 0 ? Math.floor(block * inv[i]!) : Math.floor(block / r); v = block - qq * r; block = qq; }
+        switch (kinds[i]) {
+          case F_CH: ch = v; break;
+          case F_RA: ra = v; break;
+          case F_BG: bg = v; break;
+          case F_BA: ba = v; break;
+          case F_RO: ro = v; break;
+          default: break;                      // the column only matters through the row
+        }
       }
     }
-    const rank = ch * this.cfg.ranks + ra;
+    const rank = ch * this.nRanks + ra;
     this.rCh[id] = ch;
     this.rRank[id] = rank;
-    this.rBg[id] = rank * this.cfg.bankGroups + bg;
-    this.rBank[id] = rank * this.banksPerRank + bg * this.cfg.banksPerGroup + ba;
+    this.rBg[id] = rank * this.nBankGroups + bg;
+    this.rBank[id] = rank * this.banksPerRank + bg * this.nBanksPerGroup + ba;
     this.rRow[id] = ro;
   }
 
   private enqueue(id: number, at: number): void {
     const ch = this.rCh[id]!;
     const n = this.qLen[ch]!;
-    if (n === this.queueCap) throw new Error(`${this.name}: channel ${ch} queue overflow`);   // unreachable: inController bounds it
+    if (n === this.queueCap) this.overflow(ch);   // unreachable: inController bounds it
     const base = ch * this.queueCap;
     // Flag a request that has an older same-block request with a write on either side; pick()
     // then checks, for flagged requests only, whether that one is still queued.
     const block = this.rBlock[id]!;
-    const isWrite = this.table.kind[id] === ReqKind.Write;
+    const kind = this.reqKind, queue = this.queue, rBlock = this.rBlock;
+    const isWrite = kind[id] === WRITE;
     let hazard = 0;
-    for (let j = 0; j < n; j++) {
-      const o = this.queue[base + j]!;
-      if (this.rBlock[o] === block && (isWrite || this.table.kind[o] === ReqKind.Write)) { hazard = 1; break; }
+    for (let j = base, e = base + n; j < e; j++) {
+      const o = queue[j]!;
+      if (rBlock[o] === block && (isWrite || kind[o] === WRITE)) { hazard = 1; break; }
     }
     this.rHazard[id] = hazard;
-    this.queue[base + n] = id;
+    queue[base + n] = id;
     this.qLen[ch] = n + 1;
     this.rEnqueue[id] = at;
     if (this.decisionPending[ch] === 0) {
       this.decisionPending[ch] = 1;
-      this.q.scheduleAt(this.decideHandler, Math.max(this.alignUp(at), this.nextDecisionAt[ch]!), ch);
+      const t = this.alignUp(at), nd = this.nextDecisionAt[ch]!;
+      this.q.scheduleAt(this.decideHandler, t > nd ? t : nd, ch);
     }
   }
 
@@ -499,29 +569,35 @@ export class DramController {
     const now = this.alignUp(this.q.now);
     // Requests reach the queue in order (their senders' delays never decrease), so the ones that
     // have arrived by now are a prefix of the queue.
-    const base0 = ch * this.queueCap;
+    const queue = this.queue, enq = this.rEnqueue;
+    const base = ch * this.queueCap;
     let n = 0;
-    while (n < qn && this.rEnqueue[this.queue[base0 + n]!]! <= now) n++;
+    while (n < qn && enq[queue[base + n]!]! <= now) n++;
     if (n === 0) {
       this.decisionPending[ch] = 1;
-      this.q.scheduleAt(this.decideHandler, this.alignUp(this.rEnqueue[this.queue[base0]!]!), ch);
+      this.q.scheduleAt(this.decideHandler, this.alignUp(enq[queue[base]!]!), ch);
       return;
     }
-    const ranks = this.cfg.ranks;
-    if (this.cfg.refresh) for (let k = ch * ranks; k < (ch + 1) * ranks; k++) while (this.nextRefreshAt[k]! <= now) this.refreshRank(k);
+    if (this.refreshOn) {
+      const ranks = this.nRanks;
+      for (let k = ch * ranks; k < (ch + 1) * ranks; k++) while (this.nextRefreshAt[k]! <= now) this.refreshRank(k);
+    }
 
-    const slot = this.pick(ch, n, now);
+    // pick() of a lone arrived request (the usual case) only stamps the call: done here, without the call.
+    let slot = 0;
+    if (n === 1 && this.isFrFcfs && this.bypasses[ch]! < BYPASS_CAP) this.pickStamp++;
+    else slot = this.pick(ch, n, now);
     this.bypasses[ch] = slot === 0 ? 0 : this.bypasses[ch]! + 1;
-    const base = ch * this.queueCap;
-    const id = this.queue[base + slot]!;
-    const queue = this.queue;                     // close the gap (a loop: copyWithin is a runtime call)
-    for (let j = base + slot, e = base + qn - 1; j < e; j++) queue[j] = queue[j + 1]!;
+    const id = queue[base + slot]!;
+    for (let j = base + slot, e = base + qn - 1; j < e; j++) queue[j] = queue[j + 1]!;   // close the gap (a loop: copyWithin is a runtime call)
     this.qLen[ch] = qn - 1;
     this.inController--;
-    this.queueDelay.record(now - this.rEnqueue[id]!);
+    this.queueDelay.record(now - enq[id]!);
 
-    this.plan(id, now);
-    if (this.cfg.refresh) {
+    if (this.pId !== id) {                        // pick() usually planned it last
+      if (this.mGen[id] === this.gen) this.recall(id); else this.plan(id, now);
+    }
+    if (this.refreshOn) {
       const rank = this.rRank[id]!;
       // A refresh falls due before this request's first command: the rank refreshes first.
       while (this.firstCommandAt() >= this.nextRefreshAt[rank]!) { this.refreshRank(rank); this.plan(id, now); }
@@ -533,10 +609,13 @@ export class DramController {
 
     // Wake when a request decided then could still meet the bus as it frees (see the class comment),
     // and at most once per DRAM clock.
-    this.nextDecisionAt[ch] = Math.max(now + this.ratio, this.busFreeAt[ch]! - this.decisionLead);
-    if (this.qLen[ch]! > 0) {
+    const soonest = now + this.ratio, lead = this.busFreeAt[ch]! - this.decisionLead;
+    const next = soonest > lead ? soonest : lead;
+    this.nextDecisionAt[ch] = next;
+    if (qn > 1) {
       this.decisionPending[ch] = 1;
-      this.q.scheduleAt(this.decideHandler, Math.max(this.nextDecisionAt[ch]!, this.alignUp(this.rEnqueue[this.queue[base]!]!)), ch);
+      const head = this.alignUp(enq[queue[base]!]!);
+      this.q.scheduleAt(this.decideHandler, next > head ? next : head, ch);
     }
     this.inLink?.release();            // last: the sender may send again from its onCredit
   }
@@ -544,19 +623,21 @@ export class DramController {
   /** Queue slot (0 = oldest) of the request to schedule next. */
   private pick(ch: number, n: number, now: number): number {
     if (!this.isFrFcfs) return 0;
-    const base = ch * this.queueCap;
     // 0. The oldest, once passed over BYPASS_CAP times, goes next whatever it costs.
     if (this.bypasses[ch]! >= BYPASS_CAP) { this.stats.starvationPicks++; return 0; }
     const stamp = ++this.pickStamp;
+    if (n === 1) return 0;                       // every tier below ends at the only candidate
+    const base = ch * this.queueCap;
+    const queue = this.queue, rBank = this.rBank, rRow = this.rRow, openRow = this.openRow, hitStamp = this.hitStamp;
     // 1. The oldest row hit that can take the next bus slot with no delay: no bank-side wait
     //    (tCCD_L, tWTR_L) and no bus turnaround (tWTR_S, read-to-write, rank switch).
     for (let i = 0; i < n; i++) {
-      const id = this.queue[base + i]!;
-      const b = this.rBank[id]!;
-      if (this.openRow[b] !== this.rRow[id]) continue;
-      this.hitStamp[b] = stamp;
+      const id = queue[base + i]!;
+      const b = rBank[id]!;
+      if (openRow[b] !== rRow[id]) continue;
+      hitStamp[b] = stamp;
       if (this.rHazard[id] === 1 && this.mustWaitForOlder(base, i, id)) continue;
-      this.plan(id, now);
+      this.planOnce(id, now);
       if (this.pCol <= this.pSeamless) return i;
     }
     // 2. The oldest request that can be ready for that slot (its PRE/ACT fit in), else the one whose column
@@ -564,22 +645,25 @@ export class DramController {
     //    queued requests hit are passed over.
     let best = 0, bestCol = Infinity;
     for (let i = 0; i < n; i++) {
-      const id = this.queue[base + i]!;
-      const b = this.rBank[id]!;
-      const open = this.openRow[b]!;
-      const row = this.rRow[id]!;
-      if (open !== row) {
-        if (open >= 0 && this.hitStamp[b] === stamp) continue;
+      const id = queue[base + i]!;
+      const b = rBank[id]!;
+      const open = openRow[b]!;
+      if (open !== rRow[id]) {
+        if (open >= 0 && hitStamp[b] === stamp) continue;
         // Cheap bound first: skip the full plan when the bank alone rules the request out.
-        const colLow = (open >= 0 ? Math.max(now, this.preAllowedAt[b]!) + this.tRP : Math.max(now, this.actAllowedAt[b]!)) + this.tRCD;
-        if (colLow >= bestCol) {
-          const lat = this.table.kind[id] === ReqKind.Write ? this.tCWL : this.tCL;
-          const seamless = Math.max(now, this.rankLastCol[this.rRank[id]!]! + this.tCCD_S, this.busFreeAt[ch]! - lat);
-          if (colLow > seamless) continue;
+        if (bestCol !== Infinity) {
+          let colLow: number;
+          if (open >= 0) { const p = this.preAllowedAt[b]!; colLow = (p > now ? p : now) + this.tRP + this.tRCD; }
+          else { const a = this.actAllowedAt[b]!; colLow = (a > now ? a : now) + this.tRCD; }
+          if (colLow >= bestCol) {
+            const busReady = this.busFreeAt[ch]! - (this.reqKind[id] === WRITE ? this.tCWL : this.tCL);
+            const rankReady = this.rankLastCol[this.rRank[id]!]! + this.tCCD_S;
+            if (colLow > now && colLow > rankReady && colLow > busReady) continue;   // colLow > seamless slot
+          }
         }
       }
       if (this.rHazard[id] === 1 && this.mustWaitForOlder(base, i, id)) continue;
-      this.plan(id, now);
+      this.planOnce(id, now);
       if (this.pCol <= this.pSeamless) return i;
       if (this.pCol < bestCol) { bestCol = this.pCol; best = i; }
     }
@@ -589,10 +673,11 @@ export class DramController {
   /** True if an older queued request to the same burst block, with a write on either side, exists. */
   private mustWaitForOlder(base: number, i: number, id: number): boolean {
     const block = this.rBlock[id]!;
-    const isWrite = this.table.kind[id] === ReqKind.Write;
+    const kind = this.reqKind;
+    const isWrite = kind[id] === WRITE;
     for (let j = 0; j < i; j++) {
       const o = this.queue[base + j]!;
-      if (this.rBlock[o] === block && (isWrite || this.table.kind[o] === ReqKind.Write)) return true;
+      if (this.rBlock[o] === block && (isWrite || kind[o] === WRITE)) return true;
     }
     return false;
   }
@@ -601,51 +686,85 @@ export class DramController {
     return this.pPre >= 0 ? this.pPre : this.pAct >= 0 ? this.pAct : this.pCol;
   }
 
+  /** plan() for pick(): the same plan recalled if one was made since bank state last changed. */
+  private planOnce(id: number, now: number): void {
+    if (this.mGen[id] === this.gen) { this.recall(id); return; }
+    this.plan(id, now);
+    this.mGen[id] = this.gen;
+    this.mPre[id] = this.pPre; this.mAct[id] = this.pAct; this.mCol[id] = this.pCol;
+    this.mSeamless[id] = this.pSeamless; this.mKind[id] = this.pKind;
+  }
+
+  /** Puts the remembered plan of `id` (valid: mGen[id] === gen) back into the p* fields. */
+  private recall(id: number): void {
+    this.pId = id;
+    this.pPre = this.mPre[id]!; this.pAct = this.mAct[id]!; this.pCol = this.mCol[id]!;
+    this.pSeamless = this.mSeamless[id]!; this.pKind = this.mKind[id]!;
+  }
+
   /** Computes the command times of request `id` if scheduled at `now`, into the p* fields. */
   private plan(id: number, now: number): void {
+    // Maxima as comparisons rather than Math.max chains (every operand is a finite integer).
+    this.pId = id;
     const b = this.rBank[id]!, rank = this.rRank[id]!, bg = this.rBg[id]!, ch = this.rCh[id]!;
-    const row = this.rRow[id]!;
-    const isWrite = this.table.kind[id] === ReqKind.Write;
+    const isWrite = this.reqKind[id] === WRITE;
     const open = this.openRow[b]!;
-    let bankCol: number;
-    if (open === row) {
+    let bankCol: number, t: number;
+    if (open === this.rRow[id]) {
       this.pKind = HIT; this.pPre = -1; this.pAct = -1;
       bankCol = this.colAllowedAt[b]!;
     } else {
-      let actReady: number;
+      let act: number;
       if (open >= 0) {
         this.pKind = CONFLICT;
-        const pre = Math.max(now, this.preAllowedAt[b]!);
+        t = this.preAllowedAt[b]!;
+        const pre = t > now ? t : now;
         this.pPre = pre;
-        actReady = pre + this.tRP;
+        act = pre + this.tRP;
       } else {
         this.pKind = MISS; this.pPre = -1;
-        actReady = Math.max(now, this.actAllowedAt[b]!);
+        t = this.actAllowedAt[b]!;
+        act = t > now ? t : now;
       }
-      const f = this.fawRing[rank * 4 + this.fawNext[rank]!]!;   // the 4th most recent ACT
-      const act = Math.max(actReady, this.rankLastAct[rank]! + this.tRRD_S, this.bgLastAct[bg]! + this.tRRD_L, f + this.tFAW);
+      t = this.rankLastAct[rank]! + this.tRRD_S; if (t > act) act = t;
+      t = this.bgLastAct[bg]! + this.tRRD_L; if (t > act) act = t;
+      t = this.fawRing[rank * 4 + this.fawNext[rank]!]! + this.tFAW; if (t > act) act = t;   // the 4th most recent ACT
       this.pAct = act;
       bankCol = act + this.tRCD;
     }
-    bankCol = Math.max(bankCol, this.bgLastCol[bg]! + this.tCCD_L);
+    t = this.bgLastCol[bg]! + this.tCCD_L; if (t > bankCol) bankCol = t;
     // The channel side: rank column spacing and the data bus (with turnaround gaps).
-    let slotCol = this.rankLastCol[rank]! + this.tCCD_S;
-    let gap = this.lastBusRank[ch] !== rank && this.lastBusRank[ch]! >= 0 ? this.tCS : 0;
+    const rankSlot = this.rankLastCol[rank]! + this.tCCD_S;
+    let slotCol = rankSlot;
+    const lastRank = this.lastBusRank[ch]!;
+    let gap = lastRank !== rank && lastRank >= 0 ? this.tCS : 0;
+    const busFree = this.busFreeAt[ch]!;
+    let busSlot: number;
     if (isWrite) {
       if (this.lastBusWrite[ch] === 0 && this.tRTW > gap) gap = this.tRTW;
-      slotCol = Math.max(slotCol, this.busFreeAt[ch]! + gap - this.tCWL);
+      busSlot = busFree - this.tCWL;
+      t = busFree + gap - this.tCWL; if (t > slotCol) slotCol = t;
     } else {
-      bankCol = Math.max(bankCol, this.bgWriteEnd[bg]! + this.tWTR_L);
-      slotCol = Math.max(slotCol, this.busFreeAt[ch]! + gap - this.tCL, this.rankWriteEnd[rank]! + this.tWTR_S);
+      t = this.bgWriteEnd[bg]! + this.tWTR_L; if (t > bankCol) bankCol = t;
+      busSlot = busFree - this.tCL;
+      t = busFree + gap - this.tCL; if (t > slotCol) slotCol = t;
+      t = this.rankWriteEnd[rank]! + this.tWTR_S; if (t > slotCol) slotCol = t;
     }
-    this.pCol = Math.max(now, bankCol, slotCol);
-    this.pSeamless = Math.max(now, this.rankLastCol[rank]! + this.tCCD_S, this.busFreeAt[ch]! - (isWrite ? this.tCWL : this.tCL));
+    let col = now;
+    if (bankCol > col) col = bankCol;
+    if (slotCol > col) col = slotCol;
+    this.pCol = col;
+    let seamless = now;
+    if (rankSlot > seamless) seamless = rankSlot;
+    if (busSlot > seamless) seamless = busSlot;
+    this.pSeamless = seamless;
   }
 
   /** Applies the last plan() of request `id` to the bank, rank and channel state; returns the data end. */
   private commit(id: number): number {
+    this.pId = -1; this.gen++;
     const b = this.rBank[id]!, rank = this.rRank[id]!, bg = this.rBg[id]!, ch = this.rCh[id]!;
-    const isWrite = this.table.kind[id] === ReqKind.Write;
+    const isWrite = this.reqKind[id] === WRITE;
     const s = this.stats;
     const col = this.pCol;
     if (this.pKind === HIT) s.rowHits++;
@@ -662,13 +781,15 @@ export class DramController {
       this.colAllowedAt[b] = act + this.tRCD;
     }
     this.rankLastCol[rank] = col; this.bgLastCol[bg] = col;
-    const dataStart = col + (isWrite ? this.tCWL : this.tCL);
-    const dataEnd = dataStart + this.tBurst;
+    const dataEnd = col + (isWrite ? this.tCWL : this.tCL) + this.tBurst;
+    const pre = this.preAllowedAt[b]!;
     if (isWrite) {
-      this.preAllowedAt[b] = Math.max(this.preAllowedAt[b]!, dataEnd + this.tWR);
+      const t = dataEnd + this.tWR;
+      this.preAllowedAt[b] = pre > t ? pre : t;
       this.rankWriteEnd[rank] = dataEnd; this.bgWriteEnd[bg] = dataEnd;
     } else {
-      this.preAllowedAt[b] = Math.max(this.preAllowedAt[b]!, col + this.tRTP);
+      const t = col + this.tRTP;
+      this.preAllowedAt[b] = pre > t ? pre : t;
     }
     this.busFreeAt[ch] = dataEnd;
     this.lastBusRank[ch] = rank;
@@ -686,6 +807,7 @@ export class DramController {
 
   /** All-bank refresh of global rank `k`, due at nextRefreshAt[k]. */
   private refreshRank(k: number): void {
+    this.pId = -1; this.gen++;
     let start = this.nextRefreshAt[k]!;
     const b0 = k * this.banksPerRank, b1 = b0 + this.banksPerRank;
     for (let b = b0; b < b1; b++) {
@@ -703,7 +825,7 @@ export class DramController {
 
   /** Refreshes performed, plus those due by `now` that no decision has applied yet. */
   private refreshCount(now: number): number {
-    if (!this.cfg.refresh) return 0;
+    if (!this.refreshOn) return 0;
     let n = this.refreshesDone;
     for (let k = 0; k < this.nextRefreshAt.length; k++) {
       const due = this.nextRefreshAt[k]!;
@@ -719,8 +841,8 @@ export class DramController {
     const t = this.table;
     const now = this.q.now;
     const size = t.size[id]!, off = t.dataOffset(id);
-    const done = dataEnd + this.cfg.backendLatency;
-    if (t.kind[id] === ReqKind.Write) {
+    const done = dataEnd + this.backendLatency;
+    if (t.kind[id] === WRITE) {
       this.store.write(t.addr[id]!, t.data, off, size);
       this.stats.writes++; this.stats.bytesWritten += size;
       this.writeLatency.record(done - this.rArrive[id]!);
@@ -729,9 +851,13 @@ export class DramController {
       this.stats.reads++; this.stats.bytesRead += size;
       this.readLatency.record(done - this.rArrive[id]!);
     }
-    t.status[id] = ReqStatus.Ok;
+    t.status[id] = STATUS_OK;
     t.doneAt[id] = done;
     const link = this.respLink;
-    if (link === undefined || !link.trySendAfter(id, done - now)) throw new Error(`${this.name}: response link missing or refused request ${id}`);
+    if (link === undefined || !link.trySendAfter(id, done - now)) this.responseRefused(id);
+  }
+
+  private responseRefused(id: number): never {
+    throw new Error(`${this.name}: response link missing or refused request ${id}`);
   }
 }

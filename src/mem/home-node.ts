@@ -42,6 +42,9 @@ export class HomeNode {
   private waitHead = 0;
   private waitLen = 0;
   private retryArmed = false;
+  private readonly latency: number;
+  /** Data-path cycles of a request of each small size: ceil(size / bytesPerCycle) without a division. */
+  private readonly occupancyOf: Float64Array;
 
   constructor(
     readonly name: string,
@@ -54,6 +57,9 @@ export class HomeNode {
   ) {
     this.errorHandler = q.register(`${name}.decodeError`, (id) => this.respPort.trySendAfter(id, 0));
     this.waitQ = new Int32Array(table.capacity);
+    this.latency = cfg.latency;
+    this.occupancyOf = new Float64Array(257);
+    for (let n = 0; n <= 256; n++) this.occupancyOf[n] = Math.ceil(n / cfg.bytesPerCycle);
     const down = this.downLinks, t = this.table, s = this.stats;
     this.respPort = { trySendAfter(id: number, extra: number): boolean { s.responses++; return down[t.source[id]!]!.trySendAfter(id, extra); } };
     const c = { unit: 'count' };
@@ -78,34 +84,38 @@ export class HomeNode {
     const t = this.table;
     this.stats.requests++;
     const region = this.map.find(t.addr[id]!, t.size[id]!);
-    if (region < 0) {
-      // External abort: the interconnect answers with a decode error (AXI DECERR / CHI NDERR).
-      this.stats.decodeErrors++;
-      t.status[id] = ReqStatus.DecodeError;
-      this.ports[t.source[id]!]!.release();
-      this.q.schedule(this.errorHandler, upLatency + this.cfg.latency, id);
-      return;
-    }
+    if (region < 0) { this.decodeError(id, upLatency); return; }
     t.hopAt[id] = this.q.now + upLatency;
     if (this.waitLen > 0 || !this.forward(id, region)) this.enqueue(id);
+  }
+
+  /** External abort: the interconnect answers with a decode error (AXI DECERR / CHI NDERR). */
+  private decodeError(id: number, upLatency: number): void {
+    const t = this.table;
+    this.stats.decodeErrors++;
+    t.status[id] = ReqStatus.DecodeError;
+    this.ports[t.source[id]!]!.release();
+    this.q.schedule(this.errorHandler, upLatency + this.cfg.latency, id);
   }
 
   private forward(id: number, region: number): boolean {
     const t = this.table;
     const link = this.targetOf[region];
-    if (link === undefined) throw new Error(`${this.name}: region ${region} has no target`);
+    if (link === undefined) this.noTarget(region);
     const now = this.q.now;
     const size = t.size[id]!;
-    const occupancy = Math.ceil(size / this.cfg.bytesPerCycle);
+    const occupancy = size < this.occupancyOf.length ? this.occupancyOf[size]! : Math.ceil(size / this.cfg.bytesPerCycle);
     const arrive = t.hopAt[id]!;                           // when the request reached the home node
     const start = this.busyUntil > arrive ? this.busyUntil : arrive > now ? arrive : now;
-    if (!link.trySendAfter(id, start - now + this.cfg.latency)) return false;
+    if (!link.trySendAfter(id, start - now + this.latency)) return false;
     this.busyUntil = start + occupancy;
     this.stats.busyCycles += occupancy;
     this.stats.bytes += size;
     this.ports[t.source[id]!]!.release();
     return true;
   }
+
+  private noTarget(region: number): never { throw new Error(`${this.name}: region ${region} has no target`); }
 
   private enqueue(id: number): void {
     this.stats.downstreamStalls++;

@@ -1,7 +1,12 @@
 import type { PhysicalStore } from './store.js';
 
-/** Accesses up to this many bytes per chunk are copied byte by byte: no view is allocated. */
+/** Accesses up to this many bytes per chunk are copied element by element (bytes, or words when aligned): no view is allocated. */
 const SMALL_COPY = 256;
+/** Regions of up to this many chunks (64 GiB of 1 MiB chunks) index them with an array. */
+const DENSE_LIMIT = 65536;
+
+/** One allocated chunk, as bytes and as whole 32-bit words (for aligned small copies). */
+interface Chunk { readonly bytes: Uint8Array; readonly words: Int32Array }
 
 /**
  * A sparse backing store for one physical region: fixed-size chunks allocated on first write, so
@@ -19,9 +24,17 @@ export class SparseMemory implements PhysicalStore {
   readonly base: number;
   readonly size: number;
   readonly chunkBytes: number;
-  private readonly chunks = new Map<number, Uint8Array>();
+  private readonly chunks = new Map<number, Chunk>();
+  /** The same chunks by index, for regions of at most DENSE_LIMIT chunks (an array index beats a map lookup). */
+  private readonly dense: (Chunk | undefined)[] | undefined;
   private lastIndex = -1;
   private lastChunk: Uint8Array | undefined;
+  private lastWords: Int32Array | undefined;
+  /** Address of lastChunk's first byte (meaningful while lastChunk is set). */
+  private lastChunkPa = 0;
+  /** The large array small accesses last copied to or from (a request table's data), as words. */
+  private peer: Uint8Array | undefined;
+  private peerWords: Int32Array | undefined;
   private allocated = 0;
 
   constructor(opts: { base: number; size: number; chunkBytes?: number }) {
@@ -33,6 +46,8 @@ export class SparseMemory implements PhysicalStore {
       throw new RangeError(`SparseMemory: chunkBytes must be a power of two up to 1 GiB (got ${chunkBytes})`);
     }
     this.base = base; this.size = size; this.chunkBytes = chunkBytes;
+    const slots = Math.ceil(size / chunkBytes);
+    this.dense = slots <= DENSE_LIMIT ? new Array<Chunk | undefined>(slots).fill(undefined) : undefined;
   }
 
   /** Chunks allocated so far (each touched by a write). */
@@ -41,7 +56,52 @@ export class SparseMemory implements PhysicalStore {
   /** Bytes of backing store allocated so far. */
   get bytesAllocated(): number { return this.allocated; }
 
+  // read() and write() are small so that callers can inline them: an address passed to a call
+  // that is not inlined is boxed as a heap number. The common case, a small access inside the
+  // chunk used last, needs no division and no map lookup; anything else takes the slow path.
+
   read(pa: number, dst: Uint8Array, dstOff: number, len: number): void {
+    const last = this.lastChunk, within = pa - this.lastChunkPa;
+    if (last !== undefined && within >= 0 && len >= 0 && len <= SMALL_COPY && within + len <= last.length && Number.isInteger(within) && Number.isInteger(len)) {
+      this.copyOut(last, within, dst, dstOff, len);
+    } else {
+      this.readSlow(pa, dst, dstOff, len);
+    }
+  }
+
+  write(pa: number, src: Uint8Array, srcOff: number, len: number): void {
+    const last = this.lastChunk, within = pa - this.lastChunkPa;
+    if (last !== undefined && within >= 0 && len >= 0 && len <= SMALL_COPY && within + len <= last.length && Number.isInteger(within) && Number.isInteger(len)) {
+      this.copyIn(last, within, src, srcOff, len);
+    } else {
+      this.writeSlow(pa, src, srcOff, len);
+    }
+  }
+
+  /** Copies `len` bytes at `within` of the last chunk to dst (all small non-negative integers but dstOff). */
+  private copyOut(last: Uint8Array, within: number, dst: Uint8Array, dstOff: number, len: number): void {
+    const d32 = dst === this.peer ? this.peerWords : this.wordsOf(dst);
+    // within and len are small integers, and dstOff is tested to be one, so the bit tests are exact.
+    if (d32 !== undefined && dstOff >= 0 && (dstOff | 0) === dstOff && ((within | len | dstOff) & 3) === 0) {
+      const s32 = this.lastWords!, s = within >>> 2, d = dstOff >>> 2;
+      for (let i = 0, n = len >>> 2; i < n; i++) d32[d + i] = s32[s + i]!;   // whole words: the same bytes, a quarter of the copies
+    } else {
+      for (let i = 0; i < len; i++) dst[dstOff + i] = last[within + i]!;
+    }
+  }
+
+  /** Copies `len` bytes from src into the last chunk at `within` (as copyOut). */
+  private copyIn(last: Uint8Array, within: number, src: Uint8Array, srcOff: number, len: number): void {
+    const s32 = src === this.peer ? this.peerWords : this.wordsOf(src);
+    if (s32 !== undefined && srcOff >= 0 && (srcOff | 0) === srcOff && ((within | len | srcOff) & 3) === 0) {
+      const d32 = this.lastWords!, d = within >>> 2, s = srcOff >>> 2;
+      for (let i = 0, n = len >>> 2; i < n; i++) d32[d + i] = s32[s + i]!;
+    } else {
+      for (let i = 0; i < len; i++) last[within + i] = src[srcOff + i]!;
+    }
+  }
+
+  private readSlow(pa: number, dst: Uint8Array, dstOff: number, len: number): void {
     this.check(pa, len, 'read');
     const cb = this.chunkBytes;
     const off = pa - this.base;
@@ -61,7 +121,7 @@ export class SparseMemory implements PhysicalStore {
     }
   }
 
-  write(pa: number, src: Uint8Array, srcOff: number, len: number): void {
+  private writeSlow(pa: number, src: Uint8Array, srcOff: number, len: number): void {
     this.check(pa, len, 'write');
     const cb = this.chunkBytes;
     const off = pa - this.base;
@@ -88,24 +148,39 @@ export class SparseMemory implements PhysicalStore {
   /** Calls `fn` for every allocated chunk in address order (for checkpoints and worker handover). */
   forEachChunk(fn: (chunkBase: number, bytes: Uint8Array) => void): void {
     const indices = [...this.chunks.keys()].sort((a, b) => a - b);
-    for (const idx of indices) fn(this.base + idx * this.chunkBytes, this.chunks.get(idx)!);
+    for (const idx of indices) fn(this.base + idx * this.chunkBytes, this.chunks.get(idx)!.bytes);
   }
 
   private lookup(idx: number): Uint8Array | undefined {
     if (idx === this.lastIndex) return this.lastChunk;
-    const chunk = this.chunks.get(idx);
-    if (chunk !== undefined) { this.lastIndex = idx; this.lastChunk = chunk; }
-    return chunk;
+    const chunk = this.dense !== undefined ? this.dense[idx] : this.chunks.get(idx);
+    if (chunk !== undefined) this.setLast(idx, chunk);
+    return chunk?.bytes;
+  }
+
+  private setLast(idx: number, chunk: Chunk): void {
+    this.lastIndex = idx; this.lastChunk = chunk.bytes; this.lastWords = chunk.words;
+    this.lastChunkPa = this.base + idx * this.chunkBytes;
+  }
+
+  /** An Int32 view of `a` if it is large and word-aligned (made once per such array), else undefined. */
+  private wordsOf(a: Uint8Array): Int32Array | undefined {
+    if (a.byteLength < 4096 || a.byteOffset % 4 !== 0 || a.byteLength % 4 !== 0) return undefined;
+    this.peer = a;
+    this.peerWords = new Int32Array(a.buffer, a.byteOffset, a.byteLength / 4);
+    return this.peerWords;
   }
 
   private allocate(idx: number): Uint8Array {
     // The last chunk of a region whose size is not a multiple of chunkBytes is cut short.
     const bytes = Math.min(this.chunkBytes, this.size - idx * this.chunkBytes);
-    const chunk = new Uint8Array(new SharedArrayBuffer(bytes));
+    const buffer = new SharedArrayBuffer(bytes);
+    const chunk: Chunk = { bytes: new Uint8Array(buffer), words: new Int32Array(buffer, 0, Math.floor(bytes / 4)) };
     this.chunks.set(idx, chunk);
+    if (this.dense !== undefined) this.dense[idx] = chunk;
     this.allocated += bytes;
-    this.lastIndex = idx; this.lastChunk = chunk;
-    return chunk;
+    this.setLast(idx, chunk);
+    return chunk.bytes;
   }
 
   private check(pa: number, len: number, what: string): void {

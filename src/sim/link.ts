@@ -59,7 +59,10 @@ export class Link implements RequestPort, ResponsePort {
   /** Sends with an extra delay on top of the link latency (for a sender that finishes late). */
   trySendAfter(id: number, extra: Cycle): boolean {
     if (this.credits === 0) { this.waiting = true; this.refusals++; return false; }
-    this.credits--; this.sent++;
+    // An unlimited link (responses) keeps Infinity as it is: writing a fresh Infinity allocates a
+    // number box (and takes a GC write barrier) on every send.
+    if (this.credits !== Infinity) this.credits--;
+    this.sent++;
     if (this.direct !== undefined) this.direct(id, this.q.now + this.latency + extra);
     else this.q.schedule(this.deliverTo, this.latency + extra, id);
     return true;

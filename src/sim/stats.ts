@@ -18,19 +18,41 @@ export type StatSpecs<T> = { readonly [K in NumericKeys<T>]: StatSpec };
 export class Histogram {
   count = 0;
   sum = 0;
-  min = Infinity;
-  max = 0;
+  /**
+   * Integers in [0, linearLimit) are counted in `exact` only (their bucket is their value, so the
+   * minimum and maximum among them are found from it when asked); anything else in `buckets`,
+   * with its min and max tracked here.
+   */
+  private otherMin = Infinity;
+  private otherMax = 0;
+  private readonly exact: Float64Array;
   private readonly buckets: Float64Array;
 
   constructor(readonly linearLimit = 1024) {
+    this.exact = new Float64Array(linearLimit);
     this.buckets = new Float64Array(linearLimit + 64);
   }
 
   record(v: number): void {
     this.count++; this.sum += v;
-    if (v < this.min) this.min = v;
-    if (v > this.max) this.max = v;
+    if (v < this.linearLimit && v >= 0 && Math.floor(v) === v) { this.exact[v]!++; return; }
+    if (v < this.otherMin) this.otherMin = v;
+    if (v > this.otherMax) this.otherMax = v;
     this.buckets[this.bucketOf(v)]!++;
+  }
+
+  /** The smallest value recorded (Infinity when none). */
+  get min(): number {
+    const e = this.exact;
+    for (let b = 0; b < e.length; b++) if (e[b]! > 0) return b < this.otherMin ? b : this.otherMin;
+    return this.otherMin;
+  }
+
+  /** The largest value recorded (0 when none, or when every value is negative). */
+  get max(): number {
+    const e = this.exact;
+    for (let b = e.length - 1; b >= 0; b--) if (e[b]! > 0) return b > this.otherMax ? b : this.otherMax;
+    return this.otherMax;
   }
 
   private bucketOf(v: number): number {
@@ -51,14 +73,15 @@ export class Histogram {
     // tolerance that rounds up to the next sample.
     const target = Math.ceil(p * this.count * (1 - 1e-12));
     let acc = 0;
+    const max = this.max;
     for (let b = 0; b < this.buckets.length; b++) {
-      acc += this.buckets[b]!;
-      if (acc >= target) return Math.min(this.bucketTop(b), this.max);
+      acc += this.buckets[b]! + (b < this.linearLimit ? this.exact[b]! : 0);
+      if (acc >= target) return Math.min(this.bucketTop(b), max);
     }
-    return this.max;
+    return max;
   }
 
-  reset(): void { this.count = 0; this.sum = 0; this.min = Infinity; this.max = 0; this.buckets.fill(0); }
+  reset(): void { this.count = 0; this.sum = 0; this.otherMin = Infinity; this.otherMax = 0; this.exact.fill(0); this.buckets.fill(0); }
 
   summary(): Record<string, number> {
     return {
