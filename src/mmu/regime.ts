@@ -418,12 +418,14 @@ export function s2InconsistentSL(startLevel: number, inputBits: number, granuleB
  * Decodes VTCR_EL2 and VTTBR_EL2. VTCR_EL2 fields: T0SZ [5:0], SL0 [7:6], IRGN0 [9:8],
  * ORGN0 [11:10], SH0 [13:12], TG0 [15:14], PS [18:16], VS [19], HA [21], HD [22].
  * VTTBR_EL2: BADDR [47:1], CnP [0], VMID [63:48] (VMID[15:8] used only with VS=1 and FEAT_VMID16).
+ * The high half of VTCR_EL2 holds only FEAT_LPA2's DS [32] and SL2 [33], which this model treats
+ * as RES0 (FEAT_LPA2 is outside its scope), so `vtcrHi` is accepted for the register's shape and
+ * not read.
  */
 export function decodeStage2(
   vtcrLo: number, vtcrHi: number, vttbrLo: number, vttbrHi: number, hcrCD: boolean,
   f: MmuFeatures = DEFAULT_MMU_FEATURES, attrOpts: AttrOptions = DEFAULT_ATTR_OPTIONS,
 ): Stage2Params {
-  void vtcrHi; // DS [32] and SL2 [33] are FEAT_LPA2 (not implemented: RES0)
   const granuleBits = decodeTG0((vtcrLo >>> 14) & 3, f);
   const rawTxsz = vtcrLo & 0x3f;
   const t = checkTxSZ(rawTxsz, s2MinTxSZ(granuleBits, f), maxTxSZ(granuleBits, f), f, f.featLPA);
