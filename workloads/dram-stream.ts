@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
 import { zInt, zPow2, zSize } from '../src/sim/config.js';
+import { NORMAL_NC_OSH } from '../src/mem/index.js';
+
+/** Normal Non-cacheable: the stream goes around the caches, straight to the DRAM controllers. */
+const NC = NORMAL_NC_OSH;
 
 const Params = z.strictObject({
   /** Bytes streamed in each phase. */
@@ -24,19 +28,19 @@ function* stream(ctx: ScenarioContext<P>, base: number, m: Marks): Program {
   const { bytes, accessBytes } = ctx.params;
   const q = ctx.sys.q;
   m.readStart = q.now;
-  for (let a = 0; a < bytes; a += accessBytes) yield prog.load(base + a, accessBytes, { wait: false });
+  for (let a = 0; a < bytes; a += accessBytes) yield prog.load(base + a, accessBytes, { wait: false, attrs: NC });
   yield prog.dsb();
   m.readEnd = q.now;
   const data = new Uint8Array(accessBytes);
   m.writeStart = q.now;
   for (let a = 0; a < bytes; a += accessBytes) {
     for (let k = 0; k < accessBytes; k++) data[k] = patternOf(a + k);
-    yield prog.store(base + a, accessBytes, data.slice());
+    yield prog.store(base + a, accessBytes, data.slice(), { attrs: NC });
   }
   yield prog.dsb();
   m.writeEnd = q.now;
   for (let a = 0; a < Math.min(ctx.params.verifyBytes, bytes); a += accessBytes) {
-    const r = yield prog.load(base + a, accessBytes);
+    const r = yield prog.load(base + a, accessBytes, { attrs: NC });
     for (let k = 0; k < accessBytes; k++) if (r!.bytes[k] !== patternOf(a + k)) m.mismatches++;
     m.verified += accessBytes;
   }
@@ -46,7 +50,7 @@ const marks = new WeakMap<object, Marks>();
 
 export const scenario = defineScenario<P>({
   name: 'dram-stream',
-  description: 'one PE streams reads then writes through DRAM; reports bandwidth and load latency',
+  description: 'one PE streams Normal-NC reads then writes through DRAM; reports bandwidth and load latency',
   platformSets: ['core.count=1'],
   params: Params,
   setup(ctx) {

@@ -99,6 +99,8 @@ export class CacheArray {
   /** Line data, `lineBytes` per slot at `dataOffset(slot)`. Empty with `data: 'none'`. */
   readonly data: Uint8Array;
   readonly policy: ReplacementPolicy;
+  /** Fills of each slot so far (mod 2^32): a line seen at (slot, gen) is still the same copy while both match. */
+  readonly gen: Uint32Array;
   /** Valid ways per set, so that victim() skips the search for a hole in a full set. */
   private readonly validWays: Uint16Array;
 
@@ -110,6 +112,7 @@ export class CacheArray {
     const slots = this.sets * this.ways;
     this.tag = new Float64Array(slots).fill(INVALID_TAG);
     this.state = new Uint8Array(slots);
+    this.gen = new Uint32Array(slots);
     this.validWays = new Uint16Array(this.sets);
     const kind = opts.data ?? 'local';
     if (kind === 'none') this.data = new Uint8Array(0);
@@ -156,6 +159,7 @@ export class CacheArray {
     if (this.tag[slot] === INVALID_TAG) this.validWays[(slot / this.ways) | 0]++;   // slot: an index < 2^31
     this.tag[slot] = line;
     this.state[slot] = state | STATE_VALID;
+    this.gen[slot] = (this.gen[slot]! + 1) >>> 0;
     this.policy.fill(slot);
   }
 

@@ -1,6 +1,7 @@
 import type { TraceCursor } from './trace-format.js';
 import { OpCode } from './ops.js';
 import { mod } from '../sim/index.js';
+import { ATTRS_REGION_DEFAULT } from '../mem/mem-attrs.js';
 
 /**
  * The PE's current operation, filled in by an op source. One per PE, reused for every op,
@@ -14,19 +15,33 @@ export class OpSlot {
   valueHi = 0;
   /** Store data for a program op that gives bytes rather than a value (length = size). */
   bytes: Uint8Array | undefined = undefined;
-  /** Packed memory attributes for this access (programs may set them until the MMU lands). */
-  attrs = 0;
+  /** Packed memory attributes for this access (programs may set them until the MMU lands); ATTRS_REGION_DEFAULT = the region's. */
+  attrs = ATTRS_REGION_DEFAULT;
   /** A program wants the result before it continues (loads by default). */
   wait = false;
   /** A polling load (a spin-wait): it does not count as forward progress for the watchdog. */
   spin = false;
+  /** The CmoOp of a maintenance op, the AtomicOp of an atomic. */
+  aux = 0;
+  /** CAS: the compare value's 32-bit halves. */
+  cmpLo = 0;
+  cmpHi = 0;
+  /** Acquire (later accesses wait for it) and release (it waits for earlier ones) semantics. */
+  acquire = false;
+  release = false;
 }
+
+/**
+ * Why an access failed: `external-abort` (no region decodes it, or the region refused an atomic),
+ * `unsupported-atomic` (DFSC 0b110101, "Unsupported Exclusive or Atomic access"), `alignment`.
+ */
+export type Fault = 'external-abort' | 'unsupported-atomic' | 'alignment';
 
 /** What a program receives back for an op it waited for. */
 export interface OpResult {
   /** false when the access ended in an external abort (no region decodes the address). */
   readonly ok: boolean;
-  readonly fault: 'external-abort' | undefined;
+  readonly fault: Fault | undefined;
   /** The loaded bytes (a copy; length = size). Empty for non-loads. */
   readonly bytes: Uint8Array;
   /** The first 8 loaded bytes as a little-endian unsigned number (exact below 2^53). */
@@ -78,9 +93,11 @@ export class TraceOpSource implements OpSource {
     slot.valueLo = this.lo[i]!;
     slot.valueHi = this.hi[i]!;
     slot.bytes = undefined;
-    slot.attrs = 0;
+    slot.attrs = ATTRS_REGION_DEFAULT;
     slot.wait = false;
     slot.spin = false;
+    slot.aux = 0;
+    slot.acquire = false; slot.release = false;
     return true;
   }
 
@@ -109,6 +126,11 @@ export interface ProgramOp {
   readonly attrs?: number;
   readonly wait?: boolean;
   readonly spin?: boolean;
+  readonly aux?: number;
+  readonly cmpLo?: number;
+  readonly cmpHi?: number;
+  readonly acquire?: boolean;
+  readonly release?: boolean;
 }
 
 export type Program = Generator<ProgramOp, void, OpResult | undefined>;
@@ -128,9 +150,12 @@ export class ProgramOpSource implements OpSource {
     const o = r.value;
     slot.op = o.op; slot.addr = o.addr; slot.size = o.size;
     slot.valueLo = o.valueLo ?? 0; slot.valueHi = o.valueHi ?? 0;
-    slot.bytes = o.bytes; slot.attrs = o.attrs ?? 0;
-    slot.wait = o.wait ?? (o.op === OpCode.Load || o.op === OpCode.Fetch);
+    slot.bytes = o.bytes; slot.attrs = o.attrs ?? ATTRS_REGION_DEFAULT;
+    slot.wait = o.wait ?? (o.op === OpCode.Load || o.op === OpCode.Fetch || o.op >= OpCode.SysRegRead && o.op <= OpCode.StoreExclusive);
     slot.spin = o.spin ?? false;
+    slot.aux = o.aux ?? 0;
+    slot.cmpLo = o.cmpLo ?? 0; slot.cmpHi = o.cmpHi ?? 0;
+    slot.acquire = o.acquire ?? false; slot.release = o.release ?? false;
     return true;
   }
 

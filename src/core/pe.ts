@@ -1,5 +1,5 @@
-import { Histogram, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type StatsRegistry } from '../sim/index.js';
-import { OpCode } from './ops.js';
+import { Histogram, REQ_FLAG_EXCLUSIVE, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type StatsRegistry } from '../sim/index.js';
+import { CmoOp, OP_NAMES, OpCode, cmoIsByVa } from './ops.js';
 import { OpSlot, type OpResult, type OpSource } from './op-source.js';
 
 export interface PeConfig {
@@ -11,10 +11,12 @@ export interface PeConfig {
   isbCycles: number;
   /** Bytes of the unit of same-address ordering and of request splitting (the line size). */
   lineBytes: number;
+  /** DC ZVA block size (DCZID_EL0). */
+  zvaBytes?: number;
 }
 
 class PeStats {
-  ops = 0; loads = 0; stores = 0; fetches = 0; barriers = 0; sysRegWrites = 0;
+  ops = 0; loads = 0; stores = 0; fetches = 0; cmos = 0; atomics = 0; barriers = 0; sysRegWrites = 0;
   computeCycles = 0; bytesRead = 0; bytesWritten = 0; requests = 0; externalAborts = 0;
   stallWindowCycles = 0; stallBarrierCycles = 0; stallOrderingCycles = 0; stallBackpressureCycles = 0;
   finishedAt = 0;
@@ -41,7 +43,11 @@ const granulesTouched = (addr: number, size: number): number => {
 const OP_LOAD: number = OpCode.Load, OP_STORE: number = OpCode.Store, OP_FETCH: number = OpCode.Fetch;
 const OP_DMB: number = OpCode.Dmb, OP_DSB: number = OpCode.Dsb, OP_ISB: number = OpCode.Isb;
 const OP_SYSREG: number = OpCode.SysRegWrite, OP_COMPUTE: number = OpCode.Compute;
-const REQ_READ: ReqKind = ReqKind.Read, REQ_WRITE: ReqKind = ReqKind.Write, REQ_FETCH: ReqKind = ReqKind.Fetch;
+const OP_CMO: number = OpCode.Cmo, OP_SYSREG_READ: number = OpCode.SysRegRead;
+const OP_ATOMIC: number = OpCode.Atomic, OP_LDX: number = OpCode.LoadExclusive, OP_STX: number = OpCode.StoreExclusive, OP_CLREX: number = OpCode.Clrex;
+const REQ_ATOMIC: ReqKind = ReqKind.Atomic;
+const REQ_READ: ReqKind = ReqKind.Read, REQ_WRITE: ReqKind = ReqKind.Write, REQ_FETCH: ReqKind = ReqKind.Fetch, REQ_CMO: ReqKind = ReqKind.Cmo;
+const CMO_ZVA: number = CmoOp.DC_ZVA;
 const STATUS_OK: number = ReqStatus.Ok;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -65,6 +71,13 @@ export class Pe {
   readonly respHandler: number;
   /** Called once when the PE has run out of ops and every op has completed. */
   onFinish: (() => void) | undefined = undefined;
+  /**
+   * Reads a system register the platform derives (ID registers), given the PE's written
+   * registers (CSSELR_EL1 selects CCSIDR_EL1); undefined = not implemented (reads as 0).
+   */
+  readSysRegister: ((reg: number, written: (reg: number) => number | undefined) => number | undefined) | undefined = undefined;
+  /** CLREX: clears this PE's local exclusive monitor (it lives with the caches). */
+  clearExclusive: (() => void) | undefined = undefined;
 
   readonly stats = new PeStats();
   readonly loadLatency = new Histogram(4096);
@@ -80,9 +93,13 @@ export class Pe {
   private readonly wParts: Uint8Array;
   private readonly wWait: Uint8Array;
   private readonly wOk: Uint8Array;
+  /** The op returns data (loads, fetches, atomics, exclusives): responses are copied for the program. */
+  private readonly wRet: Uint8Array;
+  /** The ReqStatus of the first part that failed. */
+  private readonly wStatus: Uint8Array;
   private readonly wOp: Uint8Array;
   private readonly wAddr: Float64Array;
-  private readonly wSize: Uint8Array;
+  private readonly wSize: Uint16Array;
   private readonly wIssued: Float64Array;
   private readonly wBytes: Uint8Array;
   private readonly wFree: Int32Array;
@@ -121,8 +138,8 @@ export class Pe {
   ) {
     const w = cfg.window;
     this.wStore = new Uint8Array(w); this.wParts = new Uint8Array(w);
-    this.wWait = new Uint8Array(w); this.wOk = new Uint8Array(w); this.wOp = new Uint8Array(w);
-    this.wAddr = new Float64Array(w); this.wSize = new Uint8Array(w); this.wIssued = new Float64Array(w);
+    this.wWait = new Uint8Array(w); this.wOk = new Uint8Array(w); this.wRet = new Uint8Array(w); this.wStatus = new Uint8Array(w); this.wOp = new Uint8Array(w);
+    this.wAddr = new Float64Array(w); this.wSize = new Uint16Array(w); this.wIssued = new Float64Array(w);
     this.wBytes = new Uint8Array(w * 64);
     this.wFree = new Int32Array(w);
     for (let i = 0; i < w; i++) this.wFree[i] = w - 1 - i;
@@ -137,6 +154,8 @@ export class Pe {
     stats.add(statsPath, this.stats, {
       ops: { ...c, desc: 'ops executed (memory, barrier, system-register and compute)' },
       loads: { ...c, desc: 'loads issued' }, stores: { ...c, desc: 'stores issued' }, fetches: { ...c, desc: 'instruction fetches issued' },
+      cmos: { ...c, desc: 'cache maintenance operations issued' },
+      atomics: { ...c, desc: 'atomics, load-exclusives and store-exclusives issued' },
       barriers: { ...c, desc: 'DMB/DSB/ISB executed' }, sysRegWrites: { ...c, desc: 'system-register writes' },
       computeCycles: { ...cy, desc: 'cycles spent in compute ops' },
       bytesRead: { ...by, desc: 'bytes loaded or fetched' }, bytesWritten: { ...by, desc: 'bytes stored' },
@@ -225,7 +244,7 @@ export class Pe {
       if (this.lastIssueCycle !== now) { this.lastIssueCycle = now; this.issuedThisCycle = 0; }
       if (this.issuedThisCycle >= this.cfg.issueWidth) { this.scheduleStep(now + 1); return; }
       const op = slot.op;
-      if (op <= OP_FETCH) {
+      if (op <= OP_FETCH || op === OP_CMO || (op >= OP_ATOMIC && op <= OP_STX)) {
         if (!this.issueMemory()) return;
         if (this.waitingSlot >= 0) return;
         continue;
@@ -256,6 +275,20 @@ export class Pe {
         case OP_SYSREG:
           this.pendingSysRegs.push([slot.addr, slot.valueLo + slot.valueHi * 4294967296]);
           this.stats.sysRegWrites++; this.consume(); continue;
+        case OP_CLREX:
+          this.clearExclusive?.();
+          this.consume(); continue;
+        case OP_SYSREG_READ: {
+          const reg = slot.addr;
+          const v = this.readSysRegister?.(reg, (r) => this.sysRegs.get(r)) ?? this.sysRegs.get(reg) ?? 0;
+          const wait = slot.wait;
+          this.consume();
+          if (wait) {
+            const lo = v % 4294967296, hi = Math.floor(v / 4294967296);
+            this.source!.deliver({ ok: true, fault: undefined, bytes: new Uint8Array(0), value: v, valueLo: lo, valueHi: hi, cycle: now });
+          }
+          continue;
+        }
         default:
           throw new RangeError(`${this.name}: unknown op code ${op}`);
       }
@@ -276,17 +309,30 @@ export class Pe {
       if (this.outstanding > 0) { this.setStall(STALL_BARRIER); return false; }
       this.dmbPending = false;
     }
+    // Release semantics (STLR, LDADDL, STLXR): earlier accesses complete first.
+    if (slot.release && this.outstanding > 0) { this.setStall(STALL_BARRIER); return false; }
     if (this.nFree === 0) { this.setStall(STALL_WINDOW); return false; }
-    const isStore = slot.op === OP_STORE;
+    const op = slot.op;
+    const isCmo = op === OP_CMO;
+    const isRmw = op >= OP_ATOMIC;                 // atomics and exclusives: one request, never split
+    // Maintenance by address is ordered like a store to its line (or DC ZVA block); by set/way it
+    // names no bytes. Atomics and exclusives order like stores too.
+    const isStore = op === OP_STORE || isCmo || op === OP_ATOMIC || op === OP_STX;
     const lb = this.lineBytes;
-    const addr = slot.addr, size = slot.size;
+    let addr = slot.addr, size = slot.size;
+    if (isCmo) {
+      if (cmoIsByVa(slot.aux)) {
+        const blk = slot.aux === CMO_ZVA ? (this.cfg.zvaBytes ?? lb) : lb;
+        addr = Math.floor(addr / blk) * blk; size = blk;
+      } else size = 0;
+    }
     const line = this.invLineBytes !== 0 ? Math.floor(addr * this.invLineBytes) : Math.floor(addr / lb);
     const lastLine = this.invLineBytes !== 0 ? Math.floor((addr + size - 1) * this.invLineBytes) : Math.floor((addr + size - 1) / lb);
     // Same-address ordering: an access waits for an outstanding one whose bytes it overlaps when
     // either is a store (no store-to-load forwarding is modelled). Accesses to other bytes of the
     // same line go ahead: the home node and the targets keep one agent's same-line requests in order.
     // Per-granule counters rule most accesses in without a scan of the window.
-    const b0 = firstBucket(addr), ng = granulesTouched(addr, size);
+    const b0 = firstBucket(addr), ng = size === 0 ? 0 : granulesTouched(addr, size);
     let maybe = false;
     if (this.outstanding > 0) {
       const counts = isStore ? this.anyByBucket : this.storesByBucket;
@@ -295,12 +341,12 @@ export class Pe {
     if (maybe) {
       const end = addr + size;
       for (let i = 0; i < this.cfg.window; i++) {
-        if (this.wParts[i] === 0) continue;
+        if (this.wParts[i] === 0 || this.wSize[i] === 0) continue;
         const a0 = this.wAddr[i]!;
         if (a0 < end && addr < a0 + this.wSize[i]! && (isStore || this.wStore[i] === 1)) { this.blockedOn = i; this.setStall(STALL_ORDER); return false; }
       }
     }
-    const parts = lastLine === line ? 1 : 2;
+    const parts = lastLine === line || isCmo || isRmw ? 1 : 2;
     const link = this.memLink!;
     if (link.available < parts || table.inUse + parts > table.capacity) {
       if (link.available < parts) link.onCredit = this.onCreditFn;
@@ -310,16 +356,26 @@ export class Pe {
     }
     const w = this.wFree[--this.nFree]!;
     this.wStore[w] = isStore ? 1 : 0; this.wParts[w] = parts;
-    this.wWait[w] = slot.wait ? 1 : 0; this.wOk[w] = 1; this.wOp[w] = slot.op;
+    this.wWait[w] = slot.wait ? 1 : 0; this.wOk[w] = 1; this.wOp[w] = op; this.wStatus[w] = STATUS_OK;
+    this.wRet[w] = op === OP_LOAD || op === OP_FETCH || isRmw ? 1 : 0;
     this.wAddr[w] = addr; this.wSize[w] = size; this.wIssued[w] = now;
     this.outstanding++;
     this.countGranules(b0, ng, isStore, 1);
-    const kind = slot.op === OP_LOAD ? REQ_READ : isStore ? REQ_WRITE : REQ_FETCH;
-    const firstLen = parts === 1 ? size : (line + 1) * lb - addr;
-    this.sendPart(w, kind, firstLen, 0);
-    if (parts === 2) this.sendPart(w, kind, size - firstLen, firstLen);
-    if (isStore) { this.stats.stores++; this.stats.bytesWritten += size; }
-    else if (kind === REQ_READ) { this.stats.loads++; this.stats.bytesRead += size; }
+    if (isCmo) {
+      this.sendCmo(w, addr, size);
+    } else if (isRmw) {
+      this.sendRmw(w, op);
+    } else {
+      const kind = slot.op === OP_LOAD ? REQ_READ : isStore ? REQ_WRITE : REQ_FETCH;
+      const firstLen = parts === 1 ? size : (line + 1) * lb - addr;
+      this.sendPart(w, kind, firstLen, 0);
+      if (parts === 2) this.sendPart(w, kind, size - firstLen, firstLen);
+    }
+    if (slot.acquire) this.dmbPending = true;    // acquire: later accesses wait for this one
+    if (isCmo) this.stats.cmos++;
+    else if (isRmw) this.stats.atomics++;
+    else if (isStore) { this.stats.stores++; this.stats.bytesWritten += size; }
+    else if (slot.op === OP_LOAD) { this.stats.loads++; this.stats.bytesRead += size; }
     else { this.stats.fetches++; this.stats.bytesRead += size; }
     if (slot.wait) this.waitingSlot = w;
     if (slot.spin) { this.spins++; this.lastSpinAddr = addr; } else this.lastSpinAddr = -1;
@@ -352,6 +408,39 @@ export class Pe {
     this.memLink!.trySend(id);
   }
 
+  /** Sends a maintenance request covering [addr, addr + size) (size 0: set/way or all). */
+  private sendCmo(w: number, addr: number, size: number): void {
+    const table = this.table, slot = this.slot;
+    const id = table.alloc(REQ_CMO, 0, size, slot.attrs, this.index, this.q.now);
+    table.addr[id] = addr;
+    table.aux[id] = slot.aux;
+    table.tag[id] = w * 64;
+    this.stats.requests++;
+    this.memLink!.trySend(id);
+  }
+
+  /**
+   * Sends an atomic (data: operand at 0, CAS compare value at 8), a load-exclusive or a
+   * store-exclusive (data: the value) as one request; the response carries the old value, or
+   * for a store-exclusive its status (0 done, 1 failed).
+   */
+  private sendRmw(w: number, op: number): void {
+    const table = this.table, slot = this.slot;
+    const kind = op === OP_ATOMIC ? REQ_ATOMIC : op === OP_LDX ? REQ_READ : REQ_WRITE;
+    const id = table.alloc(kind, 0, slot.size, slot.attrs, this.index, this.q.now);
+    table.addr[id] = slot.addr;
+    table.aux[id] = slot.aux;
+    table.tag[id] = w * 64;
+    if (op !== OP_ATOMIC) table.flags[id] = REQ_FLAG_EXCLUSIVE;
+    if (op !== OP_LDX) this.fillStoreData(id, slot.size, 0);
+    if (op === OP_ATOMIC) {
+      const d = table.data, off = table.dataOffset(id) + 8;
+      for (let k = 0; k < 8; k++) d[off + k] = k < 4 ? (slot.cmpLo >>> (8 * k)) & 0xff : (slot.cmpHi >>> (8 * (k - 4))) & 0xff;
+    }
+    this.stats.requests++;
+    this.memLink!.trySend(id);
+  }
+
   /** Writes the bytes a store part carries into request `id`'s data slice. */
   private fillStoreData(id: number, len: number, opOffset: number): void {
     const table = this.table, slot = this.slot;
@@ -376,8 +465,8 @@ export class Pe {
     const table = this.table, now = this.q.now;
     const tag = table.tag[id]!;
     const w = tag >>> 6, opOffset = tag & 63;    // tag = slot * 64 + offset, small
-    if (table.status[id] !== STATUS_OK) this.wOk[w] = 0;
-    if (this.wWait[w] === 1 && this.wStore[w] === 0) {
+    if (table.status[id] !== STATUS_OK) { if (this.wOk[w] === 1) this.wStatus[w] = table.status[id]!; this.wOk[w] = 0; }
+    if (this.wWait[w] === 1 && this.wRet[w] === 1) {
       this.wBytes.set(table.data.subarray(table.dataOffset(id), table.dataOffset(id) + table.size[id]!), w * 64 + opOffset);
     }
     table.release(id);
@@ -387,8 +476,8 @@ export class Pe {
     if (op === OP_LOAD) this.loadLatency.record(now - this.wIssued[w]!);
     if (this.wOk[w] === 0) this.stats.externalAborts++;
     this.outstanding--;
-    const wa = this.wAddr[w]!;
-    this.countGranules(firstBucket(wa), granulesTouched(wa, this.wSize[w]!), this.wStore[w] === 1, -1);
+    const wa = this.wAddr[w]!, ws = this.wSize[w]!;
+    if (ws > 0) this.countGranules(firstBucket(wa), granulesTouched(wa, ws), this.wStore[w] === 1, -1);
     this.wFree[this.nFree++] = w;
     if (this.waitingSlot === w) {
       this.waitingSlot = -1;
@@ -405,13 +494,16 @@ export class Pe {
   private resultOf(w: number): OpResult {
     const ok = this.wOk[w] === 1;
     const size = this.wSize[w]!;
-    const isLoad = this.wStore[w] === 0;
-    const bytes = isLoad && ok ? this.wBytes.slice(w * 64, w * 64 + size) : new Uint8Array(0);
+    const isLoad = this.wRet[w] === 1;
+    const n = this.wOp[w] === OP_STX ? 1 : size;        // a store-exclusive returns its status byte
+    const bytes = isLoad && ok ? this.wBytes.slice(w * 64, w * 64 + n) : new Uint8Array(0);
     let lo = 0, hi = 0;
     for (let k = Math.min(bytes.length, 8) - 1; k >= 0; k--) {
       if (k >= 4) hi = hi * 256 + bytes[k]!; else lo = lo * 256 + bytes[k]!;
     }
-    return { ok, fault: ok ? undefined : 'external-abort', bytes, value: lo + hi * 4294967296, valueLo: lo, valueHi: hi, cycle: this.q.now };
+    const st = this.wStatus[w]!;
+    const fault = ok ? undefined : st === ReqStatus.Unsupported ? 'unsupported-atomic' : st === ReqStatus.Alignment ? 'alignment' : 'external-abort';
+    return { ok, fault, bytes, value: lo + hi * 4294967296, valueLo: lo, valueHi: hi, cycle: this.q.now };
   }
 
   private checkFinished(): void {
@@ -423,4 +515,4 @@ export class Pe {
   }
 }
 
-function opName(op: number): string { return ['load', 'store', 'fetch'][op] ?? `op${op}`; }
+function opName(op: number): string { return OP_NAMES[op] ?? `op${op}`; }

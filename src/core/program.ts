@@ -1,4 +1,5 @@
-import { OpCode, type OpCode as OpCodeT } from './ops.js';
+import { AtomicOp, CmoOp, OpCode, type OpCode as OpCodeT } from './ops.js';
+import { ATTRS_REGION_DEFAULT } from '../mem/mem-attrs.js';
 import type { OpResult, ProgramOp } from './op-source.js';
 
 /**
@@ -6,20 +7,55 @@ import type { OpResult, ProgramOp } from './op-source.js';
  * `yield store(addr, 8, 42)` posts a store (pass `{ wait: true }` to wait for it).
  */
 export function load(addr: number, size: number, opts: { attrs?: number; wait?: boolean } = {}): ProgramOp {
-  return { op: OpCode.Load, addr, size, attrs: opts.attrs ?? 0, wait: opts.wait ?? true };
+  return { op: OpCode.Load, addr, size, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: opts.wait ?? true };
 }
 
 export function store(addr: number, size: number, value: number | Uint8Array, opts: { attrs?: number; wait?: boolean } = {}): ProgramOp {
   if (typeof value === 'number') {
     const lo = value % 4294967296 >>> 0;
     const hi = Math.floor(value / 4294967296) >>> 0;
-    return { op: OpCode.Store, addr, size, valueLo: lo, valueHi: hi, attrs: opts.attrs ?? 0, wait: opts.wait ?? false };
+    return { op: OpCode.Store, addr, size, valueLo: lo, valueHi: hi, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: opts.wait ?? false };
   }
   if (value.length !== size) throw new RangeError(`store: ${value.length} bytes given for a ${size}-byte store`);
-  return { op: OpCode.Store, addr, size, bytes: value, attrs: opts.attrs ?? 0, wait: opts.wait ?? false };
+  return { op: OpCode.Store, addr, size, bytes: value, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: opts.wait ?? false };
 }
 
-export function fetch(addr: number, size = 4): ProgramOp { return { op: OpCode.Fetch, addr, size, wait: true }; }
+export function fetch(addr: number, size = 4, opts: { attrs?: number } = {}): ProgramOp {
+  return { op: OpCode.Fetch, addr, size, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: true };
+}
+
+export type DcByVa = 'ivac' | 'cvac' | 'civac' | 'cvau' | 'cvap' | 'zva';
+const DC_VA: Record<DcByVa, number> = { ivac: CmoOp.DC_IVAC, cvac: CmoOp.DC_CVAC, civac: CmoOp.DC_CIVAC, cvau: CmoOp.DC_CVAU, cvap: CmoOp.DC_CVAP, zva: CmoOp.DC_ZVA };
+
+/** `DC <op>, Xt` by address: maintenance of the line (or DC ZVA block) holding `addr`, with the access's attributes. */
+export function dc(op: DcByVa, addr: number, opts: { attrs?: number; wait?: boolean } = {}): ProgramOp {
+  return { op: OpCode.Cmo, addr, size: 0, aux: DC_VA[op], attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: opts.wait ?? false };
+}
+
+/**
+ * `DC ISW/CSW/CISW` on (level, set, way), encoded as the instruction's register operand is
+ * (Arm ARM "DC CISW": Way in the top A = ceil(log2(ways)) bits of [31:0], Set from bit
+ * log2(lineBytes), Level-1 in [3:1]). `setWayOperand` builds it from a geometry.
+ */
+export function dcSetWay(op: 'isw' | 'csw' | 'cisw', operand: number): ProgramOp {
+  const code = op === 'isw' ? CmoOp.DC_ISW : op === 'csw' ? CmoOp.DC_CSW : CmoOp.DC_CISW;
+  return { op: OpCode.Cmo, addr: operand, size: 0, aux: code, wait: false };
+}
+
+export function setWayOperand(level: number, set: number, way: number, geom: { ways: number; lineBytes: number }): number {
+  const a = Math.ceil(Math.log2(geom.ways));
+  const wayBits = a === 0 ? 0 : way * 2 ** (32 - a);
+  return wayBits + set * geom.lineBytes + (level - 1) * 2;
+}
+
+/** `IC IVAU, Xt` (by address), `IC IALLU` or `IC IALLUIS`. */
+export function ic(op: 'ivau' | 'iallu' | 'ialluis', addr = 0): ProgramOp {
+  const code = op === 'ivau' ? CmoOp.IC_IVAU : op === 'iallu' ? CmoOp.IC_IALLU : CmoOp.IC_IALLUIS;
+  return { op: OpCode.Cmo, addr, size: 0, aux: code, wait: false };
+}
+
+/** `MRS Xt, <reg>`: reads a system register the platform derives (CLIDR_EL1, CTR_EL0, ...); the value comes back. */
+export function mrs(reg: number): ProgramOp { return { op: OpCode.SysRegRead, addr: reg, size: 0, wait: true }; }
 export function dmb(): ProgramOp { return barrier(OpCode.Dmb); }
 export function dsb(): ProgramOp { return barrier(OpCode.Dsb); }
 export function isb(): ProgramOp { return barrier(OpCode.Isb); }
@@ -37,7 +73,39 @@ function barrier(op: OpCodeT): ProgramOp { return { op, addr: 0, size: 0 }; }
  */
 export function* spinUntil(addr: number, size: number, until: (r: OpResult) => boolean, opts: { attrs?: number } = {}): Generator<ProgramOp, OpResult, OpResult | undefined> {
   for (;;) {
-    const r = yield { op: OpCode.Load, addr, size, attrs: opts.attrs ?? 0, wait: true, spin: true };
+    const r = yield { op: OpCode.Load, addr, size, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: true, spin: true };
     if (r !== undefined && until(r)) return r;
   }
 }
+
+const split = (v: number): { lo: number; hi: number } => ({ lo: v % 4294967296 >>> 0, hi: Math.floor(v / 4294967296) >>> 0 });
+
+export type AtomicName = 'add' | 'clr' | 'eor' | 'set' | 'swp';
+const ATOMIC: Record<AtomicName, number> = { add: AtomicOp.ADD, clr: AtomicOp.CLR, eor: AtomicOp.EOR, set: AtomicOp.SET, swp: AtomicOp.SWP };
+interface AtomicOpts { attrs?: number; acquire?: boolean; release?: boolean }
+
+/** LDADD/LDCLR/LDEOR/LDSET/SWP (with A/L forms through opts): `size` bytes (1, 2, 4, 8) at `addr`; the result is the old value. */
+export function atomic(op: AtomicName, addr: number, size: number, operand: number, opts: AtomicOpts = {}): ProgramOp {
+  const v = split(operand);
+  return { op: OpCode.Atomic, addr, size, aux: ATOMIC[op], valueLo: v.lo, valueHi: v.hi, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: true, acquire: opts.acquire ?? false, release: opts.release ?? false };
+}
+
+/** CAS: if the `size` bytes at `addr` equal `expected`, writes `desired`; the result is the old value. */
+export function cas(addr: number, size: number, expected: number, desired: number, opts: AtomicOpts = {}): ProgramOp {
+  const d = split(desired), e = split(expected);
+  return { op: OpCode.Atomic, addr, size, aux: AtomicOp.CAS, valueLo: d.lo, valueHi: d.hi, cmpLo: e.lo, cmpHi: e.hi, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: true, acquire: opts.acquire ?? false, release: opts.release ?? false };
+}
+
+/** LDXR (LDAXR with acquire): a load that sets the exclusive monitors. */
+export function ldxr(addr: number, size: number, opts: AtomicOpts = {}): ProgramOp {
+  return { op: OpCode.LoadExclusive, addr, size, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: true, acquire: opts.acquire ?? false };
+}
+
+/** STXR (STLXR with release): stores only if the monitors still hold the mark; the result value is 0 on success, 1 on failure. */
+export function stxr(addr: number, size: number, value: number, opts: AtomicOpts = {}): ProgramOp {
+  const v = split(value);
+  return { op: OpCode.StoreExclusive, addr, size, valueLo: v.lo, valueHi: v.hi, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: true, release: opts.release ?? false };
+}
+
+/** CLREX. */
+export function clrex(): ProgramOp { return { op: OpCode.Clrex, addr: 0, size: 0 }; }

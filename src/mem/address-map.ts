@@ -21,6 +21,8 @@ export interface RegionProps {
   ncAtomics: NcAtomics;
   /** A global exclusive monitor covers the region. */
   globalMonitor: boolean;
+  /** Without a global monitor, a non-cacheable store-exclusive fails (always) or aborts. */
+  exclusivesWithoutMonitor?: 'fail' | 'abort';
   /** In the host kernel's linear map (has struct pages). */
   linearMap: boolean;
   /** Device regions: access latency in core cycles (ignored for dram). */
@@ -87,7 +89,7 @@ export class AddressMap {
     }
     this.regions = Object.freeze(regions.map((r, index) => Object.freeze({
       name: r.name, kind: r.kind, base: r.base, size: r.size, mteTags: r.mteTags, ncAtomics: r.ncAtomics,
-      globalMonitor: r.globalMonitor, linearMap: r.linearMap, latency: r.latency,
+      globalMonitor: r.globalMonitor, exclusivesWithoutMonitor: r.exclusivesWithoutMonitor ?? 'fail', linearMap: r.linearMap, latency: r.latency,
       index, store: new SparseMemory({ base: r.base, size: r.size }),
     })));
     const n = regions.length;

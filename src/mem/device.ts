@@ -1,4 +1,4 @@
-import { ReqKind, ReqStatus, type EventQueue, type Link, type RequestTable, type ResponsePort, type StatsRegistry } from '../sim/index.js';
+import { REQ_FLAG_NO_DATA, ReqKind, ReqStatus, type EventQueue, type Link, type RequestTable, type ResponsePort, type StatsRegistry } from '../sim/index.js';
 import type { PhysicalStore } from './store.js';
 
 class DeviceStats { reads = 0; writes = 0; bytes = 0 }
@@ -35,8 +35,9 @@ export class DeviceTarget {
     const t = this.table, now = this.q.now;
     const off = t.dataOffset(id), len = t.size[id]!;
     // Performed on arrival in arrival order; the latency is the response time.
-    if (t.kind[id] === ReqKind.Write) { this.store.write(t.addr[id]!, t.data, off, len); this.stats.writes++; }
-    else { this.store.read(t.addr[id]!, t.data, off, len); this.stats.reads++; }
+    const moveData = (t.flags[id]! & REQ_FLAG_NO_DATA) === 0;
+    if (t.kind[id] === ReqKind.Write) { if (moveData) this.store.write(t.addr[id]!, t.data, off, len); this.stats.writes++; }
+    else { if (moveData) this.store.read(t.addr[id]!, t.data, off, len); this.stats.reads++; }
     this.stats.bytes += len;
     const start = this.busyUntil > now ? this.busyUntil : now;
     this.busyUntil = start + 1;

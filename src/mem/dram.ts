@@ -1,4 +1,4 @@
-import { Histogram, ReqKind, ReqStatus, UserError } from '../sim/index.js';
+import { Histogram, REQ_FLAG_NO_DATA, ReqKind, ReqStatus, UserError } from '../sim/index.js';
 import type { EventQueue, Link, RequestTable, ResponsePort, StatsRegistry } from '../sim/index.js';
 import type { PhysicalStore } from './store.js';
 
@@ -842,12 +842,13 @@ export class DramController {
     const now = this.q.now;
     const size = t.size[id]!, off = t.dataOffset(id);
     const done = dataEnd + this.backendLatency;
+    const moveData = (t.flags[id]! & REQ_FLAG_NO_DATA) === 0;
     if (t.kind[id] === WRITE) {
-      this.store.write(t.addr[id]!, t.data, off, size);
+      if (moveData) this.store.write(t.addr[id]!, t.data, off, size);
       this.stats.writes++; this.stats.bytesWritten += size;
       this.writeLatency.record(done - this.rArrive[id]!);
     } else {
-      this.store.read(t.addr[id]!, t.data, off, size);
+      if (moveData) this.store.read(t.addr[id]!, t.data, off, size);
       this.stats.reads++; this.stats.bytesRead += size;
       this.readLatency.record(done - this.rArrive[id]!);
     }

@@ -89,6 +89,20 @@ export class HomeNode {
     if (this.waitLen > 0 || !this.forward(id, region)) this.enqueue(id);
   }
 
+  /**
+   * A request from inside the memory system (a cache's line fill or write-back) that reaches the
+   * home node at `arriveAt` (>= now): no port and no credit, since the caches track their own
+   * outstanding misses. Its region must decode.
+   */
+  acceptAt(id: number, arriveAt: number): void {
+    const t = this.table;
+    this.stats.requests++;
+    const region = this.map.find(t.addr[id]!, t.size[id]!);
+    if (region < 0) throw new Error(`${this.name}: internal request to 0x${t.addr[id]!.toString(16)} that no region decodes`);
+    t.hopAt[id] = arriveAt;
+    if (this.waitLen > 0 || !this.forward(id, region)) this.enqueue(id);
+  }
+
   /** External abort: the interconnect answers with a decode error (AXI DECERR / CHI NDERR). */
   private decodeError(id: number, upLatency: number): void {
     const t = this.table;
@@ -111,7 +125,7 @@ export class HomeNode {
     this.busyUntil = start + occupancy;
     this.stats.busyCycles += occupancy;
     this.stats.bytes += size;
-    this.ports[t.source[id]!]!.release();
+    this.ports[t.source[id]!]?.release();
     return true;
   }
 

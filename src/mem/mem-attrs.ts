@@ -256,6 +256,12 @@ export function formatAttrs(a: number): string {
 const RWA = { readAllocate: true, writeAllocate: true } as const;
 /** Device-nGnRnE, OSH, XS=1: MAIR 0x00; a data access with stage 1 disabled. */
 export const DEVICE_nGnRnE = 0;
+/**
+ * Not an attribute word: "use the default attributes of the region the address falls in" (Normal
+ * WB for dram and cacheable-device regions, Device-nGnRE for device regions). Programs and traces
+ * that do not model the MMU send this; the caches' port resolves it.
+ */
+export const ATTRS_REGION_DEFAULT = 0x8000_0000;
 export const DEVICE_nGnRE = packAttrs({ memType: 'Device', device: 'nGnRE' });
 export const DEVICE_nGRE = packAttrs({ memType: 'Device', device: 'nGRE' });
 export const DEVICE_GRE = packAttrs({ memType: 'Device', device: 'GRE' });

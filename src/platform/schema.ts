@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { zAddress, zInt, zPow2, zSize } from '../sim/config.js';
+import { UserError } from '../sim/errors.js';
 
 /**
  * The platform configuration: everything a run is built from. Presets (presets/*.ts) give every
@@ -17,6 +18,8 @@ const region = z.strictObject({
   ncAtomics: z.enum(['far', 'abort', 'unsupported']),
   /** A global exclusive monitor covers the region. */
   globalMonitor: z.boolean(),
+  /** Without a global monitor, a store-exclusive through a non-cacheable mapping fails (always; the default) or aborts. */
+  exclusivesWithoutMonitor: z.enum(['fail', 'abort']).optional(),
   /** In the host kernel's linear map (the PFNs have struct pages). */
   linearMap: z.boolean(),
   /** Device and cacheable-device regions: access latency in core cycles. */
@@ -45,6 +48,67 @@ export const DramSchema = z.strictObject({
   backendLatency: zInt(0, 10_000),
 });
 
+const replacement = z.enum(['lru', 'plru', 'random']);
+const inclusion = z.enum(['inclusive', 'exclusive', 'non-inclusive']);
+
+/** One cache level's geometry, policy and timing. */
+const cacheLevel = {
+  sizeBytes: zSize,
+  ways: zInt(1, 256),
+  replacement,
+  /** Cycles from the request reaching this level to its data on a hit (tag and data). */
+  hitLatency: zInt(0, 10_000),
+  /** Cycles this level spends finding a miss before the request goes on. */
+  tagLatency: zInt(0, 10_000),
+  /** Line fills outstanding at once; a miss waits while every one is busy. */
+  mshrs: zInt(1, 4096),
+};
+
+/** A level below the L1s: how it relates to the levels above and what write-backs do to it. */
+const outerLevel = {
+  ...cacheLevel,
+  inclusion,
+  /** A write-back from above that misses here allocates the line (else it goes on down). */
+  writebackAllocate: z.boolean(),
+  /** A write-back from above that hits here counts as a use for replacement. */
+  writebackTouches: z.boolean(),
+};
+
+export const CacheSchema = z.strictObject({
+  /** The line size of every level, and the unit of same-address ordering and of access splitting. */
+  lineBytes: zPow2(16, 256),
+  l1i: z.strictObject(cacheLevel),
+  l1d: z.strictObject(cacheLevel),
+  l2: z.strictObject({
+    ...outerLevel,
+    /** PEs sharing one L2 (a cluster); 1 = a private L2 per PE. Must divide core.count. */
+    clusterSize: zInt(1, 256),
+  }),
+  l3: z.strictObject({
+    ...outerLevel,
+    /**
+     * `none`; `before-poc`: an external cache above the point of coherency that NC/Device accesses
+     * bypass, set/way operations cannot reach, and only maintenance by VA to PoC cleans (X-Gene 1);
+     * `system-cache`: at the point of coherency, passed by every access, transparent to software.
+     */
+    kind: z.enum(['none', 'before-poc', 'system-cache']),
+  }),
+  /** Hardware prefetchers: `none`, or a next-line prefetcher in every L2. */
+  prefetch: z.enum(['none', 'next-line']),
+  /** Coherence protocol among the L2s: MOESI keeps a dirty line shared (O), MESI writes it back. */
+  protocol: z.enum(['moesi', 'mesi']),
+  /** Cycles for a snoop to reach another cluster's caches and its answer to come back. */
+  snoopLatency: zInt(0, 10_000),
+  /** CTR_EL0.IDC: data-cache clean to PoU is not needed for instruction-to-data coherence. */
+  idc: z.boolean(),
+  /** CTR_EL0.DIC: instruction-cache invalidation to PoU is not needed (the L1I snoops stores). */
+  dic: z.boolean(),
+  /** DC ZVA block size (DCZID_EL0.BS = log2(bytes / 4)). */
+  zvaBytes: zPow2(4, 2048),
+  /** Stats naming: `arm` (system.cpuN.l2, system.l3) or `cachegrind` (the L2 is system.ll). */
+  naming: z.enum(['arm', 'cachegrind']),
+});
+
 export const PlatformSchema = z.strictObject({
   /** One-line description shown by `armsim list`. */
   description: z.string(),
@@ -56,9 +120,8 @@ export const PlatformSchema = z.strictObject({
     window: zInt(1, 256),
     issueWidth: zInt(1, 16),
     isbCycles: zInt(0, 10_000),
-    /** Unit of same-address ordering and of splitting accesses that cross it. */
-    lineBytes: zPow2(16, 256),
   }),
+  cache: CacheSchema,
   interconnect: z.strictObject({
     latency: zInt(0, 10_000),
     bytesPerCycle: zInt(1, 4096),
@@ -78,3 +141,25 @@ export const PlatformSchema = z.strictObject({
 
 export type PlatformConfig = z.infer<typeof PlatformSchema>;
 export type RegionConfig = z.infer<typeof region>;
+export type CacheConfig = z.infer<typeof CacheSchema>;
+export type CacheLevelName = 'l1i' | 'l1d' | 'l2' | 'l3';
+
+/**
+ * Checks what one field's schema cannot: geometries that must divide evenly, cluster sizes that
+ * must divide the PE count. Throws a one-line UserError naming the field.
+ */
+export function checkPlatform(cfg: PlatformConfig): void {
+  const c = cfg.cache;
+  const levels: CacheLevelName[] = c.l3.kind === 'none' ? ['l1i', 'l1d', 'l2'] : ['l1i', 'l1d', 'l2', 'l3'];
+  for (const name of levels) {
+    const l = c[name];
+    const setBytes = l.ways * c.lineBytes;
+    const sets = l.sizeBytes / setBytes;
+    if (!(Number.isInteger(sets) && sets >= 1 && (sets & (sets - 1)) === 0 && sets <= 2 ** 30)) {
+      throw new UserError(`config: cache.${name}.sizeBytes must be ways (${l.ways}) x lineBytes (${c.lineBytes}) x a power-of-two number of sets (got ${l.sizeBytes})`);
+    }
+  }
+  if (cfg.core.count % c.l2.clusterSize !== 0) {
+    throw new UserError(`config: cache.l2.clusterSize must divide core.count (${cfg.core.count}) (got ${c.l2.clusterSize})`);
+  }
+}

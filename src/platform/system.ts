@@ -1,7 +1,9 @@
 import { EventQueue, Link, RequestTable, Rng, StatsRegistry } from '../sim/index.js';
-import { AddressMap, DeviceTarget, DramController, HomeNode, type RegionProps } from '../mem/index.js';
+import { AddressMap, DeviceTarget, DramController, HomeNode, DEVICE_nGnRE, NORMAL_WB_RWA_ISH, type RegionProps } from '../mem/index.js';
 import { Pe, type OpSource } from '../core/index.js';
-import type { PlatformConfig } from './schema.js';
+import { CacheHierarchy } from '../cache/hierarchy.js';
+import { readIdRegister, SysReg } from '../cache/id-regs.js';
+import { checkPlatform, type PlatformConfig } from './schema.js';
 
 export type EndReason = 'done' | 'max-cycles' | 'watchdog' | 'deadlock';
 
@@ -28,13 +30,15 @@ export class System {
   readonly pes: Pe[] = [];
   readonly homeNode: HomeNode;
   readonly dram: DramController | undefined;
+  readonly caches: CacheHierarchy;
   private active = 0;
   private finishedCount = 0;
 
   constructor(readonly cfg: PlatformConfig, readonly seed: number) {
     const { q, stats } = this;
+    checkPlatform(cfg);
     this.rng = new Rng(seed);
-    this.table = new RequestTable(cfg.sim.requestSlots, cfg.core.lineBytes);
+    this.table = new RequestTable(cfg.sim.requestSlots, cfg.cache.lineBytes);
     const regions: RegionProps[] = Object.entries(cfg.memory.regions)
       .map(([name, r]) => ({ name, ...r }))
       .sort((a, b) => a.base - b.base);
@@ -60,13 +64,22 @@ export class System {
       hn.targetOf[r.index] = dev.inLink;
     }
 
-    const peCfg = { window: cfg.core.window, issueWidth: cfg.core.issueWidth, isbCycles: cfg.core.isbCycles, lineBytes: cfg.core.lineBytes };
-    for (let i = 0; i < cfg.core.count; i++) {
+    // Half the interconnect latency each way: the request and the response both cross the mesh.
+    const up = Math.ceil(cfg.interconnect.latency / 2), down = Math.floor(cfg.interconnect.latency / 2);
+    const peCount = cfg.core.count;
+    this.caches = new CacheHierarchy({
+      cfg: cfg.cache, peCount, q, table: this.table, map: this.map, hn, stats, rng: this.rng,
+      agent: peCount, upLatency: up, downLatency: down,
+    });
+    for (const r of this.map.regions) this.caches.setRegionAttrs(r.index, r.kind === 'device' ? DEVICE_nGnRE : NORMAL_WB_RWA_ISH);
+    const peCfg = { window: cfg.core.window, issueWidth: cfg.core.issueWidth, isbCycles: cfg.core.isbCycles, lineBytes: cfg.cache.lineBytes, zvaBytes: cfg.cache.zvaBytes };
+    for (let i = 0; i < peCount; i++) {
       const name = `system.cpu${i}`;
       const pe = new Pe(i, name, q, this.table, peCfg, stats, name);
-      // Half the interconnect latency each way: the request and the response both cross the mesh.
-      pe.memLink = hn.portFor(i, Math.ceil(cfg.interconnect.latency / 2));
-      hn.downLinks[i] = new Link(q, pe.respHandler, Math.floor(cfg.interconnect.latency / 2), big, `hn->${name}`);
+      pe.memLink = this.caches.portFor(i, pe.respHandler, hn.portFor(i, up));
+      pe.clearExclusive = () => this.caches.clearMonitor(i);
+      pe.readSysRegister = (reg, written) => readIdRegister(cfg.cache, reg, written(SysReg.CSSELR_EL1) ?? 0);
+      hn.downLinks[i] = new Link(q, pe.respHandler, down, big, `hn->${name}`);
       pe.onFinish = () => { if (++this.finishedCount === this.active) q.stop(); };
       this.pes.push(pe);
     }

@@ -8,7 +8,7 @@
  */
 export { type Cycle, ClockDomain, mod } from './time.js';
 export { EventQueue, type Handler } from './event-queue.js';
-export { RequestTable, ReqKind, ReqStatus } from './request-table.js';
+export { RequestTable, ReqKind, ReqStatus, REQ_FLAG_NO_DATA, REQ_FLAG_EXCLUSIVE } from './request-table.js';
 export { Link, type RequestPort, type ResponsePort } from './link.js';
 export { StatsRegistry, Histogram, diffSnapshots, treeOf, sortKeys, round6, type StatSpec, type StatSpecs } from './stats.js';
 export { Rng } from './rng.js';

@@ -6,8 +6,20 @@ export const ReqKind = {
   Write: 1,
   /** An instruction fetch: a read the PE tags as such. */
   Fetch: 2,
+  /** A cache maintenance operation (`aux` holds the CmoOp, `addr`/`size` the bytes it covers). */
+  Cmo: 3,
+  /** An atomic read-modify-write (`aux` holds the AtomicOp; data: operand in, old value out). */
+  Atomic: 4,
 } as const;
 export type ReqKind = (typeof ReqKind)[keyof typeof ReqKind];
+
+/**
+ * The request's bytes already moved (the cache hierarchy performs accesses when it takes them):
+ * a target only spends the access's time on it and leaves the store and the data slice alone.
+ */
+export const REQ_FLAG_NO_DATA = 1;
+/** A load- or store-exclusive (LDXR/STXR): the exclusive monitors are involved. */
+export const REQ_FLAG_EXCLUSIVE = 2;
 
 /** How a request ended. */
 export const ReqStatus = {
@@ -17,6 +29,10 @@ export const ReqStatus = {
   DecodeError: 2,
   /** The target signalled a slave error. */
   SlaveError: 3,
+  /** The memory does not support this exclusive or atomic access (DFSC 0b110101). */
+  Unsupported: 4,
+  /** The access is not aligned as it must be (atomics and exclusives). */
+  Alignment: 5,
 } as const;
 export type ReqStatus = (typeof ReqStatus)[keyof typeof ReqStatus];
 
@@ -40,6 +56,10 @@ export class RequestTable {
   readonly source: Int32Array;
   /** Free for the issuing agent's bookkeeping (window slot, op index, ...). */
   readonly tag: Int32Array;
+  /** REQ_FLAG_* bits. */
+  readonly flags: Uint8Array;
+  /** A second operand for kinds that need one (the CMO or atomic operation). */
+  readonly aux: Int32Array;
   readonly issuedAt: Float64Array;
   /** Cycle at which the request reached the block now holding it (each hop sets it). */
   readonly hopAt: Float64Array;
@@ -59,6 +79,8 @@ export class RequestTable {
     this.attrs = new Uint32Array(capacity);
     this.source = new Int32Array(capacity);
     this.tag = new Int32Array(capacity);
+    this.flags = new Uint8Array(capacity);
+    this.aux = new Int32Array(capacity);
     this.issuedAt = new Float64Array(capacity);
     this.hopAt = new Float64Array(capacity);
     this.doneAt = new Float64Array(capacity);
@@ -78,7 +100,7 @@ export class RequestTable {
     const id = this.free[--this.nFree]!;
     this.kind[id] = kind; this.status[id] = ReqStatus.Pending;
     this.addr[id] = addr; this.size[id] = size; this.attrs[id] = attrs;
-    this.source[id] = source; this.tag[id] = 0;
+    this.source[id] = source; this.tag[id] = 0; this.flags[id] = 0; this.aux[id] = 0;
     this.issuedAt[id] = now; this.hopAt[id] = now; this.doneAt[id] = -1;
     const used = this.capacity - this.nFree;
     if (used > this.peakInUse) this.peakInUse = used;

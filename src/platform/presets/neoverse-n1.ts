@@ -1,12 +1,12 @@
 import { DDR4_3200 } from '../../mem/dram-presets.js';
 import type { PlatformConfig } from '../schema.js';
 
-const GiB = 1024 ** 3;
+const KiB = 1024, MiB = 1024 ** 2, GiB = 1024 ** 3;
 
 /**
  * Neoverse N1, after Ampere Altra (see ../shared/reference/platforms.md §2 for sources).
- * The cache hierarchy (64 KiB L1s, 1 MiB private L2, 32 MiB SLC at the PoC) arrives with the
- * cache issue; this slice models the PEs, the CMN-600 home node and eight DDR4-3200 channels.
+ * 64 KiB L1s, a private 1 MiB L2, a 32 MiB system-level cache at the PoC in the CMN-600 home
+ * nodes, and eight DDR4-3200 channels.
  */
 export const NEOVERSE_N1: PlatformConfig = {
   description: 'Arm Neoverse N1 (Ampere Altra-like): 80 PEs, CMN-600 mesh, 8x DDR4-3200',
@@ -16,7 +16,29 @@ export const NEOVERSE_N1: PlatformConfig = {
     window: 20,                  // ~20 outstanding L1D misses (A76 lineage, est. in platforms.md)
     issueWidth: 2,               // two load/store pipes (A76/N1 lineage), assumed
     isbCycles: 12,               // assumed: pipeline refill after a context synchronization
+  },
+  cache: {
     lineBytes: 64,               // [N1]
+    // 64 KiB 4-way L1s, 4-cycle L1D load-to-use [N1][N4][N7]; L1I latency assumed equal.
+    l1i: { sizeBytes: 64 * KiB, ways: 4, replacement: 'plru', hitLatency: 4, tagLatency: 2, mshrs: 8 },
+    l1d: { sizeBytes: 64 * KiB, ways: 4, replacement: 'plru', hitLatency: 4, tagLatency: 2, mshrs: 20 },
+    // Private 1 MiB 8-way L2, 11 cycles at 1 MiB [N1][N4][N7]; 46 outstanding (assumed, A76 lineage).
+    l2: {
+      sizeBytes: 1 * MiB, ways: 8, replacement: 'plru', hitLatency: 11, tagLatency: 5, mshrs: 46,
+      inclusion: 'inclusive', writebackAllocate: true, writebackTouches: true, clusterSize: 1,
+    },
+    // 32 MiB SLC in the CMN-600 HN-Fs, at the PoC, not in CLIDR [N8][N11][N13]; 16-way assumed;
+    // ~30 cycles beyond the interconnect (28-33 quoted, est.).
+    l3: {
+      kind: 'system-cache', sizeBytes: 32 * MiB, ways: 16, replacement: 'lru', hitLatency: 30, tagLatency: 8, mshrs: 256,
+      inclusion: 'non-inclusive', writebackAllocate: true, writebackTouches: true,
+    },
+    prefetch: 'none',            // the N1's prefetchers are not modelled yet
+    protocol: 'moesi',           // CHI: UD/SD/UC/SC/I
+    snoopLatency: 40,            // assumed: a cross-mesh snoop and data return
+    idc: true, dic: false,       // Altra EL0 view 0x9444C004 [N3][L1]; the TRM reset value has IDC=0 [N1]
+    zvaBytes: 64,                // DCZID_EL0 = 0x4 [N1][N2]
+    naming: 'arm',
   },
   interconnect: {
     latency: 30,                 // CMN-600 request path, assumed: SLC latency is 28-33 core cycles [platforms.md §2, est.]

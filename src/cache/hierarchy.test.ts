@@ -1,0 +1,359 @@
+import { describe, expect, it } from 'vitest';
+import { ProgramOpSource, prog, type OpResult, type Program } from '../core/index.js';
+import { NORMAL_NC_OSH, NORMAL_WB_RWA_ISH, NORMAL_WB_RWA_NSH } from '../mem/index.js';
+import { buildSystem } from '../platform/test-helpers.js';
+import type { System } from '../platform/system.js';
+import { SysReg } from './id-regs.js';
+
+const RAM = 0x80_0000_0000;
+/** The first DRAM region's base on a platform (X-Gene's RAM is elsewhere). */
+const ramOf = (sys: System): number => sys.map.regions.find((r) => r.kind === 'dram')!.base;
+const NC = NORMAL_NC_OSH;
+const WB = NORMAL_WB_RWA_ISH;
+
+function run(preset: string, sets: string[], ...programs: ((sys: System) => Program)[]) {
+  const sys = buildSystem(preset, [`core.count=${Math.max(1, programs.length)}`, ...sets]);
+  programs.forEach((p, i) => sys.attach(i, new ProgramOpSource(p(sys), `p${i}`)));
+  const out = sys.run({ watchdogCycles: 500_000 });
+  return { sys, out };
+}
+
+/** A stat by dotted path from the stats tree. */
+function stat(sys: System, path: string): number {
+  let node: unknown = sys.stats.toTree();
+  for (const k of path.split('.')) node = (node as Record<string, unknown>)[k];
+  const v = (node as { value?: number }).value ?? node;
+  if (typeof v !== 'number') throw new Error(`no stat ${path}`);
+  return v;
+}
+
+describe('cache hierarchy: data and latency on one PE', () => {
+  it('a load after a store hits in the L1D and returns the stored bytes', () => {
+    let r: OpResult | undefined;
+    const { sys, out } = run('neoverse-n1', [], function* () {
+      yield prog.store(RAM + 0x40, 8, 0x1234_5678_9a, { attrs: WB });
+      r = yield prog.load(RAM + 0x40, 8, { attrs: WB });
+    });
+    expect(out.endReason).toBe('done');
+    expect(r!.value).toBe(0x1234_5678_9a);
+    expect(stat(sys, 'system.cpu0.l1d.writeMisses')).toBe(1);
+    expect(stat(sys, 'system.cpu0.l1d.readHits')).toBe(1);
+    // The data sits dirty in the L1D: memory still has zeros.
+    expect(sys.caches.whereIs(RAM + 0x40)).toContain('system.cpu0.l1d dirty');
+    expect(sys.caches.readMemory(RAM + 0x40, 8).every((b) => b === 0)).toBe(true);
+  });
+
+  it('an L1D hit costs the configured L1D hit latency; an L2 hit costs the L1D tag plus L2 hit latency', () => {
+    const times: number[] = [];
+    const { sys } = run('neoverse-n1', ['cache.l1d.hitLatency=5', 'cache.l1d.tagLatency=2', 'cache.l2.hitLatency=13'], function* (s) {
+      yield prog.load(RAM, 8, { attrs: WB });                // miss: the line comes from memory
+      let t0 = s.q.now;
+      yield prog.load(RAM + 8, 8, { attrs: WB });            // L1D hit
+      times.push(s.q.now - t0);
+      // Evict RAM from the 4-way L1D (same set: stride = sets * line = 16 KiB) but not from the 8-way L2.
+      for (let i = 1; i <= 4; i++) yield prog.load(RAM + i * 16384, 8, { attrs: WB });
+      t0 = s.q.now;
+      yield prog.load(RAM + 16, 8, { attrs: WB });           // L2 hit
+      times.push(s.q.now - t0);
+    });
+    void sys;
+    expect(times).toEqual([5, 2 + 13]);
+  });
+});
+
+describe('cache hierarchy: coherence between PEs', () => {
+  it('a PE reads what another PE wrote through its cache (snooped from the writer, MOESI keeps it dirty-shared)', () => {
+    let seen: OpResult | undefined;
+    const { sys, out } = run('neoverse-n1', [],
+      function* () {
+        yield prog.store(RAM + 0x1000, 8, 0xabcdef, { attrs: WB });
+        yield prog.dsb();
+        yield prog.store(RAM + 0x2000, 4, 1, { attrs: WB });
+      },
+      function* () {
+        yield* prog.spinUntil(RAM + 0x2000, 4, (r) => r.value === 1, { attrs: WB });
+        seen = yield prog.load(RAM + 0x1000, 8, { attrs: WB });
+      });
+    expect(out.endReason).toBe('done');
+    expect(seen!.value).toBe(0xabcdef);
+    expect(stat(sys, 'system.cpu0.l2.snoopsReceived')).toBeGreaterThan(0);
+    // Still not in memory: the writer's copy is the owner (O), the reader's is shared.
+    expect(sys.caches.readMemory(RAM + 0x1000, 8).every((b) => b === 0)).toBe(true);
+  });
+
+  it('under MESI the snooped dirty line is written back and both copies are clean', () => {
+    const { sys } = run('neoverse-n1', ['cache.protocol=mesi', 'cache.l3.kind=none'],
+      function* () {
+        yield prog.store(RAM + 0x1000, 8, 77, { attrs: WB });
+        yield prog.dsb();
+        yield prog.store(RAM + 0x2000, 4, 1, { attrs: WB });
+      },
+      function* () {
+        yield* prog.spinUntil(RAM + 0x2000, 4, (r) => r.value === 1, { attrs: WB });
+        yield prog.load(RAM + 0x1000, 8, { attrs: WB });
+      });
+    expect(sys.caches.readMemory(RAM + 0x1000, 1)[0]).toBe(77);
+  });
+
+  it('two PEs incrementing disjoint words of one line both keep their updates (the line moves with its data)', () => {
+    let a: OpResult | undefined, b: OpResult | undefined;
+    const { out } = run('neoverse-n1', [],
+      function* () { for (let i = 1; i <= 50; i++) { yield prog.store(RAM + 0x3000, 4, i, { attrs: WB }); yield prog.compute(3); } yield prog.dsb(); a = yield prog.load(RAM + 0x3004, 4, { attrs: WB }); },
+      function* () { for (let i = 1; i <= 50; i++) { yield prog.store(RAM + 0x3004, 4, 1000 + i, { attrs: WB }); yield prog.compute(5); } yield prog.dsb(); b = yield prog.load(RAM + 0x3000, 4, { attrs: WB }); });
+    expect(out.endReason).toBe('done');
+    // Each PE finally sees the other's last value or an earlier one it wrote, never a torn mix; after both finish the line holds both.
+    expect(a!.value).toBeGreaterThan(1000);
+    expect(b!.value).toBeGreaterThan(0);
+  });
+
+  it('a shared L2 (X-Gene pairs) serves the sibling from the L2 with the dirty L1D data folded in', () => {
+    let seen: OpResult | undefined;
+    const { sys, out } = run('xgene1', ['cache.l2.clusterSize=2'],
+      function* (s) {
+        yield prog.store(ramOf(s) + 0x40, 8, 0x5151, { attrs: WB });
+        yield prog.dsb();
+        yield prog.store(ramOf(s) + 0x80, 4, 1, { attrs: WB });
+      },
+      function* (s) {
+        yield* prog.spinUntil(ramOf(s) + 0x80, 4, (r) => r.value === 1, { attrs: WB });
+        seen = yield prog.load(ramOf(s) + 0x40, 8, { attrs: WB });
+      });
+    expect(out.endReason).toBe('done');
+    expect(seen!.value).toBe(0x5151);
+    expect(stat(sys, 'system.cpu0.l1d.snoopsReceived')).toBeGreaterThan(0);
+  });
+});
+
+describe('cache hierarchy: non-cacheable aliases', () => {
+  it('a Non-cacheable read does not see data dirty in a cache, and a later write-back overwrites newer NC data', () => {
+    let ncSeen: OpResult | undefined, after: OpResult | undefined;
+    const { sys, out } = run('neoverse-n1', ['cache.l3.kind=none'], function* () {
+      yield prog.store(RAM + 0x100, 8, 1111, { attrs: WB });          // dirty in the L1D
+      ncSeen = yield prog.load(RAM + 0x100, 8, { attrs: NC });         // goes around the caches: stale zeros
+      yield prog.store(RAM + 0x100, 8, 2222, { attrs: NC, wait: true }); // NC write lands in memory
+      yield prog.dc('civac', RAM + 0x100, { attrs: WB });             // the dirty line is written back...
+      yield prog.dsb();
+      after = yield prog.load(RAM + 0x100, 8, { attrs: NC });          // ...over the NC data
+    });
+    expect(out.endReason).toBe('done');
+    expect(ncSeen!.value).toBe(0);
+    expect(after!.value).toBe(1111);
+  });
+});
+
+describe('cache maintenance reach', () => {
+  const fill = (base: number, n: number) => function* (): Program {
+    for (let i = 0; i < n; i++) yield prog.store(base + i * 64, 8, 0x1000 + i, { attrs: WB });
+    yield prog.dsb();
+  };
+
+  function setWayAll(sys: System): Program {
+    return (function* () {
+      const c = sys.cfg.cache;
+      for (const [level, l] of [[1, c.l1d], [2, c.l2]] as const) {
+        const sets = l.sizeBytes / (l.ways * c.lineBytes);
+        for (let set = 0; set < sets; set++) for (let way = 0; way < l.ways; way++) {
+          yield prog.dcSetWay('cisw', prog.setWayOperand(level, set, way, { ways: l.ways, lineBytes: c.lineBytes }));
+        }
+      }
+      yield prog.dsb();
+    })();
+  }
+
+  function staleAfter(preset: string, strategy: 'set-way' | 'va', lines: number): { stale: number; where: string[]; sys: System } {
+    let stale = 0;
+    const { sys, out } = run(preset, [`core.count=${preset === 'xgene1' ? 2 : 1}`], (s) => (function* () {
+      const base = ramOf(s);
+      yield* fill(base, lines)();
+      if (strategy === 'set-way') yield* setWayAll(s);
+      else { for (let i = 0; i < lines; i++) yield prog.dc('civac', base + i * 64, { attrs: WB }); yield prog.dsb(); }
+      for (let i = 0; i < lines; i++) {
+        const r = (yield prog.load(base + i * 64, 8, { attrs: NC }))!;
+        if (r.value !== 0x1000 + i) stale++;
+      }
+    })());
+    expect(out.endReason).toBe('done');
+    return { stale, where: sys.caches.whereIs(ramOf(sys)), sys };
+  }
+
+  it('on xgene1, DC CISW over every set/way leaves the data dirty in the before-poc L3: a NC reader sees stale data', () => {
+    const r = staleAfter('xgene1', 'set-way', 32);
+    expect(r.stale).toBe(32);
+    expect(r.where).toEqual(['system.l3 dirty']);
+  });
+
+  it('on xgene1, DC CIVAC by VA cleans through the L3 to memory: no stale data', () => {
+    const r = staleAfter('xgene1', 'va', 32);
+    expect(r.stale).toBe(0);
+    expect(r.where).toEqual([]);
+  });
+
+  it('on neoverse-n1 (system cache at the PoC), set/way is enough', () => {
+    expect(staleAfter('neoverse-n1', 'set-way', 32).stale).toBe(0);
+  });
+
+  it('DC CIVAC on a shareable line reaches another PE\'s cache; on a Non-shareable line it does not', () => {
+    const results: number[] = [];
+    for (const attrs of [WB, NORMAL_WB_RWA_NSH]) {
+      let r: OpResult | undefined;
+      run('neoverse-n1', ['cache.l3.kind=none'],
+        function* () { yield prog.store(RAM + 0x400, 8, 99, { attrs }); yield prog.dsb(); yield prog.store(RAM + 0x800, 4, 1, { attrs: NC, wait: true }); },
+        function* () {
+          yield* prog.spinUntil(RAM + 0x800, 4, (x) => x.value === 1, { attrs: NC });
+          yield prog.dc('civac', RAM + 0x400, { attrs });
+          yield prog.dsb();
+          r = yield prog.load(RAM + 0x400, 8, { attrs: NC });
+        });
+      results.push(r!.value);
+    }
+    expect(results).toEqual([99, 0]);
+  });
+
+  it('DC ZVA zeroes a whole block in the cache', () => {
+    let r: OpResult | undefined;
+    run('neoverse-n1', [], function* () {
+      yield prog.store(RAM + 0x1010, 8, 0xffff, { attrs: WB });
+      yield prog.dc('zva', RAM + 0x1010, { attrs: WB });
+      r = yield prog.load(RAM + 0x1010, 8, { attrs: WB });
+    });
+    expect(r!.value).toBe(0);
+  });
+
+  it('maintenance costs cycles and is counted per level; DSB waits for it', () => {
+    const { sys } = run('xgene1', ['core.count=2'], (s) => (function* () {
+      yield* fill(ramOf(s), 8)();
+      for (let i = 0; i < 8; i++) yield prog.dc('civac', ramOf(s) + i * 64, { attrs: WB });
+      yield prog.dsb();
+    })());
+    expect(stat(sys, 'system.cpu0.l1d.cmoOps')).toBe(8);
+    expect(stat(sys, 'system.cpu0.l1d.cmoLinesCleaned')).toBe(8);
+    expect(stat(sys, 'system.cpu0.l1d.cmoCycles')).toBeGreaterThan(8 * 10);
+  });
+});
+
+describe('instruction side', () => {
+  function selfModify(preset: string, sets: string[], maintain: boolean): number {
+    let r: OpResult | undefined;
+    run(preset, ['core.count=1', ...sets], function* () {
+      yield prog.store(RAM + 0x2000, 4, 0xd503201f, { attrs: WB });   // old instruction
+      yield prog.dc('cvau', RAM + 0x2000, { attrs: WB });
+      yield prog.dsb();
+      yield prog.fetch(RAM + 0x2000, 4, { attrs: WB });                 // now in the L1I
+      yield prog.store(RAM + 0x2000, 4, 0x14000001, { attrs: WB });   // new instruction, in the L1D
+      if (maintain) { yield prog.dc('cvau', RAM + 0x2000, { attrs: WB }); yield prog.dsb(); yield prog.ic('ivau', RAM + 0x2000); yield prog.dsb(); yield prog.isb(); }
+      r = yield prog.fetch(RAM + 0x2000, 4, { attrs: WB });
+    });
+    return r!.value;
+  }
+
+  it('without DIC the L1I keeps the old instruction until DC CVAU + IC IVAU', () => {
+    expect(selfModify('neoverse-n1', ['cache.idc=false', 'cache.dic=false'], false)).toBe(0xd503201f);
+    expect(selfModify('neoverse-n1', ['cache.idc=false', 'cache.dic=false'], true)).toBe(0x14000001);
+  });
+
+  it('with DIC (Grace) the new instruction is fetched without maintenance', () => {
+    expect(selfModify('grace', [], false)).toBe(0x14000001);
+  });
+});
+
+describe('ID registers', () => {
+  it('programs read CTR_EL0, CLIDR_EL1 and DCZID_EL0 derived from the hierarchy', () => {
+    const vals: number[] = [];
+    run('neoverse-n1', ['cache.idc=true', 'cache.dic=false'], function* () {
+      for (const reg of [SysReg.CTR_EL0, SysReg.DCZID_EL0]) vals.push((yield prog.mrs(reg))!.value);
+    });
+    expect(vals).toEqual([0x9444c004, 0x4]);
+  });
+});
+
+describe('determinism', () => {
+  it('the same program and seed give identical stats', () => {
+    const once = () => {
+      const { sys } = run('neoverse-n1', ['cache.l1d.replacement=random'],
+        function* () { for (let i = 0; i < 3000; i++) yield prog.store(RAM + ((i * 7919) % 4096) * 64, 8, i, { attrs: WB }); },
+        function* () { for (let i = 0; i < 3000; i++) yield prog.load(RAM + ((i * 104729) % 4096) * 64, 8, { attrs: WB, wait: false }); });
+      return JSON.stringify(sys.stats.toTree());
+    };
+    expect(once()).toBe(once());
+  });
+});
+
+describe('atomics and exclusives', () => {
+  const COUNTER = RAM + 0x9000;
+
+  function contention(kind: 'ldadd' | 'llsc', attrs: number, pes: number, m: number, sets: string[] = []) {
+    const results: OpResult[] = [];
+    const body = function* (): Program {
+      for (let i = 0; i < m; i++) {
+        if (kind === 'ldadd') { results.push((yield prog.atomic('add', COUNTER, 8, 1, { attrs }))!); continue; }
+        for (;;) {
+          const old = (yield prog.ldxr(COUNTER, 8, { attrs }))!;
+          if (!old.ok) { results.push(old); break; }
+          const st = (yield prog.stxr(COUNTER, 8, old.value + 1, { attrs }))!;
+          if (!st.ok || st.value === 0) { results.push(st); break; }
+          if (st.value === 1 && attrs === NC && sets.includes('memory.regions.ram.globalMonitor=false')) { results.push(st); break; }
+        }
+      }
+    };
+    const { sys, out } = run('neoverse-n1', sets, ...Array.from({ length: pes }, () => body));
+    const final = sys.caches.readCoherent(COUNTER, 8);
+    const value = final.reduce((acc, b, i) => acc + b * 2 ** (8 * i), 0);
+    return { value, results, out };
+  }
+
+  it('LDADD on Write-Back memory from 4 PEs counts exactly N*M', () => {
+    const r = contention('ldadd', WB, 4, 50);
+    expect(r.out.endReason).toBe('done');
+    expect(r.value).toBe(200);
+    expect(r.results.every((x) => x.ok)).toBe(true);
+  });
+
+  it('LDXR/STXR loops on Write-Back memory from 4 PEs count exactly N*M', () => {
+    const r = contention('llsc', WB, 4, 30);
+    expect(r.out.endReason).toBe('done');
+    expect(r.value).toBe(120);
+  });
+
+  it('on Normal-NC memory LDADD follows the region: far atomics count, abort faults, unsupported faults with its own code', () => {
+    expect(contention('ldadd', NC, 2, 20).value).toBe(40);
+    const ab = contention('ldadd', NC, 2, 5, ['memory.regions.ram.ncAtomics=abort']);
+    expect(ab.value).toBe(0);
+    expect(ab.results.every((x) => x.fault === 'external-abort')).toBe(true);
+    const un = contention('ldadd', NC, 1, 3, ['memory.regions.ram.ncAtomics=unsupported']);
+    expect(un.results.every((x) => x.fault === 'unsupported-atomic')).toBe(true);
+  });
+
+  it('NC exclusives use the global monitor; without one STXR always fails', () => {
+    expect(contention('llsc', NC, 2, 10).value).toBe(20);
+    const nf = contention('llsc', NC, 1, 3, ['memory.regions.ram.globalMonitor=false']);
+    expect(nf.value).toBe(0);
+    expect(nf.results.every((x) => x.value === 1)).toBe(true);
+  });
+
+  it('a misaligned atomic is an alignment fault', () => {
+    let r: OpResult | undefined;
+    run('neoverse-n1', [], function* () { r = yield prog.atomic('add', RAM + 4, 8, 1, { attrs: WB }); });
+    expect(r!.fault).toBe('alignment');
+  });
+
+  it('CAS writes only on a match and returns the old value', () => {
+    const seen: number[] = [];
+    run('neoverse-n1', [], function* () {
+      yield prog.store(RAM + 0x40, 8, 5, { attrs: WB });
+      seen.push((yield prog.cas(RAM + 0x40, 8, 4, 9, { attrs: WB }))!.value);   // no match
+      seen.push((yield prog.cas(RAM + 0x40, 8, 5, 9, { attrs: WB }))!.value);   // match
+      seen.push((yield prog.load(RAM + 0x40, 8, { attrs: WB }))!.value);
+    });
+    expect(seen).toEqual([5, 5, 9]);
+  });
+
+  it('CLREX makes the next STXR fail', () => {
+    let st: OpResult | undefined;
+    run('neoverse-n1', [], function* () {
+      yield prog.ldxr(RAM + 0x80, 8, { attrs: WB });
+      yield prog.clrex();
+      st = yield prog.stxr(RAM + 0x80, 8, 1, { attrs: WB });
+    });
+    expect(st!.value).toBe(1);
+  });
+});

@@ -1,0 +1,1479 @@
+import { Link, REQ_FLAG_EXCLUSIVE, REQ_FLAG_NO_DATA, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type Rng, type StatsRegistry } from '../sim/index.js';
+import {
+  Cacheability, attrInnerCache, attrInnerReadAllocate, attrInnerWriteAllocate, attrIsDevice,
+  attrOuterCache, attrOuterReadAllocate, effectiveShareability, Shareability, ATTRS_REGION_DEFAULT,
+  type AddressMap, type HomeNode,
+} from '../mem/index.js';
+import { AtomicOp, CmoOp } from '../core/ops.js';
+import type { CacheConfig } from '../platform/schema.js';
+import { CacheArray, MoesiState, STATE_DIRTY, STATE_SHARED } from './tag-array.js';
+import { createReplacement } from './replacement.js';
+import { MshrTable } from './mshr.js';
+import { SnoopFilter } from './snoop-filter.js';
+import { LevelStats, registerLevelStats } from './level-stats.js';
+
+/** A line whose fill is still in flight: hits on it wait for the fill (its MSHR). */
+const PENDING = Infinity;
+const READ: number = ReqKind.Read, WRITE: number = ReqKind.Write, FETCH: number = ReqKind.Fetch, CMO: number = ReqKind.Cmo;
+const ATOMIC: number = ReqKind.Atomic;
+const STATUS_OK: number = ReqStatus.Ok;
+const WB: number = Cacheability.WB, WT: number = Cacheability.WT;
+
+/** One level's storage and timing: a tag/data array plus, per line, when its data is there. */
+export class Level {
+  readonly arr: CacheArray;
+  /** Cycle at which each slot's data is usable (PENDING while its fill is in flight). */
+  readonly readyAt: Float64Array;
+  readonly stats = new LevelStats();
+  constructor(
+    readonly name: string,
+    geometry: { sizeBytes: number; ways: number; lineBytes: number },
+    replacement: 'lru' | 'plru' | 'random',
+    rng: Rng,
+    readonly hitLatency: number,
+    readonly tagLatency: number,
+  ) {
+    const sets = geometry.sizeBytes / (geometry.ways * geometry.lineBytes);
+    this.arr = new CacheArray(geometry, { replacement: createReplacement(replacement, sets, geometry.ways, rng.fork(name)) });
+    this.readyAt = new Float64Array(sets * geometry.ways);
+  }
+}
+
+export interface HierarchyOptions {
+  cfg: CacheConfig;
+  peCount: number;
+  q: EventQueue;
+  table: RequestTable;
+  map: AddressMap;
+  hn: HomeNode;
+  stats: StatsRegistry;
+  rng: Rng;
+  /** The agent id of the caches' own requests (fills, write-backs) at the home node. */
+  agent: number;
+  /** Cycles from a PE to the home node and back (the interconnect's two halves). */
+  upLatency: number;
+  downLatency: number;
+}
+
+/**
+ * The cache hierarchy of the whole system: per PE an L1I and an L1D, an L2 per PE or per
+ * cluster, an optional L3 of kind `before-poc` or `system-cache`, MOESI/MESI coherence among the
+ * clusters through an exact snoop filter at the home node, and the memory side.
+ *
+ * Model: an access is *performed* when the hierarchy takes it — its bytes move between the
+ * caches, the requester and the store at that moment, in one atomic transaction (snoops
+ * included), so there are no transient coherence states and no races. Its *time* is accounted
+ * separately: a hit completes after the latencies of the levels it crossed; a line that must come
+ * from DRAM is filled (functionally) at once but marked pending, and a timing-only request
+ * (REQ_FLAG_NO_DATA) goes through the home node to the DRAM controller; the access, and every
+ * later one that hits the pending line, completes when that request returns (the L2's MSHR holds
+ * them, and a full MSHR file stops the PEs of the cluster). Dirty victims are written to the
+ * store at once and cost a timed DRAM write. This is the functional-first, timing-annotated
+ * scheme of fast simulators (ZSim, Sniper); the order in which accesses are performed is the
+ * order in which the PEs issue them.
+ *
+ * Memory types (the final attributes each request carries):
+ * - Device and Non-cacheable (inner) accesses skip L1 and L2 and snoop nothing. A `before-poc`
+ *   L3 is skipped too; a `system-cache` L3 serves them when it holds the line (it is at the PoC,
+ *   transparent). So a cacheable alias holding a dirty line disagrees with the NC view, and a
+ *   later write-back overwrites newer NC data: the loss the issue asks to show.
+ * - Write-Back lines become dirty; Write-Through writes update the cached copies, which stay
+ *   clean, and continue to memory; a read allocates when the read-allocate hint is set, a write
+ *   when the write-allocate hint is (otherwise it updates a present copy or goes around).
+ *
+ * Coherence: the unit is the cluster (its L2 and the L1s under it). Within a cluster the L1Ds
+ * are kept coherent through the L2; between clusters the home node's snoop filter names the
+ * clusters that may hold a line. An L1D line without STATE_SHARED is the only copy in the system
+ * (E or M), so a store to it needs nothing more. Instruction caches are not kept coherent with
+ * stores unless CTR_EL0.DIC (cfg.dic); instruction fills see data still dirty in an L1D only when
+ * CTR_EL0.IDC (cfg.idc) or DIC says so.
+ */
+export class CacheHierarchy {
+  readonly l1i: Level[] = [];
+  readonly l1d: Level[] = [];
+  readonly l2: Level[] = [];
+  readonly l3: Level | undefined;
+  readonly filter: SnoopFilter;
+  readonly lineBytes: number;
+  /** The request port each PE issues on. */
+  readonly ports: CpuPort[] = [];
+  readonly fillHandler: number;
+  private readonly cfg: CacheConfig;
+  private readonly q: EventQueue;
+  /** The request table and address map (the ports read them). */
+  readonly table: RequestTable;
+  readonly map: AddressMap;
+  private readonly hn: HomeNode;
+  private readonly agent: number;
+  private readonly clusterSize: number;
+  private readonly clusters: number;
+  private readonly mshr: MshrTable[] = [];
+  private readonly invLine: number;
+  private readonly upLatency: number;
+  private readonly downLatency: number;
+  private readonly hnLatency: number;
+  /** Response handler of each PE (set by portFor). */
+  private readonly peResp: number[] = [];
+  /** Default attributes of each region (index = region index), for accesses that name none. */
+  readonly regionAttrs: Uint32Array;
+  // scratch, reused: one line of data, the sharers of a line
+  private readonly buf: Uint8Array;
+  private readonly buf2: Uint8Array;
+  private readonly sharers: Int32Array;
+  /** Whether an L3 exists and caches Normal outer-cacheable lines. */
+  private readonly hasL3: boolean;
+  private readonly l3SystemCache: boolean;
+
+  constructor(o: HierarchyOptions) {
+    const c = o.cfg;
+    this.cfg = c; this.q = o.q; this.table = o.table; this.map = o.map; this.hn = o.hn; this.agent = o.agent;
+    this.lineBytes = c.lineBytes;
+    this.invLine = 1 / c.lineBytes;
+    this.clusterSize = c.l2.clusterSize;
+    this.clusters = Math.ceil(o.peCount / c.l2.clusterSize);
+    this.upLatency = o.upLatency; this.downLatency = o.downLatency;
+    this.hnLatency = o.hn.cfg.latency;
+    const lb = c.lineBytes;
+    const geom = (l: { sizeBytes: number; ways: number }) => ({ sizeBytes: l.sizeBytes, ways: l.ways, lineBytes: lb });
+    const l2Name = (k: number): string =>
+      c.naming === 'cachegrind' && this.clusters === 1 ? 'system.ll'
+        : this.clusterSize === 1 ? `system.cpu${k}.l2` : `system.cluster${k}.l2`;
+    for (let p = 0; p < o.peCount; p++) {
+      this.l1i.push(new Level(`system.cpu${p}.l1i`, geom(c.l1i), c.l1i.replacement, o.rng, c.l1i.hitLatency, c.l1i.tagLatency));
+      this.l1d.push(new Level(`system.cpu${p}.l1d`, geom(c.l1d), c.l1d.replacement, o.rng, c.l1d.hitLatency, c.l1d.tagLatency));
+    }
+    // Every PE of a cluster may have its whole window waiting on one line (each op up to 2 parts).
+    const maxTargets = Math.min(65535, 4 * 256 * this.clusterSize);
+    for (let k = 0; k < this.clusters; k++) {
+      this.l2.push(new Level(l2Name(k), geom(c.l2), c.l2.replacement, o.rng, c.l2.hitLatency, c.l2.tagLatency));
+      this.mshr.push(new MshrTable(c.l2.mshrs, maxTargets));
+    }
+    this.hasL3 = c.l3.kind !== 'none';
+    this.l3SystemCache = c.l3.kind === 'system-cache';
+    this.l3 = this.hasL3 ? new Level('system.l3', geom(c.l3), c.l3.replacement, o.rng, c.l3.hitLatency, c.l3.tagLatency) : undefined;
+    const linesPerCluster = (c.l2.sizeBytes + this.clusterSize * (c.l1d.sizeBytes + c.l1i.sizeBytes)) / lb;
+    this.filter = new SnoopFilter(this.clusters, Math.min(1 << 22, linesPerCluster * this.clusters));
+    this.buf = new Uint8Array(lb);
+    this.buf2 = new Uint8Array(lb);
+    this.sharers = new Int32Array(this.clusters);
+    this.regionAttrs = new Uint32Array(o.map.regions.length);
+    this.monLine = new Float64Array(o.peCount).fill(-1);
+    this.monSlot = new Int32Array(o.peCount).fill(-1);
+    this.monGen = new Uint32Array(o.peCount);
+    this.globalMon = new Float64Array(o.peCount).fill(-1);
+
+    for (const l of [...this.l1i, ...this.l1d, ...this.l2, ...(this.l3 ? [this.l3] : [])]) registerLevelStats(o.stats, l.name, l.stats);
+
+    this.fillHandler = o.q.register('system.caches.fill', (id) => this.onMemoryResponse(id));
+    o.hn.downLinks[o.agent] = new Link(o.q, this.fillHandler, o.downLatency, Infinity, 'hn->caches');
+  }
+
+  /** The request port of PE `pe`, whose responses go to `respHandler`; NC/Device traffic leaves on `hnPort`. */
+  portFor(pe: number, respHandler: number, hnPort: RequestPort): CpuPort {
+    this.peResp[pe] = respHandler;
+    const port = new CpuPort(this, pe, hnPort);
+    this.ports[pe] = port;
+    return port;
+  }
+
+  clusterOf(pe: number): number { return Math.floor(pe / this.clusterSize); }
+
+  private lineOf(addr: number): number { return Math.floor(addr * this.invLine); }
+
+  private respond(id: number, delay: number): void {
+    this.table.status[id] = STATUS_OK;
+    this.q.schedule(this.peResp[this.table.source[id]!]!, delay, id);
+  }
+
+  /** True when cluster `k` has a free MSHR (a miss may be taken). */
+  canMiss(k: number): boolean { return this.mshr[k]!.inUse < this.mshr[k]!.capacity; }
+
+  // ===== the access path =========================================================================
+
+  /**
+   * Performs cacheable access `id` of PE `pe` (the request's attrs are final and inner
+   * cacheable) and schedules its response.
+   */
+  access(pe: number, id: number): void {
+    const t = this.table;
+    const kind = t.kind[id]!;
+    if (kind === FETCH) { this.fetch(pe, id); return; }
+    const addr = t.addr[id]!, size = t.size[id]!, attrs = t.attrs[id]!;
+    const line = this.lineOf(addr);
+    const off = addr - line * this.lineBytes;
+    const isWrite = kind === WRITE || kind === ATOMIC;
+    const now = this.q.now;
+    const l1 = this.l1d[pe]!;
+    const cache = attrInnerCache(attrs);
+    const s1 = l1.arr.lookup(line);
+    if (s1 >= 0 && (!isWrite || (l1.arr.state[s1]! & STATE_SHARED) === 0)) {
+      // An L1D hit with the permission the access needs.
+      l1.arr.touch(s1);
+      if (isWrite) {
+        l1.stats.writeHits++;
+        this.applyWrite(l1.arr, s1, off, id, size, kind);
+        if (cache === WB) { l1.arr.state[s1]! |= STATE_DIRTY; }
+        else { this.writeThroughBelowL1(pe, line, off, id, size); return; }
+      } else {
+        l1.stats.readHits++;
+        l1.arr.readBytes(s1, off, t.data, t.dataOffset(id), size);
+      }
+      this.complete(pe, id, line, l1.readyAt[s1]!, now, l1.hitLatency);
+      return;
+    }
+    if (isWrite) l1.stats.writeMisses++; else l1.stats.readMisses++;
+    if (isWrite && s1 < 0 && (cache === WT || !attrInnerWriteAllocate(attrs))) {
+      // No allocation in the L1D: the write goes on to the L2 (write-around / write-through).
+      this.writeAroundL1(pe, id, line, off, size, attrs);
+      return;
+    }
+    if (!isWrite && s1 < 0 && !attrInnerReadAllocate(attrs)) {
+      // A read that may not allocate: read the freshest copy without filling the L1D.
+      const ready = this.obtain(pe, line, attrs, false, true, now + l1.tagLatency);
+      this.copyOut(id, off, size);
+      this.complete(pe, id, line, ready, 0, 0);
+      return;
+    }
+    // Miss (or upgrade): make the cluster hold the line with the permission needed, then fill the L1D.
+    const ready = this.obtain(pe, line, attrs, isWrite, true, now + l1.tagLatency);
+    const slot = s1 >= 0 ? s1 : this.installL1d(pe, line, attrs);
+    if (s1 < 0) l1.arr.writeBytes(slot, 0, this.buf, 0, this.lineBytes);
+    l1.arr.touch(slot);
+    const k = this.clusterOf(pe);
+    // Unique in the L1D only if no other L1D of the cluster and no other cluster holds the line.
+    const alone = !this.siblingHolds(pe, line) && this.othersHold(k, line) === false;
+    let st: number = alone ? MoesiState.E : MoesiState.S;
+    if (isWrite) {
+      st = MoesiState.M;
+      this.applyWrite(l1.arr, slot, off, id, size, kind);
+    } else {
+      l1.arr.readBytes(slot, off, t.data, t.dataOffset(id), size);
+    }
+    if (s1 >= 0) st |= l1.arr.state[s1]! & STATE_DIRTY;
+    l1.arr.state[slot] = st;
+    l1.readyAt[slot] = ready;
+    if (isWrite && cache !== WB) { l1.arr.state[slot] = alone ? MoesiState.E : MoesiState.S; this.writeThroughBelowL1(pe, line, off, id, size); return; }
+    this.complete(pe, id, line, ready, 0, 0);
+  }
+
+  /** Writes request `id`'s bytes into a line: a store's data, or an atomic's result (old value back to the request). */
+  private applyWrite(arr: CacheArray, slot: number, off: number, id: number, size: number, kind: number): void {
+    const t = this.table;
+    if (kind === ATOMIC) rmwBytes(arr.data, arr.dataOffset(slot) + off, t.data, t.dataOffset(id), size, t.aux[id]!);
+    else arr.writeBytes(slot, off, t.data, t.dataOffset(id), size);
+  }
+
+  /** Responds to `id` once data that is ready at `ready` has had `hit` more cycles; waits on the MSHR when pending. */
+  private complete(pe: number, id: number, line: number, ready: number, now: number, hit: number): void {
+    if (ready === PENDING) {
+      const k = this.clusterOf(pe);
+      const m = this.mshr[k]!;
+      const e = m.find(line);
+      if (e >= 0 && m.allocate(line, id) >= 0) return;      // answered when the fill lands
+      ready = this.q.now;                                     // the fill has landed meanwhile
+    }
+    const at = (ready > now ? ready : now) + hit;
+    this.respond(id, at - this.q.now);
+  }
+
+  /** Copies `size` bytes at `off` of the scratch line into request `id`. */
+  private copyOut(id: number, off: number, size: number): void {
+    const t = this.table;
+    t.data.set(this.buf.subarray(off, off + size), t.dataOffset(id));
+  }
+
+  /**
+   * Makes the cluster of `pe` hold `line` with read (`unique` false) or write permission, leaving
+   * its freshest data in `buf`; returns the cycle at which the data reaches the L1 (PENDING when a
+   * DRAM fill is in flight). Handles the cluster's other L1Ds, the L2 and, on an L2 miss or an
+   * upgrade, the system transaction. `at` is when the request leaves the L1.
+   */
+  private obtain(pe: number, line: number, attrs: number, unique: boolean, dataSide: boolean, at: number): number {
+    this.l1dTakesDirty = 0;
+    const k = this.clusterOf(pe);
+    const l2 = this.l2[k]!;
+    const s2 = l2.arr.lookup(line);
+    // The cluster's other L1Ds: fold dirty data into the L2 (or keep it here), drop or share copies.
+    this.siblingsFor(pe, line, unique, s2);
+    const needSystem = s2 < 0 || (unique && this.othersHold(k, line));
+    if (!needSystem) {
+      if (unique && this.cfg.dic) this.invalidateClusterIcaches(k, line);
+      l2.arr.touch(s2);
+      if (unique) l2.stats.writeHits++; else l2.stats.readHits++;
+      l2.arr.readBytes(s2, 0, this.buf, 0, this.lineBytes);
+      this.mergeSiblingDirty(pe, line);
+      if (unique) l2.arr.state[s2]! &= ~STATE_SHARED;
+      const r = l2.readyAt[s2]!;
+      if (dataSide && this.cfg.l2.inclusion === 'exclusive' && r !== PENDING) {
+        // An exclusive L2 hands the line up to the L1D, dirty state and all.
+        this.l1dTakesDirty = l2.arr.state[s2]! & STATE_DIRTY;
+        l2.arr.invalidate(s2);
+      }
+      if (r === PENDING) return PENDING;
+      return (r > at ? r : at) + l2.hitLatency;
+    }
+    if (unique) l2.stats.writeMisses++; else l2.stats.readMisses++;
+    const tHn = at + l2.tagLatency + this.upLatency + this.hnLatency;
+    if (s2 >= 0) {
+      // An upgrade: the data is here; the other clusters' copies go (CleanUnique).
+      l2.arr.readBytes(s2, 0, this.buf, 0, this.lineBytes);
+      this.mergeSiblingDirty(pe, line);
+      this.snoopOthers(k, line, true, dataSide);
+      l2.arr.state[s2]! &= ~STATE_SHARED;
+      l2.arr.touch(s2);
+      if (this.cfg.dic) this.invalidateClusterIcaches(k, line);
+      const ready = tHn + this.cfg.snoopLatency + this.downLatency;
+      const r2 = l2.readyAt[s2]!;
+      return r2 === PENDING ? PENDING : Math.max(ready, r2);
+    }
+    // An L2 miss: a system transaction. Other clusters first (they may hold newer data).
+    const snooped = this.snoopOthers(k, line, unique, dataSide);
+    let ready: number;
+    let dirty = 0;
+    if ((snooped & SNOOP_HAD) !== 0 && (snooped & SNOOP_PENDING) === 0) {
+      ready = tHn + this.cfg.snoopLatency + this.downLatency;      // cache-to-cache transfer
+      if (unique && (snooped & SNOOP_DIRTY) !== 0) dirty = STATE_DIRTY;
+    } else {
+      const from = (snooped & SNOOP_HAD) !== 0 ? this.fillKeepingBuf(line, attrs) : this.fillFromBelow(line, attrs);
+      if (unique && (from & FROM_DIRTY) !== 0) dirty = STATE_DIRTY;
+      if ((from & FROM_L3) !== 0) ready = tHn + this.l3!.hitLatency + this.downLatency;
+      else ready = this.memoryFill(k, line, attrs, at + l2.tagLatency + this.upLatency + (this.hasL3 ? this.l3!.tagLatency : 0));
+      if ((snooped & SNOOP_HAD) !== 0 && ready !== PENDING) ready = Math.max(ready, tHn + this.cfg.snoopLatency + this.downLatency);
+    }
+    if (unique && this.cfg.dic) this.invalidateClusterIcaches(k, line);
+    const slot = this.installL2(k, line, attrs);
+    l2.arr.writeBytes(slot, 0, this.buf, 0, this.lineBytes);
+    const alone = unique || this.othersHold(k, line) === false;
+    l2.arr.state[slot] = (alone ? MoesiState.E : MoesiState.S) | dirty;
+    l2.readyAt[slot] = ready;
+    l2.arr.touch(slot);
+    this.filter.add(line, k);
+    if (this.cfg.l2.inclusion === 'exclusive') {
+      // An exclusive L2 hands the line to the L1 (keeping it only for the instruction side).
+      if (dataSide) { this.l1dTakesDirty = dirty; l2.arr.invalidate(slot); return ready; }
+    }
+    this.l1dTakesDirty = 0;
+    return ready;
+  }
+
+  /** Set by obtain() for an exclusive L2 that moved a dirty line up: the L1D copy must be dirty. */
+  private l1dTakesDirty = 0;
+
+  /** Reads the line from below (L3 or memory) into `buf`; returns FROM_* flags. */
+  private fillFromBelow(line: number, attrs: number): number {
+    const l3 = this.l3;
+    if (l3 !== undefined && this.l3Applies(attrs)) {
+      const s3 = l3.arr.lookup(line);
+      if (s3 >= 0) {
+        l3.stats.readHits++;
+        l3.arr.touch(s3);
+        l3.arr.readBytes(s3, 0, this.buf, 0, this.lineBytes);
+        const dirty = (l3.arr.state[s3]! & STATE_DIRTY) !== 0;
+        if (this.cfg.l3.inclusion === 'exclusive') { l3.arr.invalidate(s3); return FROM_L3 | (dirty ? FROM_DIRTY : 0); }
+        return FROM_L3;
+      }
+      l3.stats.readMisses++;
+      this.map.store.read(line * this.lineBytes, this.buf, 0, this.lineBytes);
+      if (this.cfg.l3.inclusion !== 'exclusive' && attrOuterReadAllocate(attrs) && attrOuterCache(attrs) >= WT) {
+        const s = this.installL3(line);
+        l3.arr.writeBytes(s, 0, this.buf, 0, this.lineBytes);
+      }
+      return FROM_MEM;
+    }
+    this.map.store.read(line * this.lineBytes, this.buf, 0, this.lineBytes);
+    return FROM_MEM;
+  }
+
+  /** Like fillFromBelow, but `buf` already holds the line (a snooped copy still pending its own fill): only timing is wanted. */
+  private fillKeepingBuf(line: number, attrs: number): number {
+    this.buf2.set(this.buf);
+    const r = this.fillFromBelow(line, attrs);
+    this.buf.set(this.buf2);
+    return r;
+  }
+
+  /** Whether the L3 caches lines of these attributes (the before-poc L3 only outer-cacheable ones). */
+  private l3Applies(attrs: number): boolean {
+    return this.l3SystemCache || (!attrIsDevice(attrs) && attrOuterCache(attrs) >= WT);
+  }
+
+  /** Sends a timing-only line read to memory for cluster `k`; returns PENDING (the MSHR answers). */
+  private memoryFill(k: number, line: number, attrs: number, leaveAt: number): number {
+    const m = this.mshr[k]!;
+    const e = m.find(line);
+    if (e >= 0) return PENDING;                               // a fill for this line is already on its way
+    const f = this.allocInternal(READ, line * this.lineBytes, attrs);
+    const entry = m.allocate(line, -1 - f);                  // target -1-f marks the fill itself
+    if (entry < 0) throw new Error(`${this.l2[k]!.name}: MSHR allocation failed with a free MSHR`);
+    this.table.tag[f] = k * 65536 + entry;
+    this.hn.acceptAt(f, leaveAt > this.q.now ? leaveAt : this.q.now);
+    return PENDING;
+  }
+
+  private allocInternal(kind: number, addr: number, attrs: number): number {
+    const id = this.table.alloc(kind as ReqKind, addr, this.lineBytes, attrs, this.agent, this.q.now);
+    if (id < 0) throw new Error(`caches: request table exhausted (raise sim.requestSlots, now ${this.table.capacity})`);
+    this.table.flags[id] = REQ_FLAG_NO_DATA;
+    this.table.tag[id] = -1;
+    return id;
+  }
+
+  /** A timing-only request returned: a fill (answer its MSHR's waiters) or a write-back ack. */
+  private onMemoryResponse(id: number): void {
+    const t = this.table;
+    const tag = t.tag[id]!;
+    if (t.kind[id] === WRITE) {
+      t.release(id);
+      if (tag >= 0) this.respond(tag, 0);                    // a CMO waiting for its write to reach memory
+      return;
+    }
+    const k = Math.floor(tag / 65536), e = tag - k * 65536;
+    const m = this.mshr[k]!;
+    const line = this.lineOf(t.addr[id]!);
+    t.release(id);
+    const now = this.q.now;
+    this.settle(this.l2[k]!, line, now);
+    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+      this.settle(this.l1d[p]!, line, now);
+      this.settle(this.l1i[p]!, line, now);
+    }
+    const n = m.targetCount(e);
+    for (let i = 0; i < n; i++) {
+      const target = m.target(e, i);
+      if (target >= 0) this.respond(target, 0);
+    }
+    m.release(e);
+    this.wakeCluster(k);
+  }
+
+  private settle(l: Level, line: number, now: number): void {
+    const s = l.arr.lookup(line);
+    if (s >= 0 && l.readyAt[s] === PENDING) l.readyAt[s] = now;
+  }
+
+  private wakeCluster(k: number): void {
+    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) this.ports[p]?.wake();
+  }
+
+  // ===== cluster-local coherence ==================================================================
+
+  /** Whether another L1D of pe's cluster holds `line`. */
+  private siblingHolds(pe: number, line: number): boolean {
+    const k = this.clusterOf(pe);
+    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+      if (p !== pe && this.l1d[p]!.arr.lookup(line) >= 0) return true;
+    }
+    return false;
+  }
+
+  /** Whether a cluster other than `k` may hold `line` (the snoop filter). */
+  private othersHold(k: number, line: number): boolean {
+    const n = this.filter.count(line);
+    return n > 1 || (n === 1 && !this.filter.has(line, k));
+  }
+
+  /**
+   * Before pe's L1D takes `line`: another L1D of the cluster holding it dirty gives its data to
+   * the L2 (or keeps it, shared, if the L2 has no copy); on a write every other copy goes.
+   */
+  private siblingsFor(pe: number, line: number, unique: boolean, s2: number): void {
+    if (this.clusterSize === 1) return;
+    const k = this.clusterOf(pe);
+    const l2 = this.l2[k]!;
+    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+      if (p === pe) continue;
+      const l1 = this.l1d[p]!;
+      const s = l1.arr.lookup(line);
+      if (s < 0) continue;
+      l1.stats.snoopsReceived++;
+      const dirty = (l1.arr.state[s]! & STATE_DIRTY) !== 0;
+      if (dirty && s2 >= 0) {
+        l1.arr.readBytes(s, 0, this.buf2, 0, this.lineBytes);
+        l2.arr.writeBytes(s2, 0, this.buf2, 0, this.lineBytes);
+        l2.arr.state[s2]! |= STATE_DIRTY;
+        l1.arr.state[s]! &= ~STATE_DIRTY;
+      }
+      if (unique) {
+        if ((l1.arr.state[s]! & STATE_DIRTY) !== 0) {
+          // No L2 copy to take it (non-inclusive): the dirty data moves to the L2 now.
+          l1.arr.readBytes(s, 0, this.buf2, 0, this.lineBytes);
+          this.writeBackFromL1(pe, line, this.buf2, true);
+        }
+        l1.arr.invalidate(s);
+      } else {
+        l1.arr.state[s]! |= STATE_SHARED;
+      }
+    }
+  }
+
+  /** Folds a sibling L1D's dirty copy (kept when the L2 had none) into `buf`. */
+  private mergeSiblingDirty(pe: number, line: number): void {
+    if (this.clusterSize === 1) return;
+    const k = this.clusterOf(pe);
+    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+      if (p === pe) continue;
+      const l1 = this.l1d[p]!;
+      const s = l1.arr.lookup(line);
+      if (s >= 0 && (l1.arr.state[s]! & STATE_DIRTY) !== 0) l1.arr.readBytes(s, 0, this.buf, 0, this.lineBytes);
+    }
+  }
+
+  // ===== snoops between clusters ===================================================================
+
+  /**
+   * Snoops every cluster but `k` that the filter names for `line`: a unique request invalidates
+   * their copies, a shared one downgrades them. The freshest data found is left in `buf` (only
+   * touched if some cluster had the line). Returns SNOOP_* flags.
+   */
+  private snoopOthers(k: number, line: number, unique: boolean, dataSide: boolean): number {
+    const n = this.filter.sharers(line, this.sharers);
+    let res = 0;
+    for (let i = 0; i < n; i++) {
+      const o = this.sharers[i]!;
+      if (o === k) continue;
+      res |= this.snoopCluster(o, line, unique, dataSide || this.cfg.idc || this.cfg.dic);
+    }
+    return res;
+  }
+
+  /**
+   * One cluster's answer to a snoop: its freshest copy into `buf` (dirty L1D data over the L2's),
+   * then invalidate (and forget it in the filter) or downgrade to shared: under MOESI a dirty
+   * line stays dirty in the L2 as O; under MESI it is written back. `withL1d` false (an
+   * instruction fill without IDC) ignores data that is only in the L1Ds.
+   */
+  private snoopCluster(o: number, line: number, invalidate: boolean, withL1d: boolean): number {
+    const l2 = this.l2[o]!;
+    const s2 = l2.arr.lookup(line);
+    let res = 0;
+    if (s2 >= 0) {
+      l2.stats.snoopsReceived++;
+      res |= SNOOP_HAD;
+      l2.arr.readBytes(s2, 0, this.buf, 0, this.lineBytes);
+      if ((l2.arr.state[s2]! & STATE_DIRTY) !== 0) res |= SNOOP_DIRTY;
+      if (l2.readyAt[s2] === PENDING) res |= SNOOP_PENDING;
+    }
+    let l1Dirty = false;
+    for (let p = o * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+      const l1 = this.l1d[p]!;
+      const s = l1.arr.lookup(line);
+      if (s >= 0) {
+        l1.stats.snoopsReceived++;
+        if (!withL1d && !invalidate) continue;
+        res |= SNOOP_HAD;
+        if ((l1.arr.state[s]! & STATE_DIRTY) !== 0) {
+          if (withL1d || invalidate) { l1.arr.readBytes(s, 0, this.buf, 0, this.lineBytes); res |= SNOOP_DIRTY; l1Dirty = true; }
+        }
+        if (invalidate) l1.arr.invalidate(s);
+        else { l1.arr.state[s] = MoesiState.S; }
+      }
+      if (invalidate && this.cfg.dic) {
+        const li = this.l1i[p]!;
+        const si = li.arr.lookup(line);
+        if (si >= 0) li.arr.invalidate(si);
+      }
+    }
+    if (invalidate) {
+      if (s2 >= 0) l2.arr.invalidate(s2);
+      this.filter.remove(line, o);
+      return res;
+    }
+    // A shared snoop: the cluster keeps a copy.
+    if ((res & SNOOP_DIRTY) !== 0) {
+      if (s2 >= 0) {
+        if (l1Dirty) l2.arr.writeBytes(s2, 0, this.buf, 0, this.lineBytes);
+        if (this.cfg.protocol === 'moesi') l2.arr.state[s2] = MoesiState.O;
+        else { this.writeBelowL2(line, this.buf, 0, true); l2.arr.state[s2] = MoesiState.S; }
+      } else {
+        // Dirty only in an L1D of a non-inclusive cluster: write it back, keep clean copies.
+        this.writeBelowL2(line, this.buf, 0, true);
+      }
+    } else if (s2 >= 0) {
+      l2.arr.state[s2]! |= STATE_SHARED;
+    }
+    return res;
+  }
+
+  private invalidateClusterIcaches(k: number, line: number): void {
+    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+      const li = this.l1i[p]!;
+      const s = li.arr.lookup(line);
+      if (s >= 0) li.arr.invalidate(s);
+    }
+  }
+
+  // ===== installs, evictions, write-backs ===========================================================
+
+  /** Makes room for `line` in pe's L1D (evicting a victim) and returns the slot, filled invalid-clean. */
+  private installL1d(pe: number, line: number, attrs: number): number {
+    const l1 = this.l1d[pe]!;
+    const arr = l1.arr;
+    const slot = arr.victim(arr.setOf(line));
+    if (arr.isValid(slot)) this.evictL1d(pe, slot);
+    arr.fill(slot, line, MoesiState.E);
+    void attrs;
+    if (this.l1dTakesDirty !== 0) { arr.state[slot]! |= STATE_DIRTY; this.l1dTakesDirty = 0; }
+    return slot;
+  }
+
+  private evictL1d(pe: number, slot: number): void {
+    const l1 = this.l1d[pe]!;
+    const arr = l1.arr;
+    const line = arr.lineOf(slot);
+    const dirty = (arr.state[slot]! & STATE_DIRTY) !== 0;
+    if (dirty || this.cfg.l2.inclusion === 'exclusive') {
+      arr.readBytes(slot, 0, this.buf2, 0, this.lineBytes);
+      if (dirty) l1.stats.writebacks++;
+      arr.invalidate(slot);
+      this.writeBackFromL1(pe, line, this.buf2, dirty);
+    } else {
+      arr.invalidate(slot);
+    }
+    this.forgetIfGone(this.clusterOf(pe), line);
+  }
+
+  /** An L1D victim (dirty, or any victim of an exclusive L2) goes to the cluster's L2. */
+  private writeBackFromL1(pe: number, line: number, data: Uint8Array, dirty: boolean): void {
+    const k = this.clusterOf(pe);
+    const l2 = this.l2[k]!;
+    const c2 = this.cfg.l2;
+    const s2 = l2.arr.lookup(line);
+    if (s2 >= 0) {
+      l2.arr.writeBytes(s2, 0, data, 0, this.lineBytes);
+      if (dirty) l2.arr.state[s2]! |= STATE_DIRTY;
+      if (c2.writebackTouches) l2.arr.touch(s2);
+      return;
+    }
+    if (c2.writebackAllocate || c2.inclusion === 'exclusive') {
+      const s = this.installL2(k, line, 0);
+      l2.arr.writeBytes(s, 0, data, 0, this.lineBytes);
+      l2.arr.state[s] = (this.othersHold(k, line) ? MoesiState.S : MoesiState.E) | (dirty ? STATE_DIRTY : 0);
+      l2.readyAt[s] = 0;
+      if (c2.writebackTouches) l2.arr.touch(s);
+      this.filter.add(line, k);
+      return;
+    }
+    if (dirty) this.writeBelowL2(line, data, 0, true);
+  }
+
+  /** Makes room for `line` in cluster k's L2 and returns its slot. */
+  private installL2(k: number, line: number, attrs: number): number {
+    const l2 = this.l2[k]!;
+    const arr = l2.arr;
+    const slot = arr.victim(arr.setOf(line));
+    if (arr.isValid(slot)) this.evictL2(k, slot);
+    arr.fill(slot, line, MoesiState.E);
+    void attrs;
+    return slot;
+  }
+
+  private evictL2(k: number, slot: number): void {
+    const l2 = this.l2[k]!;
+    const arr = l2.arr;
+    const line = arr.lineOf(slot);
+    arr.readBytes(slot, 0, this.buf2, 0, this.lineBytes);
+    let dirty = (arr.state[slot]! & STATE_DIRTY) !== 0;
+    arr.invalidate(slot);
+    if (this.cfg.l2.inclusion === 'inclusive') {
+      // Back-invalidate the L1s above; dirty L1D data is newer than the L2's.
+      for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+        const l1 = this.l1d[p]!;
+        const s = l1.arr.lookup(line);
+        if (s >= 0) {
+          if ((l1.arr.state[s]! & STATE_DIRTY) !== 0) { l1.arr.readBytes(s, 0, this.buf2, 0, this.lineBytes); dirty = true; }
+          l1.arr.invalidate(s);
+        }
+        const li = this.l1i[p]!;
+        const si = li.arr.lookup(line);
+        if (si >= 0) li.arr.invalidate(si);
+      }
+    }
+    if (dirty) l2.stats.writebacks++;
+    if (dirty || (this.hasL3 && this.cfg.l3.inclusion === 'exclusive')) this.writeBelowL2(line, this.buf2, 0, dirty);
+    this.forgetIfGone(k, line);
+  }
+
+  /** Drops cluster k from the filter for `line` once none of its caches holds it. */
+  private forgetIfGone(k: number, line: number): void {
+    if (this.l2[k]!.arr.lookup(line) >= 0) return;
+    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+      if (this.l1d[p]!.arr.lookup(line) >= 0 || this.l1i[p]!.arr.lookup(line) >= 0) return;
+    }
+    this.filter.remove(line, k);
+  }
+
+  /**
+   * A line leaving the clusters (a victim, a MESI downgrade, a clean by maintenance) goes to the
+   * L3 when it caches such lines, else to memory. `attrs` 0 means "cacheable" (the line was).
+   * Returns 1 if it went to memory (a timed DRAM write), else 0.
+   */
+  private writeBelowL2(line: number, data: Uint8Array, attrs: number, dirty: boolean, cmoReq = -1): number {
+    const l3 = this.l3;
+    if (l3 !== undefined) {
+      const c3 = this.cfg.l3;
+      const s3 = l3.arr.lookup(line);
+      if (s3 >= 0) {
+        l3.arr.writeBytes(s3, 0, data, 0, this.lineBytes);
+        if (dirty) l3.arr.state[s3]! |= STATE_DIRTY;
+        if (c3.writebackTouches) l3.arr.touch(s3);
+        if (cmoReq >= 0) this.respond(cmoReq, this.upLatency + this.hnLatency + l3.hitLatency + this.downLatency);
+        return 0;
+      }
+      if (c3.writebackAllocate || c3.inclusion === 'exclusive') {
+        const s = this.installL3(line);
+        l3.arr.writeBytes(s, 0, data, 0, this.lineBytes);
+        l3.arr.state[s] = MoesiState.E | (dirty ? STATE_DIRTY : 0);
+        if (c3.writebackTouches) l3.arr.touch(s);
+        if (cmoReq >= 0) this.respond(cmoReq, this.upLatency + this.hnLatency + l3.hitLatency + this.downLatency);
+        return 0;
+      }
+    }
+    if (!dirty) { if (cmoReq >= 0) this.respond(cmoReq, this.upLatency + this.hnLatency + this.downLatency); return 0; }
+    this.memoryWrite(line, data, attrs, cmoReq);
+    return 1;
+  }
+
+  /** Writes a line to the store now and sends its timed DRAM write (answering `cmoReq` when it lands). */
+  private memoryWrite(line: number, data: Uint8Array, attrs: number, cmoReq = -1): void {
+    this.map.store.write(line * this.lineBytes, data, 0, this.lineBytes);
+    const w = this.allocInternal(WRITE, line * this.lineBytes, attrs);
+    this.table.tag[w] = cmoReq;
+    this.hn.acceptAt(w, this.q.now + this.upLatency);
+  }
+
+  private installL3(line: number): number {
+    const l3 = this.l3!;
+    const arr = l3.arr;
+    const slot = arr.victim(arr.setOf(line));
+    if (arr.isValid(slot)) this.evictL3(slot);
+    arr.fill(slot, line, MoesiState.E);
+    l3.readyAt[slot] = 0;
+    return slot;
+  }
+
+  private evictL3(slot: number): void {
+    const l3 = this.l3!;
+    const arr = l3.arr;
+    const line = arr.lineOf(slot);
+    let dirty = (arr.state[slot]! & STATE_DIRTY) !== 0;
+    const data = this.victimBuf;
+    arr.readBytes(slot, 0, data, 0, this.lineBytes);
+    arr.invalidate(slot);
+    if (this.cfg.l3.inclusion === 'inclusive') {
+      // Back-invalidate every cluster holding the line; their dirty data wins.
+      const n = this.filter.sharers(line, this.sharers);
+      const saved = this.buf2; saved.set(this.buf);
+      for (let i = n - 1; i >= 0; i--) {
+        const r = this.snoopCluster(this.sharers[i]!, line, true, true);
+        if ((r & SNOOP_DIRTY) !== 0) { data.set(this.buf); dirty = true; }
+      }
+      this.buf.set(saved);
+    }
+    if (dirty) { l3.stats.writebacks++; this.memoryWrite(line, data, 0); }
+  }
+
+  private readonly victimBuf = new Uint8Array(256);
+
+  // ===== write-through and write-around ==============================================================
+
+  /**
+   * A Write-Through store (or one that does not allocate) after the L1D: the L2's copy is
+   * updated, and the store goes on to memory as a timed write. Coherence first: the other
+   * copies in the system go (the store needs the line unique).
+   */
+  private writeThroughBelowL1(pe: number, line: number, off: number, id: number, size: number): void {
+    const t = this.table;
+    const k = this.clusterOf(pe);
+    this.siblingsFor(pe, line, true, this.l2[k]!.arr.lookup(line));
+    if (this.othersHold(k, line)) this.snoopOthers(k, line, true, true);
+    const l2 = this.l2[k]!;
+    const s2 = l2.arr.lookup(line);
+    if (s2 >= 0) l2.arr.writeBytes(s2, off, t.data, t.dataOffset(id), size);
+    this.writeToPoc(line, off, id, size);
+  }
+
+  private writeAroundL1(pe: number, id: number, line: number, off: number, size: number, attrs: number): void {
+    const t = this.table;
+    const k = this.clusterOf(pe);
+    const l2 = this.l2[k]!;
+    this.siblingsFor(pe, line, true, l2.arr.lookup(line));
+    if (this.othersHold(k, line)) this.snoopOthers(k, line, true, true);
+    const s2 = l2.arr.lookup(line);
+    if (s2 >= 0 && attrInnerCache(attrs) === WB) {
+      l2.stats.writeHits++;
+      l2.arr.writeBytes(s2, off, t.data, t.dataOffset(id), size);
+      l2.arr.state[s2] = (l2.arr.state[s2]! | STATE_DIRTY) & ~STATE_SHARED;
+      l2.arr.touch(s2);
+      this.respond(id, this.l1d[pe]!.tagLatency + l2.hitLatency);
+      return;
+    }
+    if (s2 >= 0) l2.arr.writeBytes(s2, off, t.data, t.dataOffset(id), size);
+    else l2.stats.writeMisses++;
+    this.writeToPoc(line, off, id, size);
+  }
+
+  /** Performs the bytes of write `id` at the point of coherency (L3 copy or memory) and times it. */
+  private writeToPoc(line: number, off: number, id: number, size: number): void {
+    const t = this.table;
+    const l3 = this.l3;
+    if (l3 !== undefined) {
+      const s3 = l3.arr.lookup(line);
+      if (s3 >= 0) {
+        l3.arr.writeBytes(s3, off, t.data, t.dataOffset(id), size);
+        if (this.l3SystemCache) {
+          l3.arr.state[s3]! |= STATE_DIRTY;
+          this.respond(id, this.upLatency + this.hnLatency + l3.hitLatency + this.downLatency);
+          return;
+        }
+      }
+    }
+    this.map.store.write(t.addr[id]!, t.data, t.dataOffset(id), size);
+    t.flags[id] = REQ_FLAG_NO_DATA;
+    this.hn.acceptAt(id, this.q.now + this.upLatency);
+  }
+
+  // ===== non-cacheable and Device =====================================================================
+
+  /**
+   * A Device or Non-cacheable access: no L1/L2 lookup, no snoop. A system-cache L3 holding the
+   * line serves it (it is at the PoC); otherwise it is performed on the store and timed through
+   * the home node to the target. Returns false when the home node's port has no credit.
+   */
+  nonCacheable(id: number, region: number, hnPort: RequestPort): boolean {
+    const t = this.table;
+    if (this.l3SystemCache) {
+      const l3 = this.l3!;
+      const addr = t.addr[id]!;
+      const line = this.lineOf(addr);
+      const s3 = l3.arr.lookup(line);
+      if (s3 >= 0) {
+        const off = addr - line * this.lineBytes, size = t.size[id]!;
+        if (t.kind[id] === WRITE) { l3.arr.writeBytes(s3, off, t.data, t.dataOffset(id), size); l3.arr.state[s3]! |= STATE_DIRTY; l3.stats.writeHits++; }
+        else { l3.arr.readBytes(s3, off, t.data, t.dataOffset(id), size); l3.stats.readHits++; }
+        this.respond(id, this.upLatency + this.hnLatency + l3.hitLatency + this.downLatency);
+        return true;
+      }
+    }
+    if (hnPort.available === 0) return false;
+    if (region >= 0) {
+      if (t.kind[id] === WRITE) {
+        this.map.store.write(t.addr[id]!, t.data, t.dataOffset(id), t.size[id]!);
+        this.clearGlobalMarks(t.addr[id]!, t.source[id]!);
+      }
+      else this.map.store.read(t.addr[id]!, t.data, t.dataOffset(id), t.size[id]!);
+      t.flags[id] = REQ_FLAG_NO_DATA;
+    }
+    hnPort.trySend(id);
+    return true;
+  }
+
+  // ===== atomics and exclusives =======================================================================
+
+  /** Local exclusive monitor of each PE: the L1D copy (line, slot, fill generation) LDXR read. */
+  private readonly monLine: Float64Array;
+  private readonly monSlot: Int32Array;
+  private readonly monGen: Uint32Array;
+  /** Global monitor (home node) of each PE for non-cacheable memory: the marked granule, or -1. */
+  private readonly globalMon: Float64Array;
+  private globalMarks = 0;
+
+  /** CLREX (and an exception return): the PE's local monitor forgets its mark. */
+  clearMonitor(pe: number): void { this.monLine[pe] = -1; }
+
+  /**
+   * An LSE atomic (Arm ARM C6.2 LDADD etc.). It must be naturally aligned (else an Alignment
+   * fault). On inner Write-Back memory it runs near, in the L1D, once the line is unique; on
+   * anything else the target region decides (`ncAtomics`): `far` runs it at the home node /
+   * memory (timed as a round trip), `abort` answers with an external abort, `unsupported` with
+   * the "Unsupported Exclusive or Atomic access" fault (DFSC 0b110101).
+   */
+  atomic(pe: number, id: number, region: number, hnPort: RequestPort): boolean {
+    const t = this.table;
+    const addr = t.addr[id]!, size = t.size[id]!, attrs = t.attrs[id]!;
+    if (!(size === 1 || size === 2 || size === 4 || size === 8) || addr % size !== 0) { this.fail(id, ReqStatus.Alignment, 1); return true; }
+    if (region < 0) return hnPort.trySend(id);
+    if (attrInnerCache(attrs) === WB) { this.access(pe, id); return true; }
+    const r = this.map.regions[region]!;
+    if (r.ncAtomics === 'abort') { this.fail(id, ReqStatus.SlaveError, this.upLatency + this.hnLatency + this.downLatency); return true; }
+    if (r.ncAtomics === 'unsupported') { this.fail(id, ReqStatus.Unsupported, 1); return true; }
+    // Far: performed at the point of coherency, timed as a non-cacheable round trip.
+    if (hnPort.available === 0) return false;
+    const line = this.lineOf(addr);
+    const l3 = this.l3;
+    const s3 = this.l3SystemCache ? l3!.arr.lookup(line) : -1;
+    if (s3 >= 0) {
+      rmwBytes(l3!.arr.data, l3!.arr.dataOffset(s3) + (addr - line * this.lineBytes), t.data, t.dataOffset(id), size, t.aux[id]!);
+      l3!.arr.state[s3]! |= STATE_DIRTY;
+      this.respond(id, this.upLatency + this.hnLatency + l3!.hitLatency + this.downLatency);
+    } else {
+      const b = this.buf2;
+      this.map.store.read(addr, b, 0, size);
+      rmwBytes(b, 0, t.data, t.dataOffset(id), size, t.aux[id]!);
+      this.map.store.write(addr, b, 0, size);
+      t.flags[id] = REQ_FLAG_NO_DATA;
+      hnPort.trySend(id);
+    }
+    this.clearGlobalMarks(addr, -1);
+    return true;
+  }
+
+  /**
+   * LDXR / STXR (REQ_FLAG_EXCLUSIVE on a read or a write). Cacheable memory: the local monitor
+   * marks the L1D copy; the mark is lost when that copy goes (another agent's write invalidates
+   * it, an eviction drops it), so STXR succeeds only while the very copy LDXR read is still held.
+   * Non-cacheable memory: the home node's global monitor when the region has one; without one the
+   * region's `exclusivesWithoutMonitor` says whether STXR fails or aborts. STXR's response data is
+   * its status byte: 0 done, 1 failed.
+   */
+  exclusive(pe: number, id: number, region: number, hnPort: RequestPort): boolean {
+    const t = this.table;
+    const addr = t.addr[id]!, size = t.size[id]!, attrs = t.attrs[id]!;
+    if (!(size === 1 || size === 2 || size === 4 || size === 8) || addr % size !== 0) { this.fail(id, ReqStatus.Alignment, 1); return true; }
+    if (region < 0) return hnPort.trySend(id);
+    const line = this.lineOf(addr);
+    const isStore = t.kind[id] === WRITE;
+    const cacheable = attrInnerCache(attrs) === WB;
+    if (!isStore) {
+      if (cacheable) {
+        this.access(pe, id);
+        const l1 = this.l1d[pe]!;
+        const s = l1.arr.lookup(line);
+        this.monLine[pe] = s >= 0 ? line : -1;
+        this.monSlot[pe] = s;
+        if (s >= 0) this.monGen[pe] = l1.arr.gen[s]!;
+        return true;
+      }
+      if (hnPort.available === 0) return false;
+      const r = this.map.regions[region]!;
+      if (r.globalMonitor) { if (this.globalMon[pe] < 0) this.globalMarks++; this.globalMon[pe] = line; }
+      return this.nonCacheable(id, region, hnPort);
+    }
+    // STXR
+    if (cacheable) {
+      const l1 = this.l1d[pe]!;
+      const s = this.monSlot[pe]!;
+      const ok = this.monLine[pe] === line && s >= 0 && l1.arr.tag[s] === line && l1.arr.gen[s] === this.monGen[pe];
+      this.monLine[pe] = -1;
+      if (!ok) { this.exclusiveResult(id, 1, l1.hitLatency); return true; }
+      this.access(pe, id);
+      t.data[t.dataOffset(id)] = 0;
+      return true;
+    }
+    const r = this.map.regions[region]!;
+    if (!r.globalMonitor) {
+      if (r.exclusivesWithoutMonitor === 'abort') this.fail(id, ReqStatus.SlaveError, this.upLatency + this.hnLatency + this.downLatency);
+      else this.exclusiveResult(id, 1, this.upLatency + this.hnLatency + this.downLatency);
+      return true;
+    }
+    if (hnPort.available === 0) return false;
+    const ok = this.globalMon[pe] === line;
+    if (this.globalMon[pe]! >= 0) { this.globalMon[pe] = -1; this.globalMarks--; }
+    if (!ok) { this.exclusiveResult(id, 1, this.upLatency + this.hnLatency + this.downLatency); return true; }
+    const sent = this.nonCacheable(id, region, hnPort);
+    t.data[t.dataOffset(id)] = 0;
+    return sent;
+  }
+
+  /** A non-cacheable write to `addr` by any agent but `pe` clears the global monitors marking its granule. */
+  clearGlobalMarks(addr: number, pe: number): void {
+    if (this.globalMarks === 0) return;
+    const line = this.lineOf(addr);
+    for (let p = 0; p < this.globalMon.length; p++) {
+      if (p !== pe && this.globalMon[p] === line) { this.globalMon[p] = -1; this.globalMarks--; }
+    }
+  }
+
+  private exclusiveResult(id: number, status: number, delay: number): void {
+    const t = this.table;
+    t.data[t.dataOffset(id)] = status;
+    this.respond(id, delay);
+  }
+
+  private fail(id: number, status: number, delay: number): void {
+    this.table.status[id] = status;
+    this.q.schedule(this.peResp[this.table.source[id]!]!, delay, id);
+  }
+
+  // ===== instruction fetch ===========================================================================
+
+  private fetch(pe: number, id: number): void {
+    const t = this.table;
+    const addr = t.addr[id]!, size = t.size[id]!, attrs = t.attrs[id]!;
+    const line = this.lineOf(addr);
+    const off = addr - line * this.lineBytes;
+    const now = this.q.now;
+    const li = this.l1i[pe]!;
+    const s = li.arr.lookup(line);
+    if (s >= 0) {
+      li.stats.readHits++;
+      li.arr.touch(s);
+      li.arr.readBytes(s, off, t.data, t.dataOffset(id), size);
+      this.complete(pe, id, line, li.readyAt[s]!, now, li.hitLatency);
+      return;
+    }
+    li.stats.readMisses++;
+    const coherent = this.cfg.idc || this.cfg.dic;
+    const k = this.clusterOf(pe);
+    const l2 = this.l2[k]!;
+    const s2 = l2.arr.lookup(line);
+    let ready: number;
+    if (s2 >= 0) {
+      l2.stats.readHits++;
+      l2.arr.touch(s2);
+      l2.arr.readBytes(s2, 0, this.buf, 0, this.lineBytes);
+      if (coherent) this.fetchSeesL1d(k, line, s2);
+      const r = l2.readyAt[s2]!;
+      ready = r === PENDING ? PENDING : Math.max(r, now + li.tagLatency) + l2.hitLatency;
+    } else {
+      // Not in the L2: a shared read of the system (without IDC, dirty L1D data stays unseen).
+      if (coherent) this.fetchSeesL1d(k, line, -1);
+      ready = this.obtainForFetch(pe, line, attrs, now + li.tagLatency, coherent);
+    }
+    {
+      const arr = li.arr;
+      const slot = arr.victim(arr.setOf(line));
+      if (arr.isValid(slot)) { const old = arr.lineOf(slot); arr.invalidate(slot); this.forgetIfGone(k, old); }
+      arr.fill(slot, line, MoesiState.S);
+      arr.writeBytes(slot, 0, this.buf, 0, this.lineBytes);
+      arr.touch(slot);
+      li.readyAt[slot] = ready;
+      this.filter.add(line, k);
+    }
+    this.copyOut(id, off, size);
+    this.complete(pe, id, line, ready, 0, 0);
+  }
+
+  /** With IDC/DIC: the cluster's own dirty L1D data is what a fetch sees (and the L1D copies become shared). */
+  private fetchSeesL1d(k: number, line: number, s2: number): void {
+    const l2 = this.l2[k]!;
+    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+      const l1 = this.l1d[p]!;
+      const s = l1.arr.lookup(line);
+      if (s < 0) continue;
+      if ((l1.arr.state[s]! & STATE_DIRTY) !== 0) {
+        l1.arr.readBytes(s, 0, this.buf, 0, this.lineBytes);
+        if (s2 >= 0) { l2.arr.writeBytes(s2, 0, this.buf, 0, this.lineBytes); l2.arr.state[s2]! |= STATE_DIRTY; l1.arr.state[s]! &= ~STATE_DIRTY; }
+      }
+      l1.arr.state[s]! |= STATE_SHARED;
+    }
+  }
+
+  /** An instruction fill that misses the L2: shared read of the other clusters, then L3 or memory; the L2 allocates. */
+  private obtainForFetch(pe: number, line: number, attrs: number, at: number, coherent: boolean): number {
+    const k = this.clusterOf(pe);
+    const l2 = this.l2[k]!;
+    l2.stats.readMisses++;
+    const keep = this.buf2; keep.set(this.buf);
+    const hadOwn = this.clusterHoldsInL1d(k, line);
+    const snooped = this.snoopOthers(k, line, false, coherent);
+    const tHn = at + l2.tagLatency + this.upLatency + this.hnLatency;
+    let ready: number;
+    if ((snooped & SNOOP_HAD) !== 0 && (snooped & SNOOP_PENDING) === 0) {
+      ready = tHn + this.cfg.snoopLatency + this.downLatency;
+    } else {
+      const from = (snooped & SNOOP_HAD) !== 0 ? this.fillKeepingBuf(line, attrs) : this.fillFromBelow(line, attrs);
+      ready = (from & FROM_L3) !== 0 ? tHn + this.l3!.hitLatency + this.downLatency
+        : this.memoryFill(k, line, attrs, at + l2.tagLatency + this.upLatency + (this.hasL3 ? this.l3!.tagLatency : 0));
+    }
+    if (hadOwn && coherent) this.buf.set(keep);            // the cluster's own dirty L1D copy is the freshest
+    if (this.cfg.l2.inclusion !== 'exclusive') {
+      const slot = this.installL2(k, line, attrs);
+      l2.arr.writeBytes(slot, 0, this.buf, 0, this.lineBytes);
+      l2.arr.state[slot] = this.othersHold(k, line) ? MoesiState.S : MoesiState.E;
+      l2.readyAt[slot] = ready;
+      this.filter.add(line, k);
+    }
+    return ready;
+  }
+
+  private clusterHoldsInL1d(k: number, line: number): boolean {
+    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+      const l1 = this.l1d[p]!;
+      const s = l1.arr.lookup(line);
+      if (s >= 0 && (l1.arr.state[s]! & STATE_DIRTY) !== 0) return true;
+    }
+    return false;
+  }
+
+  // ===== cache maintenance =====================================================================
+
+  /**
+   * Performs maintenance request `id` (aux = CmoOp) for PE `pe` and schedules its completion
+   * after the cycles it costs: a lookup per level reached, a snoop if other clusters are in the
+   * shareability domain and hold the line, and the transfer of each dirty line it writes back
+   * (a DC to PoC that writes to DRAM completes when the write does).
+   */
+  maintain(pe: number, id: number): void {
+    const t = this.table;
+    const op = t.aux[id]!;
+    const attrs = t.attrs[id]!;
+    const k = this.clusterOf(pe);
+    const l1 = this.l1d[pe]!, l2 = this.l2[k]!;
+    switch (op) {
+      case CmoOp.DC_CVAC: case CmoOp.DC_CIVAC: case CmoOp.DC_IVAC: case CmoOp.DC_CVAP: {
+        const line = this.lineOf(t.addr[id]!);
+        const clean = op !== CmoOp.DC_IVAC, inv = op !== CmoOp.DC_CVAC && op !== CmoOp.DC_CVAP;
+        this.toPoc(pe, id, line, attrs, clean, inv);
+        return;
+      }
+      case CmoOp.DC_CVAU: {
+        // To the PoU (the L2): every L1D in the shareability domain writes its dirty copy to its L2.
+        const line = this.lineOf(t.addr[id]!);
+        let cost = l1.tagLatency, wrote = 0;
+        const all = effectiveShareability(attrs) !== Shareability.NSH;
+        for (let p = 0; p < this.l1d.length; p++) {
+          if (!all && p !== pe) continue;
+          const lp = this.l1d[p]!;
+          lp.stats.cmoOps++;
+          const s = lp.arr.lookup(line);
+          if (s >= 0 && (lp.arr.state[s]! & STATE_DIRTY) !== 0) {
+            lp.arr.readBytes(s, 0, this.buf2, 0, this.lineBytes);
+            lp.arr.state[s]! &= ~STATE_DIRTY;
+            this.writeBackFromL1(p, line, this.buf2, true);
+            lp.stats.cmoLinesCleaned++;
+            wrote++;
+          }
+        }
+        if (wrote > 0) cost += this.l2[k]!.hitLatency + (all && this.clusters > 1 ? this.cfg.snoopLatency : 0);
+        l1.stats.cmoCycles += cost;
+        this.respond(id, cost);
+        return;
+      }
+      case CmoOp.DC_ZVA: this.zeroBlock(pe, id); return;
+      case CmoOp.IC_IVAU: {
+        const line = this.lineOf(t.addr[id]!);
+        for (let p = 0; p < this.l1i.length; p++) {
+          const li = this.l1i[p]!;
+          const s = li.arr.lookup(line);
+          if (s >= 0) { li.arr.invalidate(s); this.forgetIfGone(this.clusterOf(p), line); }
+        }
+        const cost = this.l1i[pe]!.tagLatency + (this.clusters > 1 ? this.cfg.snoopLatency : 0);
+        this.l1i[pe]!.stats.cmoOps++; this.l1i[pe]!.stats.cmoCycles += cost;
+        this.respond(id, cost);
+        return;
+      }
+      case CmoOp.IC_IALLU: case CmoOp.IC_IALLUIS: {
+        let cost = 0;
+        for (let p = 0; p < this.l1i.length; p++) {
+          if (op === CmoOp.IC_IALLU && p !== pe) continue;
+          const li = this.l1i[p]!;
+          li.arr.forEachValid((slot, line) => { li.arr.invalidate(slot); this.forgetIfGone(this.clusterOf(p), line); });
+          li.stats.cmoOps++;
+          if (p === pe) cost = li.arr.sets;                  // a flash-invalidate walks the sets (est.)
+        }
+        if (op === CmoOp.IC_IALLUIS && this.clusters > 1) cost += this.cfg.snoopLatency;
+        this.l1i[pe]!.stats.cmoCycles += cost;
+        this.respond(id, cost);
+        return;
+      }
+      case CmoOp.DC_ISW: case CmoOp.DC_CSW: case CmoOp.DC_CISW: {
+        this.setWay(pe, id, op !== CmoOp.DC_ISW, op !== CmoOp.DC_CSW);
+        void l2;
+        return;
+      }
+      default:
+        this.respond(id, 0);
+    }
+  }
+
+  /**
+   * DC CVAC / CIVAC / IVAC / CVAP on `line`: every cluster of the shareability domain that holds
+   * it (the whole system unless Non-shareable) cleans and/or invalidates its copies; a before-poc
+   * L3 is cleaned/invalidated too (it is above the PoC); a system-cache L3 is at the PoC, so the
+   * data stops there. IVAC discards dirty data (Arm ARM: invalidate without clean).
+   */
+  private toPoc(pe: number, id: number, line: number, attrs: number, clean: boolean, inv: boolean): void {
+    const k = this.clusterOf(pe);
+    const l1 = this.l1d[pe]!;
+    const all = effectiveShareability(attrs) !== Shareability.NSH;
+    let cost = l1.tagLatency + this.l2[k]!.tagLatency;
+    let dirty = false, snooped = false;
+    const n = all ? this.filter.sharers(line, this.sharers) : 0;
+    // Own cluster first, then the others the filter names (exact: no false negatives).
+    const lb = this.lineBytes;
+    const data = this.victimBuf;
+    for (let i = -1; i < n; i++) {
+      const o = i < 0 ? k : this.sharers[i]!;
+      if (i >= 0 && o === k) continue;
+      if (i >= 0) snooped = true;
+      const r = this.cleanCluster(o, line, clean, inv, data);
+      if (r) dirty = true;
+    }
+    if (snooped) cost += this.cfg.snoopLatency;
+    this.l1d[pe]!.stats.cmoOps++; this.l2[k]!.stats.cmoOps++;
+    const l3 = this.l3;
+    let toMemory = false;
+    if (l3 !== undefined) {
+      cost += this.upLatency + this.hnLatency + l3.tagLatency;
+      const s3 = l3.arr.lookup(line);
+      l3.stats.cmoOps++;
+      if (this.l3SystemCache) {
+        // At the PoC: dirty data from above lands here; the SLC itself needs no maintenance.
+        if (dirty) { this.writeBelowL2(line, data.subarray(0, lb), 0, true); l3.stats.cmoCycles += l3.hitLatency; cost += l3.hitLatency; }
+      } else {
+        // Before the PoC: merge any newer data from above, then clean and/or invalidate the L3 copy.
+        if (s3 >= 0) {
+          if (dirty) { l3.arr.writeBytes(s3, 0, data, 0, lb); l3.arr.state[s3]! |= STATE_DIRTY; dirty = false; }
+          if (clean && (l3.arr.state[s3]! & STATE_DIRTY) !== 0) {
+            l3.arr.readBytes(s3, 0, data, 0, lb);
+            l3.arr.state[s3]! &= ~STATE_DIRTY;
+            l3.stats.cmoLinesCleaned++;
+            dirty = true;
+          }
+          if (inv) l3.arr.invalidate(s3);
+        }
+        if (dirty && clean) toMemory = true;
+      }
+    } else if (dirty && clean) {
+      toMemory = true;
+    }
+    l1.stats.cmoCycles += cost;
+    if (toMemory) {
+      // The op completes when its write reaches memory (DSB waits for it).
+      this.map.store.write(line * lb, data, 0, lb);
+      const w = this.allocInternal(WRITE, line * lb, attrs);
+      this.table.tag[w] = id;
+      this.table.status[id] = STATUS_OK;
+      this.hn.acceptAt(w, this.q.now + cost);
+      return;
+    }
+    this.respond(id, cost);
+  }
+
+  /**
+   * Cleans and/or invalidates `line` in cluster o (its L1Ds and L2); the freshest dirty data, if
+   * any, is left in `out` and true returned (the line is then clean or gone in the cluster).
+   */
+  private cleanCluster(o: number, line: number, clean: boolean, inv: boolean, out: Uint8Array): boolean {
+    const lb = this.lineBytes;
+    const l2 = this.l2[o]!;
+    let dirty = false;
+    const s2 = l2.arr.lookup(line);
+    if (s2 >= 0 && (l2.arr.state[s2]! & STATE_DIRTY) !== 0) { l2.arr.readBytes(s2, 0, out, 0, lb); dirty = true; }
+    for (let p = o * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+      const l1 = this.l1d[p]!;
+      const s = l1.arr.lookup(line);
+      if (s < 0) continue;
+      if ((l1.arr.state[s]! & STATE_DIRTY) !== 0) { l1.arr.readBytes(s, 0, out, 0, lb); dirty = true; if (clean) l1.stats.cmoLinesCleaned++; }
+      if (inv) l1.arr.invalidate(s); else if (clean) l1.arr.state[s]! &= ~STATE_DIRTY;
+    }
+    if (s2 >= 0) {
+      if ((l2.arr.state[s2]! & STATE_DIRTY) !== 0 && clean) l2.stats.cmoLinesCleaned++;
+      if (inv) l2.arr.invalidate(s2); else if (clean) { l2.arr.writeBytes(s2, 0, out, 0, lb); l2.arr.state[s2]! &= ~STATE_DIRTY; }
+    }
+    if (inv) this.forgetIfGone(o, line);
+    return dirty && clean;
+  }
+
+  /**
+   * DC ZVA: zeroes the DCZID-sized block holding the address, a line at a time, each as a whole-
+   * line write that needs no fill (Arm ARM "DC ZVA": behaves as a store of zeros). On
+   * Non-cacheable memory the zeros go to memory.
+   */
+  private zeroBlock(pe: number, id: number): void {
+    const t = this.table;
+    const lb = this.lineBytes;
+    const attrs = t.attrs[id]!;
+    const base = t.addr[id]!;
+    const lines = Math.max(1, t.size[id]! / lb);
+    const l1 = this.l1d[pe]!;
+    let cost = l1.hitLatency;
+    for (let i = 0; i < lines; i++) {
+      const line = this.lineOf(base) + i;
+      if (attrInnerCache(attrs) !== WB) {
+        this.buf.fill(0);
+        this.map.store.write(line * lb, this.buf, 0, lb);
+        cost += this.upLatency + this.hnLatency;
+        continue;
+      }
+      const k = this.clusterOf(pe);
+      this.siblingsFor(pe, line, true, this.l2[k]!.arr.lookup(line));
+      if (this.othersHold(k, line)) { this.snoopOthers(k, line, true, true); cost += this.cfg.snoopLatency; }
+      if (this.cfg.dic) this.invalidateClusterIcaches(k, line);
+      let s = l1.arr.lookup(line);
+      if (s < 0) { s = this.installL1d(pe, line, attrs); l1.readyAt[s] = 0; this.filter.add(line, k); }
+      this.buf.fill(0);
+      l1.arr.writeBytes(s, 0, this.buf, 0, lb);
+      l1.arr.state[s] = MoesiState.M;
+      l1.arr.touch(s);
+      const l2 = this.l2[k]!;
+      const s2 = l2.arr.lookup(line);
+      if (s2 >= 0) l2.arr.state[s2]! &= ~STATE_SHARED;
+    }
+    l1.stats.cmoOps++;
+    l1.stats.cmoCycles += cost;
+    this.respond(id, cost);
+  }
+
+  /**
+   * DC ISW / CSW / CISW: one line of the issuing PE's own cache at the level the operand names
+   * (Arm ARM "DC CISW": SetWay, Level [3:1]); only levels listed in CLIDR (L1D = 1, L2 = 2) are
+   * reached. A clean pushes the data one level down: L1 to L2, L2 to the L3 when there is one
+   * (of either kind: so on a before-poc L3 the data stays dirty above the PoC), else memory.
+   */
+  private setWay(pe: number, id: number, clean: boolean, inv: boolean): void {
+    const t = this.table;
+    const operand = t.addr[id]!;
+    const level = ((operand >>> 1) & 7) + 1;
+    const lb = this.lineBytes;
+    const L = Math.log2(lb);
+    const k = this.clusterOf(pe);
+    const target = level === 1 ? this.l1d[pe]! : level === 2 ? this.l2[k]! : undefined;
+    if (target === undefined) { this.respond(id, 1); return; }   // not a CLIDR level: no effect
+    const arr = target.arr;
+    const A = Math.ceil(Math.log2(arr.ways));
+    const way = A === 0 ? 0 : Math.floor(operand / 2 ** (32 - A)) % arr.ways;
+    const set = Math.floor(operand / 2 ** L) % arr.sets;
+    const slot = arr.slotOf(set, way);
+    target.stats.cmoOps++;
+    let cost = target.tagLatency;
+    if (arr.isValid(slot)) {
+      const line = arr.lineOf(slot);
+      const dirty = (arr.state[slot]! & STATE_DIRTY) !== 0;
+      if (dirty && clean) {
+        arr.readBytes(slot, 0, this.victimBuf, 0, lb);
+        arr.state[slot]! &= ~STATE_DIRTY;
+        target.stats.cmoLinesCleaned++;
+        if (level === 1) { this.writeBackFromL1(pe, line, this.victimBuf, true); cost += this.l2[k]!.hitLatency; }
+        else {
+          const toMem = this.writeBelowL2(line, this.victimBuf.subarray(0, lb), 0, true);
+          cost += this.upLatency + this.hnLatency + (this.l3 !== undefined && toMem === 0 ? this.l3.hitLatency : 0);
+        }
+      }
+      if (inv) {
+        arr.invalidate(slot);
+        if (level === 2 && this.cfg.l2.inclusion === 'inclusive') {
+          for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+            // Inclusion: the L1 copies go too (their dirty data is discarded by ISW, written by CISW).
+            const l1 = this.l1d[p]!;
+            const s = l1.arr.lookup(line);
+            if (s >= 0) {
+              if (clean && (l1.arr.state[s]! & STATE_DIRTY) !== 0) { l1.arr.readBytes(s, 0, this.victimBuf, 0, lb); this.writeBelowL2(line, this.victimBuf.subarray(0, lb), 0, true); }
+              l1.arr.invalidate(s);
+            }
+          }
+        }
+        this.forgetIfGone(k, line);
+      }
+    }
+    target.stats.cmoCycles += cost;
+    this.respond(id, cost);
+  }
+
+  /** Where the freshest copy of the line holding `pa` sits, for reports ("cpu0.l1d dirty", "l3 dirty", "memory"). */
+  whereIs(pa: number): string[] {
+    const line = this.lineOf(pa);
+    const out: string[] = [];
+    const look = (l: Level): void => {
+      const s = l.arr.lookup(line);
+      if (s >= 0) out.push(`${l.name}${(l.arr.state[s]! & STATE_DIRTY) !== 0 ? ' dirty' : ''}`);
+    };
+    this.l1d.forEach(look); this.l1i.forEach(look); this.l2.forEach(look);
+    if (this.l3) look(this.l3);
+    return out;
+  }
+
+  /**
+   * Reads `len` bytes at `pa` (within one line) as a coherent cacheable load would see them: a
+   * dirty L1D copy, else a dirty L2 copy, else the L3's, else memory. For checks and reports; no
+   * state changes.
+   */
+  readCoherent(pa: number, len: number): Uint8Array {
+    const line = this.lineOf(pa), off = pa - line * this.lineBytes;
+    const b = new Uint8Array(len);
+    const from = (l: Level, dirtyOnly: boolean): boolean => {
+      const s = l.arr.lookup(line);
+      if (s < 0 || (dirtyOnly && (l.arr.state[s]! & STATE_DIRTY) === 0)) return false;
+      l.arr.readBytes(s, off, b, 0, len);
+      return true;
+    };
+    for (const l of this.l1d) if (from(l, true)) return b;
+    for (const l of this.l2) if (from(l, true)) return b;
+    if (this.l3 !== undefined && from(this.l3, false)) return b;
+    this.map.store.read(pa, b, 0, len);
+    return b;
+  }
+
+  /** Reads `len` bytes at `pa` as the memory behind the caches holds them (the store), for checks. */
+  readMemory(pa: number, len: number): Uint8Array {
+    const b = new Uint8Array(len);
+    this.map.store.read(pa, b, 0, len);
+    return b;
+  }
+
+  /** The attributes a request gets when it names none: from its region (see regionAttrs). */
+  setRegionAttrs(region: number, attrs: number): void { this.regionAttrs[region] = attrs; }
+}
+
+const SNOOP_HAD = 1, SNOOP_DIRTY = 2, SNOOP_PENDING = 4;
+/** fillFromBelow results: from memory (0), from the L3, and dirty (an exclusive L3 handed it up). */
+const FROM_MEM = 0, FROM_L3 = 1, FROM_DIRTY = 2;
+
+const ATTR_DEFAULT_U32 = ATTRS_REGION_DEFAULT >>> 0;
+
+/**
+ * A PE's request port into the hierarchy: resolves default attributes, sends Device and
+ * Non-cacheable accesses around the caches, and hands the rest to the hierarchy. `available`
+ * is 0 while the cluster's MSHRs are all busy (a miss could not be taken) or the home node's
+ * port has no credit.
+ */
+export class CpuPort implements RequestPort {
+  onCredit: (() => void) | undefined = undefined;
+  private readonly k: number;
+
+  constructor(private readonly h: CacheHierarchy, readonly pe: number, private readonly hnPort: RequestPort) {
+    this.k = h.clusterOf(pe);
+    hnPort.onCredit = () => this.wake();
+  }
+
+  get available(): number {
+    return this.h.canMiss(this.k) ? this.hnPort.available : 0;
+  }
+
+  trySend(id: number): boolean {
+    const h = this.h;
+    const t = h.table;
+    const region = h.map.find(t.addr[id]!, t.size[id]!);
+    let attrs = t.attrs[id]!;
+    if (attrs === ATTR_DEFAULT_U32) { attrs = region >= 0 ? h.regionAttrs[region]! : 0; t.attrs[id] = attrs; }
+    const kind = t.kind[id]!;
+    if (kind === CMO) { h.maintain(this.pe, id); return true; }
+    if (kind === ATOMIC) return h.atomic(this.pe, id, region, this.hnPort);
+    if ((t.flags[id]! & REQ_FLAG_EXCLUSIVE) !== 0) return h.exclusive(this.pe, id, region, this.hnPort);
+    if (region < 0) return this.hnPort.trySend(id);        // the home node answers with a decode error
+    if (attrInnerCache(attrs) >= WT) { h.access(this.pe, id); return true; }
+    return h.nonCacheable(id, region, this.hnPort);
+  }
+
+  /** Called when an MSHR or a home-node credit frees: lets a stalled PE try again. */
+  wake(): void {
+    const f = this.onCredit;
+    if (f !== undefined) f();
+  }
+}
+
+/**
+ * The read-modify-write of an LSE atomic on `size` little-endian bytes at mem[memOff]: the operand
+ * is req[reqOff..], CAS's compare value req[reqOff + 8..]; the old bytes are returned in
+ * req[reqOff..]. Byte-wise, so no 64-bit arithmetic is needed (Arm ARM C6.2: LDADD adds modulo
+ * 2^size*8, LDCLR is AND NOT, LDEOR XOR, LDSET OR, SWP replaces, CAS replaces on equality).
+ */
+export function rmwBytes(mem: Uint8Array, memOff: number, req: Uint8Array, reqOff: number, size: number, op: number): void {
+  let equal = true;
+  if (op === AtomicOp.CAS) for (let k = 0; k < size; k++) if (mem[memOff + k] !== req[reqOff + 8 + k]) { equal = false; break; }
+  let carry = 0;
+  for (let k = 0; k < size; k++) {
+    const old = mem[memOff + k]!, v = req[reqOff + k]!;
+    let nv: number;
+    switch (op) {
+      case AtomicOp.ADD: { const sum = old + v + carry; nv = sum & 0xff; carry = sum >> 8; break; }
+      case AtomicOp.CLR: nv = old & ~v & 0xff; break;
+      case AtomicOp.EOR: nv = old ^ v; break;
+      case AtomicOp.SET: nv = old | v; break;
+      case AtomicOp.SWP: nv = v; break;
+      default: nv = equal ? v : old;                       // CAS
+    }
+    mem[memOff + k] = nv;
+    req[reqOff + k] = old;
+  }
+}
