@@ -357,3 +357,39 @@ describe('atomics and exclusives', () => {
     expect(st!.value).toBe(1);
   });
 });
+
+describe('prefetch, write acknowledgement, miss queues', () => {
+  const stream = (n: number) => function* (): Program {
+    for (let i = 0; i < n; i++) yield prog.load(RAM + i * 64, 8, { attrs: WB });
+  };
+
+  it('a next-line prefetcher turns a sequential stream\'s L2 misses into hits; cache.prefetch=none turns it off', () => {
+    const off = run('neoverse-n1', ['cache.prefetch=none'], stream(64));
+    const on = run('neoverse-n1', ['cache.prefetch=next-line'], stream(64));
+    expect(stat(off.sys, 'system.cpu0.l2.prefetches')).toBe(0);
+    expect(stat(on.sys, 'system.cpu0.l2.prefetches')).toBeGreaterThan(20);
+    expect(stat(on.sys, 'system.cpu0.l2.readMisses')).toBeLessThan(stat(off.sys, 'system.cpu0.l2.readMisses') / 2);
+    expect(on.out.cycles).toBeLessThan(off.out.cycles);
+  });
+
+  it('a Device-nGnRnE write waits for the target; a Normal-NC one is acknowledged by the interconnect', () => {
+    const lat = (attrs: number): number => {
+      let t = 0;
+      run('neoverse-n1', [], function* (s) { const t0 = s.q.now; yield prog.store(RAM, 8, 1, { attrs, wait: true }); t = s.q.now - t0; });
+      return t;
+    };
+    const ic = 30;   // neoverse-n1 interconnect latency
+    expect(lat(NC)).toBe(ic + Math.ceil(ic / 2) + Math.floor(ic / 2));
+    expect(lat(0 /* Device-nGnRnE */)).toBeGreaterThan(lat(NC) + 20);
+  });
+
+  it('independent misses overlap up to the L1D\'s MSHRs', () => {
+    const many = (sets: string[]) => run('neoverse-n1', ['cache.prefetch=none', ...sets], function* () {
+      for (let i = 0; i < 16; i++) yield prog.load(RAM + i * 4096, 8, { attrs: WB, wait: false });
+      yield prog.dsb();
+    }).out.cycles;
+    const one = many(['cache.l1d.mshrs=1']);
+    const sixteen = many(['cache.l1d.mshrs=16']);
+    expect(one).toBeGreaterThan(sixteen * 4);
+  });
+});

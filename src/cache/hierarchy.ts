@@ -1,6 +1,6 @@
 import { Link, REQ_FLAG_EXCLUSIVE, REQ_FLAG_NO_DATA, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type Rng, type StatsRegistry } from '../sim/index.js';
 import {
-  Cacheability, attrInnerCache, attrInnerReadAllocate, attrInnerWriteAllocate, attrIsDevice,
+  Cacheability, DeviceKind, attrDeviceKind, attrInnerCache, attrInnerReadAllocate, attrInnerWriteAllocate, attrIsDevice,
   attrOuterCache, attrOuterReadAllocate, effectiveShareability, Shareability, ATTRS_REGION_DEFAULT,
   type AddressMap, type HomeNode,
 } from '../mem/index.js';
@@ -12,6 +12,8 @@ import { MshrTable } from './mshr.js';
 import { SnoopFilter } from './snoop-filter.js';
 import { LevelStats, registerLevelStats } from './level-stats.js';
 
+/** An L2 line a prefetcher brought in that no demand access has used yet (a controller bit). */
+const STATE_PREFETCHED = 0x08;
 /** A line whose fill is still in flight: hits on it wait for the fill (its MSHR). */
 const PENDING = Infinity;
 const READ: number = ReqKind.Read, WRITE: number = ReqKind.Write, FETCH: number = ReqKind.Fetch, CMO: number = ReqKind.Cmo;
@@ -53,6 +55,8 @@ export interface HierarchyOptions {
   /** Cycles from a PE to the home node and back (the interconnect's two halves). */
   upLatency: number;
   downLatency: number;
+  /** Early write acknowledgement for writes that permit it (all but Device-nGnRnE). */
+  postedWrites: boolean;
 }
 
 /**
@@ -120,6 +124,9 @@ export class CacheHierarchy {
   private readonly buf: Uint8Array;
   private readonly buf2: Uint8Array;
   private readonly sharers: Int32Array;
+  private readonly prefetchNextLine: boolean;
+  /** Whether the interconnect acknowledges writes that allow it early (interconnect.postedWrites). */
+  private readonly postedWrites: boolean;
   /** Whether an L3 exists and caches Normal outer-cacheable lines. */
   private readonly hasL3: boolean;
   private readonly l3SystemCache: boolean;
@@ -148,6 +155,8 @@ export class CacheHierarchy {
       this.l2.push(new Level(l2Name(k), geom(c.l2), c.l2.replacement, o.rng, c.l2.hitLatency, c.l2.tagLatency));
       this.mshr.push(new MshrTable(c.l2.mshrs, maxTargets));
     }
+    this.postedWrites = o.postedWrites;
+    this.prefetchNextLine = c.prefetch === 'next-line';
     this.hasL3 = c.l3.kind !== 'none';
     this.l3SystemCache = c.l3.kind === 'system-cache';
     this.l3 = this.hasL3 ? new Level('system.l3', geom(c.l3), c.l3.replacement, o.rng, c.l3.hitLatency, c.l3.tagLatency) : undefined;
@@ -157,6 +166,8 @@ export class CacheHierarchy {
     this.buf2 = new Uint8Array(lb);
     this.sharers = new Int32Array(this.clusters);
     this.regionAttrs = new Uint32Array(o.map.regions.length);
+    this.l1dMisses = new Int32Array(o.peCount);
+    this.l1iMisses = new Int32Array(o.peCount);
     this.monLine = new Float64Array(o.peCount).fill(-1);
     this.monSlot = new Int32Array(o.peCount).fill(-1);
     this.monGen = new Uint32Array(o.peCount);
@@ -185,8 +196,18 @@ export class CacheHierarchy {
     this.q.schedule(this.peResp[this.table.source[id]!]!, delay, id);
   }
 
-  /** True when cluster `k` has a free MSHR (a miss may be taken). */
-  canMiss(k: number): boolean { return this.mshr[k]!.inUse < this.mshr[k]!.capacity; }
+  /**
+   * True when PE `pe` may issue an access that could miss: its cluster's L2 has a free MSHR and
+   * its own L1 misses waiting for memory are fewer than the L1D's (and L1I's) MSHRs. A PE that
+   * cannot stalls, hits included (the model does not let hits pass a full miss queue).
+   */
+  canMiss(pe: number, k: number): boolean {
+    return this.mshr[k]!.inUse < this.mshr[k]!.capacity && this.l1dMisses[pe]! < this.cfg.l1d.mshrs && this.l1iMisses[pe]! < this.cfg.l1i.mshrs;
+  }
+
+  /** Outstanding L1D / L1I misses of each PE waiting for memory. */
+  private readonly l1dMisses: Int32Array;
+  private readonly l1iMisses: Int32Array;
 
   // ===== the access path =========================================================================
 
@@ -269,7 +290,10 @@ export class CacheHierarchy {
       const k = this.clusterOf(pe);
       const m = this.mshr[k]!;
       const e = m.find(line);
-      if (e >= 0 && m.allocate(line, id) >= 0) return;      // answered when the fill lands
+      if (e >= 0 && m.allocate(line, id) >= 0) {          // answered when the fill lands
+        if (this.table.kind[id] === FETCH) this.l1iMisses[pe]++; else this.l1dMisses[pe]++;
+        return;
+      }
       ready = this.q.now;                                     // the fill has landed meanwhile
     }
     const at = (ready > now ? ready : now) + hit;
@@ -300,6 +324,11 @@ export class CacheHierarchy {
       if (unique && this.cfg.dic) this.invalidateClusterIcaches(k, line);
       l2.arr.touch(s2);
       if (unique) l2.stats.writeHits++; else l2.stats.readHits++;
+      if ((l2.arr.state[s2]! & STATE_PREFETCHED) !== 0) {
+        // Tagged next-line prefetch: the first demand use of a prefetched line fetches the next.
+        l2.arr.state[s2]! &= ~STATE_PREFETCHED;
+        this.prefetch(k, line + 1, attrs, at + l2.tagLatency + this.upLatency);
+      }
       l2.arr.readBytes(s2, 0, this.buf, 0, this.lineBytes);
       this.mergeSiblingDirty(pe, line);
       if (unique) l2.arr.state[s2]! &= ~STATE_SHARED;
@@ -337,7 +366,10 @@ export class CacheHierarchy {
       const from = (snooped & SNOOP_HAD) !== 0 ? this.fillKeepingBuf(line, attrs) : this.fillFromBelow(line, attrs);
       if (unique && (from & FROM_DIRTY) !== 0) dirty = STATE_DIRTY;
       if ((from & FROM_L3) !== 0) ready = tHn + this.l3!.hitLatency + this.downLatency;
-      else ready = this.memoryFill(k, line, attrs, at + l2.tagLatency + this.upLatency + (this.hasL3 ? this.l3!.tagLatency : 0));
+      else {
+        ready = this.memoryFill(k, line, attrs, at + l2.tagLatency + this.upLatency + (this.hasL3 ? this.l3!.tagLatency : 0));
+        if (this.prefetchNextLine) this.prefetch(k, line + 1, attrs, at + l2.tagLatency + this.upLatency);
+      }
       if ((snooped & SNOOP_HAD) !== 0 && ready !== PENDING) ready = Math.max(ready, tHn + this.cfg.snoopLatency + this.downLatency);
     }
     if (unique && this.cfg.dic) this.invalidateClusterIcaches(k, line);
@@ -358,6 +390,32 @@ export class CacheHierarchy {
 
   /** Set by obtain() for an exclusive L2 that moved a dirty line up: the L1D copy must be dirty. */
   private l1dTakesDirty = 0;
+
+  /**
+   * Next-line prefetch into cluster k's L2 after a demand miss to memory, or the first demand use
+   * of a prefetched line (tagged prefetch; cache.prefetch = next-line): `line` is filled shared-clean unless some cluster already holds it or no MSHR is
+   * free; its fill is timed like a demand one, with no one waiting for it.
+   */
+  private prefetch(k: number, line: number, attrs: number, leaveAt: number): void {
+    const l2 = this.l2[k]!;
+    if (l2.arr.lookup(line) >= 0 || this.filter.count(line) > 0) return;
+    if (this.map.find(line * this.lineBytes, this.lineBytes) < 0) return;
+    const m = this.mshr[k]!;
+    if (m.inUse >= m.capacity || m.find(line) >= 0) return;
+    const demand = this.pfSave;
+    demand.set(this.buf, 0);
+    const from = this.fillFromBelow(line, attrs);
+    const slot = this.installL2(k, line, attrs);
+    l2.arr.writeBytes(slot, 0, this.buf, 0, this.lineBytes);
+    l2.arr.state[slot] = MoesiState.E | STATE_PREFETCHED;
+    l2.readyAt[slot] = (from & FROM_L3) !== 0 ? leaveAt + this.hnLatency + this.l3!.hitLatency + this.downLatency
+      : this.memoryFill(k, line, attrs, leaveAt + (this.hasL3 ? this.l3!.tagLatency : 0));
+    this.filter.add(line, k);
+    l2.stats.prefetches++;
+    this.buf.set(demand.subarray(0, this.lineBytes));
+  }
+
+  private readonly pfSave: Uint8Array = new Uint8Array(256);
 
   /** Reads the line from below (L3 or memory) into `buf`; returns FROM_* flags. */
   private fillFromBelow(line: number, attrs: number): number {
@@ -440,7 +498,10 @@ export class CacheHierarchy {
     const n = m.targetCount(e);
     for (let i = 0; i < n; i++) {
       const target = m.target(e, i);
-      if (target >= 0) this.respond(target, 0);
+      if (target < 0) continue;
+      const p = t.source[target]!;
+      if (t.kind[target] === FETCH) this.l1iMisses[p]--; else this.l1dMisses[p]--;
+      this.respond(target, 0);
     }
     m.release(e);
     this.wakeCluster(k);
@@ -856,12 +917,27 @@ export class CacheHierarchy {
     }
     if (hnPort.available === 0) return false;
     if (region >= 0) {
-      if (t.kind[id] === WRITE) {
+      const isWrite = t.kind[id] === WRITE;
+      if (isWrite) {
         this.map.store.write(t.addr[id]!, t.data, t.dataOffset(id), t.size[id]!);
         this.clearGlobalMarks(t.addr[id]!, t.source[id]!);
       }
       else this.map.store.read(t.addr[id]!, t.data, t.dataOffset(id), t.size[id]!);
       t.flags[id] = REQ_FLAG_NO_DATA;
+      const attrs = t.attrs[id]!;
+      if (isWrite && this.postedWrites && (!attrIsDevice(attrs) || attrDeviceKind(attrs) !== DeviceKind.nGnRnE) && (t.flags[id]! & REQ_FLAG_EXCLUSIVE) === 0) {
+        // Early write acknowledgement (the E of nGnRE, and Normal memory): the interconnect
+        // answers once it has taken the write; the write itself still occupies the path and
+        // the target. Device-nGnRnE waits for the target's response (Arm ARM B2.7.2).
+        const w = this.table.alloc(WRITE as ReqKind, t.addr[id]!, t.size[id]!, attrs, this.agent, this.q.now);
+        if (w >= 0) {
+          t.flags[w] = REQ_FLAG_NO_DATA;
+          t.tag[w] = -1;
+          this.hn.acceptAt(w, this.q.now + this.upLatency);
+          this.respond(id, this.upLatency + this.hnLatency + this.downLatency);
+          return true;
+        }
+      }
     }
     hnPort.trySend(id);
     return true;
@@ -1427,7 +1503,7 @@ export class CpuPort implements RequestPort {
   }
 
   get available(): number {
-    return this.h.canMiss(this.k) ? this.hnPort.available : 0;
+    return this.h.canMiss(this.pe, this.k) ? this.hnPort.available : 0;
   }
 
   trySend(id: number): boolean {

@@ -9,6 +9,7 @@ export class LevelStats {
   readHits = 0; readMisses = 0; writeHits = 0; writeMisses = 0;
   writebacks = 0; snoopsReceived = 0;
   cmoOps = 0; cmoLinesCleaned = 0; cmoCycles = 0;
+  prefetches = 0;
 }
 
 export function registerLevelStats(stats: StatsRegistry, path: string, s: LevelStats): void {
@@ -23,5 +24,6 @@ export function registerLevelStats(stats: StatsRegistry, path: string, s: LevelS
     cmoOps: c('cache maintenance operations that looked this level up'),
     cmoLinesCleaned: c('dirty lines written back by maintenance'),
     cmoCycles: { unit: 'cycles', desc: 'cycles maintenance operations spent at this level' },
+    prefetches: c('lines a hardware prefetcher brought into this level'),
   });
 }

@@ -124,6 +124,12 @@ export const PlatformSchema = z.strictObject({
   cache: CacheSchema,
   interconnect: z.strictObject({
     latency: zInt(0, 10_000),
+    /**
+     * Early write acknowledgement: a write whose memory type permits it (Normal, Device-nGnRE and
+     * weaker) is acknowledged when the interconnect takes it, not when the target performs it.
+     * IMPLEMENTATION DEFINED; default true. Device-nGnRnE writes always wait for the target.
+     */
+    postedWrites: z.boolean().optional(),
     bytesPerCycle: zInt(1, 4096),
     queueDepth: zInt(1, 4096),
   }),

@@ -69,7 +69,7 @@ export class System {
     const peCount = cfg.core.count;
     this.caches = new CacheHierarchy({
       cfg: cfg.cache, peCount, q, table: this.table, map: this.map, hn, stats, rng: this.rng,
-      agent: peCount, upLatency: up, downLatency: down,
+      agent: peCount, upLatency: up, downLatency: down, postedWrites: cfg.interconnect.postedWrites ?? true,
     });
     for (const r of this.map.regions) this.caches.setRegionAttrs(r.index, r.kind === 'device' ? DEVICE_nGnRE : NORMAL_WB_RWA_ISH);
     const peCfg = { window: cfg.core.window, issueWidth: cfg.core.issueWidth, isbCycles: cfg.core.isbCycles, lineBytes: cfg.cache.lineBytes, zvaBytes: cfg.cache.zvaBytes };
