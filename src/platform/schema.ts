@@ -165,6 +165,14 @@ export function checkPlatform(cfg: PlatformConfig): void {
       throw new UserError(`config: cache.${name}.sizeBytes must be ways (${l.ways}) x lineBytes (${c.lineBytes}) x a power-of-two number of sets (got ${l.sizeBytes})`);
     }
   }
+  for (const name of ['l1i', 'l1d', 'l2'] as const) {
+    // CCSIDR_EL1 without FEAT_CCIDX: NumSets [27:13] and Associativity [12:3] bound the levels CLIDR lists.
+    const l = c[name];
+    const sets = l.sizeBytes / (l.ways * c.lineBytes);
+    if (sets > 32768 || l.ways > 1024) {
+      throw new UserError(`config: cache.${name}.sizeBytes must give at most 32768 sets of at most 1024 ways (CCSIDR_EL1 without FEAT_CCIDX) (got ${sets} sets of ${l.ways} ways)`);
+    }
+  }
   if (cfg.core.count % c.l2.clusterSize !== 0) {
     throw new UserError(`config: cache.l2.clusterSize must divide core.count (${cfg.core.count}) (got ${c.l2.clusterSize})`);
   }
