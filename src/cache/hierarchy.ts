@@ -258,7 +258,12 @@ export class CacheHierarchy {
     // Miss (or upgrade): make the cluster hold the line with the permission needed, then fill the L1D.
     const ready = this.obtain(pe, line, attrs, isWrite, true, now + l1.tagLatency);
     const slot = s1 >= 0 ? s1 : this.installL1d(pe, line, attrs);
-    if (s1 < 0) l1.arr.writeBytes(slot, 0, this.buf, 0, this.lineBytes);
+    if (s1 < 0) {
+      l1.arr.writeBytes(slot, 0, this.buf, 0, this.lineBytes);
+      // The victim's write-back may have pushed the new line out of a non-inclusive L2: the
+      // cluster still holds it (in the L1D), so the filter must say so.
+      this.filter.add(line, this.clusterOf(pe));
+    }
     l1.arr.touch(slot);
     const k = this.clusterOf(pe);
     // Unique in the L1D only if no other L1D of the cluster and no other cluster holds the line.
@@ -270,7 +275,7 @@ export class CacheHierarchy {
     } else {
       l1.arr.readBytes(slot, off, t.data, t.dataOffset(id), size);
     }
-    if (s1 >= 0) st |= l1.arr.state[s1]! & STATE_DIRTY;
+    st |= l1.arr.state[slot]! & STATE_DIRTY;      // an upgrade keeps its dirty data; an exclusive L2 may hand up a dirty line
     l1.arr.state[slot] = st;
     l1.readyAt[slot] = ready;
     if (isWrite && cache !== WB) { l1.arr.state[slot] = alone ? MoesiState.E : MoesiState.S; this.writeThroughBelowL1(pe, line, off, id, size); return; }
@@ -316,7 +321,9 @@ export class CacheHierarchy {
     this.l1dTakesDirty = 0;
     const k = this.clusterOf(pe);
     const l2 = this.l2[k]!;
-    const s2 = l2.arr.lookup(line);
+    let s2 = l2.arr.lookup(line);
+    // A non-inclusive L2 may lack a line another L1D of the cluster holds: recall it into the L2.
+    if (s2 < 0 && this.clusterSize > 1) s2 = this.recallFromSibling(pe, line);
     // The cluster's other L1Ds: fold dirty data into the L2 (or keep it here), drop or share copies.
     this.siblingsFor(pe, line, unique, s2);
     const needSystem = s2 < 0 || (unique && this.othersHold(k, line));
@@ -347,7 +354,8 @@ export class CacheHierarchy {
       // An upgrade: the data is here; the other clusters' copies go (CleanUnique).
       l2.arr.readBytes(s2, 0, this.buf, 0, this.lineBytes);
       this.mergeSiblingDirty(pe, line);
-      this.snoopOthers(k, line, true, dataSide);
+      // A dirty owner (O) hands over the responsibility for memory: our copy becomes the dirty one.
+      if ((this.snoopOthers(k, line, true, dataSide) & SNOOP_DIRTY) !== 0) l2.arr.state[s2]! |= STATE_DIRTY;
       l2.arr.state[s2]! &= ~STATE_SHARED;
       l2.arr.touch(s2);
       if (this.cfg.dic) this.invalidateClusterIcaches(k, line);
@@ -364,7 +372,7 @@ export class CacheHierarchy {
       if (unique && (snooped & SNOOP_DIRTY) !== 0) dirty = STATE_DIRTY;
     } else {
       const from = (snooped & SNOOP_HAD) !== 0 ? this.fillKeepingBuf(line, attrs) : this.fillFromBelow(line, attrs);
-      if (unique && (from & FROM_DIRTY) !== 0) dirty = STATE_DIRTY;
+      if ((from & FROM_DIRTY) !== 0) dirty = STATE_DIRTY;         // an exclusive L3 handed up its dirty line
       if ((from & FROM_L3) !== 0) ready = tHn + this.l3!.hitLatency + this.downLatency;
       else {
         ready = this.memoryFill(k, line, attrs, at + l2.tagLatency + this.upLatency + (this.hasL3 ? this.l3!.tagLatency : 0));
@@ -415,7 +423,16 @@ export class CacheHierarchy {
     this.buf.set(demand.subarray(0, this.lineBytes));
   }
 
-  private readonly pfSave: Uint8Array = new Uint8Array(256);
+  // Line buffers, one per use that can nest inside another (an eviction inside a write-back inside
+  // an eviction...), so no step overwrites data a caller still holds. 256 = the largest line.
+  private readonly pfSave = new Uint8Array(256);
+  private readonly keepBuf = new Uint8Array(256);
+  private readonly vb1 = new Uint8Array(256);
+  private readonly vb2 = new Uint8Array(256);
+  private readonly l3SaveBuf = new Uint8Array(256);
+  private readonly rmwBuf = new Uint8Array(256);
+  private readonly fetchKeep = new Uint8Array(256);
+  private readonly cmoBuf = new Uint8Array(256);
 
   /** Reads the line from below (L3 or memory) into `buf`; returns FROM_* flags. */
   private fillFromBelow(line: number, attrs: number): number {
@@ -444,9 +461,9 @@ export class CacheHierarchy {
 
   /** Like fillFromBelow, but `buf` already holds the line (a snooped copy still pending its own fill): only timing is wanted. */
   private fillKeepingBuf(line: number, attrs: number): number {
-    this.buf2.set(this.buf);
+    this.keepBuf.set(this.buf);
     const r = this.fillFromBelow(line, attrs);
-    this.buf.set(this.buf2);
+    this.buf.set(this.keepBuf.subarray(0, this.lineBytes));
     return r;
   }
 
@@ -557,14 +574,40 @@ export class CacheHierarchy {
       if (unique) {
         if ((l1.arr.state[s]! & STATE_DIRTY) !== 0) {
           // No L2 copy to take it (non-inclusive): the dirty data moves to the L2 now.
-          l1.arr.readBytes(s, 0, this.buf2, 0, this.lineBytes);
-          this.writeBackFromL1(pe, line, this.buf2, true);
+          l1.arr.readBytes(s, 0, this.vb1, 0, this.lineBytes);
+          this.writeBackFromL1(pe, line, this.vb1, true);
         }
         l1.arr.invalidate(s);
       } else {
         l1.arr.state[s]! |= STATE_SHARED;
       }
     }
+  }
+
+  /**
+   * When another L1D of pe's cluster holds `line` and the (non-inclusive) L2 does not, puts a copy
+   * in the L2 — the sibling's data, and its dirtiness — and returns the L2 slot; else -1.
+   */
+  private recallFromSibling(pe: number, line: number): number {
+    const k = this.clusterOf(pe);
+    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+      if (p === pe) continue;
+      const l1 = this.l1d[p]!;
+      const s = l1.arr.lookup(line);
+      if (s < 0) continue;
+      const l2 = this.l2[k]!;
+      l1.arr.readBytes(s, 0, this.vb1, 0, this.lineBytes);
+      const dirty = l1.arr.state[s]! & STATE_DIRTY;
+      const ready = l1.readyAt[s]!;
+      const slot = this.installL2(k, line, 0);
+      l2.arr.writeBytes(slot, 0, this.vb1, 0, this.lineBytes);
+      l2.arr.state[slot] = (this.othersHold(k, line) ? MoesiState.S : MoesiState.E) | dirty;
+      l2.readyAt[slot] = ready;
+      l1.arr.state[s]! &= ~STATE_DIRTY;
+      // installL2's victim handling may have dropped the sibling's copy (inclusive back-invalidation does not apply here).
+      return l2.arr.lookup(line);
+    }
+    return -1;
   }
 
   /** Folds a sibling L1D's dirty copy (kept when the L2 had none) into `buf`. */
@@ -623,7 +666,10 @@ export class CacheHierarchy {
         if (!withL1d && !invalidate) continue;
         res |= SNOOP_HAD;
         if ((l1.arr.state[s]! & STATE_DIRTY) !== 0) {
-          if (withL1d || invalidate) { l1.arr.readBytes(s, 0, this.buf, 0, this.lineBytes); res |= SNOOP_DIRTY; l1Dirty = true; }
+          l1.arr.readBytes(s, 0, this.buf, 0, this.lineBytes); res |= SNOOP_DIRTY; l1Dirty = true;
+        } else if (s2 < 0 && !l1Dirty) {
+          // No L2 copy (non-inclusive): a clean L1D copy is what the cluster supplies.
+          l1.arr.readBytes(s, 0, this.buf, 0, this.lineBytes);
         }
         if (invalidate) l1.arr.invalidate(s);
         else { l1.arr.state[s] = MoesiState.S; }
@@ -683,10 +729,10 @@ export class CacheHierarchy {
     const line = arr.lineOf(slot);
     const dirty = (arr.state[slot]! & STATE_DIRTY) !== 0;
     if (dirty || this.cfg.l2.inclusion === 'exclusive') {
-      arr.readBytes(slot, 0, this.buf2, 0, this.lineBytes);
+      arr.readBytes(slot, 0, this.vb1, 0, this.lineBytes);
       if (dirty) l1.stats.writebacks++;
       arr.invalidate(slot);
-      this.writeBackFromL1(pe, line, this.buf2, dirty);
+      this.writeBackFromL1(pe, line, this.vb1, dirty);
     } else {
       arr.invalidate(slot);
     }
@@ -732,7 +778,7 @@ export class CacheHierarchy {
     const l2 = this.l2[k]!;
     const arr = l2.arr;
     const line = arr.lineOf(slot);
-    arr.readBytes(slot, 0, this.buf2, 0, this.lineBytes);
+    arr.readBytes(slot, 0, this.vb2, 0, this.lineBytes);
     let dirty = (arr.state[slot]! & STATE_DIRTY) !== 0;
     arr.invalidate(slot);
     if (this.cfg.l2.inclusion === 'inclusive') {
@@ -741,7 +787,7 @@ export class CacheHierarchy {
         const l1 = this.l1d[p]!;
         const s = l1.arr.lookup(line);
         if (s >= 0) {
-          if ((l1.arr.state[s]! & STATE_DIRTY) !== 0) { l1.arr.readBytes(s, 0, this.buf2, 0, this.lineBytes); dirty = true; }
+          if ((l1.arr.state[s]! & STATE_DIRTY) !== 0) { l1.arr.readBytes(s, 0, this.vb2, 0, this.lineBytes); dirty = true; }
           l1.arr.invalidate(s);
         }
         const li = this.l1i[p]!;
@@ -750,7 +796,7 @@ export class CacheHierarchy {
       }
     }
     if (dirty) l2.stats.writebacks++;
-    if (dirty || (this.hasL3 && this.cfg.l3.inclusion === 'exclusive')) this.writeBelowL2(line, this.buf2, 0, dirty);
+    if (dirty || (this.hasL3 && this.cfg.l3.inclusion === 'exclusive')) this.writeBelowL2(line, this.vb2, 0, dirty);
     this.forgetIfGone(k, line);
   }
 
@@ -817,23 +863,23 @@ export class CacheHierarchy {
     const arr = l3.arr;
     const line = arr.lineOf(slot);
     let dirty = (arr.state[slot]! & STATE_DIRTY) !== 0;
-    const data = this.victimBuf;
+    const data = this.vb3;
     arr.readBytes(slot, 0, data, 0, this.lineBytes);
     arr.invalidate(slot);
     if (this.cfg.l3.inclusion === 'inclusive') {
       // Back-invalidate every cluster holding the line; their dirty data wins.
       const n = this.filter.sharers(line, this.sharers);
-      const saved = this.buf2; saved.set(this.buf);
+      const saved = this.l3SaveBuf; saved.set(this.buf);
       for (let i = n - 1; i >= 0; i--) {
         const r = this.snoopCluster(this.sharers[i]!, line, true, true);
         if ((r & SNOOP_DIRTY) !== 0) { data.set(this.buf); dirty = true; }
       }
-      this.buf.set(saved);
+      this.buf.set(saved.subarray(0, this.lineBytes));
     }
     if (dirty) { l3.stats.writebacks++; this.memoryWrite(line, data, 0); }
   }
 
-  private readonly victimBuf = new Uint8Array(256);
+  private readonly vb3 = new Uint8Array(256);
 
   // ===== write-through and write-around ==============================================================
 
@@ -982,7 +1028,7 @@ export class CacheHierarchy {
       l3!.arr.state[s3]! |= STATE_DIRTY;
       this.respond(id, this.upLatency + this.hnLatency + l3!.hitLatency + this.downLatency);
     } else {
-      const b = this.buf2;
+      const b = this.rmwBuf;
       this.map.store.read(addr, b, 0, size);
       rmwBytes(b, 0, t.data, t.dataOffset(id), size, t.aux[id]!);
       this.map.store.write(addr, b, 0, size);
@@ -1139,7 +1185,7 @@ export class CacheHierarchy {
     const k = this.clusterOf(pe);
     const l2 = this.l2[k]!;
     l2.stats.readMisses++;
-    const keep = this.buf2; keep.set(this.buf);
+    const keep = this.fetchKeep; keep.set(this.buf);
     const hadOwn = this.clusterHoldsInL1d(k, line);
     const snooped = this.snoopOthers(k, line, false, coherent);
     const tHn = at + l2.tagLatency + this.upLatency + this.hnLatency;
@@ -1151,7 +1197,7 @@ export class CacheHierarchy {
       ready = (from & FROM_L3) !== 0 ? tHn + this.l3!.hitLatency + this.downLatency
         : this.memoryFill(k, line, attrs, at + l2.tagLatency + this.upLatency + (this.hasL3 ? this.l3!.tagLatency : 0));
     }
-    if (hadOwn && coherent) this.buf.set(keep);            // the cluster's own dirty L1D copy is the freshest
+    if (hadOwn && coherent) this.buf.set(keep.subarray(0, this.lineBytes));            // the cluster's own dirty L1D copy is the freshest
     if (this.cfg.l2.inclusion !== 'exclusive') {
       const slot = this.installL2(k, line, attrs);
       l2.arr.writeBytes(slot, 0, this.buf, 0, this.lineBytes);
@@ -1203,9 +1249,9 @@ export class CacheHierarchy {
           lp.stats.cmoOps++;
           const s = lp.arr.lookup(line);
           if (s >= 0 && (lp.arr.state[s]! & STATE_DIRTY) !== 0) {
-            lp.arr.readBytes(s, 0, this.buf2, 0, this.lineBytes);
+            lp.arr.readBytes(s, 0, this.cmoBuf, 0, this.lineBytes);
             lp.arr.state[s]! &= ~STATE_DIRTY;
-            this.writeBackFromL1(p, line, this.buf2, true);
+            this.writeBackFromL1(p, line, this.cmoBuf, true);
             lp.stats.cmoLinesCleaned++;
             wrote++;
           }
@@ -1267,7 +1313,7 @@ export class CacheHierarchy {
     const n = all ? this.filter.sharers(line, this.sharers) : 0;
     // Own cluster first, then the others the filter names (exact: no false negatives).
     const lb = this.lineBytes;
-    const data = this.victimBuf;
+    const data = this.cmoBuf;
     for (let i = -1; i < n; i++) {
       const o = i < 0 ? k : this.sharers[i]!;
       if (i >= 0 && o === k) continue;
@@ -1335,7 +1381,8 @@ export class CacheHierarchy {
     }
     if (s2 >= 0) {
       if ((l2.arr.state[s2]! & STATE_DIRTY) !== 0 && clean) l2.stats.cmoLinesCleaned++;
-      if (inv) l2.arr.invalidate(s2); else if (clean) { l2.arr.writeBytes(s2, 0, out, 0, lb); l2.arr.state[s2]! &= ~STATE_DIRTY; }
+      if (inv) l2.arr.invalidate(s2);
+      else if (clean) { if (dirty) l2.arr.writeBytes(s2, 0, out, 0, lb); l2.arr.state[s2]! &= ~STATE_DIRTY; }
     }
     if (inv) this.forgetIfGone(o, line);
     return dirty && clean;
@@ -1407,12 +1454,12 @@ export class CacheHierarchy {
       const line = arr.lineOf(slot);
       const dirty = (arr.state[slot]! & STATE_DIRTY) !== 0;
       if (dirty && clean) {
-        arr.readBytes(slot, 0, this.victimBuf, 0, lb);
+        arr.readBytes(slot, 0, this.cmoBuf, 0, lb);
         arr.state[slot]! &= ~STATE_DIRTY;
         target.stats.cmoLinesCleaned++;
-        if (level === 1) { this.writeBackFromL1(pe, line, this.victimBuf, true); cost += this.l2[k]!.hitLatency; }
+        if (level === 1) { this.writeBackFromL1(pe, line, this.cmoBuf, true); cost += this.l2[k]!.hitLatency; }
         else {
-          const toMem = this.writeBelowL2(line, this.victimBuf.subarray(0, lb), 0, true);
+          const toMem = this.writeBelowL2(line, this.cmoBuf.subarray(0, lb), 0, true);
           cost += this.upLatency + this.hnLatency + (this.l3 !== undefined && toMem === 0 ? this.l3.hitLatency : 0);
         }
       }
@@ -1424,7 +1471,7 @@ export class CacheHierarchy {
             const l1 = this.l1d[p]!;
             const s = l1.arr.lookup(line);
             if (s >= 0) {
-              if (clean && (l1.arr.state[s]! & STATE_DIRTY) !== 0) { l1.arr.readBytes(s, 0, this.victimBuf, 0, lb); this.writeBelowL2(line, this.victimBuf.subarray(0, lb), 0, true); }
+              if (clean && (l1.arr.state[s]! & STATE_DIRTY) !== 0) { l1.arr.readBytes(s, 0, this.cmoBuf, 0, lb); this.writeBelowL2(line, this.cmoBuf.subarray(0, lb), 0, true); }
               l1.arr.invalidate(s);
             }
           }
