@@ -256,7 +256,8 @@ export class CacheHierarchy {
       return;
     }
     // Miss (or upgrade): make the cluster hold the line with the permission needed, then fill the L1D.
-    const ready = this.obtain(pe, line, attrs, isWrite, true, now + l1.tagLatency);
+    // A store of a whole line needs ownership but no data (as DC ZVA): no fill from memory.
+    const ready = this.obtain(pe, line, attrs, isWrite, true, now + l1.tagLatency, kind === WRITE && size === this.lineBytes);
     const slot = s1 >= 0 ? s1 : this.installL1d(pe, line, attrs);
     if (s1 < 0) {
       l1.arr.writeBytes(slot, 0, this.buf, 0, this.lineBytes);
@@ -317,7 +318,7 @@ export class CacheHierarchy {
    * DRAM fill is in flight). Handles the cluster's other L1Ds, the L2 and, on an L2 miss or an
    * upgrade, the system transaction. `at` is when the request leaves the L1.
    */
-  private obtain(pe: number, line: number, attrs: number, unique: boolean, dataSide: boolean, at: number): number {
+  private obtain(pe: number, line: number, attrs: number, unique: boolean, dataSide: boolean, at: number, wholeLine = false): number {
     this.l1dTakesDirty = 0;
     const k = this.clusterOf(pe);
     const l2 = this.l2[k]!;
@@ -370,6 +371,9 @@ export class CacheHierarchy {
     if ((snooped & SNOOP_HAD) !== 0 && (snooped & SNOOP_PENDING) === 0) {
       ready = tHn + this.cfg.snoopLatency + this.downLatency;      // cache-to-cache transfer
       if (unique && (snooped & SNOOP_DIRTY) !== 0) dirty = STATE_DIRTY;
+    } else if (wholeLine) {
+      // Every byte is about to be overwritten: the home node grants ownership without data.
+      ready = tHn + ((snooped & SNOOP_HAD) !== 0 ? this.cfg.snoopLatency : 0) + this.downLatency;
     } else {
       const from = (snooped & SNOOP_HAD) !== 0 ? this.fillKeepingBuf(line, attrs) : this.fillFromBelow(line, attrs);
       if ((from & FROM_DIRTY) !== 0) dirty = STATE_DIRTY;         // an exclusive L3 handed up its dirty line
@@ -746,11 +750,13 @@ export class CacheHierarchy {
     const c2 = this.cfg.l2;
     const s2 = l2.arr.lookup(line);
     if (s2 >= 0) {
+      l2.stats.writebackHits++;
       l2.arr.writeBytes(s2, 0, data, 0, this.lineBytes);
       if (dirty) l2.arr.state[s2]! |= STATE_DIRTY;
       if (c2.writebackTouches) l2.arr.touch(s2);
       return;
     }
+    l2.stats.writebackMisses++;
     if (c2.writebackAllocate || c2.inclusion === 'exclusive') {
       const s = this.installL2(k, line, 0);
       l2.arr.writeBytes(s, 0, data, 0, this.lineBytes);
@@ -819,6 +825,7 @@ export class CacheHierarchy {
     if (l3 !== undefined) {
       const c3 = this.cfg.l3;
       const s3 = l3.arr.lookup(line);
+      if (s3 >= 0) l3.stats.writebackHits++; else l3.stats.writebackMisses++;
       if (s3 >= 0) {
         l3.arr.writeBytes(s3, 0, data, 0, this.lineBytes);
         if (dirty) l3.arr.state[s3]! |= STATE_DIRTY;

@@ -10,6 +10,7 @@ export class LevelStats {
   writebacks = 0; snoopsReceived = 0;
   cmoOps = 0; cmoLinesCleaned = 0; cmoCycles = 0;
   prefetches = 0;
+  writebackHits = 0; writebackMisses = 0;
 }
 
 export function registerLevelStats(stats: StatsRegistry, path: string, s: LevelStats): void {
@@ -25,5 +26,7 @@ export function registerLevelStats(stats: StatsRegistry, path: string, s: LevelS
     cmoLinesCleaned: c('dirty lines written back by maintenance'),
     cmoCycles: { unit: 'cycles', desc: 'cycles maintenance operations spent at this level' },
     prefetches: c('lines a hardware prefetcher brought into this level'),
+    writebackHits: c('lines written back from the level above that found their line here (not in writeHits)'),
+    writebackMisses: c('lines written back from the level above that missed here (not in writeMisses)'),
   });
 }

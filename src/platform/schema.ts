@@ -173,6 +173,10 @@ export function checkPlatform(cfg: PlatformConfig): void {
       throw new UserError(`config: cache.${name}.sizeBytes must give at most 32768 sets of at most 1024 ways (CCSIDR_EL1 without FEAT_CCIDX) (got ${sets} sets of ${l.ways} ways)`);
     }
   }
+  const burst = cfg.dram.busBytes * cfg.dram.burstLength;
+  if (c.lineBytes > burst) {
+    throw new UserError(`config: cache.lineBytes must be at most one DRAM burst, dram.busBytes x dram.burstLength = ${burst} (got ${c.lineBytes}); raise dram.burstLength or lower the line size`);
+  }
   if (cfg.core.count % c.l2.clusterSize !== 0) {
     throw new UserError(`config: cache.l2.clusterSize must divide core.count (${cfg.core.count}) (got ${c.l2.clusterSize})`);
   }
