@@ -393,3 +393,19 @@ describe('prefetch, write acknowledgement, miss queues', () => {
     expect(one).toBeGreaterThan(sixteen * 4);
   });
 });
+
+describe('port bandwidth', () => {
+  it('an L2 data port of 16 B/cycle spaces back-to-back L2 hits by a line transfer each', () => {
+    const burst = (sets: string[]) => run('neoverse-n1', ['cache.prefetch=none', 'cache.l1d.sizeBytes=1KiB', 'cache.l1d.ways=1', ...sets], function* () {
+      for (let i = 0; i < 64; i++) yield prog.load(RAM + i * 64, 8, { attrs: WB });          // now in the L2, out of the small L1D
+      yield prog.dsb();
+      for (let r = 0; r < 3; r++) {
+        for (let i = 0; i < 64; i++) yield prog.load(RAM + i * 64, 8, { attrs: WB, wait: false });
+        yield prog.dsb();
+      }
+    }).out.cycles;
+    const free = burst(['cache.l2.bytesPerCycle=4096']), limited = burst(['cache.l2.bytesPerCycle=16']);
+    // 3 x 64 L2 hits, each holding the port 64/16 = 4 cycles: at least ~3*64*4 cycles more than unlimited overlap allows.
+    expect(limited - free).toBeGreaterThan(3 * 64 * 2);
+  });
+});

@@ -27,6 +27,9 @@ export class Level {
   /** Cycle at which each slot's data is usable (PENDING while its fill is in flight). */
   readonly readyAt: Float64Array;
   readonly stats = new LevelStats();
+  /** Cycles a line transfer occupies this level's data port (0: unlimited), and when it is next free. */
+  cyclesPerLine = 0;
+  private portFree = 0;
   constructor(
     readonly name: string,
     geometry: { sizeBytes: number; ways: number; lineBytes: number },
@@ -38,6 +41,14 @@ export class Level {
     const sets = geometry.sizeBytes / (geometry.ways * geometry.lineBytes);
     this.arr = new CacheArray(geometry, { replacement: createReplacement(replacement, sets, geometry.ways, rng.fork(name)) });
     this.readyAt = new Float64Array(sets * geometry.ways);
+  }
+
+  /** A line transfer wanting the data port at `at`: returns when it gets it (and holds the port). */
+  port(at: number): number {
+    if (this.cyclesPerLine === 0) return at;
+    const start = this.portFree > at ? this.portFree : at;
+    this.portFree = start + this.cyclesPerLine;
+    return start;
   }
 }
 
@@ -174,6 +185,9 @@ export class CacheHierarchy {
     this.globalMon = new Float64Array(o.peCount).fill(-1);
 
     for (const l of [...this.l1i, ...this.l1d, ...this.l2, ...(this.l3 ? [this.l3] : [])]) registerLevelStats(o.stats, l.name, l.stats);
+    const perLine = (bpc: number | undefined): number => (bpc === undefined ? 0 : Math.ceil(lb / bpc));
+    for (const l of this.l2) l.cyclesPerLine = perLine(c.l2.bytesPerCycle);
+    if (this.l3 !== undefined) this.l3.cyclesPerLine = perLine(c.l3.bytesPerCycle);
 
     this.fillHandler = o.q.register('system.caches.fill', (id) => this.onMemoryResponse(id));
     o.hn.downLinks[o.agent] = new Link(o.q, this.fillHandler, o.downLatency, Infinity, 'hn->caches');
@@ -347,7 +361,7 @@ export class CacheHierarchy {
         l2.arr.invalidate(s2);
       }
       if (r === PENDING) return PENDING;
-      return (r > at ? r : at) + l2.hitLatency;
+      return l2.port(r > at ? r : at) + l2.hitLatency;
     }
     if (unique) l2.stats.writeMisses++; else l2.stats.readMisses++;
     const tHn = at + l2.tagLatency + this.upLatency + this.hnLatency;
@@ -377,7 +391,7 @@ export class CacheHierarchy {
     } else {
       const from = (snooped & SNOOP_HAD) !== 0 ? this.fillKeepingBuf(line, attrs) : this.fillFromBelow(line, attrs);
       if ((from & FROM_DIRTY) !== 0) dirty = STATE_DIRTY;         // an exclusive L3 handed up its dirty line
-      if ((from & FROM_L3) !== 0) ready = tHn + this.l3!.hitLatency + this.downLatency;
+      if ((from & FROM_L3) !== 0) ready = this.l3!.port(tHn) + this.l3!.hitLatency + this.downLatency;
       else {
         ready = this.memoryFill(k, line, attrs, at + l2.tagLatency + this.upLatency + (this.hasL3 ? this.l3!.tagLatency : 0));
         if (this.prefetchNextLine) this.prefetch(k, line + 1, attrs, at + l2.tagLatency + this.upLatency);
@@ -1152,7 +1166,7 @@ export class CacheHierarchy {
       l2.arr.readBytes(s2, 0, this.buf, 0, this.lineBytes);
       if (coherent) this.fetchSeesL1d(k, line, s2);
       const r = l2.readyAt[s2]!;
-      ready = r === PENDING ? PENDING : Math.max(r, now + li.tagLatency) + l2.hitLatency;
+      ready = r === PENDING ? PENDING : l2.port(Math.max(r, now + li.tagLatency)) + l2.hitLatency;
     } else {
       // Not in the L2: a shared read of the system (without IDC, dirty L1D data stays unseen).
       if (coherent) this.fetchSeesL1d(k, line, -1);

@@ -72,6 +72,8 @@ const outerLevel = {
   writebackAllocate: z.boolean(),
   /** A write-back from above that hits here counts as a use for replacement. */
   writebackTouches: z.boolean(),
+  /** Data-port bandwidth for lines sent up (fills of the level above); absent = unlimited. */
+  bytesPerCycle: zInt(1, 4096).optional(),
 };
 
 export const CacheSchema = z.strictObject({

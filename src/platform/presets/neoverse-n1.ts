@@ -26,6 +26,7 @@ export const NEOVERSE_N1: PlatformConfig = {
     l2: {
       sizeBytes: 1 * MiB, ways: 8, replacement: 'plru', hitLatency: 11, tagLatency: 5, mshrs: 46,
       inclusion: 'inclusive', writebackAllocate: true, writebackTouches: true, clusterSize: 1,
+      bytesPerCycle: 32,         // assumed: half a line per cycle to the L1D (19.3 B/cycle measured single-thread [N10])
     },
     // 32 MiB SLC in the CMN-600 HN-Fs, at the PoC, not in CLIDR [N8][N11][N13]; 16-way assumed;
     // ~30 cycles beyond the interconnect (28-33 quoted, est.).
