@@ -67,6 +67,7 @@ describe('coherence under stress', () => {
     ['xgene1', ['cache.l2.clusterSize=4', 'cache.protocol=mesi', 'cache.l2.inclusion=non-inclusive']],
     ['xgene1', ['cache.l2.clusterSize=2', 'cache.l2.inclusion=exclusive', 'cache.l3.inclusion=inclusive', 'cache.prefetch=next-line']],
     ['grace', ['cache.l2.replacement=random', 'cache.l3.replacement=plru']],
+    ['xgene1', ['cache.l2.clusterSize=3']],
   ];
   for (const [preset, sets] of configs) {
     it(`${preset} ${sets.join(' ') || '(preset)'}: reads never go backwards and no store is lost`, () => {

@@ -409,3 +409,27 @@ describe('port bandwidth', () => {
     expect(limited - free).toBeGreaterThan(3 * 64 * 2);
   });
 });
+
+describe('global monitor and the system cache', () => {
+  it('a non-cacheable store that hits a system-cache L3 line clears another PE\'s global monitor mark', () => {
+    const C = RAM + 0x4000, F = RAM + 0x5000;
+    let st: OpResult | undefined;
+    const { sys } = run('neoverse-n1', [],
+      function* () {
+        yield prog.load(C, 8, { attrs: WB });                  // the line now sits in the system cache too
+        yield prog.dc('civac', C, { attrs: WB }); yield prog.dsb();
+        yield prog.ldxr(C, 8, { attrs: NC });
+        yield prog.store(F, 8, 1, { attrs: NC, wait: true });
+        yield* prog.spinUntil(F + 8, 8, (r) => r.value === 1, { attrs: NC });
+        st = yield prog.stxr(C, 8, 7, { attrs: NC });
+      },
+      function* () {
+        yield* prog.spinUntil(F, 8, (r) => r.value === 1, { attrs: NC });
+        yield prog.store(C, 8, 5, { attrs: NC, wait: true });
+        yield prog.store(F + 8, 8, 1, { attrs: NC, wait: true });
+      });
+    expect(sys.caches.whereIs(C).some((w) => w.startsWith('system.l3'))).toBe(true);
+    expect(st!.value).toBe(1);
+    expect(sys.caches.readCoherent(C, 1)[0]).toBe(5);
+  });
+});

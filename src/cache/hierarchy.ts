@@ -122,6 +122,7 @@ export class CacheHierarchy {
   private readonly agent: number;
   private readonly clusterSize: number;
   private readonly clusters: number;
+  private readonly peCount: number;
   private readonly mshr: MshrTable[] = [];
   private readonly invLine: number;
   private readonly upLatency: number;
@@ -148,6 +149,7 @@ export class CacheHierarchy {
     this.lineBytes = c.lineBytes;
     this.invLine = 1 / c.lineBytes;
     this.clusterSize = c.l2.clusterSize;
+    this.peCount = o.peCount;
     this.clusters = Math.ceil(o.peCount / c.l2.clusterSize);
     this.upLatency = o.upLatency; this.downLatency = o.downLatency;
     this.hnLatency = o.hn.cfg.latency;
@@ -177,6 +179,7 @@ export class CacheHierarchy {
     this.buf2 = new Uint8Array(lb);
     this.sharers = new Int32Array(this.clusters);
     this.regionAttrs = new Uint32Array(o.map.regions.length);
+    this.l1dMshrs = c.l1d.mshrs; this.l1iMshrs = c.l1i.mshrs; this.l2Mshrs = c.l2.mshrs;
     this.l1dMisses = new Int32Array(o.peCount);
     this.l1iMisses = new Int32Array(o.peCount);
     this.monLine = new Float64Array(o.peCount).fill(-1);
@@ -216,9 +219,12 @@ export class CacheHierarchy {
    * cannot stalls, hits included (the model does not let hits pass a full miss queue).
    */
   canMiss(pe: number, k: number): boolean {
-    return this.mshr[k]!.inUse < this.mshr[k]!.capacity && this.l1dMisses[pe]! < this.cfg.l1d.mshrs && this.l1iMisses[pe]! < this.cfg.l1i.mshrs;
+    return this.l1dMisses[pe]! < this.l1dMshrs && this.l1iMisses[pe]! < this.l1iMshrs && this.mshr[k]!.inUse < this.l2Mshrs;
   }
 
+  private readonly l1dMshrs: number;
+  private readonly l1iMshrs: number;
+  private readonly l2Mshrs: number;
   /** Outstanding L1D / L1I misses of each PE waiting for memory. */
   private readonly l1dMisses: Int32Array;
   private readonly l1iMisses: Int32Array;
@@ -526,7 +532,7 @@ export class CacheHierarchy {
     t.release(id);
     const now = this.q.now;
     this.settle(this.l2[k]!, line, now);
-    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+    for (let p = k * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) {
       this.settle(this.l1d[p]!, line, now);
       this.settle(this.l1i[p]!, line, now);
     }
@@ -548,7 +554,7 @@ export class CacheHierarchy {
   }
 
   private wakeCluster(k: number): void {
-    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) this.ports[p]?.wake();
+    for (let p = k * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) this.ports[p]?.wake();
   }
 
   // ===== cluster-local coherence ==================================================================
@@ -556,7 +562,7 @@ export class CacheHierarchy {
   /** Whether another L1D of pe's cluster holds `line`. */
   private siblingHolds(pe: number, line: number): boolean {
     const k = this.clusterOf(pe);
-    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+    for (let p = k * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) {
       if (p !== pe && this.l1d[p]!.arr.lookup(line) >= 0) return true;
     }
     return false;
@@ -576,7 +582,7 @@ export class CacheHierarchy {
     if (this.clusterSize === 1) return;
     const k = this.clusterOf(pe);
     const l2 = this.l2[k]!;
-    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+    for (let p = k * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) {
       if (p === pe) continue;
       const l1 = this.l1d[p]!;
       const s = l1.arr.lookup(line);
@@ -608,7 +614,7 @@ export class CacheHierarchy {
    */
   private recallFromSibling(pe: number, line: number): number {
     const k = this.clusterOf(pe);
-    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+    for (let p = k * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) {
       if (p === pe) continue;
       const l1 = this.l1d[p]!;
       const s = l1.arr.lookup(line);
@@ -632,7 +638,7 @@ export class CacheHierarchy {
   private mergeSiblingDirty(pe: number, line: number): void {
     if (this.clusterSize === 1) return;
     const k = this.clusterOf(pe);
-    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+    for (let p = k * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) {
       if (p === pe) continue;
       const l1 = this.l1d[p]!;
       const s = l1.arr.lookup(line);
@@ -676,7 +682,7 @@ export class CacheHierarchy {
       if (l2.readyAt[s2] === PENDING) res |= SNOOP_PENDING;
     }
     let l1Dirty = false;
-    for (let p = o * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+    for (let p = o * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) {
       const l1 = this.l1d[p]!;
       const s = l1.arr.lookup(line);
       if (s >= 0) {
@@ -720,7 +726,7 @@ export class CacheHierarchy {
   }
 
   private invalidateClusterIcaches(k: number, line: number): void {
-    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+    for (let p = k * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) {
       const li = this.l1i[p]!;
       const s = li.arr.lookup(line);
       if (s >= 0) li.arr.invalidate(s);
@@ -803,7 +809,7 @@ export class CacheHierarchy {
     arr.invalidate(slot);
     if (this.cfg.l2.inclusion === 'inclusive') {
       // Back-invalidate the L1s above; dirty L1D data is newer than the L2's.
-      for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+      for (let p = k * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) {
         const l1 = this.l1d[p]!;
         const s = l1.arr.lookup(line);
         if (s >= 0) {
@@ -823,7 +829,7 @@ export class CacheHierarchy {
   /** Drops cluster k from the filter for `line` once none of its caches holds it. */
   private forgetIfGone(k: number, line: number): void {
     if (this.l2[k]!.arr.lookup(line) >= 0) return;
-    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+    for (let p = k * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) {
       if (this.l1d[p]!.arr.lookup(line) >= 0 || this.l1i[p]!.arr.lookup(line) >= 0) return;
     }
     this.filter.remove(line, k);
@@ -976,7 +982,10 @@ export class CacheHierarchy {
       const s3 = l3.arr.lookup(line);
       if (s3 >= 0) {
         const off = addr - line * this.lineBytes, size = t.size[id]!;
-        if (t.kind[id] === WRITE) { l3.arr.writeBytes(s3, off, t.data, t.dataOffset(id), size); l3.arr.state[s3]! |= STATE_DIRTY; l3.stats.writeHits++; }
+        if (t.kind[id] === WRITE) {
+          l3.arr.writeBytes(s3, off, t.data, t.dataOffset(id), size); l3.arr.state[s3]! |= STATE_DIRTY; l3.stats.writeHits++;
+          this.clearGlobalMarks(addr, t.source[id]!);
+        }
         else { l3.arr.readBytes(s3, off, t.data, t.dataOffset(id), size); l3.stats.readHits++; }
         this.respond(id, this.upLatency + this.hnLatency + l3.hitLatency + this.downLatency);
         return true;
@@ -1189,7 +1198,7 @@ export class CacheHierarchy {
   /** With IDC/DIC: the cluster's own dirty L1D data is what a fetch sees (and the L1D copies become shared). */
   private fetchSeesL1d(k: number, line: number, s2: number): void {
     const l2 = this.l2[k]!;
-    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+    for (let p = k * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) {
       const l1 = this.l1d[p]!;
       const s = l1.arr.lookup(line);
       if (s < 0) continue;
@@ -1230,7 +1239,7 @@ export class CacheHierarchy {
   }
 
   private clusterHoldsInL1d(k: number, line: number): boolean {
-    for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+    for (let p = k * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) {
       const l1 = this.l1d[p]!;
       const s = l1.arr.lookup(line);
       if (s >= 0 && (l1.arr.state[s]! & STATE_DIRTY) !== 0) return true;
@@ -1393,7 +1402,7 @@ export class CacheHierarchy {
     let dirty = false;
     const s2 = l2.arr.lookup(line);
     if (s2 >= 0 && (l2.arr.state[s2]! & STATE_DIRTY) !== 0) { l2.arr.readBytes(s2, 0, out, 0, lb); dirty = true; }
-    for (let p = o * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+    for (let p = o * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) {
       const l1 = this.l1d[p]!;
       const s = l1.arr.lookup(line);
       if (s < 0) continue;
@@ -1487,7 +1496,7 @@ export class CacheHierarchy {
       if (inv) {
         arr.invalidate(slot);
         if (level === 2 && this.cfg.l2.inclusion === 'inclusive') {
-          for (let p = k * this.clusterSize, end = p + this.clusterSize; p < end; p++) {
+          for (let p = k * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) {
             // Inclusion: the L1 copies go too (their dirty data is discarded by ISW, written by CISW).
             const l1 = this.l1d[p]!;
             const s = l1.arr.lookup(line);

@@ -1,11 +1,10 @@
 /**
- * cache — caches that carry data.
+ * cache — caches that carry data (docs/cache-hierarchy.md).
  *
- * Models so far (the hierarchy wiring, coherence and the CMO engine come next; see
- * docs/cache-hierarchy.md):
- * - CacheLevel: one timed level with data: hit latency, MSHR merging, write-back of dirty
- *   victims, Write-Back / Write-Through and the allocation hints, Device/Non-cacheable bypass,
- *   line and set/way maintenance primitives.
+ * - CacheHierarchy: every PE's L1I/L1D, the L2s (per PE or per cluster), the optional L3
+ *   (before-poc or system-cache), coherence through an exact SnoopFilter, cache maintenance with
+ *   its architectural reach and cost, LSE atomics and exclusive monitors; CpuPort is a PE's port.
+ * - ID registers derived from the configuration (CLIDR_EL1, CCSIDR_EL1, CTR_EL0, DCZID_EL0).
  * - CacheArray: one set-associative array with tags, per-line state bits (valid, dirty, shared,
  *   i.e. MOESI / CHI UC-UD-SC-SD-I, plus controller bits), line data (optionally in a
  *   SharedArrayBuffer) and a replacement policy: true LRU, tree-PLRU or seeded random.
@@ -13,10 +12,13 @@
  *   out of entries or targets.
  * - Reference models used as oracles: CachegrindModel (exactly Valgrind cachegrind's I1/D1/LL
  *   simulation) and DineroModel (a Dinero IV-style write-back, write-allocate L1I/L1D/L2).
- * Leaves out (for now): inclusion policies, a bounded write-back buffer, coherence, the CMO
- * engine (reach to PoU/PoC across levels and PEs), prefetch.
+ * Leaves out (for now): a bounded write-back buffer (write-backs are performed at once and timed as
+ * DRAM writes queued at the home node), prefetchers other than next-line.
  */
-export { CacheLevel, type CacheLevelConfig } from './cache.js';
+export { CacheHierarchy, CpuPort, Level, rmwBytes, type HierarchyOptions } from './hierarchy.js';
+export { SnoopFilter } from './snoop-filter.js';
+export { LevelStats } from './level-stats.js';
+export { SysReg, clidr, ccsidr, ctr, dczid, readIdRegister } from './id-regs.js';
 export {
   CacheArray, checkGeometry, isPow2, INVALID_TAG, MoesiState,
   STATE_VALID, STATE_DIRTY, STATE_SHARED, STATE_CONTROLLER_BITS,

@@ -83,7 +83,7 @@ export const CacheSchema = z.strictObject({
   l1d: z.strictObject(cacheLevel),
   l2: z.strictObject({
     ...outerLevel,
-    /** PEs sharing one L2 (a cluster); 1 = a private L2 per PE. Must divide core.count. */
+    /** PEs sharing one L2 (a cluster); 1 = a private L2 per PE. The last cluster may be partial (core.count=1 on X-Gene). */
     clusterSize: zInt(1, 256),
   }),
   l3: z.strictObject({
@@ -179,7 +179,5 @@ export function checkPlatform(cfg: PlatformConfig): void {
   if (c.lineBytes > burst) {
     throw new UserError(`config: cache.lineBytes must be at most one DRAM burst, dram.busBytes x dram.burstLength = ${burst} (got ${c.lineBytes}); raise dram.burstLength or lower the line size`);
   }
-  if (cfg.core.count % c.l2.clusterSize !== 0) {
-    throw new UserError(`config: cache.l2.clusterSize must divide core.count (${cfg.core.count}) (got ${c.l2.clusterSize})`);
-  }
+
 }

@@ -5,6 +5,7 @@ import { AddressMap } from '../../mem/address-map.js';
 import { checkDramConfig } from '../../mem/dram.js';
 import { checkPlatform, PlatformSchema, type CacheLevelName, type PlatformConfig } from '../schema.js';
 import { CACHEGRIND } from './cachegrind.js';
+import { System } from '../system.js';
 import { DEFAULT_PLATFORM, PRESETS } from './index.js';
 
 const resolve = (base: PlatformConfig, sets: string[] = []): PlatformConfig => resolveConfig(PlatformSchema, base, { sets });
@@ -112,8 +113,14 @@ describe('platform presets', () => {
     expect(errorOf(() => checkPlatform(resolve(CACHEGRIND, ['cache.l2.sizeBytes=48KiB'])))).toContain('cache.l2.sizeBytes');
   });
 
-  it('xgene1: a cluster size that does not divide the PE count is a UserError', () => {
-    const c = resolve(PRESETS['xgene1']!, ['cache.l2.clusterSize=3']);
-    expect(errorOf(() => checkPlatform(c))).toContain('cache.l2.clusterSize');
+  it('xgene1: a PE count the cluster size does not divide leaves the last cluster partial (core.count=1 is legal)', () => {
+    const c = resolve(PRESETS['xgene1']!, ['core.count=3']);
+    expect(() => checkPlatform(c)).not.toThrow();
+    const sys = new System(c, 1);
+    expect(sys.caches.l2.map((l) => l.name)).toEqual(['system.cluster0.l2', 'system.cluster1.l2']);
+  });
+
+  it('a line larger than a DRAM burst is a UserError naming cache.lineBytes', () => {
+    expect(errorOf(() => checkPlatform(resolve(CACHEGRIND, ['cache.lineBytes=128'])))).toContain('cache.lineBytes');
   });
 });

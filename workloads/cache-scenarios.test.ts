@@ -1,0 +1,207 @@
+import { describe, expect, it, vi } from 'vitest';
+import { runScenarioCommand } from '../src/cli/run.js';
+import { PRESETS } from '../src/platform/index.js';
+
+/** What `armsim run NAME --json` prints, the parts these tests read. */
+interface Report {
+  scenario: string;
+  platform: string;
+  verdict: 'pass' | 'fail';
+  end: { reason: string };
+  checks: Record<string, Record<string, any>>;
+}
+
+/**
+ * Runs a scenario through the CLI's own run function (`armsim run NAME --json --platform P --set
+ * ...`), in process, and parses what it prints.
+ */
+async function run(name: string, opts: { platform?: string; sets?: string[]; seed?: number } = {}): Promise<{ code: number; r: Report }> {
+  let out = '';
+  const write = ((chunk: string | Uint8Array): boolean => { out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'); return true; }) as typeof process.stdout.write;
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation(write);
+  let code: number;
+  try {
+    code = await runScenarioCommand(name, { platform: opts.platform, sets: [...(opts.sets ?? [])], config: undefined, seed: opts.seed ?? 1, maxCycles: undefined, json: true });
+  } finally {
+    spy.mockRestore();
+  }
+  return { code, r: JSON.parse(out) as Report };
+}
+
+const KiB = 1024, MiB = 1024 * KiB;
+const N1 = PRESETS['neoverse-n1']!;
+const XG = PRESETS['xgene1']!;
+
+describe('lat-mem-rd', () => {
+  // Small caches so that four times the largest one (the DRAM plateau) is only 4 MiB.
+  const SMALL = ['cache.l1d.sizeBytes=8KiB', 'cache.l2.sizeBytes=64KiB', 'cache.l3.sizeBytes=1MiB', 'scenario.loads=500'];
+  const caps = { l1d: 8 * KiB, l2: 64 * KiB, l3: 1 * MiB };
+  // Hit latencies as the hierarchy's timing model states them, from the preset's numbers: the
+  // interconnect is crossed up and down (its latency once in all) and the home node adds it once more.
+  const c = N1.cache, ic = N1.interconnect.latency;
+  const lat = {
+    l1d: c.l1d.hitLatency,
+    l2: c.l1d.tagLatency + c.l2.hitLatency,
+    l3: c.l1d.tagLatency + c.l2.tagLatency + 2 * ic + c.l3.hitLatency,
+  };
+
+  it('plateaus at the configured latency of each level (within 5%) and steps at each capacity (neoverse-n1, small caches)', async () => {
+    const { code, r } = await run('lat-mem-rd', { sets: SMALL });
+    expect(code, JSON.stringify(r.checks)).toBe(0);
+    expect(r.verdict).toBe('pass');
+    const pts = r.checks.points!.points as { sizeBytes: number; cyclesPerLoad: number }[];
+    expect(pts.map((p) => p.sizeBytes)).toEqual([4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096].map((k) => k * KiB));
+    const at = (size: number): number => pts.find((p) => p.sizeBytes === size)!.cyclesPerLoad;
+    // Plateaus: at most half a level's capacity, more than the level above's.
+    const near = (v: number, want: number): void => { expect(Math.abs(v - want) / want, `${v} vs ${want}`).toBeLessThanOrEqual(0.05); };
+    near(at(4 * KiB), lat.l1d);
+    for (const s of [16 * KiB, 32 * KiB]) near(at(s), lat.l2);
+    for (const s of [128 * KiB, 256 * KiB, 512 * KiB]) near(at(s), lat.l3);
+    // Steps: from half a level's capacity to twice it, the time per load at least doubles.
+    for (const [cap, here] of [[caps.l1d, lat.l1d], [caps.l2, lat.l2], [caps.l3, lat.l3]] as const) {
+      expect(at(cap / 2)).toBeLessThan(here * 1.05);
+      expect(at(cap * 2)).toBeGreaterThan(here * 2);
+    }
+    // DRAM (4 x the L3): between a row hit for every load and a row conflict plus a whole refresh
+    // for every 20th load; the check holds it to its derived expectation.
+    const d = N1.dram, path = c.l1d.tagLatency + c.l2.tagLatency + c.l3.tagLatency + 2 * ic + d.frontendLatency + d.backendLatency + (d.burstLength / 2) * d.clockRatio;
+    const rowHit = path + d.tCL * d.clockRatio, conflict = path + (d.tRP + d.tRCD + d.tCL) * d.clockRatio;
+    expect(at(4 * MiB)).toBeGreaterThan(rowHit);
+    expect(at(4 * MiB)).toBeLessThan(conflict + (d.tRFC * d.clockRatio) / 20);
+    expect(r.checks.dramPlateau!.pass).toBe(true);
+    expect(r.checks.dramPlateau!.sizes).toEqual([4 * MiB]);
+    for (const k of ['l1dPlateau', 'l2Plateau', 'l3Plateau']) {
+      expect(r.checks[k]!.pass, k).toBe(true);
+      expect(r.checks[k]!.skipped, k).toBeUndefined();
+    }
+  });
+
+  it('follows the platform: xgene1 has a 32 KiB L1D, a 256 KiB L2 and a slower L3', async () => {
+    const { code, r } = await run('lat-mem-rd', { platform: 'xgene1', sets: ['cache.l3.sizeBytes=1MiB', 'scenario.loads=300'] });
+    expect(code, JSON.stringify(r.checks)).toBe(0);
+    const pts = r.checks.points!.points as { sizeBytes: number; cyclesPerLoad: number }[];
+    const at = (size: number): number => pts.find((p) => p.sizeBytes === size)!.cyclesPerLoad;
+    const x = XG.cache, xic = XG.interconnect.latency;
+    expect(at(16 * KiB)).toBe(x.l1d.hitLatency);
+    expect(at(128 * KiB)).toBe(x.l1d.tagLatency + x.l2.hitLatency);
+    expect(at(512 * KiB)).toBe(x.l1d.tagLatency + x.l2.tagLatency + 2 * xic + x.l3.hitLatency);
+    expect(pts[pts.length - 1]!.sizeBytes).toBe(4 * MiB);
+  });
+
+  it('a too-short list leaves the DRAM plateau unmeasured and says so', async () => {
+    const { r } = await run('lat-mem-rd', { sets: [...SMALL, 'scenario.maxBytes=256KiB'] });
+    expect(r.checks.points!.points).toHaveLength(7);
+    expect(r.checks.dramPlateau!.skipped).toMatch(/maxBytes/);
+  });
+});
+
+describe('set-way-vs-l3', () => {
+  /** Sets x ways of a level: the number of DC CISW operations that cover it. */
+  const setsTimesWays = (l: { sizeBytes: number }, lineBytes: number): number => l.sizeBytes / lineBytes;
+
+  it('xgene1, set/way: the data stays dirty in the L3 above the PoC and the MMU-off reader sees stale bytes', async () => {
+    const { code, r } = await run('set-way-vs-l3', { platform: 'xgene1', sets: ['scenario.strategy=set-way'] });
+    expect(code, JSON.stringify(r.checks)).toBe(0);
+    expect(r.checks.staleBytes!.bytes).toBe(64 * KiB);
+    expect(r.checks.staleBytes!.predicted).toBe('stale');
+    expect(r.checks.dirtyLevel!.level).toBe('system.l3');
+    // DC CISW on every set and way of the L1D and the L2, as CLIDR/CCSIDR describe them.
+    expect(r.checks.cmoCycles!.ops).toBe(setsTimesWays(XG.cache.l1d, 64) + setsTimesWays(XG.cache.l2, 64));
+    expect(r.checks.cmoCycles!.cycles).toBeGreaterThan(0);
+  });
+
+  it('xgene1, by VA: DC CIVAC cleans through the L3 to memory; nothing is stale', async () => {
+    const { code, r } = await run('set-way-vs-l3', { platform: 'xgene1', sets: ['scenario.strategy=va'] });
+    expect(code, JSON.stringify(r.checks)).toBe(0);
+    expect(r.checks.staleBytes!.bytes).toBe(0);
+    expect(r.checks.dirtyLevel!.level).toBe('none');
+    expect(r.checks.cmoCycles!.ops).toBe(64 * KiB / 64);
+  });
+
+  it('neoverse-n1, set/way: the lines land in the system cache at the PoC, which the reader sees', async () => {
+    const { code, r } = await run('set-way-vs-l3', { sets: ['scenario.strategy=set-way'] });
+    expect(code, JSON.stringify(r.checks)).toBe(0);
+    expect(r.checks.staleBytes!.bytes).toBe(0);
+    expect(r.checks.staleBytes!.predicted).toBe('clean');
+    expect(r.checks.dirtyLevel!.level).toBe('system.l3');
+    expect(r.checks.cmoCycles!.ops).toBe(setsTimesWays(N1.cache.l1d, 64) + setsTimesWays(N1.cache.l2, 64));
+  });
+
+  it('without maintenance the reader sees stale data on both platforms; with a Normal-NC reader too', async () => {
+    for (const platform of ['neoverse-n1', 'xgene1']) {
+      const { code, r } = await run('set-way-vs-l3', { platform, sets: ['scenario.strategy=none', 'scenario.reader=nc'] });
+      expect(code, `${platform}: ${JSON.stringify(r.checks)}`).toBe(0);
+      expect(r.checks.staleBytes!.bytes).toBeGreaterThan(0);
+      expect(r.checks.cmoCycles!.ops).toBe(0);
+    }
+  });
+});
+
+describe('mismatched-alias', () => {
+  for (const platform of ['neoverse-n1', 'xgene1']) {
+    for (const eviction of ['capacity', 'clean']) {
+      it(`${platform}, ${eviction}: A's older cacheable data overwrites B's non-cacheable update`, async () => {
+        const { code, r } = await run('mismatched-alias', { platform, sets: [`scenario.eviction=${eviction}`] });
+        expect(code, JSON.stringify(r.checks)).toBe(0);
+        const l = r.checks.lostUpdate!;
+        expect(l.lost).toBe(true);
+        expect(l.readByB).toBe(l.writtenByA);
+        expect(l.readByB).not.toBe(l.writtenByB);
+        expect(r.checks.writeBack!.whereWhenBWrote).toMatch(/system\.cpu0\.l1d dirty/);
+      });
+    }
+  }
+
+  it('when the dirty line is not written back (one eviction line), B keeps its data and the check fails', async () => {
+    const { code, r } = await run('mismatched-alias', { platform: 'xgene1', sets: ['scenario.evictionLines=1'] });
+    expect(code).toBe(1);
+    expect(r.checks.lostUpdate!.lost).toBe(false);
+    expect(r.checks.lostUpdate!.readByB).toBe(r.checks.lostUpdate!.writtenByB);
+    expect(r.checks.writeBack!.whereAfterWriteBack).toMatch(/dirty/);
+  });
+});
+
+describe('atomics-contention', () => {
+  const N = 4, M = 40;
+  const base = [`scenario.pes=${N}`, `scenario.increments=${M}`];
+
+  for (const method of ['ldadd', 'llsc']) {
+    it(`${method} on Write-Back memory counts exactly N*M`, async () => {
+      const { code, r } = await run('atomics-contention', { sets: [...base, `scenario.method=${method}`, 'scenario.memory=wb'] });
+      expect(code, JSON.stringify(r.checks)).toBe(0);
+      expect(r.checks.count!.count).toBe(N * M);
+      expect(r.checks.aborts!.externalAbort + r.checks.aborts!.unsupportedAtomic).toBe(0);
+      expect(r.checks.cyclesPerIncrement!.perPe).toBeGreaterThan(0);
+    });
+  }
+
+  it('LDADD on Normal-NC follows the region: far counts, abort faults, unsupported faults', async () => {
+    const far = await run('atomics-contention', { sets: [...base, 'scenario.memory=nc'] });
+    expect(far.code).toBe(0);
+    expect(far.r.checks.count!.count).toBe(N * M);
+    const ab = await run('atomics-contention', { sets: [...base, 'scenario.memory=nc', 'memory.regions.ram.ncAtomics=abort'] });
+    expect(ab.code, JSON.stringify(ab.r.checks)).toBe(0);
+    expect(ab.r.checks.count!.count).toBe(0);
+    expect(ab.r.checks.aborts!.externalAbort).toBe(N * M);
+    const un = await run('atomics-contention', { sets: [...base, 'scenario.memory=nc', 'memory.regions.ram.ncAtomics=unsupported'] });
+    expect(un.code, JSON.stringify(un.r.checks)).toBe(0);
+    expect(un.r.checks.count!.count).toBe(0);
+    expect(un.r.checks.aborts!.unsupportedAtomic).toBe(N * M);
+  });
+
+  it('LDXR/STXR on Normal-NC: exact with the global monitor; without one every STXR fails (or aborts)', async () => {
+    const mon = await run('atomics-contention', { platform: 'xgene1', sets: [...base, 'scenario.method=llsc', 'scenario.memory=nc'] });
+    expect(mon.code, JSON.stringify(mon.r.checks)).toBe(0);
+    expect(mon.r.checks.count!.count).toBe(N * M);
+    const small = ['scenario.pes=2', 'scenario.increments=10', 'scenario.maxAttempts=5', 'scenario.method=llsc', 'scenario.memory=nc', 'memory.regions.ram.globalMonitor=false'];
+    const fail = await run('atomics-contention', { sets: small });
+    expect(fail.code, JSON.stringify(fail.r.checks)).toBe(0);
+    expect(fail.r.checks.count!.count).toBe(0);
+    expect(fail.r.checks.stxrFailures!.failures).toBe(2 * 10 * 5);
+    expect(fail.r.checks.stxrFailures!.givenUp).toBe(2 * 10);
+    const abort = await run('atomics-contention', { sets: [...small, 'memory.regions.ram.exclusivesWithoutMonitor=abort'] });
+    expect(abort.code, JSON.stringify(abort.r.checks)).toBe(0);
+    expect(abort.r.checks.count!.count).toBe(0);
+    expect(abort.r.checks.aborts!.externalAbort).toBe(2 * 10);
+  });
+});
