@@ -210,8 +210,13 @@ export class CacheHierarchy {
 
   private respond(id: number, delay: number): void {
     this.table.status[id] = STATUS_OK;
+    if (id === this.syncId) { this.syncDoneAt = this.q.now + delay; return; }   // completed within the port call
     this.q.schedule(this.peResp[this.table.source[id]!]!, delay, id);
   }
+
+  /** The request a CpuPort is handing over right now (-1 outside a port call) and its completion, if decided on the spot. */
+  syncId = -1;
+  syncDoneAt = -1;
 
   /**
    * True when PE `pe` may issue an access that could miss: its cluster's L2 has a free MSHR and
@@ -1583,7 +1588,19 @@ export class CpuPort implements RequestPort {
     return this.h.canMiss(this.pe, this.k) ? this.hnPort.available : 0;
   }
 
+  /** See RequestPort.completedAt: set by each trySend. */
+  completedAt = -1;
+
   trySend(id: number): boolean {
+    const h = this.h;
+    h.syncId = id; h.syncDoneAt = -1;
+    const ok = this.dispatch(id);
+    this.completedAt = ok ? h.syncDoneAt : -1;
+    h.syncId = -1;
+    return ok;
+  }
+
+  private dispatch(id: number): boolean {
     const h = this.h;
     const t = h.table;
     const region = h.map.find(t.addr[id]!, t.size[id]!);

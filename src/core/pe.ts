@@ -109,6 +109,15 @@ export class Pe {
   private readonly anyByBucket = new Uint16Array(ORDER_BUCKETS);
   private readonly storesByBucket = new Uint16Array(ORDER_BUCKETS);
 
+  /**
+   * Parts completed on the spot by the memory system (RequestPort.completedAt), retired when
+   * their cycle comes: window slot and completion cycle, a FIFO in non-decreasing cycle order.
+   * No event is spent on them; the PE's own step events retire them.
+   */
+  private readonly syncSlot: Int32Array;
+  private readonly syncAt: Float64Array;
+  private syncHead = 0;
+  private syncLen = 0;
   private dmbPending = false;
   /** The window slot an ordering stall waits for: other completions need not retry the issue. */
   private blockedOn = -1;
@@ -142,6 +151,8 @@ export class Pe {
     this.wAddr = new Float64Array(w); this.wSize = new Uint16Array(w); this.wIssued = new Float64Array(w);
     this.wBytes = new Uint8Array(w * 64);
     this.wFree = new Int32Array(w);
+    this.syncSlot = new Int32Array(2 * w);
+    this.syncAt = new Float64Array(2 * w);
     for (let i = 0; i < w; i++) this.wFree[i] = w - 1 - i;
     this.nFree = w;
     this.lineBytes = cfg.lineBytes;
@@ -149,7 +160,8 @@ export class Pe {
     this.data32 = LITTLE_ENDIAN && td.byteOffset % 4 === 0 && td.byteLength % 4 === 0 ? new Int32Array(td.buffer, td.byteOffset, td.byteLength / 4) : undefined;
     this.invLineBytes = Number.isInteger(Math.log2(cfg.lineBytes)) ? 1 / cfg.lineBytes : 0;
     this.respHandler = q.register(`${name}.response`, (id) => this.onResponse(id));
-    this.stepHandler = q.register(`${name}.step`, () => { this.stepAt = -1; this.tryIssue(); });
+    // A step replaced by an earlier one still fires: only the one at stepAt acts (else they multiply).
+    this.stepHandler = q.register(`${name}.step`, () => { if (this.q.now !== this.stepAt) return; this.stepAt = -1; this.tryIssue(); });
     const c = { unit: 'count' }, cy = { unit: 'cycles' }, by = { unit: 'bytes' };
     stats.add(statsPath, this.stats, {
       ops: { ...c, desc: 'ops executed (memory, barrier, system-register and compute)' },
@@ -228,6 +240,26 @@ export class Pe {
 
   /** Issues ops in program order until something stops it. Idempotent: safe to call any time. */
   private tryIssue(): void {
+    if (this.syncLen > 0) this.retireSync(this.q.now);
+    this.issue();
+    // Parts completed on the spot still to retire: wake up for the next one.
+    if (this.syncLen > 0) this.scheduleStep(this.syncAt[this.syncHead]!);
+  }
+
+  /** Retires the on-the-spot completions due by `now`, in order. */
+  private retireSync(now: number): void {
+    const cap = this.syncSlot.length;
+    while (this.syncLen > 0) {
+      const at = this.syncAt[this.syncHead]!;
+      if (at > now) return;
+      const w = this.syncSlot[this.syncHead]!;
+      this.syncHead = this.syncHead + 1 === cap ? 0 : this.syncHead + 1;
+      this.syncLen--;
+      if (--this.wParts[w]! === 0) this.opDone(w, at);
+    }
+  }
+
+  private issue(): void {
     const q = this.q, slot = this.slot;
     if (this.finished || this.waitingSlot >= 0) return;
     const now = q.now;
@@ -406,6 +438,7 @@ export class Pe {
     if (kind === REQ_WRITE) this.fillStoreData(id, len, opOffset);
     this.stats.requests++;
     this.memLink!.trySend(id);
+    this.tookOnTheSpot(id);
   }
 
   /** Sends a maintenance request covering [addr, addr + size) (size 0: set/way or all). */
@@ -417,6 +450,7 @@ export class Pe {
     table.tag[id] = w * 64;
     this.stats.requests++;
     this.memLink!.trySend(id);
+    this.tookOnTheSpot(id);
   }
 
   /**
@@ -439,6 +473,7 @@ export class Pe {
     }
     this.stats.requests++;
     this.memLink!.trySend(id);
+    this.tookOnTheSpot(id);
   }
 
   /** Writes the bytes a store part carries into request `id`'s data slice. */
@@ -461,8 +496,28 @@ export class Pe {
     }
   }
 
-  private onResponse(id: number): void {
-    const table = this.table, now = this.q.now;
+  /**
+   * After a trySend: if the memory system completed request `id` on the spot, take its result now
+   * and retire the part when its cycle comes (FIFO order; a completion earlier than the FIFO's
+   * last one takes the ordinary response path instead, so the FIFO stays sorted).
+   */
+  private tookOnTheSpot(id: number): void {
+    const at = this.memLink!.completedAt;
+    if (at === undefined || at < 0) return;
+    const cap = this.syncSlot.length;
+    if (this.syncLen === cap || (this.syncLen > 0 && at < this.syncAt[(this.syncHead + this.syncLen - 1) % cap]!)) {
+      this.q.schedule(this.respHandler, at - this.q.now, id);
+      return;
+    }
+    const w = this.takeResult(id);
+    const i = (this.syncHead + this.syncLen) % cap;
+    this.syncSlot[i] = w; this.syncAt[i] = at;
+    this.syncLen++;
+  }
+
+  /** Takes request `id`'s status and data into its window slot and frees the id; returns the slot. */
+  private takeResult(id: number): number {
+    const table = this.table;
     const tag = table.tag[id]!;
     const w = tag >>> 6, opOffset = tag & 63;    // tag = slot * 64 + offset, small
     if (table.status[id] !== STATUS_OK) { if (this.wOk[w] === 1) this.wStatus[w] = table.status[id]!; this.wOk[w] = 0; }
@@ -470,8 +525,24 @@ export class Pe {
       this.wBytes.set(table.data.subarray(table.dataOffset(id), table.dataOffset(id) + table.size[id]!), w * 64 + opOffset);
     }
     table.release(id);
+    return w;
+  }
+
+  private onResponse(id: number): void {
+    if (this.syncLen > 0) this.retireSync(this.q.now);
+    const w = this.takeResult(id);
     if (--this.wParts[w]! > 0) return;
-    // The whole op has completed.
+    this.opDone(w, this.q.now);
+    if (this.exhausted && !this.haveOp) { this.checkFinished(); if (this.syncLen > 0) this.scheduleStep(this.syncAt[this.syncHead]!); return; }
+    // Retry the issue only if this completion can unblock it (a rescan per response is O(window)).
+    if (this.stall === STALL_ORDER && this.blockedOn !== w) return;
+    if (this.stall === STALL_BARRIER && this.outstanding > 0) return;
+    this.tryIssue();
+  }
+
+  /** The op in window slot `w` has completed at cycle `at`. */
+  private opDone(w: number, at: number): void {
+    const now = at;
     const op = this.wOp[w]!;
     if (op === OP_LOAD) this.loadLatency.record(now - this.wIssued[w]!);
     if (this.wOk[w] === 0) this.stats.externalAborts++;
@@ -481,17 +552,12 @@ export class Pe {
     this.wFree[this.nFree++] = w;
     if (this.waitingSlot === w) {
       this.waitingSlot = -1;
-      this.source!.deliver(this.resultOf(w));
+      this.source!.deliver(this.resultOf(w, at));
     }
     if (this.outstanding === 0) this.dmbPending = false;
-    if (this.exhausted && !this.haveOp) { this.checkFinished(); return; }
-    // Retry the issue only if this completion can unblock it (a rescan per response is O(window)).
-    if (this.stall === STALL_ORDER && this.blockedOn !== w) return;
-    if (this.stall === STALL_BARRIER && this.outstanding > 0) return;
-    this.tryIssue();
   }
 
-  private resultOf(w: number): OpResult {
+  private resultOf(w: number, at: number): OpResult {
     const ok = this.wOk[w] === 1;
     const size = this.wSize[w]!;
     const isLoad = this.wRet[w] === 1;
@@ -503,7 +569,7 @@ export class Pe {
     }
     const st = this.wStatus[w]!;
     const fault = ok ? undefined : st === ReqStatus.Unsupported ? 'unsupported-atomic' : st === ReqStatus.Alignment ? 'alignment' : 'external-abort';
-    return { ok, fault, bytes, value: lo + hi * 4294967296, valueLo: lo, valueHi: hi, cycle: this.q.now };
+    return { ok, fault, bytes, value: lo + hi * 4294967296, valueLo: lo, valueHi: hi, cycle: at };
   }
 
   private checkFinished(): void {

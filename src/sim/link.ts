@@ -9,6 +9,12 @@ export interface RequestPort {
   onCredit: (() => void) | undefined;
   /** false: refused for want of room; keep the request and retry from onCredit. */
   trySend(id: number): boolean;
+  /**
+   * Optional, read right after a successful trySend: the cycle at which the receiver completed
+   * that request on the spot (its status and data are final, no response will come, and the
+   * sender owns the id again), or -1 when a response will come as usual.
+   */
+  readonly completedAt?: number;
 }
 
 /** Where a target sends its responses: after `extra` cycles plus the path's own latency. Never refuses. */
