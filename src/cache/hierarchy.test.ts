@@ -209,6 +209,17 @@ describe('cache maintenance reach', () => {
     expect(results).toEqual([99, 0]);
   });
 
+  it('DC ZVA on Device memory is an Alignment fault and writes nothing', () => {
+    let r: OpResult | undefined, after: OpResult | undefined;
+    run('neoverse-n1', [], function* () {
+      yield prog.store(RAM + 0x1040, 8, 0x77, { attrs: NC, wait: true });
+      r = yield prog.dc('zva', RAM + 0x1040, { attrs: 0 /* Device-nGnRnE */, wait: true });
+      after = yield prog.load(RAM + 0x1040, 8, { attrs: NC });
+    });
+    expect(r!.fault).toBe('alignment');
+    expect(after!.value).toBe(0x77);
+  });
+
   it('DC ZVA zeroes a whole block in the cache', () => {
     let r: OpResult | undefined;
     run('neoverse-n1', [], function* () {

@@ -1296,7 +1296,11 @@ export class CacheHierarchy {
         this.respond(id, cost);
         return;
       }
-      case CmoOp.DC_ZVA: this.zeroBlock(pe, id); return;
+      case CmoOp.DC_ZVA:
+        // DC ZVA to any type of Device memory takes an Alignment fault (Arm ARM "DC ZVA").
+        if (attrIsDevice(attrs)) { this.fail(id, ReqStatus.Alignment, 1); return; }
+        this.zeroBlock(pe, id);
+        return;
       case CmoOp.IC_IVAU: {
         const line = this.lineOf(t.addr[id]!);
         for (let p = 0; p < this.l1i.length; p++) {
