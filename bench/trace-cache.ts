@@ -106,10 +106,12 @@ export function xzLackeyTrace(inputBytes: number): LackeyTraceInfo {
   const tracePath = benchTracePath(`${stem}.trace`);
   const metaPath = benchTracePath(`${stem}.json`);
   if (existsSync(tracePath) && existsSync(metaPath)) {
-    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as LackeyTraceInfo;
-    return { ...meta, path: tracePath, generated: false };
+    try {
+      const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as LackeyTraceInfo;
+      if (meta.inputBytes === inputBytes && meta.ops > 0) return { ...meta, path: tracePath, generated: false };
+    } catch { /* unreadable description: make both again */ }
   }
-  rmSync(tracePath, { force: true });           // a trace without its description: make both again
+  rmSync(tracePath, { force: true });           // a trace without a usable description: make both again
   const xzVersion = firstLine('xz', ['--version']);
   const valgrindVersion = firstLine('valgrind', ['--version']);
   const input = benchTracePath(`${stem}.input.${process.pid}`);
