@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { UserError } from '../sim/index.js';
 import { runScenarioCommand, runReplayCommand, type RunFlags } from './run.js';
 import { listText } from './list.js';
+import { runAttrsCommand } from './attrs.js';
 import { importLackey } from '../core/index.js';
 
 const VERSION = packageVersion();
@@ -29,6 +30,7 @@ Usage:
   armsim trace import --from lackey <file> -o <out>
                                            convert valgrind --tool=lackey --trace-mem=yes output
   armsim list                              scenarios and platform presets
+  armsim attrs [--json '<object>']         final memory attributes of one access (JSON Lines on stdin)
   armsim <command> --help                  help for one command
   armsim --version
 
@@ -99,6 +101,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
       if (rest.length > 0) throw new UserError(`list: unexpected argument '${rest[0]}' (list takes none)`);
       process.stdout.write(listText());
       return 0;
+    case 'attrs': return runAttrsCommand(rest);
     case 'run': {
       const { positionals, flags, help } = parseRun('run', rest);
       if (help) { process.stdout.write(RUN_HELP); return 0; }
@@ -125,7 +128,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
       return 0;
     }
     default:
-      throw new UserError(`unknown command '${cmd}' (accepted: run, replay, trace, list, --help, --version)`);
+      throw new UserError(`unknown command '${cmd}' (accepted: run, replay, trace, list, attrs, --help, --version)`);
   }
 }
 

@@ -12,6 +12,10 @@
  * into the combination; only final words (from `effectiveAttrs`, `combineS1S2`, `s1DisabledAttrs`)
  * are guaranteed to have Device and Normal iNC+oNC as Outer Shareable (`EffectiveShareability`).
  * HCR_EL2.TGE is assumed 0 and HCR_EL2.E2H plays no part (no EL2&0 regime here).
+ *
+ * FEAT_MTE_PERM (`opts.featMTEPerm`): see `ATTR_NOTAGACCESS`. Reserved and CONSTRAINED
+ * UNPREDICTABLE inputs are flagged in the word only as `ATTR_RESERVED`; `attrReasons` (cold path)
+ * recomputes which ones an access met.
  */
 import { UserError } from '../sim/index.js';
 
@@ -40,6 +44,34 @@ export const ATTR_FAULT_S1_PERMISSION = -1;
 /** `effectiveAttrs` result: a stage-2 Permission fault (fetch from stage-2 Device when so configured, or a walk to stage-2 Device with HCR_EL2.PTW=1). */
 export const ATTR_FAULT_S2_PERMISSION = -2;
 
+/**
+ * FEAT_MTE_PERM NoTagAccess. Bit 20 of the packed word, free in the layout of
+ * src/mem/mem-attrs.ts (bits 0-19 used there); the caches never look at it.
+ *
+ * - In a stage-2 word (`decodeS2MemAttr` with `opts.featMTEPerm`): the descriptor says NoTagAccess,
+ *   FWB=0 MemAttr 0b0100 (decoded as Normal iWB oWB) or FWB=1 MemAttr[3:1] 0b111 (0b1110 force WB,
+ *   0b1111 use stage 1). This is `permissions.s2tag_na` of `AArch64.S2NextWalkStateLeaf`.
+ * - In a final word (`combineS1S2`, `effectiveAttrs`): set only when the stage-2 descriptor is
+ *   NoTagAccess **and** the stage-1 output (the IPA's attributes) is Allocation Tagged, for a data
+ *   access. It does not make the word Untagged and is not a fault by itself: the ASL keeps
+ *   `memattrs.tags` as `S2MemTagType` gives it and only `AArch64.S2CheckPermissions` acts, so
+ *   **the caller must check**: an access that is a tag access (LDG, STG, ST2G, STZG, STGP's tag,
+ *   LDGM, STGM, STZGM, DC GVA/GZVA) or is tag-checked, to a word with this bit set, takes a
+ *   stage-2 Permission fault (ISS2.TagAccess=1; WnR only for a tag write). In the ASL it is checked
+ *   after the stage-2 read/write permission checks and before the dirty-state check. Ordinary
+ *   loads and stores that are not tag-checked proceed with the attributes as they are.
+ *   HCR_EL2.CD making the memory NC does not remove the check (the ASL tests s2tag_na and the
+ *   stage-1 tags, not the final attributes).
+ *
+ * Source: rems-project/sail-arm arm-v9.4-a/src/v8_base.sail (commit 00dd7f7d): `S2DecodeMemAttrs`
+ * (0b0100 with HaveMTEPermExt: WB/WB, notagaccess), `AArch64.S2ApplyFWBMemAttrs`
+ * (notagaccess = s2_attr[3:1] == '111' && tags == AllocationTagged), `S2CombineS1MemAttrs`
+ * (notagaccess = s2.notagaccess && s1.tags == AllocationTagged), `AArch64.S2NextWalkStateLeaf`
+ * (s2tag_na), `AArch64.S2CheckPermissions` ((tagaccess || tagchecked) && ipa.memattrs.tags ==
+ * AllocationTagged && s2tag_na: Fault_Permission, fault.tagaccess).
+ */
+export const ATTR_NOTAGACCESS = 1 << 20;
+
 // ---------------------------------------------------------------------------------------------
 // Options: every choice the architecture leaves open
 // ---------------------------------------------------------------------------------------------
@@ -49,6 +81,11 @@ export interface AttrOptions {
   readonly featXS: boolean;
   /** FEAT_MTE2: MAIR 0xF0 is Normal WB-RWA Allocation Tagged (reserved without it); HCR_EL2.DCT tags; tags survive combination. */
   readonly featMTE2: boolean;
+  /**
+   * FEAT_MTE_PERM (needs FEAT_MTE2): stage-2 NoTagAccess, FWB=0 MemAttr 0b0100 (reserved without
+   * it) and FWB=1 MemAttr 0b1110/0b1111 (bit 3 RES0 without it). See `ATTR_NOTAGACCESS`.
+   */
+  readonly featMTEPerm: boolean;
   /**
    * The MAIR byte used in place of a reserved one. The ASL replaces a reserved Attr with an
    * UNKNOWN value (`S1DecodeMemAttrs`: `ConstrainUnpredictableBits(Unpredictable_RESMAIR)`);
@@ -82,6 +119,7 @@ export interface AttrOptions {
 export const DEFAULT_ATTR_OPTIONS: AttrOptions = Object.freeze({
   featXS: true,
   featMTE2: true,
+  featMTEPerm: false,
   reservedMair: 0x00,
   reservedShareability: 'OSH',
   s2ReservedCacheability: 'NC',
@@ -94,6 +132,7 @@ export const DEFAULT_ATTR_OPTIONS: AttrOptions = Object.freeze({
 const OPTION_VALUES: { readonly [K in keyof AttrOptions]: readonly unknown[] | 'boolean' | 'mair' } = {
   featXS: 'boolean',
   featMTE2: 'boolean',
+  featMTEPerm: 'boolean',
   reservedMair: 'mair',
   reservedShareability: ['OSH', 'ISH', 'NSH'],
   s2ReservedCacheability: ['NC', 'WT', 'WB'],
@@ -126,6 +165,9 @@ export function resolveAttrOptions(overrides: Record<string, unknown> = {}, path
     out[key] = value;
   }
   const opts = out as unknown as AttrOptions;
+  if (opts.featMTEPerm && !opts.featMTE2) {
+    throw new UserError(`${path}.featMTEPerm: FEAT_MTE_PERM needs FEAT_MTE2; set featMTE2 to true or featMTEPerm to false`);
+  }
   if (mairIsReserved(opts.reservedMair, opts)) {
     throw new UserError(`${path}.reservedMair: 0x${hex2(opts.reservedMair)} is itself reserved with these features; pick a defined encoding such as 0x00`);
   }
@@ -247,10 +289,11 @@ const CACHE_BY_NAME = { NC: Cacheability.NC, WT: Cacheability.WT, WB: Cacheabili
  *
  * FWB=0 (`S2DecodeMemAttrs`): 0b00dd is Device dd; otherwise [3:2] is outer and [1:0] inner
  * cacheability (01 NC, 10 WT, 11 WB), with no allocation hints (those always come from stage 1).
- * Inner 0b00 is reserved: `opts.s2ReservedCacheability`, flagged. (FEAT_MTE_PERM's meaning of
- * 0b0100 is not modelled.)
+ * Inner 0b00 is reserved: `opts.s2ReservedCacheability`, flagged; except that with
+ * `opts.featMTEPerm` 0b0100 is Normal iWB oWB NoTagAccess (`ATTR_NOTAGACCESS`, not reserved).
  *
- * FWB=1 (`AArch64.S2ApplyFWBMemAttrs`): MemAttr[3] is RES0 and ignored (flagged if set);
+ * FWB=1 (`AArch64.S2ApplyFWBMemAttrs`): MemAttr[3] is RES0 and ignored (flagged if set), except
+ * that with `opts.featMTEPerm` 0b1110 and 0b1111 are 0b110/0b111 with NoTagAccess;
  * [2:0] 0b0dd Device dd (combined with a stage-1 Device type), 0b101 NC (stage-1 Device kept),
  * 0b110 force WB, 0b111 use stage 1, 0b100 reserved (`opts.fwbReserved`, flagged). The result is
  * a directive for `combineS1S2`, marked `ATTR_S2_FWB`, not a memory type of its own.
@@ -261,6 +304,10 @@ export function decodeS2MemAttr(memAttr: number, sh: number, fwb: boolean, fnxs 
   let a = decodeShareability(sh, opts) | (fnxs ? ATTR_NXS : 0);
   if (!fwb) {
     if ((memAttr & 0b1100) === 0) return a | ((memAttr & 3) << ATTR_DEVICE_SHIFT);
+    if (memAttr === 0b0100 && opts.featMTEPerm) {
+      // S2DecodeMemAttrs: S2DecodeCacheability('11') at both levels; notagaccess
+      return a | ATTR_NORMAL | ATTR_NOTAGACCESS | (Cacheability.WB << ATTR_INNER_SHIFT) | (Cacheability.WB << ATTR_OUTER_SHIFT);
+    }
     let inner = memAttr & 3;
     if (inner === 0) {
       inner = CACHE_BY_NAME[opts.s2ReservedCacheability];
@@ -269,7 +316,12 @@ export function decodeS2MemAttr(memAttr: number, sh: number, fwb: boolean, fnxs 
     return a | ATTR_NORMAL | (inner << ATTR_INNER_SHIFT) | (((memAttr >>> 2) & 3) << ATTR_OUTER_SHIFT);
   }
   a |= ATTR_S2_FWB;
-  if (memAttr & 0b1000) a |= ATTR_RESERVED; // descriptor bit 5 is RES0 with FWB (ASL ignores it)
+  if (memAttr & 0b1000) {
+    // Descriptor bit 5: NoTagAccess with FEAT_MTE_PERM when [2:1] is 0b11 (AArch64.S2ApplyFWBMemAttrs:
+    // s2_attr[3:1] == '111'); otherwise RES0, and the ASL ignores it when decoding.
+    if (opts.featMTEPerm && (memAttr & 0b0110) === 0b0110) a |= ATTR_NOTAGACCESS;
+    else a |= ATTR_RESERVED;
+  }
   let op = memAttr & 0b111;
   if (op === 0b100) {
     a |= ATTR_RESERVED;
@@ -317,7 +369,8 @@ function fwbWbLevel(s1: number, shift: number): number {
  * forces XS=0.
  *
  * HCR_EL2.CD/ID are not applied here (their order relative to the combination differs between
- * FWB=0 and FWB=1): use `effectiveAttrs`.
+ * FWB=0 and FWB=1): use `effectiveAttrs`. `ATTR_NOTAGACCESS` is set when a NoTagAccess stage 2
+ * meets a Tagged stage 1 (see there for what the caller must check).
  */
 export function combineS1S2(s1: number, s2: number, opts: AttrOptions = DEFAULT_ATTR_OPTIONS): number {
   let r: number;
@@ -348,6 +401,9 @@ export function combineS1S2(s1: number, s2: number, opts: AttrOptions = DEFAULT_
     r |= s2 & ATTR_NXS; // FnXS
   }
   if (opts.featMTE2 && (s1 & ATTR_TAGGED) !== 0 && isWbRwaNt(r)) r |= ATTR_TAGGED;
+  // S2CombineS1MemAttrs: notagaccess = s2.notagaccess && s1.tags == AllocationTagged. (The FWB form
+  // tests the combined tags instead; 0b1110/0b1111 keep a tagged stage 1 WB-RWA, so the same.)
+  if ((s2 & ATTR_NOTAGACCESS) !== 0 && (s1 & ATTR_TAGGED) !== 0) r |= ATTR_NOTAGACCESS;
   r |= (s1 | s2) & ATTR_RESERVED;
   const sh = Math.min(attrShare(s1), attrShare(s2));
   return withSh(r, (r & ATTR_NORMAL) === 0 || isNcNc(r) ? Shareability.OSH : sh);
@@ -458,7 +514,93 @@ export function effectiveAttrs(ctx: AttrContext, opts: AttrOptions = DEFAULT_ATT
   if (isFetch ? walkIsDevice || ctx.hcrID : walkIsDevice ? ctx.access === AccessKind.Walk : ctx.hcrCD) {
     walk = NORMAL_NC_OSH | (walk & (ATTR_NXS | ATTR_RESERVED)); // NormalNCMemAttr(), XS kept
   }
-  return fwb ? walk : combineS1S2(s1, walk, opts);
+  const r = fwb ? walk : combineS1S2(s1, walk, opts);
+  if ((s2 & ATTR_NOTAGACCESS) === 0) return r;
+  // AArch64.S2CheckPermissions tests permissions.s2tag_na and the stage-1 tags, so the NoTagAccess
+  // check survives HCR_EL2.CD; only data accesses can be tag accesses or tag-checked.
+  return ctx.access === AccessKind.Data && (s1 & ATTR_TAGGED) !== 0 ? r | ATTR_NOTAGACCESS : r & ~ATTR_NOTAGACCESS;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reasons: which reserved or CONSTRAINED UNPREDICTABLE inputs an access met (cold path)
+// ---------------------------------------------------------------------------------------------
+
+/** `attrReasons` bits. The names (`REASON_NAMES`) follow the ASL's `Unpredictable_*` where there is one. */
+export const Reason = {
+  /** A reserved MAIR byte (`S1ConstrainUnpredictableRESMAIR`, `Unpredictable_RESMAIR`), replaced by `opts.reservedMair`. */
+  RESMAIR: 1 << 0,
+  /** Stage-1 descriptor SH, or TCR_EL1.SHn for a walk, is 0b01 (`DecodeShareability`, `Unpredictable_Shareability`). */
+  SH_RESERVED_S1: 1 << 1,
+  /** Stage-2 descriptor SH is 0b01. */
+  SH_RESERVED_S2: 1 << 2,
+  /** FWB=0 stage-2 MemAttr with inner 0b00 (`S2DecodeCacheability`, `Unpredictable_S2RESMEMATTR`). */
+  S2RESMEMATTR: 1 << 3,
+  /** FWB=1 stage-2 MemAttr[2:0] 0b100, reserved (`opts.fwbReserved`). */
+  S2FWB_RESERVED: 1 << 4,
+  /** FWB=1 stage-2 MemAttr[3] (descriptor bit 5) set where it is RES0; the ASL ignores it. */
+  S2FWB_RES0: 1 << 5,
+  /** Instruction fetch from stage-1 Device (`AArch64.S1CheckPermissions`, `Unpredictable_INSTRDEVICE`). */
+  INSTRDEVICE_S1: 1 << 6,
+  /** Instruction fetch from stage-2 Device (`AArch64.S2CheckPermissions`, `Unpredictable_INSTRDEVICE`). */
+  INSTRDEVICE_S2: 1 << 7,
+  /** Data access to stage-1 Allocation Tagged memory with SCTLR_EL1.C=0 (`Unpredictable_S1CTAGGED`). */
+  S1CTAGGED: 1 << 8,
+} as const;
+
+/** Reason names in bit order. */
+export const REASON_NAMES: readonly (keyof typeof Reason)[] = Object.keys(Reason) as (keyof typeof Reason)[];
+
+/** The raw encodings `attrReasons` needs besides the context (the decoded words only say "reserved", not which). */
+export interface AttrRawEncodings {
+  /** MAIR_EL1 byte selected by the stage-1 descriptor (data and fetch). */
+  mair: number;
+  /** Stage-1 descriptor SH (data and fetch). */
+  s1sh: number;
+  /** TCR_EL1.SHn (walks). */
+  tcrSh: number;
+  /** Stage-2 descriptor MemAttr[3:0]. */
+  s2MemAttr: number;
+  /** Stage-2 descriptor SH. */
+  s2sh: number;
+}
+
+/**
+ * The reserved or CONSTRAINED UNPREDICTABLE inputs that the access `ctx` meets, as `Reason` bits.
+ * An input counts only where the translation reads it: stage-1 encodings when stage 1 is enabled
+ * (MAIR and descriptor SH for data and fetch, TCR SH for a walk), stage-2 encodings when stage 2
+ * is enabled, and a fetch from stage-2 Device only if a stage-1 INSTRDEVICE fault did not end it.
+ * Recomputes the checks so the decoders stay as they are: allocation-free, but not for hot code.
+ */
+export function attrReasons(ctx: AttrContext, raw: AttrRawEncodings, opts: AttrOptions = DEFAULT_ATTR_OPTIONS): number {
+  let r = 0;
+  const isFetch = ctx.access === AccessKind.Fetch;
+  if (stage1Enabled(ctx)) {
+    if (ctx.access === AccessKind.Walk) {
+      if ((raw.tcrSh & 3) === 0b01) r |= Reason.SH_RESERVED_S1;
+    } else {
+      if (mairIsReserved(raw.mair & 0xff, opts)) r |= Reason.RESMAIR;
+      if ((raw.s1sh & 3) === 0b01) r |= Reason.SH_RESERVED_S1;
+      const s1Device = (ctx.s1 & ATTR_NORMAL) === 0;
+      if (isFetch && s1Device) {
+        r |= Reason.INSTRDEVICE_S1;
+        if (opts.instrFetchFromDevice === 'fault') return r; // AArch64.S1CheckPermissions faults: stage 2 never runs
+      }
+      if (ctx.access === AccessKind.Data && !ctx.sctlrC && !s1Device && (ctx.s1 & ATTR_TAGGED) !== 0) r |= Reason.S1CTAGGED;
+    }
+  }
+  if (!stage2Enabled(ctx)) return r;
+  const m = raw.s2MemAttr & 0xf;
+  if ((raw.s2sh & 3) === 0b01) r |= Reason.SH_RESERVED_S2;
+  if (!ctx.hcrFWB) {
+    if ((m & 0b1100) !== 0 && (m & 0b11) === 0 && !(m === 0b0100 && opts.featMTEPerm)) r |= Reason.S2RESMEMATTR;
+  } else {
+    if ((m & 0b111) === 0b100) r |= Reason.S2FWB_RESERVED;
+    if ((m & 0b1000) !== 0 && !(opts.featMTEPerm && (m & 0b0110) === 0b0110)) r |= Reason.S2FWB_RES0;
+  }
+  // For a fetch the stage-1 side is always Normal by now (Device became NC), so the FWB
+  // combination is Device exactly when the stage-2 word is a Device one (AArch64.S2ApplyFWBMemAttrs).
+  if (isFetch && (ctx.s2 & ATTR_NORMAL) === 0 && (ctx.s2 & ATTR_S2_USE_S1) === 0) r |= Reason.INSTRDEVICE_S2;
+  return r;
 }
 
 function hex2(n: number): string {

@@ -9,7 +9,9 @@
  *   (S2CombineS1MemAttrs, AArch64.S2ApplyFWBMemAttrs) with hints, transience, shareability, XS and
  *   tags; and the controls: SCTLR_EL1.M/C/I, HCR_EL2.VM/DC/DCT/FWB/CD/ID/PTW, instruction fetch
  *   from Device, walk attributes from TCR_EL1 / VTCR_EL2. Every CONSTRAINED UNPREDICTABLE or
- *   IMPLEMENTATION DEFINED choice is a field of `AttrOptions`.
+ *   IMPLEMENTATION DEFINED choice is a field of `AttrOptions`. FEAT_MTE_PERM stage-2 NoTagAccess
+ *   (`ATTR_NOTAGACCESS`, off by default). `attrsQuery` (attrs-query.ts) answers one access from
+ *   raw encodings with the reserved/constrained inputs met (`attrReasons`): `armsim attrs`.
  * - Descriptors (descriptors.ts): field extraction on 32-bit halves, encoders.
  * - The regime (regime.ts): TCR_EL1, TTBR0/1_EL1, MAIR_EL1, SCTLR_EL1, HCR_EL2, VTCR_EL2,
  *   VTTBR_EL2 decoded once; start levels, stage-2 concatenation and SL0 checks, TxSZ limits,
@@ -27,7 +29,7 @@
  * updates (HA/HD are decoded, walks behave as with HA=HD=0), PAN, E0PD, FEAT_LPA2 (52-bit with
  * 4KB/16KB, level -1), FEAT_D128, External aborts on walks, system registers as state (callers
  * pass the bits). Within attributes: AArch32 stage 1 (TEX remap), the EL2 and EL2&0 regimes and
- * HCR_EL2.TGE=1, FEAT_MTE_PERM (NoTagAccess), canonical tagging (FEAT_MTE_CANONICAL_TAGS),
+ * HCR_EL2.TGE=1, canonical tagging (FEAT_MTE_CANONICAL_TAGS),
  * FEAT_S1PIE/S2PIE indirection, FEAT_LS64 checks, Realm/Secure PA spaces, and mismatched-attribute
  * aliasing (a cache-model concern).
  */
@@ -57,6 +59,9 @@ export {
 export type {
   AttrOptions, AttrContext, AttrsView, AttrsInit, LevelAttrs, DeviceKindName, CacheName, ShareName,
 } from './attrs.js';
+export { ATTR_NOTAGACCESS, Reason, REASON_NAMES, attrReasons, type AttrRawEncodings } from './attrs.js';
+export { attrsQuery, parseAttrsQuery, AttrsQuerySchema, attrsToMair, ATTRS_QUERY_RULES } from './attrs-query.js';
+export type { AttrsQueryInput, AttrsQueryRequest, AttrsQueryResult, AttrsQueryLevel, AttrsQueryAttrs } from './attrs-query.js';
 export {
   POW2, DescType, GRANULE_BITS, strideOf, levelShift, blockSupported, descType, descAddress,
   descAttrIndx, descNS, descAP, descSH, descAF, descNG, descS2MemAttr, descS2AP, descFnXS, descDBM, descContiguous,
