@@ -90,3 +90,9 @@ export { PageTableBuilder, buildPageTables } from './page-tables.js';
 export type { PageTableConfig, Mapping } from './page-tables.js';
 export { translateReference } from './walk-reference.js';
 export type { RefOutcome, RefFault, RefRead } from './walk-reference.js';
+export {
+  Tlb, TlbStats, registerTlbStats, WalkCache, TLB_GLOBAL, TLB_S1, TLB_S2, TLB_MIN_PAGE_LOG2, TLB_MAX_PAGE_LOG2,
+  tlbVa, tlbTop, tlbiOperandVa, tlbiOperandTop, tlbiOperandAsid, tlbiOperandIpa,
+  packTableAttrs, tableAttrsAP, tableAttrsUXN, tableAttrsPXN,
+} from './tlb.js';
+export type { TlbConfig, WalkCacheConfig } from './tlb.js';
