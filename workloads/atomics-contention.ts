@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
+import { ProgramOpSource, prog, type Fault, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
 import { NORMAL_NC_OSH, NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
 import { UserError, zInt } from '../src/sim/index.js';
@@ -37,6 +37,7 @@ const Params = z.strictObject({
 type P = z.infer<typeof Params>;
 
 type FaultKind = 'external-abort' | 'unsupported-atomic' | 'alignment';
+const countFault = (t: Tally, f: Fault | undefined): void => { if (f === 'external-abort' || f === 'unsupported-atomic' || f === 'alignment') t.faults[f]++; else throw new Error(`atomics-contention: unexpected ${f ?? 'unknown'} fault (no MMU here)`); };
 
 interface Tally {
   faults: Record<FaultKind, number>;
@@ -58,15 +59,15 @@ function* incrementer(ctx: ScenarioContext<P>, pe: number, counter: number, t: T
   for (let i = 0; i < increments; i++) {
     if (method === 'ldadd') {
       const r = (yield prog.atomic('add', counter, 8, 1, { attrs }))!;
-      if (r.ok) t.done++; else t.faults[r.fault!]++;
+      if (r.ok) t.done++; else countFault(t, r.fault);
       continue;
     }
     let attempt = 0;
     for (; attempt < maxAttempts; attempt++) {
       const old = (yield prog.ldxr(counter, 8, { attrs }))!;
-      if (!old.ok) { t.faults[old.fault!]++; break; }
+      if (!old.ok) { countFault(t, old.fault); break; }
       const st = (yield prog.stxr(counter, 8, old.value + 1, { attrs }))!;
-      if (!st.ok) { t.faults[st.fault!]++; break; }
+      if (!st.ok) { countFault(t, st.fault); break; }
       if (st.value === 0) { t.done++; break; }
       t.stxrFailures++;
     }

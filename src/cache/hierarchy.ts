@@ -1556,6 +1556,23 @@ export class CacheHierarchy {
     return b;
   }
 
+  /**
+   * Writes `src` at `pa` (within one line) into memory and into every cached copy of the line,
+   * leaving line states alone: what a coherent writer outside the simulated PEs would leave behind
+   * (test set-ups; a software model that updates tables functionally). No time passes.
+   */
+  writeCoherent(pa: number, src: Uint8Array): void {
+    const line = this.lineOf(pa), off = pa - line * this.lineBytes;
+    if (off + src.length > this.lineBytes) throw new RangeError(`writeCoherent: ${src.length} bytes at 0x${pa.toString(16)} cross a line`);
+    const to = (l: Level): void => {
+      const s = l.arr.lookup(line);
+      if (s >= 0) l.arr.writeBytes(s, off, src, 0, src.length);
+    };
+    this.l1d.forEach(to); this.l1i.forEach(to); this.l2.forEach(to);
+    if (this.l3) to(this.l3);
+    this.map.store.write(pa, src, 0, src.length);
+  }
+
   /** Reads `len` bytes at `pa` as the memory behind the caches holds them (the store), for checks. */
   readMemory(pa: number, len: number): Uint8Array {
     const b = new Uint8Array(len);

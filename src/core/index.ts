@@ -1,14 +1,19 @@
 /**
  * core — the simulated PEs (first slice).
  *
- * Models: in-order issue of loads, stores, fetches, barriers, system-register writes and compute
- * delays, with a window of outstanding memory ops, same-address ordering and DSB/DMB semantics;
- * two front ends: generator programs and msgpackr traces (streamed a chunk at a time).
- * Leaves out (for now): the MMU (PEs issue physical addresses), caches, exceptions, atomics.
+ * Models: in-order issue of loads, stores, fetches, barriers, system-register reads and writes,
+ * cache maintenance, atomics and exclusives, TLBI, exception entry/return and compute delays, with
+ * a window of outstanding memory ops, same-address ordering and DSB/DMB semantics; with an MMU
+ * (mmu.translation=vmsa) every access is translated (TLBs, walks sent through the caches, faults
+ * given to the program or, at stage 2, to a handler hook). Two front ends: generator programs
+ * and msgpackr traces (streamed a chunk at a time).
+ * Leaves out (for now): exception vectors (a program sees a fault as the op's result), speculation,
+ * store-to-load forwarding, register dependencies, more than one walk in flight per PE.
  */
 export { OpCode, OP_NAMES, MAX_ACCESS_BYTES, isMemoryOp } from './ops.js';
 export { Pe, type PeConfig } from './pe.js';
-export { OpSlot, TraceOpSource, ProgramOpSource, type OpSource, type OpResult, type Program, type ProgramOp } from './op-source.js';
+export { OpSlot, TraceOpSource, ProgramOpSource, type OpSource, type OpResult, type Program, type ProgramOp, type Fault, type MmuSyndrome } from './op-source.js';
+export type { Stage2FaultHandler, Stage2Resolution } from './pe.js';
 export * as prog from './program.js';
 export { TraceReader, TraceWriter, MemoryTrace, type TraceCursor, type TraceChunk, type TraceHeader } from './trace-format.js';
 export { importLackey } from './lackey.js';

@@ -9,7 +9,10 @@ import { ATTRS_REGION_DEFAULT } from '../mem/mem-attrs.js';
  */
 export class OpSlot {
   op: number = OpCode.Compute;
+  /** The address (a VA when the PE translates): bits [51:0] of it, exact. */
   addr = 0;
+  /** VA[63:52] (TTBR1 addresses, tagged pointers); 0 for physical and small addresses. */
+  vaTop = 0;
   size = 0;
   valueLo = 0;
   valueHi = 0;
@@ -35,13 +38,33 @@ export class OpSlot {
  * Why an access failed: `external-abort` (no region decodes it, or the region refused an atomic),
  * `unsupported-atomic` (DFSC 0b110101, "Unsupported Exclusive or Atomic access"), `alignment`.
  */
-export type Fault = 'external-abort' | 'unsupported-atomic' | 'alignment';
+export type Fault = 'external-abort' | 'unsupported-atomic' | 'alignment'
+  | 'translation' | 'access-flag' | 'permission' | 'address-size' | 'walk-external-abort';
+
+/** The exception an MMU fault raised: its syndrome as software would read it. */
+export interface MmuSyndrome {
+  /** 1: stage-1 fault (taken to EL1); 2: stage-2 fault (taken to EL2). */
+  readonly stage: 1 | 2;
+  readonly level: number;
+  /** ESR_ELx bits [31:0] (EC, IL, ISS with DFSC/IFSC, WnR, S1PTW, CM). */
+  readonly esr: number;
+  /** FAR_ELx: the faulting VA as 32-bit halves. */
+  readonly farLo: number;
+  readonly farHi: number;
+  /** HPFAR_EL2 for stage-2 faults (FIPA = IPA[51:12] << 4), else 0. */
+  readonly hpfar: number;
+  /** The IPA of a stage-2 fault (the table's for S1PTW), else -1. */
+  readonly ipa: number;
+  readonly s1ptw: boolean;
+}
 
 /** What a program receives back for an op it waited for. */
 export interface OpResult {
   /** false when the access ended in an external abort (no region decodes the address). */
   readonly ok: boolean;
   readonly fault: Fault | undefined;
+  /** For MMU faults: the syndrome. */
+  readonly syndrome?: MmuSyndrome | undefined;
   /** The loaded bytes (a copy; length = size). Empty for non-loads. */
   readonly bytes: Uint8Array;
   /** The first 8 loaded bytes as a little-endian unsigned number (exact below 2^53). */
@@ -89,6 +112,7 @@ export class TraceOpSource implements OpSource {
     let a = this.addr[i]!;
     if (this.foldSize !== 0 && op <= OpCode.Fetch) a = this.foldBase + mod(a, this.foldSize);
     slot.addr = a;
+    slot.vaTop = 0;
     slot.size = this.size[i]!;
     slot.valueLo = this.lo[i]!;
     slot.valueHi = this.hi[i]!;
@@ -119,6 +143,8 @@ export class TraceOpSource implements OpSource {
 export interface ProgramOp {
   readonly op: number;
   readonly addr: number;
+  /** VA[63:52] when `addr` holds VA[51:0] (program helpers split a bigint VA). */
+  readonly vaTop?: number;
   readonly size: number;
   readonly valueLo?: number;
   readonly valueHi?: number;
@@ -148,7 +174,7 @@ export class ProgramOpSource implements OpSource {
     this.pending = undefined;
     if (r.done) return false;
     const o = r.value;
-    slot.op = o.op; slot.addr = o.addr; slot.size = o.size;
+    slot.op = o.op; slot.addr = o.addr; slot.vaTop = o.vaTop ?? 0; slot.size = o.size;
     slot.valueLo = o.valueLo ?? 0; slot.valueHi = o.valueHi ?? 0;
     slot.bytes = o.bytes; slot.attrs = o.attrs ?? ATTRS_REGION_DEFAULT;
     slot.wait = o.wait ?? (o.op === OpCode.Load || o.op === OpCode.Fetch || o.op >= OpCode.SysRegRead && o.op <= OpCode.StoreExclusive);

@@ -34,10 +34,18 @@ export const OpCode = {
   StoreExclusive: 12,
   /** CLREX: clears this PE's local monitor. */
   Clrex: 13,
+  /**
+   * Exception entry (to a higher EL) or return (to a lower EL): the PE runs at EL `addr` (0, 1 or 2)
+   * afterwards. A context synchronization event (system-register writes take effect); a return
+   * clears the local exclusive monitor (Arm ARM B2.9.5: an exception return clears it).
+   */
+  ExceptionLevel: 14,
+  /** TLBI `aux` (a TlbiOp) with the VA or IPA in `addr` (VA[63:52] in `vaTop`) and the ASID in `valueLo`; complete at the next DSB. */
+  Tlbi: 15,
 } as const;
 export type OpCode = (typeof OpCode)[keyof typeof OpCode];
 
-export const OP_NAMES: readonly string[] = ['load', 'store', 'fetch', 'dmb', 'dsb', 'isb', 'sysreg-write', 'compute', 'cmo', 'sysreg-read', 'atomic', 'ldxr', 'stxr', 'clrex'];
+export const OP_NAMES: readonly string[] = ['load', 'store', 'fetch', 'dmb', 'dsb', 'isb', 'sysreg-write', 'compute', 'cmo', 'sysreg-read', 'atomic', 'ldxr', 'stxr', 'clrex', 'exception-level', 'tlbi'];
 
 /** LSE atomic operations (Arm ARM C6.2 LDADD, LDCLR, LDEOR, LDSET, SWP, CAS). */
 export const AtomicOp = { ADD: 0, CLR: 1, EOR: 2, SET: 3, SWP: 4, CAS: 5 } as const;

@@ -1,6 +1,7 @@
 import { Histogram, REQ_FLAG_EXCLUSIVE, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type StatsRegistry } from '../sim/index.js';
+import { AccessType, FaultType, TR_HIT, TR_WALK, type PeMmu } from '../mmu/index.js';
 import { CmoOp, OP_NAMES, OpCode, cmoIsByVa } from './ops.js';
-import { OpSlot, type OpResult, type OpSource } from './op-source.js';
+import { OpSlot, type Fault, type MmuSyndrome, type OpResult, type OpSource } from './op-source.js';
 
 export interface PeConfig {
   /** Memory ops that may be outstanding at once (the load/store window). */
@@ -13,12 +14,26 @@ export interface PeConfig {
   lineBytes: number;
   /** DC ZVA block size (DCZID_EL0). */
   zvaBytes?: number;
+  /** Cycles an exception entry or return costs. */
+  exceptionCycles?: number;
 }
+
+/**
+ * What a stage-2 fault handler (the hypervisor model, or a scenario) decides: `retry` re-executes
+ * the access (the handler mapped the page), `deliver` gives the fault to the program.
+ */
+export type Stage2Resolution = 'retry' | 'deliver';
+/**
+ * Called on a stage-2 fault with its syndrome; the PE stalls until `resume` is called (at any later
+ * cycle: the handler's own cost is its to model).
+ */
+export type Stage2FaultHandler = (pe: Pe, syndrome: MmuSyndrome, resume: (r: Stage2Resolution) => void) => void;
 
 class PeStats {
   ops = 0; loads = 0; stores = 0; fetches = 0; cmos = 0; atomics = 0; barriers = 0; sysRegWrites = 0;
   computeCycles = 0; bytesRead = 0; bytesWritten = 0; requests = 0; externalAborts = 0;
   stallWindowCycles = 0; stallBarrierCycles = 0; stallOrderingCycles = 0; stallBackpressureCycles = 0;
+  stallWalkCycles = 0; stallFaultCycles = 0; mmuFaults = 0; exceptionLevelChanges = 0; tlbis = 0;
   finishedAt = 0;
 }
 
@@ -52,8 +67,15 @@ const STATUS_OK: number = ReqStatus.Ok;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-const STALL_NONE = 0, STALL_WINDOW = 1, STALL_BARRIER = 2, STALL_ORDER = 3, STALL_BACKPRESSURE = 4, STALL_WAIT = 5;
-const STALL_NAMES = ['running', 'window full', 'barrier', 'same-address ordering', 'backpressure', 'waiting for a result'];
+const STALL_NONE = 0, STALL_WINDOW = 1, STALL_BARRIER = 2, STALL_ORDER = 3, STALL_BACKPRESSURE = 4, STALL_WAIT = 5, STALL_WALK = 6, STALL_FAULT = 7;
+const STALL_NAMES = ['running', 'window full', 'barrier', 'same-address ordering', 'backpressure', 'waiting for a result', 'translation table walk', 'stage-2 fault handler'];
+const OP_EL: number = OpCode.ExceptionLevel, OP_TLBI: number = OpCode.Tlbi;
+/** The request tag of a walk's descriptor read (window tags are slot * 64 + offset, below this). */
+const WALK_TAG = 0x7fffff00;
+/** translateOp outcomes: translated (opPa/opAttrs set), waiting (walk, L2 TLB, fault handler), faulted (op consumed). */
+const XL_OK = 0, XL_STALL = 1, XL_FAULTED = 2;
+const CMO_IVAC: number = CmoOp.DC_IVAC;
+const FAULT_NAMES: readonly Fault[] = ['address-size', 'translation', 'access-flag', 'permission', 'walk-external-abort', 'walk-external-abort'];
 
 /**
  * A processing element (first slice): issues loads, stores, fetches, barriers, system-register
@@ -78,6 +100,15 @@ export class Pe {
   readSysRegister: ((reg: number, written: (reg: number) => number | undefined) => number | undefined) | undefined = undefined;
   /** CLREX: clears this PE's local exclusive monitor (it lives with the caches). */
   clearExclusive: (() => void) | undefined = undefined;
+  /**
+   * The MMU: when set, every access's address is a VA translated through it (TLBs, walks timed
+   * through the caches, faults). Unset: addresses are physical and attributes come with the op.
+   */
+  mmu: PeMmu | undefined = undefined;
+  /** Stage-2 faults go here (the hypervisor model); without a handler the program gets the fault. */
+  stage2Handler: Stage2FaultHandler | undefined = undefined;
+  /** The syndrome of the last MMU fault this PE took. */
+  lastFault: MmuSyndrome | undefined = undefined;
 
   readonly stats = new PeStats();
   readonly loadLatency = new Histogram(4096);
@@ -129,7 +160,33 @@ export class Pe {
   private stall = STALL_NONE;
   private stallSince = 0;
   private readonly sysRegs = new Map<number, number>();
-  private readonly pendingSysRegs: [number, number][] = [];
+  /** MSRs not yet in effect: register, value bits [31:0], bits [63:32]. */
+  private readonly pendingSysRegs: [number, number, number][] = [];
+  private el = 1;
+  // The current memory op after translation (fields, not arguments: see sendPart).
+  private opPa = 0;
+  private opAttrs = 0;
+  /** PA of the part that starts on the next page when the access crosses a page, else -1. */
+  private opPa2 = -1;
+  // The translation table walk in progress (one at a time; the op waiting for it stays in the slot).
+  private walking = false;
+  /** Its read could not be sent (no credit or request slot): retry from tryIssue. */
+  private walkBlocked = false;
+  /** Cycle at which the pending read's data (taken on the spot) arrives, or -1. */
+  private walkReadyAt = -1;
+  private walkLo = 0;
+  private walkHi = 0;
+  private walkOk = true;
+  private walkVa = 0;
+  private walkTop = 0;
+  private walkAccess: AccessType = AccessType.Read;
+  private walkStartedAt = 0;
+  /** The walk ended in a fault that the op in the slot takes when it retries. */
+  private walkFaultPending = false;
+  /** A stage-2 fault handler has the PE until it resumes; then the resolution waits here. */
+  private faultWaiting = false;
+  private faultResolution: Stage2Resolution | undefined = undefined;
+  private faultSyndrome: MmuSyndrome | undefined = undefined;
   private readonly lineBytes: number;
   /** The request table's data as 32-bit words, on little-endian hosts only (see sendPart). */
   private readonly data32: Int32Array | undefined;
@@ -177,6 +234,11 @@ export class Pe {
       stallBarrierCycles: { ...cy, desc: 'cycles stalled at a DMB or DSB' },
       stallOrderingCycles: { ...cy, desc: 'cycles stalled behind an outstanding access to the same line' },
       stallBackpressureCycles: { ...cy, desc: 'cycles stalled for a link credit or a request slot' },
+      stallWalkCycles: { ...cy, desc: 'cycles stalled for a translation table walk or an L2 TLB hit' },
+      stallFaultCycles: { ...cy, desc: 'cycles stalled while a stage-2 fault handler ran' },
+      mmuFaults: { ...c, desc: 'accesses that ended in an MMU fault (taken by the program or a handler)' },
+      exceptionLevelChanges: { ...c, desc: 'exception entries and returns' },
+      tlbis: { ...c, desc: 'TLB maintenance operations issued' },
       finishedAt: { ...cy, desc: 'cycle at which the last op completed' },
     });
     stats.addHistogram(`${statsPath}.loadLatency`, this.loadLatency, { unit: 'cycles', desc: 'load issue to data' });
@@ -234,6 +296,8 @@ export class Pe {
       case STALL_BARRIER: this.stats.stallBarrierCycles += d; break;
       case STALL_ORDER: this.stats.stallOrderingCycles += d; break;
       case STALL_BACKPRESSURE: this.stats.stallBackpressureCycles += d; break;
+      case STALL_WALK: this.stats.stallWalkCycles += d; break;
+      case STALL_FAULT: this.stats.stallFaultCycles += d; break;
     }
     this.stall = STALL_NONE;
   }
@@ -241,9 +305,14 @@ export class Pe {
   /** Issues ops in program order until something stops it. Idempotent: safe to call any time. */
   private tryIssue(): void {
     if (this.syncLen > 0) this.retireSync(this.q.now);
+    if (this.walking) {
+      if (this.walkReadyAt >= 0 && this.q.now >= this.walkReadyAt) { this.walkReadyAt = -1; this.walkAdvance(); }
+      else if (this.walkBlocked) { this.walkBlocked = false; this.walkStep(); }
+    }
     this.issue();
     // Parts completed on the spot still to retire: wake up for the next one.
     if (this.syncLen > 0) this.scheduleStep(this.syncAt[this.syncHead]!);
+    if (this.walkReadyAt >= 0) this.scheduleStep(this.walkReadyAt);
   }
 
   /** Retires the on-the-spot completions due by `now`, in order. */
@@ -261,7 +330,7 @@ export class Pe {
 
   private issue(): void {
     const q = this.q, slot = this.slot;
-    if (this.finished || this.waitingSlot >= 0) return;
+    if (this.finished || this.waitingSlot >= 0 || this.walking || this.faultWaiting) return;
     const now = q.now;
     if (now < this.busyUntil) { this.scheduleStep(this.busyUntil); return; }
     for (;;) {
@@ -291,40 +360,77 @@ export class Pe {
         }
         case OP_DSB:
           if (this.outstanding > 0) { this.setStall(STALL_BARRIER); return; }
-          this.stats.barriers++; this.consume(); continue;
+          this.stats.barriers++; this.consume();
+          if (this.mmu !== undefined && this.mmu.hasPendingTlbi) {
+            // The DSB completes the TLBIs before it, here and (IS forms) on every PE of the domain.
+            this.busyUntil = now + this.mmu.completeTlbis();
+            if (this.busyUntil > now) { this.scheduleStep(this.busyUntil); return; }
+          }
+          continue;
         case OP_DMB:
           this.stats.barriers++; this.consume();
           if (this.outstanding > 0) this.dmbPending = true;
           continue;
         case OP_ISB:
-          // Context synchronization: system-register writes made earlier take effect now.
-          for (const [r, v] of this.pendingSysRegs) this.sysRegs.set(r, v);
-          this.pendingSysRegs.length = 0;
+          this.contextSync();
           this.stats.barriers++; this.consume();
           this.busyUntil = now + this.cfg.isbCycles;
           if (this.cfg.isbCycles > 0) { this.scheduleStep(this.busyUntil); return; }
           continue;
         case OP_SYSREG:
-          this.pendingSysRegs.push([slot.addr, slot.valueLo + slot.valueHi * 4294967296]);
+          this.pendingSysRegs.push([slot.addr, slot.valueLo >>> 0, slot.valueHi >>> 0]);
           this.stats.sysRegWrites++; this.consume(); continue;
+        case OP_EL: {
+          // Exception entry or return: a context synchronization event; a return clears the local
+          // monitor (Arm ARM B2.9.5 "Clearing the local monitor"; AArch64.ExceptionReturn).
+          const to = slot.addr;
+          if (!(to === 0 || to === 1 || to === 2)) throw new RangeError(`${this.name}: exception level ${to} (0, 1 or 2 expected)`);
+          this.contextSync();
+          if (to < this.el) this.clearExclusive?.();
+          this.el = to;
+          if (this.mmu !== undefined) this.mmu.el = to;
+          this.stats.exceptionLevelChanges++; this.consume();
+          const cost = this.cfg.exceptionCycles ?? 0;
+          this.busyUntil = now + cost;
+          if (cost > 0) { this.scheduleStep(this.busyUntil); return; }
+          continue;
+        }
+        case OP_TLBI:
+          // Queued until this PE's next DSB (the latest an implementation may complete it): until
+          // then the old translations stay usable, as the architecture allows.
+          this.mmu?.queueTlbi(slot.aux, slot.addr, slot.vaTop, slot.valueLo & 0xffff);
+          this.stats.tlbis++; this.consume(); continue;
         case OP_CLREX:
           this.clearExclusive?.();
           this.consume(); continue;
         case OP_SYSREG_READ: {
           const reg = slot.addr;
-          const v = this.readSysRegister?.(reg, (r) => this.sysRegs.get(r)) ?? this.sysRegs.get(reg) ?? 0;
+          let lo: number, hi: number;
+          if (this.mmu !== undefined && this.mmu.owns(reg)) ({ lo, hi } = this.mmu.read(reg));
+          else {
+            const v = this.readSysRegister?.(reg, (r) => this.sysRegs.get(r)) ?? this.sysRegs.get(reg) ?? 0;
+            lo = v % 4294967296; hi = Math.floor(v / 4294967296);
+          }
           const wait = slot.wait;
           this.consume();
-          if (wait) {
-            const lo = v % 4294967296, hi = Math.floor(v / 4294967296);
-            this.source!.deliver({ ok: true, fault: undefined, bytes: new Uint8Array(0), value: v, valueLo: lo, valueHi: hi, cycle: now });
-          }
+          if (wait) this.source!.deliver({ ok: true, fault: undefined, bytes: new Uint8Array(0), value: lo + hi * 4294967296, valueLo: lo, valueHi: hi, cycle: now });
           continue;
         }
         default:
           throw new RangeError(`${this.name}: unknown op code ${op}`);
       }
     }
+  }
+
+  /** A context synchronization event: earlier system-register writes take effect. */
+  private contextSync(): void {
+    const mmu = this.mmu;
+    for (const [r, lo, hi] of this.pendingSysRegs) {
+      if (mmu !== undefined && mmu.owns(r)) mmu.write(r, lo, hi);
+      else this.sysRegs.set(r, lo + hi * 4294967296);
+    }
+    this.pendingSysRegs.length = 0;
+    mmu?.contextSync();
   }
 
   private consume(): void {
@@ -351,7 +457,12 @@ export class Pe {
     // names no bytes. Atomics and exclusives order like stores too.
     const isStore = op === OP_STORE || isCmo || op === OP_ATOMIC || op === OP_STX;
     const lb = this.lineBytes;
-    let addr = slot.addr, size = slot.size;
+    let size = slot.size;
+    if (this.mmu !== undefined && !(isCmo && !cmoIsByVa(slot.aux))) {
+      const t = this.translateOp(isCmo);
+      if (t !== XL_OK) return t === XL_FAULTED;
+    } else { this.opPa = slot.addr; this.opAttrs = slot.attrs; this.opPa2 = -1; }
+    let addr = this.opPa;
     if (isCmo) {
       if (cmoIsByVa(slot.aux)) {
         const blk = slot.aux === CMO_ZVA ? (this.cfg.zvaBytes ?? lb) : lb;
@@ -415,6 +526,162 @@ export class Pe {
     return true;
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Translation (with an MMU)
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Translates the op in the slot: opPa/opAttrs (and opPa2 when the access crosses a page) on
+   * XL_OK. A TLB miss starts a walk and stalls; a fault is taken here (XL_FAULTED: consumed and,
+   * if the program waits, delivered) or handed to the stage-2 handler (XL_STALL).
+   */
+  private translateOp(isCmo: boolean): number {
+    const slot = this.slot, mmu = this.mmu!;
+    if (this.faultResolution !== undefined) {
+      const r = this.faultResolution;
+      this.faultResolution = undefined;
+      if (r === 'deliver') return this.deliverFault(this.faultSyndrome!);
+    }
+    if (this.walkFaultPending) { this.walkFaultPending = false; return this.takeFault(isCmo); }
+    const op = slot.op;
+    // Permission checks: DC IVAC and DC ZVA write; other maintenance by VA reads (Arm ARM D7.5.9
+    // "Permission fault on cache maintenance instructions": DC IVAC needs write permission).
+    const access: AccessType = op === OP_FETCH ? AccessType.Fetch
+      : op === OP_LOAD || op === OP_LDX ? AccessType.Read
+        : op === OP_ATOMIC ? AccessType.ReadWrite
+          : isCmo ? (slot.aux === CMO_IVAC || slot.aux === CMO_ZVA ? AccessType.Write : AccessType.Read)
+            : AccessType.Write;
+    const va = slot.addr, top = slot.vaTop;
+    let t = this.translateOne(va, top, access);
+    if (t !== XL_OK) return t;
+    this.opPa = mmu.outPa; this.opAttrs = mmu.outAttrs; this.opPa2 = -1;
+    const size = isCmo ? 1 : slot.size;
+    const left = mmu.outPageLeft;
+    if (size > left) {
+      // The access crosses into the next page: that part has a translation of its own.
+      t = this.translateOne(va + left, top, access);
+      if (t !== XL_OK) return t;
+      this.opPa2 = mmu.outPa;
+    }
+    return XL_OK;
+  }
+
+  private translateOne(va: number, top: number, access: AccessType): number {
+    const mmu = this.mmu!;
+    const r = mmu.translate(va, top, access);
+    if (r === TR_HIT) return XL_OK;
+    if (r !== TR_WALK) {
+      // An L2 TLB hit: the L1 TLB now holds the entry; the access goes when the lookup is done.
+      this.busyUntil = this.q.now + mmu.outCycles;
+      this.setStall(STALL_WALK);
+      this.scheduleStep(this.busyUntil);
+      return XL_STALL;
+    }
+    mmu.beginWalk(va, top, access);
+    this.walkVa = va; this.walkTop = top; this.walkAccess = access; this.walkStartedAt = this.q.now;
+    this.walking = true;
+    this.setStall(STALL_WALK);
+    this.walkStep();
+    if (this.walking) return XL_STALL;
+    // Done without a read: a fault found from the registers, or no stage enabled (nothing cached).
+    if (mmu.walker.faulted) return this.takeFault(false);
+    mmu.fill(va, top, access);
+    return XL_OK;
+  }
+
+  /** Sends the walker's reads until one is in flight (or it is done). */
+  private walkStep(): void {
+    const w = this.mmu!.walker, table = this.table, link = this.memLink!;
+    for (;;) {
+      if (w.done) { this.walkEnded(); return; }
+      if (link.available < 1 || table.inUse + 1 > table.capacity) {
+        this.walkBlocked = true;
+        if (link.available < 1) link.onCredit = this.onCreditFn;
+        else this.scheduleStep(this.q.now + 1);
+        return;
+      }
+      const id = table.alloc(REQ_READ, 0, 8, w.readAttrs, this.index, this.q.now);
+      table.addr[id] = w.readPa;
+      table.tag[id] = WALK_TAG;
+      this.mmu!.stats.walkReads++;
+      link.trySend(id);
+      const at = link.completedAt;
+      if (at === undefined || at < 0) return;              // the response brings the data
+      this.takeWalkData(id);
+      if (at > this.q.now) { this.walkReadyAt = at; this.scheduleStep(at); return; }
+      this.supplyWalk();
+    }
+  }
+
+  /** Takes a walk read's 8 bytes (little-endian) and status, and frees the request. */
+  private takeWalkData(id: number): void {
+    const table = this.table, d = table.data, o = table.dataOffset(id);
+    this.walkOk = table.status[id] === STATUS_OK;
+    this.walkLo = (d[o]! | (d[o + 1]! << 8) | (d[o + 2]! << 16) | (d[o + 3]! << 24)) >>> 0;
+    this.walkHi = (d[o + 4]! | (d[o + 5]! << 8) | (d[o + 6]! << 16) | (d[o + 7]! << 24)) >>> 0;
+    table.release(id);
+  }
+
+  private supplyWalk(): void {
+    const w = this.mmu!.walker;
+    if (this.walkOk) w.supply(this.walkLo, this.walkHi); else w.abortRead();
+  }
+
+  /** The pending walk read's data is here: go on with the walk. */
+  private walkAdvance(): void {
+    this.supplyWalk();
+    this.walkStep();
+  }
+
+  private walkEnded(): void {
+    const mmu = this.mmu!;
+    this.walking = false;
+    mmu.stats.walkCycles += this.q.now - this.walkStartedAt;
+    if (this.walkReadyAt >= 0 || this.walkBlocked) return;    // (not reached: the walker is done)
+    if (this.stall === STALL_WALK) this.endStall();
+    // Asynchronous end: the op in the slot retries: it hits the TLB now, or takes the fault.
+    if (mmu.walker.faulted) this.walkFaultPending = true;
+    else if (mmu.walker.result.pageBytes > 0) mmu.fill(this.walkVa, this.walkTop, this.walkAccess);
+  }
+
+  /** Takes the fault the walker ended with for the op in the slot. */
+  private takeFault(isCmo: boolean): number {
+    const mmu = this.mmu!, f = mmu.walker.fault;
+    const esr = mmu.recordFault(this.walkVa, this.walkTop, isCmo);
+    const syn: MmuSyndrome = {
+      stage: f.stage, level: f.level, esr,
+      farLo: (this.walkVa % 4294967296) >>> 0, farHi: (((this.walkTop << 20) | Math.floor(this.walkVa / 4294967296)) >>> 0),
+      hpfar: f.stage === 2 ? Math.floor(f.ipa / 4096) * 16 : 0, ipa: f.stage === 2 ? f.ipa : -1, s1ptw: f.s1ptw,
+    };
+    (syn as { fault?: Fault }).fault = FAULT_NAMES[f.type];
+    this.stats.mmuFaults++;
+    this.lastFault = syn;
+    if (f.stage === 2 && this.stage2Handler !== undefined) {
+      this.faultWaiting = true;
+      this.faultSyndrome = syn;
+      this.setStall(STALL_FAULT);
+      this.stage2Handler(this, syn, (r) => {
+        if (!this.faultWaiting) throw new Error(`${this.name}: a stage-2 fault handler resumed twice`);
+        this.faultWaiting = false;
+        this.faultResolution = r;
+        if (this.stall === STALL_FAULT) this.endStall();
+        this.scheduleStep(this.q.now);
+      });
+      return XL_STALL;
+    }
+    return this.deliverFault(syn);
+  }
+
+  /** The program takes the fault: the op ends with it (delivered if the program waits). */
+  private deliverFault(syn: MmuSyndrome): number {
+    const slot = this.slot;
+    const wait = slot.wait;
+    const fault = (syn as { fault?: Fault }).fault ?? 'translation';
+    this.consume();
+    if (wait) this.source!.deliver({ ok: false, fault, syndrome: syn, bytes: new Uint8Array(0), value: 0, valueLo: 0, valueHi: 0, cycle: this.q.now });
+    return XL_FAULTED;
+  }
+
   /** Adds `delta` to the counters of `n` granules from bucket `b0` (see issueMemory). */
   private countGranules(b0: number, n: number, isStore: boolean, delta: number): void {
     for (let k = 0; k < n; k++) {
@@ -431,9 +698,9 @@ export class Pe {
    * passed as arguments here: a double that large is boxed (allocated) when the call is not inlined.
    */
   private sendPart(w: number, kind: ReqKind, len: number, opOffset: number): void {
-    const table = this.table, slot = this.slot;
-    const id = table.alloc(kind, 0, len, slot.attrs, this.index, this.q.now);
-    table.addr[id] = opOffset === 0 ? slot.addr : slot.addr + opOffset;   // what alloc would store
+    const table = this.table;
+    const id = table.alloc(kind, 0, len, this.opAttrs, this.index, this.q.now);
+    table.addr[id] = opOffset === 0 ? this.opPa : this.opPa2 >= 0 ? this.opPa2 : this.opPa + opOffset;
     table.tag[id] = w * 64 + opOffset;     // window slot and byte offset of this part in the op
     if (kind === REQ_WRITE) this.fillStoreData(id, len, opOffset);
     this.stats.requests++;
@@ -444,7 +711,7 @@ export class Pe {
   /** Sends a maintenance request covering [addr, addr + size) (size 0: set/way or all). */
   private sendCmo(w: number, addr: number, size: number): void {
     const table = this.table, slot = this.slot;
-    const id = table.alloc(REQ_CMO, 0, size, slot.attrs, this.index, this.q.now);
+    const id = table.alloc(REQ_CMO, 0, size, this.opAttrs, this.index, this.q.now);
     table.addr[id] = addr;
     table.aux[id] = slot.aux;
     table.tag[id] = w * 64;
@@ -461,8 +728,8 @@ export class Pe {
   private sendRmw(w: number, op: number): void {
     const table = this.table, slot = this.slot;
     const kind = op === OP_ATOMIC ? REQ_ATOMIC : op === OP_LDX ? REQ_READ : REQ_WRITE;
-    const id = table.alloc(kind, 0, slot.size, slot.attrs, this.index, this.q.now);
-    table.addr[id] = slot.addr;
+    const id = table.alloc(kind, 0, slot.size, this.opAttrs, this.index, this.q.now);
+    table.addr[id] = this.opPa;
     table.aux[id] = slot.aux;
     table.tag[id] = w * 64;
     if (op !== OP_ATOMIC) table.flags[id] = REQ_FLAG_EXCLUSIVE;
@@ -530,6 +797,12 @@ export class Pe {
 
   private onResponse(id: number): void {
     if (this.syncLen > 0) this.retireSync(this.q.now);
+    if (this.table.tag[id] === WALK_TAG) {
+      this.takeWalkData(id);
+      this.walkAdvance();
+      this.tryIssue();
+      return;
+    }
     const w = this.takeResult(id);
     if (--this.wParts[w]! > 0) return;
     this.opDone(w, this.q.now);

@@ -1,35 +1,51 @@
 import { AtomicOp, CmoOp, OpCode, type OpCode as OpCodeT } from './ops.js';
 import { ATTRS_REGION_DEFAULT } from '../mem/mem-attrs.js';
 import type { OpResult, ProgramOp } from './op-source.js';
+import { TLBI_NAMES } from '../mmu/sysregs.js';
+
+/**
+ * An address as programs write it: a number (exact below 2^53), or a bigint for any 64-bit VA
+ * (TTBR1 addresses, tagged pointers). Ops carry VA[51:0] in `addr` and VA[63:52] in `vaTop`.
+ */
+export type Addr = number | bigint;
+const TWO52 = 2 ** 52;
+function at(a: Addr): { addr: number; vaTop: number } {
+  if (typeof a === 'number') {
+    if (!(Number.isSafeInteger(a) && a >= 0)) throw new RangeError(`address ${a} must be a non-negative integer below 2^53 (use a bigint above)`);
+    return a < TWO52 ? { addr: a, vaTop: 0 } : { addr: a - TWO52, vaTop: 1 };
+  }
+  if (a < 0n || a >= 1n << 64n) throw new RangeError(`address 0x${a.toString(16)} must be a 64-bit value`);
+  return { addr: Number(a & ((1n << 52n) - 1n)), vaTop: Number(a >> 52n) };
+}
 
 /**
  * Helpers for writing programs: `const r = yield load(addr, 8)` gives the loaded bytes;
  * `yield store(addr, 8, 42)` posts a store (pass `{ wait: true }` to wait for it).
  */
-export function load(addr: number, size: number, opts: { attrs?: number; wait?: boolean } = {}): ProgramOp {
-  return { op: OpCode.Load, addr, size, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: opts.wait ?? true };
+export function load(addr: Addr, size: number, opts: { attrs?: number; wait?: boolean } = {}): ProgramOp {
+  return { op: OpCode.Load, ...at(addr), size, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: opts.wait ?? true };
 }
 
-export function store(addr: number, size: number, value: number | Uint8Array, opts: { attrs?: number; wait?: boolean } = {}): ProgramOp {
+export function store(addr: Addr, size: number, value: number | Uint8Array, opts: { attrs?: number; wait?: boolean } = {}): ProgramOp {
   if (typeof value === 'number') {
     const lo = value % 4294967296 >>> 0;
     const hi = Math.floor(value / 4294967296) >>> 0;
-    return { op: OpCode.Store, addr, size, valueLo: lo, valueHi: hi, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: opts.wait ?? false };
+    return { op: OpCode.Store, ...at(addr), size, valueLo: lo, valueHi: hi, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: opts.wait ?? false };
   }
   if (value.length !== size) throw new RangeError(`store: ${value.length} bytes given for a ${size}-byte store`);
-  return { op: OpCode.Store, addr, size, bytes: value, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: opts.wait ?? false };
+  return { op: OpCode.Store, ...at(addr), size, bytes: value, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: opts.wait ?? false };
 }
 
-export function fetch(addr: number, size = 4, opts: { attrs?: number } = {}): ProgramOp {
-  return { op: OpCode.Fetch, addr, size, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: true };
+export function fetch(addr: Addr, size = 4, opts: { attrs?: number } = {}): ProgramOp {
+  return { op: OpCode.Fetch, ...at(addr), size, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: true };
 }
 
 export type DcByVa = 'ivac' | 'cvac' | 'civac' | 'cvau' | 'cvap' | 'zva';
 const DC_VA: Record<DcByVa, number> = { ivac: CmoOp.DC_IVAC, cvac: CmoOp.DC_CVAC, civac: CmoOp.DC_CIVAC, cvau: CmoOp.DC_CVAU, cvap: CmoOp.DC_CVAP, zva: CmoOp.DC_ZVA };
 
 /** `DC <op>, Xt` by address: maintenance of the line (or DC ZVA block) holding `addr`, with the access's attributes. */
-export function dc(op: DcByVa, addr: number, opts: { attrs?: number; wait?: boolean } = {}): ProgramOp {
-  return { op: OpCode.Cmo, addr, size: 0, aux: DC_VA[op], attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: opts.wait ?? false };
+export function dc(op: DcByVa, addr: Addr, opts: { attrs?: number; wait?: boolean } = {}): ProgramOp {
+  return { op: OpCode.Cmo, ...at(addr), size: 0, aux: DC_VA[op], attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: opts.wait ?? false };
 }
 
 /**
@@ -49,9 +65,9 @@ export function setWayOperand(level: number, set: number, way: number, geom: { w
 }
 
 /** `IC IVAU, Xt` (by address), `IC IALLU` or `IC IALLUIS`. */
-export function ic(op: 'ivau' | 'iallu' | 'ialluis', addr = 0): ProgramOp {
+export function ic(op: 'ivau' | 'iallu' | 'ialluis', addr: Addr = 0): ProgramOp {
   const code = op === 'ivau' ? CmoOp.IC_IVAU : op === 'iallu' ? CmoOp.IC_IALLU : CmoOp.IC_IALLUIS;
-  return { op: OpCode.Cmo, addr, size: 0, aux: code, wait: false };
+  return { op: OpCode.Cmo, ...at(addr), size: 0, aux: code, wait: false };
 }
 
 /** `MRS Xt, <reg>`: reads a system register the platform derives (CLIDR_EL1, CTR_EL0, ...); the value comes back. */
@@ -60,9 +76,30 @@ export function dmb(): ProgramOp { return barrier(OpCode.Dmb); }
 export function dsb(): ProgramOp { return barrier(OpCode.Dsb); }
 export function isb(): ProgramOp { return barrier(OpCode.Isb); }
 export function compute(cycles: number): ProgramOp { return { op: OpCode.Compute, addr: cycles, size: 0 }; }
-export function sysRegWrite(reg: number, value: number): ProgramOp {
+/** `MSR <reg>, Xt`: takes effect at the next context synchronization (ISB, exception entry or return). A bigint gives all 64 bits. */
+export function sysRegWrite(reg: number, value: number | bigint): ProgramOp {
+  if (typeof value === 'bigint') {
+    return { op: OpCode.SysRegWrite, addr: reg, size: 8, valueLo: Number(value & 0xffffffffn), valueHi: Number((value >> 32n) & 0xffffffffn) };
+  }
   return { op: OpCode.SysRegWrite, addr: reg, size: 8, valueLo: value % 4294967296 >>> 0, valueHi: Math.floor(value / 4294967296) >>> 0 };
 }
+/** `MSR` from 32-bit halves (e.g. the encoders in mmu/regime.ts). */
+export function sysRegWriteHalves(reg: number, v: { lo: number; hi: number } | number): ProgramOp {
+  return typeof v === 'number' ? sysRegWrite(reg, v) : { op: OpCode.SysRegWrite, addr: reg, size: 8, valueLo: v.lo >>> 0, valueHi: v.hi >>> 0 };
+}
+
+/**
+ * `TLBI <op>[, Xt]`, e.g. tlbi('vae1is', va, asid), tlbi('ipas2e1is', ipa), tlbi('vmalle1'). The
+ * invalidation completes, here and (IS forms) on every PE of the domain, at this PE's next DSB.
+ */
+export function tlbi(op: string, addr: Addr = 0, asid = 0): ProgramOp {
+  const code = TLBI_NAMES[op.toLowerCase()];
+  if (code === undefined) throw new RangeError(`tlbi: unknown operation '${op}' (one of ${Object.keys(TLBI_NAMES).join(', ')})`);
+  return { op: OpCode.Tlbi, ...at(addr), size: 0, aux: code, valueLo: asid & 0xffff };
+}
+
+/** Exception entry to, or return to, `el` (a context synchronization event; a return clears the local monitor). */
+export function exceptionLevel(el: 0 | 1 | 2): ProgramOp { return { op: OpCode.ExceptionLevel, addr: el, size: 0 }; }
 
 function barrier(op: OpCodeT): ProgramOp { return { op, addr: 0, size: 0 }; }
 
@@ -71,9 +108,9 @@ function barrier(op: OpCodeT): ProgramOp { return { op, addr: 0, size: 0 }; }
  * `const r = yield* spinUntil(flag, 4, (r) => r.value === 1)`. The polling loads are marked as
  * spinning, so a PE that spins forever is reported by the watchdog as stuck (a livelock).
  */
-export function* spinUntil(addr: number, size: number, until: (r: OpResult) => boolean, opts: { attrs?: number } = {}): Generator<ProgramOp, OpResult, OpResult | undefined> {
+export function* spinUntil(addr: Addr, size: number, until: (r: OpResult) => boolean, opts: { attrs?: number } = {}): Generator<ProgramOp, OpResult, OpResult | undefined> {
   for (;;) {
-    const r = yield { op: OpCode.Load, addr, size, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: true, spin: true };
+    const r = yield { op: OpCode.Load, ...at(addr), size, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: true, spin: true };
     if (r !== undefined && until(r)) return r;
   }
 }
@@ -85,26 +122,26 @@ const ATOMIC: Record<AtomicName, number> = { add: AtomicOp.ADD, clr: AtomicOp.CL
 interface AtomicOpts { attrs?: number; acquire?: boolean; release?: boolean }
 
 /** LDADD/LDCLR/LDEOR/LDSET/SWP (with A/L forms through opts): `size` bytes (1, 2, 4, 8) at `addr`; the result is the old value. */
-export function atomic(op: AtomicName, addr: number, size: number, operand: number, opts: AtomicOpts = {}): ProgramOp {
+export function atomic(op: AtomicName, addr: Addr, size: number, operand: number, opts: AtomicOpts = {}): ProgramOp {
   const v = split(operand);
-  return { op: OpCode.Atomic, addr, size, aux: ATOMIC[op], valueLo: v.lo, valueHi: v.hi, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: true, acquire: opts.acquire ?? false, release: opts.release ?? false };
+  return { op: OpCode.Atomic, ...at(addr), size, aux: ATOMIC[op], valueLo: v.lo, valueHi: v.hi, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: true, acquire: opts.acquire ?? false, release: opts.release ?? false };
 }
 
 /** CAS: if the `size` bytes at `addr` equal `expected`, writes `desired`; the result is the old value. */
-export function cas(addr: number, size: number, expected: number, desired: number, opts: AtomicOpts = {}): ProgramOp {
+export function cas(addr: Addr, size: number, expected: number, desired: number, opts: AtomicOpts = {}): ProgramOp {
   const d = split(desired), e = split(expected);
-  return { op: OpCode.Atomic, addr, size, aux: AtomicOp.CAS, valueLo: d.lo, valueHi: d.hi, cmpLo: e.lo, cmpHi: e.hi, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: true, acquire: opts.acquire ?? false, release: opts.release ?? false };
+  return { op: OpCode.Atomic, ...at(addr), size, aux: AtomicOp.CAS, valueLo: d.lo, valueHi: d.hi, cmpLo: e.lo, cmpHi: e.hi, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: true, acquire: opts.acquire ?? false, release: opts.release ?? false };
 }
 
 /** LDXR (LDAXR with acquire): a load that sets the exclusive monitors. */
-export function ldxr(addr: number, size: number, opts: AtomicOpts = {}): ProgramOp {
-  return { op: OpCode.LoadExclusive, addr, size, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: true, acquire: opts.acquire ?? false };
+export function ldxr(addr: Addr, size: number, opts: AtomicOpts = {}): ProgramOp {
+  return { op: OpCode.LoadExclusive, ...at(addr), size, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: true, acquire: opts.acquire ?? false };
 }
 
 /** STXR (STLXR with release): stores only if the monitors still hold the mark; the result value is 0 on success, 1 on failure. */
-export function stxr(addr: number, size: number, value: number, opts: AtomicOpts = {}): ProgramOp {
+export function stxr(addr: Addr, size: number, value: number, opts: AtomicOpts = {}): ProgramOp {
   const v = split(value);
-  return { op: OpCode.StoreExclusive, addr, size, valueLo: v.lo, valueHi: v.hi, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: true, release: opts.release ?? false };
+  return { op: OpCode.StoreExclusive, ...at(addr), size, valueLo: v.lo, valueHi: v.hi, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: true, release: opts.release ?? false };
 }
 
 /** CLREX. */

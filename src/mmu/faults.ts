@@ -7,16 +7,20 @@
  * arch/arm64/include/asm/esr.h (ESR_ELx_FSC_ADDRSZ 0x00, _FAULT 0x04, _ACCESS 0x08, _PERM 0x0C,
  * ESR_ELx_S1PTW bit 7, ESR_ELx_WNR bit 6).
  *
- * Not modelled: synchronous External aborts on a walk (0b0101LL), TLB conflict aborts (0b110000),
+ * Not modelled: TLB conflict aborts (0b110000),
  * level -1 codes (FEAT_LPA2), ISV/SAS/SRT instruction syndrome (ISV=0 always), FnV/FAR validity,
  * alignment faults (the PE's concern).
  */
 
 /** Fault kind, numbered as DFSC[5:2] of the level-encoded codes. */
-export const FaultType = { AddressSize: 0, Translation: 1, AccessFlag: 2, Permission: 3 } as const;
+export const FaultType = {
+  AddressSize: 0, Translation: 1, AccessFlag: 2, Permission: 3,
+  /** Synchronous External abort on a translation table walk: DFSC 0b0101LL. */
+  WalkExternalAbort: 5,
+} as const;
 export type FaultType = (typeof FaultType)[keyof typeof FaultType];
 
-export const FAULT_TYPE_NAMES: readonly string[] = ['AddressSize', 'Translation', 'AccessFlag', 'Permission'];
+export const FAULT_TYPE_NAMES: readonly string[] = ['AddressSize', 'Translation', 'AccessFlag', 'Permission', 'ExternalAbort', 'WalkExternalAbort'];
 
 /** What the access was, for permissions and syndromes. */
 export const AccessType = {

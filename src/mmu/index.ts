@@ -25,13 +25,19 @@
  * - Test support: `translateReference` (walk-reference.ts, slow, plainly written) and
  *   `PageTableBuilder` / `buildPageTables` (page-tables.ts).
  *
- * Leaves out (for now): TLBs, TLBI, walk timing through caches, PE integration, hardware AF/dirty
- * updates (HA/HD are decoded, walks behave as with HA=HD=0), PAN, E0PD, FEAT_LPA2 (52-bit with
- * 4KB/16KB, level -1), FEAT_D128, External aborts on walks, system registers as state (callers
- * pass the bits). Within attributes: AArch32 stage 1 (TEX remap), the EL2 and EL2&0 regimes and
- * HCR_EL2.TGE=1, canonical tagging (FEAT_MTE_CANONICAL_TAGS),
- * FEAT_S1PIE/S2PIE indirection, FEAT_LS64 checks, Realm/Secure PA spaces, and mismatched-attribute
- * aliasing (a cache-model concern).
+ * - TLBs and the walk cache (tlb.ts): combined stage-1+2 entries tagged by VA[55:52], ASID, VMID and
+ *   global; one invalidation per TLBI scope; table descriptors of both stages by level.
+ * - A PE's MMU (pe-mmu.ts): system registers as state (taking effect at context synchronization),
+ *   the EL1&0 and EL2 regimes, L1 I/D TLBs and a unified L2 TLB, the walk cache, TLBI queued
+ *   until the next DSB and broadcast to the domain for the IS forms, fault records in ESR/FAR/
+ *   HPFAR. The PE sends the walker's reads through the caches (core/pe.ts).
+ * - `attrsQuery` (attrs-query.ts): the `armsim attrs` command's library form.
+ *
+ * Leaves out (for now): hardware AF/dirty updates (HA/HD are decoded, walks behave as with
+ * HA=HD=0), PAN, E0PD, FEAT_LPA2 (52-bit with 4KB/16KB, level -1), FEAT_D128, AT instructions,
+ * VHE (HCR_EL2.E2H). Within attributes: AArch32 stage 1 (TEX remap), the EL2&0 regime and
+ * HCR_EL2.TGE=1, canonical tagging (FEAT_MTE_CANONICAL_TAGS), FEAT_S1PIE/S2PIE indirection,
+ * FEAT_LS64 checks, Realm/Secure PA spaces, and mismatched-attribute aliasing (a cache-model concern).
  */
 export {
   // packed layout
@@ -96,3 +102,7 @@ export {
   packTableAttrs, tableAttrsAP, tableAttrsUXN, tableAttrsPXN,
 } from './tlb.js';
 export type { TlbConfig, WalkCacheConfig } from './tlb.js';
+export { MmuReg, mmuRegName, TlbiOp, TLBI_NAMES, TLBI_IS, tlbiIsBroadcast, tlbiScope } from './sysregs.js';
+export type { MmuRegName } from './sysregs.js';
+export { PeMmu, TlbDomain, DEFAULT_MMU_CONFIG, TR_HIT, TR_L2_HIT, TR_WALK } from './pe-mmu.js';
+export type { MmuConfig, TlbGeometry } from './pe-mmu.js';

@@ -31,7 +31,7 @@
  *
  * Not modelled (named so nobody relies on them): hardware Access flag and dirty state updates
  * (TCR_EL1.HA/HD, VTCR_EL2.HA/HD are decoded but the walk behaves as with HA=HD=0), PAN,
- * FEAT_E0PD, FEAT_LPA2 (level -1), FEAT_S1PIE/S2PIE/POE, External aborts on walks, TLB conflict
+ * FEAT_E0PD, FEAT_LPA2 (level -1), FEAT_S1PIE/S2PIE/POE, TLB conflict
  * aborts, alignment faults. The Contiguous bit is reported; it faults only as
  * `MmuFeatures.contiguousBitFault` says.
  */
@@ -45,6 +45,7 @@ import {
 } from './descriptors.js';
 import { AccessType, FaultType, WalkFault } from './faults.js';
 import type { Regime, S1Half } from './regime.js';
+import { packTableAttrs, tableAttrsAP, tableAttrsPXN, tableAttrsUXN, type WalkCache } from './tlb.js';
 import type { PhysicalStore } from '../mem/index.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -192,6 +193,16 @@ export class TranslationWalker {
   /** Stage (1 or 2) and lookup level of the descriptor being read. */
   readStage = 0;
   readLevel = 0;
+  /**
+   * A cache of table descriptors of both stages: a walk starts at the deepest cached level and
+   * caches the table descriptors it reads. Keys: VA[51:0] with VA[55:52], ASID and VMID for
+   * stage 1 (the form TLBI by VA names), the IPA and VMID for stage 2.
+   */
+  walkCache: WalkCache | undefined = undefined;
+  /** Levels skipped through the walk cache, over all walks. */
+  walkCacheHits = 0;
+  private wcVa = 0;
+  private wcTop = 0;
 
   private rg: Regime | null = null;
   private phase = PH_DONE;
@@ -273,6 +284,19 @@ export class TranslationWalker {
     this.s1Table = h.tableBase;
     this.tblAp = 0; this.tblUxn = 0; this.tblPxn = 0;
     r.asid = regime.s1.asid;
+    const wc = this.walkCache;
+    if (wc !== undefined) {
+      this.wcVa = lowBits(vaHi, vaLo, 52);
+      this.wcTop = (vaHi >>> 20) & 0xf;
+      const slot = wc.lookupDeepest(1, this.wcVa, this.wcTop, r.asid, r.vmid, h.startLevel, h.granuleBits);
+      if (slot >= 0) {
+        const lvl = wc.levelOf(slot) + 1, t = wc.tableAttrs[slot]!;
+        this.walkCacheHits += lvl - h.startLevel;
+        this.s1Lvl = lvl;
+        this.s1Table = wc.nextTable[slot]!;
+        this.tblAp = tableAttrsAP(t); this.tblUxn = tableAttrsUXN(t); this.tblPxn = tableAttrsPXN(t);
+      }
+    }
     this.s1Next();
   }
 
@@ -282,6 +306,20 @@ export class TranslationWalker {
     if (this.phase === PH_S2) this.s2Descriptor(lo, hi);
     else if (this.phase === PH_S1) this.s1Descriptor(lo, hi);
     else throw new Error('TranslationWalker.supply: no read is pending');
+  }
+
+  /**
+   * The pending descriptor read ended in an External abort: a synchronous External abort on the
+   * translation table walk (DFSC 0b0101LL) at the level being read. A stage-2 descriptor read is
+   * a stage-2 fault (S1PTW when it was translating a stage-1 table's IPA); a stage-1 table read a
+   * stage-1 fault (AArch64.S1Walk/S2Walk: "if IsFault(walkaddress)...": the fault keeps the
+   * stage and level of the walk).
+   */
+  abortRead(): void {
+    this.result.reads++;
+    if (this.phase === PH_S2) this.s2Fault(FaultType.WalkExternalAbort, this.s2Lvl, 0);
+    else if (this.phase === PH_S1) this.s1Fault(FaultType.WalkExternalAbort, this.s1Lvl, false);
+    else throw new Error('TranslationWalker.abortRead: no read is pending');
   }
 
   // -------------------------------------------------------------------------------------------
@@ -315,6 +353,7 @@ export class TranslationWalker {
       }
       this.s1Table = next;
       this.s1Lvl = lvl + 1;
+      this.walkCache?.insert(1, lvl, gb, this.wcVa, this.wcTop, this.result.asid, this.result.vmid, next, packTableAttrs(this.tblAp, this.tblUxn, this.tblPxn));
       this.s1Next();
       return;
     }
@@ -368,6 +407,16 @@ export class TranslationWalker {
     if (s2.baseOutOfRange) { this.s2Fault(FaultType.AddressSize, 0, -1); return; }
     this.s2Lvl = s2.startLevel;
     this.s2Table = s2.tableBase;
+    const wc = this.walkCache;
+    if (wc !== undefined) {
+      const slot = wc.lookupDeepest(2, ipa, 0, 0, s2.vmid, s2.startLevel, s2.granuleBits);
+      if (slot >= 0) {
+        const lvl = wc.levelOf(slot) + 1;
+        this.walkCacheHits += lvl - s2.startLevel;
+        this.s2Lvl = lvl;
+        this.s2Table = wc.nextTable[slot]!;
+      }
+    }
     this.s2Next();
   }
 
@@ -390,6 +439,7 @@ export class TranslationWalker {
       if (next >= POW2[s2.outputBits]!) { this.s2Fault(FaultType.AddressSize, lvl, -1); return; }
       this.s2Table = next;
       this.s2Lvl = lvl + 1;
+      this.walkCache?.insert(2, lvl, gb, this.s2In, 0, 0, s2.vmid, next, 0);
       this.s2Next();
       return;
     }

@@ -111,6 +111,40 @@ export const CacheSchema = z.strictObject({
   naming: z.enum(['arm', 'cachegrind']),
 });
 
+const tlbGeometry = z.strictObject({ entries: zInt(1, 1 << 16), ways: zInt(1, 256) });
+
+/** The MMU of every PE (see src/mmu/pe-mmu.ts). */
+export const MmuSchema = z.strictObject({
+  /**
+   * `flat`: addresses are physical and attributes come with each access or its region (trace
+   * replay, the cache scenarios). `vmsa`: every access is a VA translated by the PE's MMU as the
+   * system registers say (out of reset: stage 1 off, so data accesses are Device-nGnRnE).
+   */
+  translation: z.enum(['flat', 'vmsa']),
+  /** EL2 is implemented (stage 2, HCR_EL2, the hypervisor's own regime). */
+  el2: z.boolean(),
+  /** FEAT_S2FWB: HCR_EL2.FWB is writable (RES0 without it). */
+  featS2FWB: z.boolean(),
+  l1d: tlbGeometry,
+  l1i: tlbGeometry,
+  l2: z.strictObject({ entries: zInt(1, 1 << 16), ways: zInt(1, 256), hitCycles: zInt(0, 1000) }),
+  /** Entries of the walk cache (intermediate table descriptors of both stages); 0 = none. */
+  walkCacheEntries: zInt(0, 1 << 16),
+  /** Cycles a TLBI costs at the DSB that completes it. */
+  tlbiCycles: zInt(0, 100_000),
+  /** Extra cycles for a broadcast (IS) TLBI to reach every PE and be acknowledged. */
+  tlbiBroadcastCycles: zInt(0, 1_000_000),
+  /** IPAS2E1 also removes combined stage-1+2 entries (the Arm ARM lets a TLB keep them until VMALLE1). */
+  ipaInvalidatesCombined: z.boolean(),
+  /** Cycles an exception entry or return costs. */
+  exceptionCycles: zInt(0, 100_000),
+  /** Implementation limits and choices (mmu/regime.ts MmuFeatures): paBits, granules, featLPA, featVMID16, ... */
+  features: z.record(z.string(), z.unknown()),
+  /** CONSTRAINED UNPREDICTABLE choices of the attribute logic (mmu/attrs.ts AttrOptions). */
+  attrs: z.record(z.string(), z.unknown()),
+});
+export type MmuPlatformConfig = z.infer<typeof MmuSchema>;
+
 export const PlatformSchema = z.strictObject({
   /** One-line description shown by `armsim list`. */
   description: z.string(),
@@ -124,6 +158,7 @@ export const PlatformSchema = z.strictObject({
     isbCycles: zInt(0, 10_000),
   }),
   cache: CacheSchema,
+  mmu: MmuSchema,
   interconnect: z.strictObject({
     latency: zInt(0, 10_000),
     /**

@@ -1,6 +1,7 @@
 import { EventQueue, Link, RequestTable, Rng, StatsRegistry } from '../sim/index.js';
-import { AddressMap, DeviceTarget, DramController, HomeNode, DEVICE_nGnRE, NORMAL_WB_RWA_ISH, type RegionProps } from '../mem/index.js';
+import { AddressMap, DeviceTarget, DramController, HomeNode, DEVICE_nGnRE, NORMAL_WB_RWA_ISH, type PhysicalStore, type RegionProps } from '../mem/index.js';
 import { Pe, type OpSource } from '../core/index.js';
+import { PeMmu, TlbDomain, resolveAttrOptions, resolveMmuFeatures, registerTlbStats, type MmuConfig } from '../mmu/index.js';
 import { CacheHierarchy } from '../cache/hierarchy.js';
 import { readIdRegister, SysReg } from '../cache/id-regs.js';
 import { checkPlatform, type PlatformConfig } from './schema.js';
@@ -31,6 +32,8 @@ export class System {
   readonly homeNode: HomeNode;
   readonly dram: DramController | undefined;
   readonly caches: CacheHierarchy;
+  /** The PEs whose TLBs a broadcast TLBI reaches (all of them: one Inner Shareable domain). */
+  readonly tlbDomain = new TlbDomain();
   private active = 0;
   private finishedCount = 0;
 
@@ -72,19 +75,66 @@ export class System {
       agent: peCount, upLatency: up, downLatency: down, postedWrites: cfg.interconnect.postedWrites ?? true,
     });
     for (const r of this.map.regions) this.caches.setRegionAttrs(r.index, r.kind === 'device' ? DEVICE_nGnRE : NORMAL_WB_RWA_ISH);
-    const peCfg = { window: cfg.core.window, issueWidth: cfg.core.issueWidth, isbCycles: cfg.core.isbCycles, lineBytes: cfg.cache.lineBytes, zvaBytes: cfg.cache.zvaBytes };
+    const peCfg = {
+      window: cfg.core.window, issueWidth: cfg.core.issueWidth, isbCycles: cfg.core.isbCycles, lineBytes: cfg.cache.lineBytes,
+      zvaBytes: cfg.cache.zvaBytes, exceptionCycles: cfg.mmu.exceptionCycles,
+    };
+    const mmuCfg = cfg.mmu.translation === 'vmsa' ? mmuConfigOf(cfg) : undefined;
     for (let i = 0; i < peCount; i++) {
       const name = `system.cpu${i}`;
       const pe = new Pe(i, name, q, this.table, peCfg, stats, name);
       pe.memLink = this.caches.portFor(i, pe.respHandler, hn.portFor(i, up));
       pe.clearExclusive = () => this.caches.clearMonitor(i);
       pe.readSysRegister = (reg, written) => readIdRegister(cfg.cache, reg, written(SysReg.CSSELR_EL1) ?? 0);
+      if (mmuCfg !== undefined) {
+        const mmu = new PeMmu(mmuCfg, this.tlbDomain);
+        pe.mmu = mmu;
+        stats.add(`${name}.mmu`, mmu.stats, {
+          walks: { unit: 'count', desc: 'translation table walks started' },
+          walkReads: { unit: 'count', desc: 'descriptor reads sent to the memory system by walks' },
+          walkCycles: { unit: 'cycles', desc: 'cycles from walk start to walk end, summed' },
+          walkCacheHits: { unit: 'count', desc: 'levels of a walk skipped through the walk cache' },
+          faults: { unit: 'count', desc: 'MMU faults' },
+          stage2Faults: { unit: 'count', desc: 'stage-2 faults (to EL2)' },
+          tlbiOps: { unit: 'count', desc: 'TLBI operations issued' },
+          tlbiBroadcasts: { unit: 'count', desc: 'broadcast (IS) TLBIs completed' },
+          tlbiEntriesRemoved: { unit: 'count', desc: 'TLB entries removed by TLBIs this PE completed (any PE\'s TLBs)' },
+          contextSyncs: { unit: 'count', desc: 'context synchronizations that changed a translation register' },
+        });
+        const t = mmu.tlbStats();
+        registerTlbStats(stats, `${name}.dtlb`, t.dtlb);
+        registerTlbStats(stats, `${name}.itlb`, t.itlb);
+        registerTlbStats(stats, `${name}.l2tlb`, t.l2tlb);
+        registerTlbStats(stats, `${name}.el2tlb`, t.el2tlb);
+      }
       hn.downLinks[i] = new Link(q, pe.respHandler, down, big, `hn->${name}`);
       pe.onFinish = () => { if (++this.finishedCount === this.active) q.stop(); };
       this.pes.push(pe);
     }
     stats.addFormula('system.cycles', () => this.q.now, { unit: 'cycles', desc: 'simulated cycles at the end of the run' });
   }
+
+  /**
+   * Physical memory as a coherent agent outside the PEs sees it: reads return the freshest copy
+   * (a dirty cache line or memory), writes update memory and every cached copy. For set-ups and
+   * for software models that write tables functionally; no time passes.
+   */
+  readonly coherent: PhysicalStore = {
+    read: (pa, dst, dstOff, len) => {
+      for (let done = 0; done < len;) {
+        const lb = this.cfg.cache.lineBytes, a = pa + done, n = Math.min(len - done, lb - (a % lb));
+        dst.set(this.caches.readCoherent(a, n), dstOff + done);
+        done += n;
+      }
+    },
+    write: (pa, src, srcOff, len) => {
+      for (let done = 0; done < len;) {
+        const lb = this.cfg.cache.lineBytes, a = pa + done, n = Math.min(len - done, lb - (a % lb));
+        this.caches.writeCoherent(a, src.subarray(srcOff + done, srcOff + done + n));
+        done += n;
+      }
+    },
+  };
 
   /** Gives PE `index` its ops. Call before `run`. */
   attach(index: number, source: OpSource): void {
@@ -144,4 +194,17 @@ export class System {
   private stuck(): string {
     return this.pes.filter((p) => !p.isFinished).map((p) => p.describe()).join('; ') || 'no agent is stuck';
   }
+}
+
+/** The PE MMU configuration from the platform's `mmu` section (features and attribute choices checked here). */
+export function mmuConfigOf(cfg: PlatformConfig): MmuConfig {
+  const m = cfg.mmu;
+  return Object.freeze({
+    features: resolveMmuFeatures(m.features, 'mmu.features'),
+    attrOpts: resolveAttrOptions(m.attrs, 'mmu.attrs'),
+    el2: m.el2, featS2FWB: m.featS2FWB,
+    l1d: m.l1d, l1i: m.l1i, l2: m.l2,
+    walkCacheEntries: m.walkCacheEntries, tlbiCycles: m.tlbiCycles, tlbiBroadcastCycles: m.tlbiBroadcastCycles,
+    ipaInvalidatesCombined: m.ipaInvalidatesCombined,
+  });
 }

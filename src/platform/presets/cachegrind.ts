@@ -63,6 +63,17 @@ export const CACHEGRIND: PlatformConfig = {
     zvaBytes: 64,                // one line, assumed
     naming: 'cachegrind',
   },
+  mmu: {
+    translation: 'flat',         // cachegrind sees the addresses the trace gives
+    el2: false, featS2FWB: false,
+    l1d: { entries: 48, ways: 48 }, l1i: { entries: 48, ways: 48 },
+    l2: { entries: 1024, ways: 4, hitCycles: 0 },
+    walkCacheEntries: 0,
+    tlbiCycles: 0, tlbiBroadcastCycles: 0,
+    ipaInvalidatesCombined: false,
+    exceptionCycles: 0,
+    features: {}, attrs: {},
+  },
   interconnect: {
     latency: 20,                 // assumed (no timing in cachegrind)
     bytesPerCycle: 32,           // assumed

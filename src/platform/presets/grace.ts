@@ -50,6 +50,20 @@ export const GRACE: PlatformConfig = {
     zvaBytes: 64,                // DCZID_EL0 = 0x4 [N2]
     naming: 'arm',
   },
+  mmu: {
+    translation: 'flat',         // scenarios that model software set 'vmsa'
+    el2: true, featS2FWB: true,  // ARMv9: FEAT_S2FWB (platforms.md §3)
+    // L1 ITLB 48, L1 DTLB 48 (fully associative), L2 TLB 2048 entries 8-way [G9]; latencies assumed as N1
+    l1d: { entries: 48, ways: 48 }, l1i: { entries: 48, ways: 48 },
+    l2: { entries: 2048, ways: 8, hitCycles: 3 },
+    walkCacheEntries: 64,        // not documented [G9]: assumed
+    tlbiCycles: 20,              // assumed
+    tlbiBroadcastCycles: 250,    // assumed: 72 PEs on the SCF mesh
+    ipaInvalidatesCombined: false,
+    exceptionCycles: 30,         // assumed
+    features: { paBits: 48, featVMID16: true, asid16: true, featHPDS: true, featXNX: true, featTTST: true },   // assumed 48-bit PA
+    attrs: { featMTE2: false },  // MTE not exposed on Grace [G1]
+  },
   interconnect: {
     latency: 40,                 // SCF request path, est.: above N1's CMN-600 (30) for 72 PEs; the model charges it twice per round trip; chosen with l3.hitLatency
     bytesPerCycle: 32,           // assumed: a CMN-like 32 B data flit

@@ -41,6 +41,20 @@ export const NEOVERSE_N1: PlatformConfig = {
     zvaBytes: 64,                // DCZID_EL0 = 0x4 [N1][N2]
     naming: 'arm',
   },
+  mmu: {
+    translation: 'flat',         // scenarios that model software set 'vmsa'
+    el2: true, featS2FWB: false, // ARMv8.2: FEAT_S2FWB is v8.4
+    // L1 ITLB/DTLB 48 entries fully associative, 1-cycle hit; L2 TLB 1280 entries 5-way, ~3 cycles [N5] (platforms.md §2)
+    l1d: { entries: 48, ways: 48 }, l1i: { entries: 48, ways: 48 },
+    l2: { entries: 1280, ways: 5, hitCycles: 3 },
+    walkCacheEntries: 64,        // the L2 TLB also holds walk entries [N5]; a separate 64 assumed
+    tlbiCycles: 20,              // assumed
+    tlbiBroadcastCycles: 200,    // assumed: a DVM message across the CMN-600 mesh and its completion
+    ipaInvalidatesCombined: false,
+    exceptionCycles: 30,         // assumed
+    features: { paBits: 48, featVMID16: true, asid16: true, featHPDS: true, featXNX: false },   // v8.2 PARange 48 bits [N3 ID_AA64MMFR0], XNX assumed absent
+    attrs: {},
+  },
   interconnect: {
     latency: 30,                 // CMN-600 request path, assumed: SLC latency is 28-33 core cycles [platforms.md §2, est.]
     bytesPerCycle: 32,           // CMN-600 data flit 32 B per mesh cycle (assumed); mesh at 1.8 GHz is slower than the core

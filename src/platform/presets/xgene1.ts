@@ -50,6 +50,20 @@ export const XGENE1: PlatformConfig = {
     zvaBytes: 64,                // DCZID_EL0 0x4 (est. in platforms.md §1)
     naming: 'arm',
   },
+  mmu: {
+    translation: 'flat',         // scenarios that model software set 'vmsa'
+    el2: true, featS2FWB: false, // ARMv8.0 (platforms.md §1)
+    // Separate stage-1 and stage-2 unified TLBs exist [X2]; sizes unknown: all assumed
+    l1d: { entries: 32, ways: 32 }, l1i: { entries: 32, ways: 32 },
+    l2: { entries: 1024, ways: 4, hitCycles: 6 },
+    walkCacheEntries: 32,        // assumed
+    tlbiCycles: 30,              // assumed
+    tlbiBroadcastCycles: 300,    // assumed
+    ipaInvalidatesCombined: false,
+    exceptionCycles: 40,         // assumed
+    features: { paBits: 42, featVMID16: false, asid16: true, featHPDS: false, featXNX: false, featTTST: false },   // 8-bit VMID, no v8.1+ features (platforms.md §1); PARange 42 est.
+    attrs: { featXS: false, featMTE2: false },
+  },
   interconnect: {
     latency: 16,                 // CSW request path, assumed (charged twice per round trip); chosen with l3.hitLatency to put L3 hits at ~65 cycles [X3]
     bytesPerCycle: 16,           // assumed: half of CMN-600's 32 B flit, an older switch

@@ -1,0 +1,293 @@
+/**
+ * The MMU in the PE: translation on every access, walks timed through the caches, TLBs and TLBI
+ * with DSB completion (local and broadcast), faults with their syndromes, the stage-2 fault hook,
+ * and the attributes the MMU-off and HCR_EL2.DC cases give.
+ */
+import { describe, expect, it } from 'vitest';
+import { ProgramOpSource, prog, type OpResult, type Program, type ProgramOp } from '../src/core/index.js';
+import {
+  MmuReg, PageTableBuilder, encodeHcr, encodeMair, encodeSctlr, encodeTcr, encodeTtbr, encodeVtcr,
+  type Halves, type S1LeafInit, type S2LeafInit,
+} from '../src/mmu/index.js';
+import { buildSystem } from '../src/platform/test-helpers.js';
+import type { System } from '../src/platform/index.js';
+
+const RAM = 0x80_0000_0000;           // neoverse-n1 DRAM base
+const TABLES = RAM + 0x100_0000;      // stage-1 tables
+const S2TABLES = RAM + 0x200_0000;    // stage-2 tables
+const DATA = RAM + 0x1000_0000;       // where pages map to
+
+const msr = (reg: number, v: Halves | number): ProgramOp => prog.sysRegWriteHalves(reg, v);
+
+function vmsa(cores = 2, extra: string[] = []): System {
+  return buildSystem('neoverse-n1', [`core.count=${cores}`, 'mmu.translation=vmsa', ...extra]);
+}
+
+function s1Builder(sys: System, base = TABLES, physOf?: (a: number) => number): PageTableBuilder {
+  return new PageTableBuilder(sys.coherent, {
+    stage: 1, granule: '4K', inputBits: 48, allocBase: base, allocLimit: base + 0x10_0000, ...(physOf ? { physOf } : {}),
+  });
+}
+
+/** Stage 1 on: MAIR Attr0 = WB RWA, Attr1 = Device-nGnRE, Attr2 = NC; TTBR0 = `root` with `asid`. */
+function* enableS1(root: number, asid = 1): Generator<ProgramOp, void, OpResult | undefined> {
+  yield msr(MmuReg.MAIR_EL1, encodeMair([0xff, 0x04, 0x44]));
+  yield msr(MmuReg.TCR_EL1, encodeTcr({ t0sz: 16, epd1: true }));
+  yield msr(MmuReg.TTBR0_EL1, encodeTtbr(root, asid));
+  yield msr(MmuReg.SCTLR_EL1, encodeSctlr({ m: true, c: true, i: true }));
+  yield prog.isb();
+}
+
+function run(sys: System, ...programs: ((pe: number) => Program)[]): void {
+  programs.forEach((p, i) => sys.attach(i, new ProgramOpSource(p(i), `p${i}`)));
+  const out = sys.run({ maxCycles: 50_000_000 });
+  expect(out.endReason).toBe('done');
+}
+
+/** The stats as a plain object (path -> value). */
+const stat = (sys: System): Record<string, number> => Object.fromEntries(sys.stats.snapshot());
+const u64 = (v: number): Uint8Array => { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, BigInt(v), true); return b; };
+
+describe('stage 1 through the PE', () => {
+  it('translates VAs to the mapped PAs; the first access walks, later ones hit the TLB', () => {
+    const sys = vmsa(1);
+    const t = s1Builder(sys);
+    t.map({ va: 0x4000_0000, oa: DATA, size: 0x2000, level: 3, s1: { attrIndx: 0, af: true } });
+    const got: number[] = [];
+    run(sys, () => (function* () {
+      yield* enableS1(t.root);
+      yield prog.store(0x4000_0008, 8, 0x1234, { wait: true });
+      got.push((yield prog.load(0x4000_0008, 8))!.value);
+      got.push((yield prog.load(0x4000_1000, 8))!.value);
+    })());
+    expect(got).toEqual([0x1234, 0]);
+    expect(sys.caches.readCoherent(DATA + 8, 8)).toEqual(u64(0x1234));
+    const s = stat(sys);
+    expect(s['system.cpu0.mmu.walks']).toBe(2);            // one per page
+    expect(s['system.cpu0.mmu.walkReads']).toBe(5);        // 4 levels, then 1: the walk cache holds levels 0-2 for the second page
+    expect(s['system.cpu0.mmu.walkCacheHits']).toBe(3);
+    expect(s['system.cpu0.dtlb.hits']).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a translation fault reaches the program with ESR, FAR and no access', () => {
+    const sys = vmsa(1);
+    const t = s1Builder(sys);
+    t.map({ va: 0x4000_0000, oa: DATA, size: 0x1000, level: 3, s1: { af: true } });
+    let r: OpResult | undefined, esr = 0, far = 0;
+    run(sys, () => (function* () {
+      yield* enableS1(t.root);
+      r = yield prog.load(0x4000_5010, 8);
+      esr = (yield prog.mrs(MmuReg.ESR_EL1))!.value;
+      far = (yield prog.mrs(MmuReg.FAR_EL1))!.value;
+    })());
+    expect(r!.ok).toBe(false);
+    expect(r!.fault).toBe('translation');
+    expect(r!.syndrome!.stage).toBe(1);
+    expect(r!.syndrome!.level).toBe(3);
+    // EC 0x25 (Data Abort, current EL), IL, DFSC 0b000111 (Translation, level 3), WnR 0.
+    expect(esr).toBe(((0x25 << 26) | (1 << 25) | 0x07) >>> 0);
+    expect(far).toBe(0x4000_5010);
+  });
+
+  it('access flag and permission faults at the leaf; a write to a read-only page sets WnR', () => {
+    const sys = vmsa(1);
+    const t = s1Builder(sys);
+    t.map({ va: 0x4000_0000, oa: DATA, size: 0x1000, level: 3, s1: { af: false } });
+    t.map({ va: 0x4000_1000, oa: DATA + 0x1000, size: 0x1000, level: 3, s1: { af: true, ap: 0b10 } });   // read-only at EL1
+    const res: OpResult[] = [];
+    run(sys, () => (function* () {
+      yield* enableS1(t.root);
+      res.push((yield prog.load(0x4000_0000, 8))!);
+      res.push((yield prog.load(0x4000_1000, 8))!);
+      res.push((yield prog.store(0x4000_1000, 8, 1, { wait: true }))!);
+    })());
+    expect(res.map((r) => r.fault)).toEqual(['access-flag', undefined, 'permission']);
+    expect(res[2]!.syndrome!.esr & 0x3f).toBe(0x0f);       // Permission, level 3
+    expect((res[2]!.syndrome!.esr >>> 6) & 1).toBe(1);     // WnR
+  });
+
+  it('MMU off: data accesses are Device-nGnRnE and never allocate in the caches', () => {
+    const sys = vmsa(1);
+    run(sys, () => (function* () {
+      yield prog.store(DATA, 8, 7, { wait: true });
+      yield prog.load(DATA + 64, 8);
+    })());
+    expect(sys.caches.whereIs(DATA)).toEqual([]);
+    expect(sys.caches.whereIs(DATA + 64)).toEqual([]);
+    expect(sys.caches.readMemory(DATA, 8)).toEqual(u64(7));
+  });
+});
+
+describe('TLB maintenance', () => {
+  const TABLE_VA = 0x5000_0000;       // a Normal WB alias of the stage-1 tables, for the kernel's own writes
+  const FLAG_VA = 0x4010_0000;
+
+  function tables(sys: System): PageTableBuilder {
+    const t = s1Builder(sys);
+    t.map({ va: 0x4000_0000, oa: DATA, size: 0x1000, level: 3, s1: { af: true } });
+    t.map({ va: FLAG_VA, oa: DATA + 0x10_0000, size: 0x1000, level: 3, s1: { af: true } });
+    t.map({ va: TABLE_VA, oa: TABLES, size: 0x20_0000, level: 2, s1: { af: true } });
+    sys.coherent.write(DATA, u64(111), 0, 8);
+    sys.coherent.write(DATA + 0x1000, u64(222), 0, 8);
+    return t;
+  }
+  /** Points VA page 0x4000_0000 at `oa`: a store of its level-3 descriptor through the table alias. */
+  function remap(t: PageTableBuilder, oa: number): ProgramOp {
+    const slot = t.slotAddress(0x4000_0000, 3);
+    const d = t.leaf(oa, 3, { s1: { af: true } });
+    return prog.store(TABLE_VA + (slot - TABLES), 8, d.lo + d.hi * 2 ** 32, { wait: true });
+  }
+
+  it('a stale entry is used until TLBI and DSB complete, and never after', () => {
+    const sys = vmsa(1);
+    const t = tables(sys);
+    const seen: number[] = [];
+    run(sys, () => (function* () {
+      yield* enableS1(t.root);
+      seen.push((yield prog.load(0x4000_0000, 8))!.value);
+      yield remap(t, DATA + 0x1000);
+      yield prog.dsb();
+      seen.push((yield prog.load(0x4000_0000, 8))!.value);      // stale: the TLB still has the old page
+      yield prog.tlbi('vae1', 0x4000_0000, 1);
+      seen.push((yield prog.load(0x4000_0000, 8))!.value);      // TLBI without its DSB: still stale here
+      yield prog.dsb();
+      seen.push((yield prog.load(0x4000_0000, 8))!.value);      // after the DSB: the new page
+    })());
+    expect(seen).toEqual([111, 111, 111, 222]);
+  });
+
+  it('TLBI VAE1IS reaches the other PE; TLBI VAE1 does not', () => {
+    for (const op of ['vae1is', 'vae1'] as const) {
+      const sys = vmsa(2);
+      const t = tables(sys);
+      let other = -1;
+      run(sys,
+        () => (function* () {
+          yield* enableS1(t.root);
+          yield* prog.spinUntil(FLAG_VA, 8, (r) => r.value === 1);                   // PE1 has its entry
+          yield remap(t, DATA + 0x1000);
+          yield prog.dsb();
+          yield prog.tlbi(op, 0x4000_0000, 1);
+          yield prog.dsb();
+          yield prog.store(FLAG_VA, 8, 2, { wait: true });
+        })(),
+        () => (function* () {
+          yield* enableS1(t.root);
+          yield prog.load(0x4000_0000, 8);                                           // fills PE1's TLB
+          yield prog.store(FLAG_VA, 8, 1, { wait: true });
+          yield* prog.spinUntil(FLAG_VA, 8, (r) => r.value === 2);
+          other = (yield prog.load(0x4000_0000, 8))!.value;
+        })(),
+      );
+      expect({ op, other }).toEqual({ op, other: op === 'vae1is' ? 222 : 111 });
+    }
+  });
+});
+
+describe('stage 2 and nested walks', () => {
+  const IPA_TABLES = 0x100_0000;       // the guest's stage-1 tables, as IPAs
+  const IPA_DATA = 0x4000_0000;
+
+  /** A guest: stage 2 maps IPA [0, 2 GiB) to RAM; stage 1 (tables at IPAs) maps VA 0x1000_0000 -> IPA_DATA. */
+  function nested(sys: System, s2: S2LeafInit = {}, s1: S1LeafInit = { af: true }, s2Pages = false) {
+    const s2t = new PageTableBuilder(sys.coherent, { stage: 2, granule: '4K', inputBits: 48, startLevel: 0, allocBase: S2TABLES, allocLimit: S2TABLES + 0x10_0000 });
+    if (s2Pages) {
+      // 4KB pages only: every stage-2 walk reads four levels.
+      s2t.map({ va: IPA_TABLES, oa: RAM + IPA_TABLES, size: 0x10_0000, level: 3, s2: { memAttr: 0b1111, ...s2 } });
+      s2t.map({ va: IPA_DATA, oa: RAM + IPA_DATA, size: 0x1000, level: 3, s2: { memAttr: 0b1111, ...s2 } });
+    } else s2t.map({ va: 0, oa: RAM, size: 0x8000_0000, level: 1, s2: { memAttr: 0b1111, ...s2 } });
+    const s1t = s1Builder(sys, IPA_TABLES, (ipa) => RAM + ipa);
+    s1t.map({ va: 0x1000_0000, oa: IPA_DATA, size: 0x1000, level: 3, s1 });
+    return { s1t, s2t };
+  }
+  function* enableS2(root: number, hcr = encodeHcr({ vm: true })): Generator<ProgramOp, void, OpResult | undefined> {
+    yield msr(MmuReg.VTCR_EL2, encodeVtcr({ t0sz: 16, sl0: 2, tg0: '4K' }));
+    yield msr(MmuReg.VTTBR_EL2, encodeTtbr(root, 5));
+    yield msr(MmuReg.HCR_EL2, hcr);
+  }
+
+  it('a 4x4 nested walk reads 24 descriptors; the same walk costs fewer cycles when the tables are cached', () => {
+    const sys = vmsa(1, ['mmu.walkCacheEntries=0']);
+    const { s1t, s2t } = nested(sys, {}, { af: true }, true);
+    const cycles: number[] = [];
+    run(sys, () => (function* () {
+      yield* enableS2(s2t.root);
+      yield* enableS1(s1t.root);
+      for (let i = 0; i < 2; i++) {
+        const t0 = (yield prog.mrs(MmuReg.SCTLR_EL1))!.cycle;
+        yield prog.load(0x1000_0000, 8);
+        cycles.push((yield prog.mrs(MmuReg.SCTLR_EL1))!.cycle - t0);
+        yield prog.tlbi('vmalls12e1');
+        yield prog.dsb();
+      }
+    })());
+    const s = stat(sys);
+    expect(s['system.cpu0.mmu.walks']).toBe(2);
+    // Stage 1 at level 0..3 (4 reads) with each table IPA and the output IPA walked at stage 2 (5 x 4).
+    expect(s['system.cpu0.mmu.walkReads']).toBe(48);
+    expect(cycles[1]!).toBeLessThan(cycles[0]! / 2);
+  });
+
+  it('a stage-2 fault traps to the handler with the IPA in HPFAR; it maps the page and the access retries', () => {
+    const sys = vmsa(1);
+    const { s1t, s2t } = nested(sys);
+    // Unmap the data page's 1 GiB block at stage 2 and map 4KB pages below it, all but the data page.
+    s2t.setDescriptor(IPA_DATA, 1, { lo: 0, hi: 0 });
+    s2t.map({ va: IPA_DATA + 0x1000, oa: RAM + IPA_DATA + 0x1000, size: 0x1000, level: 3 });
+    sys.map.store.write(RAM + IPA_DATA, u64(0xabc), 0, 8);
+    const seen: { hpfar: number; esr: number; ipa: number }[] = [];
+    let resumeLater: (() => void) | undefined;
+    const later = sys.q.register('test.hyp', () => resumeLater!());
+    sys.pes[0]!.stage2Handler = (_pe, syn, resume) => {
+      seen.push({ hpfar: syn.hpfar, esr: syn.esr, ipa: syn.ipa });
+      s2t.map({ va: IPA_DATA, oa: RAM + IPA_DATA, size: 0x1000, level: 3 });
+      resumeLater = () => resume('retry');
+      sys.q.schedule(later, 500);
+    };
+    let r: OpResult | undefined;
+    run(sys, () => (function* () {
+      yield* enableS2(s2t.root);
+      yield* enableS1(s1t.root);
+      r = yield prog.load(0x1000_0000, 8);
+    })());
+    expect(r!.ok).toBe(true);
+    expect(r!.value).toBe(0xabc);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.ipa).toBe(IPA_DATA);
+    expect(seen[0]!.hpfar).toBe((IPA_DATA / 4096) * 16);
+    // EC 0x24 (Data Abort from a lower EL), DFSC Translation level 3, S1PTW 0.
+    expect(seen[0]!.esr).toBe(((0x24 << 26) | (1 << 25) | 0x07) >>> 0);
+    const s = stat(sys);
+    expect(s['system.cpu0.stallFaultCycles']).toBeGreaterThanOrEqual(500);
+  });
+
+  it('a stage-2 fault on a stage-1 table read is reported with S1PTW and the table IPA', () => {
+    const sys = vmsa(1);
+    const { s1t, s2t } = nested(sys);
+    s2t.setDescriptor(IPA_TABLES, 1, { lo: 0, hi: 0 });       // the 1 GiB holding the stage-1 tables
+    let r: OpResult | undefined;
+    run(sys, () => (function* () {
+      yield* enableS2(s2t.root);
+      yield* enableS1(s1t.root);
+      r = yield prog.load(0x1000_0000, 8);
+    })());
+    expect(r!.fault).toBe('translation');
+    expect(r!.syndrome!.stage).toBe(2);
+    expect(r!.syndrome!.s1ptw).toBe(true);
+    expect(r!.syndrome!.ipa).toBe(s1t.root);                  // the level-0 table's IPA
+    expect((r!.syndrome!.esr >>> 7) & 1).toBe(1);
+  });
+
+  it('guest MMU off: HCR_EL2.DC=1 makes its accesses Normal WB (cached); DC=0 leaves them Device (uncached)', () => {
+    for (const dc of [true, false]) {
+      const sys = vmsa(1);
+      const { s2t } = nested(sys);
+      run(sys, () => (function* () {
+        yield* enableS2(s2t.root, encodeHcr({ vm: true, dc }));
+        yield prog.isb();
+        yield prog.store(IPA_DATA, 8, 5, { wait: true });
+      })());
+      expect({ dc, cached: sys.caches.whereIs(RAM + IPA_DATA).length > 0 }).toEqual({ dc, cached: dc });
+    }
+  });
+});
