@@ -255,8 +255,8 @@ describe('stage 2 and nested walks', () => {
     expect(seen).toHaveLength(1);
     expect(seen[0]!.ipa).toBe(IPA_DATA);
     expect(seen[0]!.hpfar).toBe((IPA_DATA / 4096) * 16);
-    // EC 0x24 (Data Abort from a lower EL), DFSC Translation level 3, S1PTW 0.
-    expect(seen[0]!.esr).toBe(((0x24 << 26) | (1 << 25) | 0x07) >>> 0);
+    // EC 0x24 (Data Abort from a lower EL), IL, ISV with SAS = 0b11 and SF (a 64-bit load), DFSC Translation level 3.
+    expect(seen[0]!.esr).toBe(((0x24 << 26) | (1 << 25) | (1 << 24) | (3 << 22) | (1 << 15) | 0x07) >>> 0);
     const s = stat(sys);
     expect(s['system.cpu0.stallFaultCycles']).toBeGreaterThanOrEqual(500);
   });
@@ -290,4 +290,135 @@ describe('stage 2 and nested walks', () => {
       expect({ dc, cached: sys.caches.whereIs(RAM + IPA_DATA).length > 0 }).toEqual({ dc, cached: dc });
     }
   });
+});
+
+describe('tags, alignment, PTW and the EL2 regime', () => {
+  it('a Tagged access to memory without tag storage is an external abort; with tag storage it goes through', () => {
+    for (const tags of [false, true]) {
+      const sys = vmsa(1, [`memory.regions.ram.mteTags=${tags}`]);
+      const t = s1Builder(sys);
+      t.map({ va: 0x4000_0000, oa: DATA, size: 0x1000, level: 3, s1: { af: true, attrIndx: 3 } });
+      let r: OpResult | undefined;
+      run(sys, () => (function* () {
+        yield msr(MmuReg.MAIR_EL1, encodeMair([0xff, 0x04, 0x44, 0xf0]));     // Attr3: Normal Tagged WB
+        yield msr(MmuReg.TCR_EL1, encodeTcr({ t0sz: 16, epd1: true }));
+        yield msr(MmuReg.TTBR0_EL1, encodeTtbr(t.root, 1));
+        yield msr(MmuReg.SCTLR_EL1, encodeSctlr({}));
+        yield prog.isb();
+        r = yield prog.load(0x4000_0000, 8);
+      })());
+      expect({ tags, fault: r!.fault }).toEqual({ tags, fault: tags ? undefined : 'external-abort' });
+    }
+  });
+
+  it('FEAT_MTE_PERM: a Tagged access through a stage-2 NoTagAccess page is a stage-2 permission fault', () => {
+    const sys = vmsa(1, ['mmu.attrs.featMTEPerm=true']);
+    const s2t = new PageTableBuilder(sys.coherent, { stage: 2, granule: '4K', inputBits: 48, startLevel: 0, allocBase: S2TABLES, allocLimit: S2TABLES + 0x10_0000 });
+    s2t.map({ va: 0, oa: RAM, size: 0x4000_0000, level: 1 });
+    s2t.map({ va: 0x4000_0000, oa: RAM + 0x4000_0000, size: 0x1000, level: 3, s2: { memAttr: 0b0100 } });
+    const t = s1Builder(sys, 0x100_0000, (ipa) => RAM + ipa);
+    t.map({ va: 0x1000_0000, oa: 0x4000_0000, size: 0x1000, level: 3, s1: { af: true, attrIndx: 3 } });
+    t.map({ va: 0x1000_1000, oa: 0x4000_0000, size: 0x1000, level: 3, s1: { af: true, attrIndx: 0 } });
+    const res: OpResult[] = [];
+    run(sys, () => (function* () {
+      yield msr(MmuReg.VTCR_EL2, encodeVtcr({ t0sz: 16, sl0: 2, tg0: '4K' }));
+      yield msr(MmuReg.VTTBR_EL2, encodeTtbr(s2t.root, 5));
+      yield msr(MmuReg.HCR_EL2, encodeHcr({ vm: true }));
+      yield msr(MmuReg.MAIR_EL1, encodeMair([0xff, 0x04, 0x44, 0xf0]));
+      yield msr(MmuReg.TCR_EL1, encodeTcr({ t0sz: 16, epd1: true }));
+      yield msr(MmuReg.TTBR0_EL1, encodeTtbr(t.root, 1));
+      yield msr(MmuReg.SCTLR_EL1, encodeSctlr({}));
+      yield prog.isb();
+      res.push((yield prog.load(0x1000_0000, 8))!);       // Tagged: faults
+      res.push((yield prog.load(0x1000_1000, 8))!);       // the same page untagged: fine
+    })());
+    expect(res[0]!.fault).toBe('permission');
+    expect(res[0]!.syndrome!.stage).toBe(2);
+    expect(res[1]!.ok).toBe(true);
+  });
+
+  it('an unaligned access to Device memory is an Alignment fault (DFSC 0b100001); to Normal memory it is not', () => {
+    const sys = vmsa(1);
+    const t = s1Builder(sys);
+    t.map({ va: 0x4000_0000, oa: DATA, size: 0x1000, level: 3, s1: { af: true, attrIndx: 1 } });   // Device-nGnRE
+    t.map({ va: 0x4000_1000, oa: DATA + 0x1000, size: 0x1000, level: 3, s1: { af: true, attrIndx: 0 } });
+    const res: OpResult[] = [];
+    run(sys, () => (function* () {
+      yield* enableS1(t.root);
+      res.push((yield prog.load(0x4000_0004, 8))!);
+      res.push((yield prog.load(0x4000_1004, 8))!);
+      res.push((yield prog.load(0x4000_0008, 8))!);
+    })());
+    expect(res.map((r) => r.fault)).toEqual(['alignment', undefined, undefined]);
+    expect(res[0]!.syndrome!.esr & 0x3f).toBe(0x21);
+  });
+
+  it('a stage-2 fault on a plain load carries ISV with the access size; HCR_EL2.PTW faults a walk into stage-2 Device', () => {
+    const sys = vmsa(1);
+    const s2t = new PageTableBuilder(sys.coherent, { stage: 2, granule: '4K', inputBits: 48, startLevel: 0, allocBase: S2TABLES, allocLimit: S2TABLES + 0x10_0000 });
+    s2t.map({ va: 0, oa: RAM, size: 0x4000_0000, level: 1, s2: { memAttr: 0b0001 } });            // Device-nGnRE at stage 2
+    const t = s1Builder(sys, 0x100_0000, (ipa) => RAM + ipa);
+    t.map({ va: 0x1000_0000, oa: 0x8000_0000, size: 0x1000, level: 3, s1: { af: true } });          // an IPA stage 2 does not map
+    const res: OpResult[] = [];
+    run(sys, () => (function* () {
+      yield msr(MmuReg.VTCR_EL2, encodeVtcr({ t0sz: 16, sl0: 2, tg0: '4K' }));
+      yield msr(MmuReg.VTTBR_EL2, encodeTtbr(s2t.root, 5));
+      yield msr(MmuReg.HCR_EL2, encodeHcr({ vm: true }));
+      yield* enableS1(t.root);
+      res.push((yield prog.load(0x1000_0000, 4))!);
+      yield msr(MmuReg.HCR_EL2, encodeHcr({ vm: true, ptw: true }));
+      yield prog.isb();
+      yield prog.tlbi('vmalls12e1');
+      yield prog.dsb();
+      res.push((yield prog.load(0x1000_0000, 4))!);
+    })());
+    const [a, b] = res;
+    expect(a!.fault).toBe('translation');
+    expect((a!.syndrome!.esr >>> 24) & 1).toBe(1);             // ISV
+    expect((a!.syndrome!.esr >>> 22) & 3).toBe(2);             // SAS: word
+    expect(b!.fault).toBe('permission');
+    expect(b!.syndrome!.s1ptw).toBe(true);
+    expect((b!.syndrome!.esr >>> 24) & 1).toBe(0);             // no ISV on a walk fault
+  });
+
+  it('at EL2 the hypervisor translates through its own regime (TTBR0_EL2), not the guest\'s', () => {
+    const sys = vmsa(1);
+    const guest = s1Builder(sys);
+    guest.map({ va: 0x4000_0000, oa: DATA, size: 0x1000, level: 3, s1: { af: true } });
+    const hyp = s1Builder(sys, TABLES + 0x20_0000);
+    hyp.map({ va: 0x4000_0000, oa: DATA + 0x1000, size: 0x1000, level: 3, s1: { af: true } });
+    sys.coherent.write(DATA, u64(1), 0, 8);
+    sys.coherent.write(DATA + 0x1000, u64(2), 0, 8);
+    const seen: number[] = [];
+    run(sys, () => (function* () {
+      yield* enableS1(guest.root);
+      yield msr(MmuReg.MAIR_EL2, encodeMair([0xff]));
+      // TCR_EL2: T0SZ 16, IRGN0/ORGN0 WB, SH0 inner, TG0 4KB, PS 48 bits, RES1 bits 23 and 31.
+      yield msr(MmuReg.TCR_EL2, (16 | (1 << 8) | (1 << 10) | (3 << 12) | (5 << 16) | (1 << 23) | 2 ** 31));
+      yield msr(MmuReg.TTBR0_EL2, encodeTtbr(hyp.root));
+      yield msr(MmuReg.SCTLR_EL2, encodeSctlr({}));
+      seen.push((yield prog.load(0x4000_0000, 8))!.value);
+      yield prog.exceptionLevel(2);
+      const r = (yield prog.load(0x4000_0000, 8))!;
+      if (!r.ok) throw new Error(`EL2 load: ${r.fault} ${JSON.stringify(r.syndrome)}`);
+      seen.push((yield prog.load(0x4000_0000, 8))!.value);
+      yield prog.exceptionLevel(1);
+      seen.push((yield prog.load(0x4000_0000, 8))!.value);
+    })());
+    expect(seen).toEqual([1, 2, 1]);
+  });
+});
+
+it('a fault found from the registers alone does not leak into the next access', () => {
+  const sys = vmsa(1);
+  const t = s1Builder(sys);
+  t.map({ va: 0x4000_0000, oa: DATA, size: 0x1000, level: 3, s1: { af: true } });
+  const res: OpResult[] = [];
+  run(sys, () => (function* () {
+    yield* enableS1(t.root);
+    res.push((yield prog.load(0x1_0000_0000_0000, 8))!);    // VA[48] set with T0SZ=16: Translation fault at level 0, no walk
+    res.push((yield prog.load(0x4000_0000, 8))!);
+  })());
+  expect(res.map((r) => r.fault)).toEqual(['translation', undefined]);
+  expect(res[0]!.syndrome!.level).toBe(0);
 });

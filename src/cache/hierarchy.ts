@@ -1,7 +1,7 @@
 import { Link, REQ_FLAG_EXCLUSIVE, REQ_FLAG_NO_DATA, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type Rng, type StatsRegistry } from '../sim/index.js';
 import {
   Cacheability, DeviceKind, attrDeviceKind, attrInnerCache, attrInnerReadAllocate, attrInnerWriteAllocate, attrIsDevice,
-  attrOuterCache, attrOuterReadAllocate, effectiveShareability, Shareability, ATTRS_REGION_DEFAULT,
+  attrOuterCache, attrOuterReadAllocate, effectiveShareability, Shareability, ATTRS_REGION_DEFAULT, ATTR_TAGGED,
   type AddressMap, type HomeNode,
 } from '../mem/index.js';
 import { AtomicOp, CmoOp } from '../core/ops.js';
@@ -132,6 +132,8 @@ export class CacheHierarchy {
   private readonly peResp: number[] = [];
   /** Default attributes of each region (index = region index), for accesses that name none. */
   readonly regionAttrs: Uint32Array;
+  /** 1 where the region has MTE tag storage (RegionProps.mteTags). */
+  readonly regionTags: Uint8Array;
   // scratch, reused: one line of data, the sharers of a line
   private readonly buf: Uint8Array;
   private readonly buf2: Uint8Array;
@@ -179,6 +181,7 @@ export class CacheHierarchy {
     this.buf2 = new Uint8Array(lb);
     this.sharers = new Int32Array(this.clusters);
     this.regionAttrs = new Uint32Array(o.map.regions.length);
+    this.regionTags = Uint8Array.from(o.map.regions, (r) => (r.mteTags ? 1 : 0));
     this.l1dMshrs = c.l1d.mshrs; this.l1iMshrs = c.l1i.mshrs; this.l2Mshrs = c.l2.mshrs;
     this.l1dMisses = new Int32Array(o.peCount);
     this.l1iMisses = new Int32Array(o.peCount);
@@ -1151,6 +1154,16 @@ export class CacheHierarchy {
     this.q.schedule(this.peResp[this.table.source[id]!]!, delay, id);
   }
 
+  /**
+   * An access with Normal Tagged attributes to a region without tag storage: the tag read (or
+   * write) that goes with it has nowhere to go, and the access ends in an External abort from
+   * memory. (The model treats every access to Tagged memory as tag-checked. Where the tags live
+   * is IMPLEMENTATION DEFINED; seed 000 is about exactly this case for cacheable device memory.)
+   */
+  tagAbort(id: number): void {
+    this.fail(id, ReqStatus.SlaveError, this.upLatency + this.hnLatency + this.downLatency);
+  }
+
   // ===== instruction fetch ===========================================================================
 
   private fetch(pe: number, id: number): void {
@@ -1629,6 +1642,7 @@ export class CpuPort implements RequestPort {
     if (attrs === ATTR_DEFAULT_U32) { attrs = region >= 0 ? h.regionAttrs[region]! : 0; t.attrs[id] = attrs; }
     const kind = t.kind[id]!;
     if (kind === CMO) { h.maintain(this.pe, id); return true; }
+    if ((attrs & ATTR_TAGGED) !== 0 && region >= 0 && h.regionTags[region] === 0) { h.tagAbort(id); return true; }
     if (kind === ATOMIC) return h.atomic(this.pe, id, region, this.hnPort);
     if ((t.flags[id]! & REQ_FLAG_EXCLUSIVE) !== 0) return h.exclusive(this.pe, id, region, this.hnPort);
     if (region < 0) return this.hnPort.trySend(id);        // the home node answers with a decode error

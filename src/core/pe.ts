@@ -1,5 +1,5 @@
 import { Histogram, REQ_FLAG_EXCLUSIVE, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type StatsRegistry } from '../sim/index.js';
-import { AccessType, FaultType, TR_HIT, TR_WALK, type PeMmu } from '../mmu/index.js';
+import { AccessType, TR_HIT, TR_WALK, type PeMmu } from '../mmu/index.js';
 import { CmoOp, OP_NAMES, OpCode, cmoIsByVa } from './ops.js';
 import { OpSlot, type Fault, type MmuSyndrome, type OpResult, type OpSource } from './op-source.js';
 
@@ -181,6 +181,8 @@ export class Pe {
   private walkTop = 0;
   private walkAccess: AccessType = AccessType.Read;
   private walkStartedAt = 0;
+  /** The walk is being started by translateOne (an end now is not an asynchronous end). */
+  private walkStarting = false;
   /** The walk ended in a fault that the op in the slot takes when it retries. */
   private walkFaultPending = false;
   /** A stage-2 fault handler has the PE until it resumes; then the resolution waits here. */
@@ -555,6 +557,9 @@ export class Pe {
     let t = this.translateOne(va, top, access);
     if (t !== XL_OK) return t;
     this.opPa = mmu.outPa; this.opAttrs = mmu.outAttrs; this.opPa2 = -1;
+    // An unaligned access to Device memory is an Alignment fault (Arm ARM B2.5.2 "Alignment of
+    // data accesses": "an unaligned access to any type of Device memory causes an Alignment fault").
+    if ((this.opAttrs & 1) === 0 && !isCmo && op !== OP_FETCH && va % slot.size !== 0) return this.alignmentFault(va, top);
     const size = isCmo ? 1 : slot.size;
     const left = mmu.outPageLeft;
     if (size > left) {
@@ -581,7 +586,9 @@ export class Pe {
     this.walkVa = va; this.walkTop = top; this.walkAccess = access; this.walkStartedAt = this.q.now;
     this.walking = true;
     this.setStall(STALL_WALK);
+    this.walkStarting = true;
     this.walkStep();
+    this.walkStarting = false;
     if (this.walking) return XL_STALL;
     // Done without a read: a fault found from the registers, or no stage enabled (nothing cached).
     if (mmu.walker.faulted) return this.takeFault(false);
@@ -639,6 +646,7 @@ export class Pe {
     mmu.stats.walkCycles += this.q.now - this.walkStartedAt;
     if (this.walkReadyAt >= 0 || this.walkBlocked) return;    // (not reached: the walker is done)
     if (this.stall === STALL_WALK) this.endStall();
+    if (this.walkStarting) return;                            // ended within translateOne: it takes the outcome
     // Asynchronous end: the op in the slot retries: it hits the TLB now, or takes the fault.
     if (mmu.walker.faulted) this.walkFaultPending = true;
     else if (mmu.walker.result.pageBytes > 0) mmu.fill(this.walkVa, this.walkTop, this.walkAccess);
@@ -646,8 +654,11 @@ export class Pe {
 
   /** Takes the fault the walker ended with for the op in the slot. */
   private takeFault(isCmo: boolean): number {
-    const mmu = this.mmu!, f = mmu.walker.fault;
-    const esr = mmu.recordFault(this.walkVa, this.walkTop, isCmo);
+    const mmu = this.mmu!, f = mmu.walker.fault, slot = this.slot;
+    const size = slot.size, plain = slot.op === OP_LOAD || slot.op === OP_STORE;
+    const isv = plain && (size === 1 || size === 2 || size === 4 || size === 8)
+      ? (1 << 24) | (Math.log2(size) << 22) | (size === 8 ? 1 << 15 : 0) | (slot.acquire || slot.release ? 1 << 14 : 0) : 0;
+    const esr = mmu.recordFault(this.walkVa, this.walkTop, isCmo, isv);
     const syn: MmuSyndrome = {
       stage: f.stage, level: f.level, esr,
       farLo: (this.walkVa % 4294967296) >>> 0, farHi: (((this.walkTop << 20) | Math.floor(this.walkVa / 4294967296)) >>> 0),
@@ -669,6 +680,20 @@ export class Pe {
       });
       return XL_STALL;
     }
+    return this.deliverFault(syn);
+  }
+
+  /** A data Alignment fault (DFSC 0b100001), taken to EL1 (or EL2 at EL2). */
+  private alignmentFault(va: number, top: number): number {
+    const mmu = this.mmu!;
+    const lower = mmu.el === 0;
+    const esr = (((lower ? 0x24 : 0x25) << 26) | (1 << 25) | 0x21 | (this.slot.op === OP_STORE ? 1 << 6 : 0)) >>> 0;
+    const farLo = (va % 4294967296) >>> 0, farHi = ((top << 20) | Math.floor(va / 4294967296)) >>> 0;
+    mmu.recordOtherFault(esr, farLo, farHi);
+    const syn: MmuSyndrome = { stage: 1, level: 0, esr, farLo, farHi, hpfar: 0, ipa: -1, s1ptw: false };
+    (syn as { fault?: Fault }).fault = 'alignment';
+    this.stats.mmuFaults++;
+    this.lastFault = syn;
     return this.deliverFault(syn);
   }
 

@@ -20,6 +20,8 @@
 //  bit  17     RESERVED    some input was a reserved encoding (MAIR, SH=0b01, S2 MemAttr)
 //  bit  18     S2_FWB      stage-2 word decoded in the FEAT_S2FWB form (never in a final word)
 //  bit  19     S2_USE_S1   FWB MemAttr 0b111: "use the stage-1 attributes" (never in a final word)
+//  bit  20     NOTAGACCESS FEAT_MTE_PERM stage-2 NoTagAccess (mmu/attrs.ts ATTR_NOTAGACCESS); in a final
+//                          word only for a Tagged data access, which the walker turns into a stage-2 Permission fault
 //
 // Every numeric order is "smaller = more restrictive" (nGnRnE < GRE, NC < WT < WB, OSH < ISH < NSH),
 // so each combination rule of the ASL is a `Math.min`. The word 0 is Device-nGnRnE, OSH, XS=1,

@@ -274,11 +274,16 @@ export class PeMmu {
    * Records the fault the walker ended with in ESR/FAR (and HPFAR for stage 2) of the EL it is
    * taken to, and returns ESR. `cm`: the access was cache maintenance (ISS.CM).
    */
-  recordFault(va: number, top: number, cm: boolean): number {
+  recordFault(va: number, top: number, cm: boolean, isv = 0): number {
     const f: WalkFault = this.walker.fault;
     this.stats.faults++;
+    this.stats.walkCacheHits = this.walker.walkCacheHits;
     const fromEl = this.el === 0 ? 0 : 1;
     let esr = abortEsr(f, fromEl);
+    // ISV and the instruction syndrome (SAS, SF, AR) for a stage-2 Data Abort on a single load or
+    // store (Arm ARM D19.2.42 ESR_EL2, "ISV": valid only for stage-2 aborts that are not on a
+    // stage-1 walk); SRT stays 0: the model has no registers.
+    if (isv !== 0 && f.stage === 2 && !f.s1ptw && !f.fetch && !cm) esr = (esr | isv) >>> 0;
     // ISS.CM (bit 8): a fault on a cache maintenance instruction; WnR is then 1 (Arm ARM D19.2.41: "CM ... WnR is set to 1").
     if (cm && !f.fetch) esr = (esr | (1 << 8) | (1 << 6)) >>> 0;
     const farHi = ((top << 20) | Math.floor(va / TWO32)) >>> 0, farLo = (va % TWO32) >>> 0;
@@ -294,6 +299,13 @@ export class PeMmu {
       this.written.set(farReg, { lo: farLo, hi: farHi });
     }
     return esr;
+  }
+
+  /** Records a fault found outside the walk (an Alignment fault) in ESR/FAR of the current EL's target. */
+  recordOtherFault(esr: number, farLo: number, farHi: number): void {
+    this.stats.faults++;
+    this.written.set(this.el === 2 ? MmuReg.ESR_EL2 : MmuReg.ESR_EL1, { lo: esr >>> 0, hi: 0 });
+    this.written.set(this.el === 2 ? MmuReg.FAR_EL2 : MmuReg.FAR_EL1, { lo: farLo >>> 0, hi: farHi >>> 0 });
   }
 
   // -------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@
  * `MmuFeatures.contiguousBitFault` says.
  */
 import {
-  ATTR_FAULT_S1_PERMISSION, ATTR_FAULT_S2_PERMISSION, ATTR_NORMAL, AccessKind,
+  ATTR_FAULT_S1_PERMISSION, ATTR_FAULT_S2_PERMISSION, ATTR_NORMAL, ATTR_NOTAGACCESS, AccessKind,
   decodeMair, decodeS2MemAttr, effectiveAttrs, type AttrContext,
 } from './attrs.js';
 import {
@@ -473,6 +473,10 @@ export class TranslationWalker {
     if (wnr >= 0) { this.s2Fault(FaultType.Permission, lvl, wnr); return; }
     const a = this.finalAttrs(this.result.s1Attrs, s2Attrs);
     if (a === ATTR_FAULT_S2_PERMISSION) { this.s2Fault(FaultType.Permission, lvl, 0); return; }
+    // FEAT_MTE_PERM: a tag-checked data access to Allocation Tagged memory through a stage-2
+    // NoTagAccess mapping is a stage-2 Permission fault (AArch64.S2CheckPermissions, s2tag_na).
+    // Every access to Tagged memory counts as tag-checked here (the PE has no tag-check control).
+    if (a >= 0 && (a & ATTR_NOTAGACCESS) !== 0) { this.s2Fault(FaultType.Permission, lvl, -1); return; }
     if (a === ATTR_FAULT_S1_PERMISSION) { this.s1Fault(FaultType.Permission, this.result.s1Level, false); return; }
     const r = this.result;
     r.s2Level = lvl;
