@@ -104,6 +104,9 @@ describe('armsim list / help / version', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/dram-stream\s+\S/);
     expect(r.stdout).toMatch(/neoverse-n1\s+.*\(default\)/);
+    // Optional features are flagged with where they stand.
+    expect(r.stdout).toMatch(/FEAT_HAFDBS[^\n]*\s+no\s/);
+    expect(r.stdout).toMatch(/FEAT_S2FWB\s+option\s/);
   });
   it('--help and per-command help', () => {
     expect(armsim(['--help']).stdout).toContain('armsim run');

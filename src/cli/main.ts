@@ -97,7 +97,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
   if (cmd === '--version' || cmd === '-v') { process.stdout.write(`${VERSION}\n`); return 0; }
   switch (cmd) {
     case 'list':
-      if (rest.includes('--help')) { process.stdout.write('Usage: armsim list\n\nLists scenarios and platform presets with their descriptions.\n'); return 0; }
+      if (rest.includes('--help')) { process.stdout.write('Usage: armsim list\n\nLists scenarios, platform presets and the architecture features the model does (and does not) implement.\n'); return 0; }
       if (rest.length > 0) throw new UserError(`list: unexpected argument '${rest[0]}' (list takes none)`);
       process.stdout.write(listText());
       return 0;
