@@ -35,7 +35,7 @@
  * happens during memslot creation, not in the fault handler"). At fault time such a VMA is forced
  * non-cacheable (case 2) instead of failing with -EFAULT. No NoTagAccess.
  */
-import { commonMemslotChecks, map, pgprotIsCacheable, refuse, vmHasMte, writable } from './common.js';
+import { commonMemslotChecks, hasStructPage, map, pgprotIsCacheable, refuse, vmHasMte, writable } from './common.js';
 import type { MapDecision, S2Attr, StagePolicy } from './types.js';
 
 const PGPROT_ATTR: Record<'noncached' | 'writecombine' | 'device', S2Attr> = {
@@ -45,17 +45,17 @@ const PGPROT_ATTR: Record<'noncached' | 'writecombine' | 'device', S2Attr> = {
 export const cacheablePfnmapV2Policy = Object.freeze<StagePolicy>({
   name: 'cacheable-pfnmap-v2',
   description: 'seed 000 v2: stage-2 type follows the VMA pgprot; VM_IO / MTE force non-cacheable; no-struct-page PFN needs FWB',
-  memslot(vma, caps, slot) {
+  memslot(vma, caps, slot?) {
     return commonMemslotChecks(vma, caps, slot) ?? { ok: true };
   },
   fault(vma, f, caps) {
     const mtCacheable = pgprotIsCacheable(vma.pgprot);
     const forcedNC = vma.io || (vmHasMte(f.vmMte, caps) && !vma.mteAllowed);
-    const noncacheable = forcedNC || !f.pfnHasStructPage;
+    const noncacheable = forcedNC || !hasStructPage(f);
     if (f.exec && (noncacheable || !mtCacheable))
-      return refuse('ENOEXEC', `exec fault on memory not determined Normal cacheable (${why(vma.io, forcedNC, f.pfnHasStructPage, mtCacheable)})`);
+      return refuse('ENOEXEC', `exec fault on memory not determined Normal cacheable (${why(vma.io, forcedNC, hasStructPage(f), mtCacheable)})`);
     // The diff's MTE -EFAULT arm needs !noncacheable, which case (2) already excludes.
-    if (!caps.featS2FWB && !f.pfnHasStructPage)
+    if (!caps.featS2FWB && !hasStructPage(f))
       return refuse('EINVAL', 'no struct page and no FEAT_S2FWB: host cannot clean it by linear-map VA');
     const w = writable(vma, f.write);
     let d: MapDecision;

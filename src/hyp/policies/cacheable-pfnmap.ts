@@ -41,8 +41,8 @@
  * tagged even if its memory has no tag storage: the driver's claim is trusted (the
  * `mte-on-pfnmap` scenario's external abort).
  */
-import { map, pgprotIsCacheable, refuse, vmHasMte, writable } from './common.js';
-import type { StagePolicy } from './types.js';
+import { hasMtePerm, map, pgprotIsCacheable, refuse, vmHasMte, writable } from './common.js';
+import { NO_SLOT_FLAGS, type StagePolicy } from './types.js';
 
 /** kvm_supports_cacheable_pfnmap(). */
 export const supportsCacheablePfnmap = (caps: { featS2FWB: boolean; ctrDic: boolean }): boolean => caps.featS2FWB && caps.ctrDic;
@@ -50,8 +50,8 @@ export const supportsCacheablePfnmap = (caps: { featS2FWB: boolean; ctrDic: bool
 export const cacheablePfnmapPolicy = Object.freeze<StagePolicy>({
   name: 'cacheable-pfnmap',
   description: 'merged upstream: cacheable VM_PFNMAP outside the linear map needs FEAT_S2FWB and CTR_EL0.DIC; others Device or Normal-NC',
-  memslot(vma, caps, slot) {
-    if (vmHasMte(slot.vmMte, caps) && !vma.mteAllowed && !caps.featMTEPerm)
+  memslot(vma, caps, slot = NO_SLOT_FLAGS) {
+    if (vmHasMte(slot.vmMte, caps) && !vma.mteAllowed && !hasMtePerm(caps))
       return { ok: false, errno: 'EINVAL', reason: 'MTE VM: VMA lacks VM_MTE_ALLOWED (no FEAT_MTE_PERM)' };
     if (vma.pfnmap && slot.logDirtyPages)
       return { ok: false, errno: 'EINVAL', reason: 'VM_PFNMAP region cannot be dirty-logged' };
@@ -76,7 +76,7 @@ export const cacheablePfnmapPolicy = Object.freeze<StagePolicy>({
     }
     let noTagAccess = false;
     if (vmHasMte(f.vmMte, caps) && !vma.mteAllowed) {
-      if (!caps.featMTEPerm) return refuse('EFAULT', 'MTE VM: cacheable mapping of a VMA without VM_MTE_ALLOWED');
+      if (!hasMtePerm(caps)) return refuse('EFAULT', 'MTE VM: cacheable mapping of a VMA without VM_MTE_ALLOWED');
       noTagAccess = true;
     }
     const what = device ? 'cacheable PFNMAP with FWB+DIC' : 'memory';

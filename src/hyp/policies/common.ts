@@ -1,5 +1,6 @@
 /** Helpers shared by the policies. Each is one line of KVM's reasoning, named. */
-import type { Decision, Errno, MapDecision, MemslotDecision, Pgprot, PlatformCaps, S2Attr, SlotInfo, VmaInfo } from './types.js';
+import { NO_SLOT_FLAGS } from './types.js';
+import type { Decision, Errno, FaultInfo, MapDecision, MemslotDecision, Pgprot, PlatformCaps, S2Attr, SlotInfo, VmaInfo } from './types.js';
 
 /** pgprot normal or tagged: the driver mapped it cacheable (kvm_vma_is_cacheable()'s default arm). */
 export const pgprotIsCacheable = (p: Pgprot): boolean => p === 'normal' || p === 'tagged';
@@ -26,10 +27,16 @@ export const writable = (vma: VmaInfo, write: boolean): boolean => write || !vma
  * stage 1 where there is no tag storage: Catalin Marinas, seed 000, 2025-01-16 22:28), and a
  * VM_PFNMAP VMA may not be dirty-logged. Returns null when both pass.
  */
-export function commonMemslotChecks(vma: VmaInfo, caps: PlatformCaps, slot: SlotInfo, mteEscape = false): MemslotDecision | null {
-  if (vmHasMte(slot.vmMte, caps) && !vma.mteAllowed && !mteEscape)
+export function commonMemslotChecks(vma: VmaInfo, caps: PlatformCaps, slot: SlotInfo = NO_SLOT_FLAGS): MemslotDecision | null {
+  if (vmHasMte(slot.vmMte, caps) && !vma.mteAllowed)
     return { ok: false, errno: 'EINVAL', reason: 'MTE VM: VMA lacks VM_MTE_ALLOWED' };
   if (vma.pfnmap && slot.logDirtyPages)
     return { ok: false, errno: 'EINVAL', reason: 'VM_PFNMAP region cannot be dirty-logged' };
   return null;
 }
+
+/** pfn_valid(): defaults to pfn_is_map_memory() when the caller does not say. */
+export const hasStructPage = (f: FaultInfo): boolean => f.pfnHasStructPage ?? f.pfnInLinearMap;
+
+/** FEAT_MTE_PERM, absent = false. */
+export const hasMtePerm = (caps: PlatformCaps): boolean => caps.featMTEPerm === true;

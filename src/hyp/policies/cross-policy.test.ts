@@ -46,3 +46,12 @@ describe('cross-policy', () => {
     expect(POLICY_NAMES.map((n) => POLICIES[n].memslot(GPU, N1, slot).ok)).toEqual([true, true, true, false]);
   });
 });
+
+describe('brief-interface callers (optional fields absent)', () => {
+  it('pfnHasStructPage defaults to pfnInLinearMap, featMTEPerm to false, slot to no flags', () => {
+    const caps = { featS2FWB: false, ctrDic: true, mte: false };
+    const f = { pfnInLinearMap: false, exec: false, write: true, vmMte: false };
+    expect(POLICY_NAMES.map((n) => show(POLICIES[n].fault(GPU, f, caps)))).toEqual(['device-nGnRE W', 'device-nGnRE W', 'EINVAL', 'EFAULT']);
+    expect(POLICY_NAMES.map((n) => POLICIES[n].memslot(GPU, caps).ok)).toEqual([true, true, true, false]);
+  });
+});

@@ -25,9 +25,10 @@ export type {
 } from './types.js';
 export { legacyPolicy, wcPolicy, cacheablePfnmapV2Policy, cacheablePfnmapPolicy };
 export { supportsCacheablePfnmap } from './cacheable-pfnmap.js';
+export { NO_SLOT_FLAGS } from './types.js';
 
 /** Every policy by name, for `--set hyp.policy=<name>`. */
-export const POLICIES: Readonly<Record<PolicyName, StagePolicy>> = Object.freeze({
+export const POLICIES: Readonly<Record<string, StagePolicy>> = Object.freeze<Record<PolicyName, StagePolicy>>({
   legacy: legacyPolicy,
   wc: wcPolicy,
   'cacheable-pfnmap-v2': cacheablePfnmapV2Policy,
@@ -38,7 +39,7 @@ export const POLICY_NAMES = Object.keys(POLICIES) as PolicyName[];
 
 /** Look a policy up by name; a one-line error naming the accepted values otherwise. */
 export function policyByName(name: string): StagePolicy {
-  const p = (POLICIES as Record<string, StagePolicy>)[name];
+  const p = Object.hasOwn(POLICIES, name) ? POLICIES[name] : undefined;
   if (!p) throw new Error(`hyp.policy: unknown policy '${name}' (accepted: ${POLICY_NAMES.join(', ')})`);
   return p;
 }

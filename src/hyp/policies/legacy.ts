@@ -17,7 +17,7 @@ import type { StagePolicy } from './types.js';
 export const legacyPolicy = Object.freeze<StagePolicy>({
   name: 'legacy',
   description: 'RAM (PFN in the linear map) Normal WB, anything else Device-nGnRE; no exec on device memory',
-  memslot(vma, caps, slot) {
+  memslot(vma, caps, slot?) {
     return commonMemslotChecks(vma, caps, slot) ?? { ok: true };
   },
   fault(vma, f, caps) {

@@ -46,9 +46,10 @@ export interface FaultInfo {
    * and Catalin Marinas (seed 000, 2024-12-11 22:01) points out it does NOT imply pfnInLinearMap
    * (commit 873ba463914c, "arm64: decouple check whether pfn is in linear map from pfn_valid()").
    * RAM: true/true. ZONE_DEVICE / hot-plugged pages outside memblock: true/false. BARs, Grace GPU
-   * memory behind nvgrace-gpu: false/false.
+   * memory behind nvgrace-gpu: false/false. Optional: absent means `pfnInLinearMap` (true for RAM,
+   * false for BARs), so callers written to the brief's interface keep working.
    */
-  pfnHasStructPage: boolean;
+  pfnHasStructPage?: boolean;
   /** Instruction abort (kvm_vcpu_trap_is_exec_fault). */
   exec: boolean;
   /** Write data abort (kvm_is_write_fault). */
@@ -75,9 +76,9 @@ export interface PlatformCaps {
   mte: boolean;
   /**
    * FEAT_MTE_PERM: stage-2 NoTagAccess. Added beyond the brief (same name as the MMU's
-   * `AttrOptions.featMTEPerm`). Only `cacheable-pfnmap` uses it; see that module.
+   * `AttrOptions.featMTEPerm`). Only `cacheable-pfnmap` uses it; see that module. Absent = false.
    */
-  featMTEPerm: boolean;
+  featMTEPerm?: boolean;
 }
 
 /** Stage-2 memory type the policy asks for (KVM_PGTABLE_PROT_* / MemAttr). */
@@ -108,13 +109,20 @@ export type Decision = MapDecision | RefuseDecision;
 
 export type MemslotDecision = { ok: true } | { ok: false; errno: Errno; reason: string };
 
+/** The default SlotInfo. */
+export const NO_SLOT_FLAGS: SlotInfo = Object.freeze({ vmMte: false, logDirtyPages: false });
+
 export type PolicyName = 'legacy' | 'wc' | 'cacheable-pfnmap-v2' | 'cacheable-pfnmap';
 
 export interface StagePolicy {
   readonly name: PolicyName;
   readonly description: string;
-  /** At memslot creation (KVM_SET_USER_MEMORY_REGION), once per VMA the slot covers: refuse or accept. */
-  memslot(vma: VmaInfo, caps: PlatformCaps, slot: SlotInfo): MemslotDecision;
+  /**
+   * At memslot creation (KVM_SET_USER_MEMORY_REGION), once per VMA the slot covers: refuse or accept.
+   * `slot` defaults to NO_SLOT_FLAGS (no MTE VM, no dirty logging): pass it for an MTE VM, or the
+   * VM_MTE_ALLOWED check every policy makes at slot creation is skipped.
+   */
+  memslot(vma: VmaInfo, caps: PlatformCaps, slot?: SlotInfo): MemslotDecision;
   /** On a stage-2 translation fault in that memslot. */
   fault(vma: VmaInfo, f: FaultInfo, caps: PlatformCaps): Decision;
 }

@@ -15,7 +15,7 @@ import type { StagePolicy } from './types.js';
 export const wcPolicy = Object.freeze<StagePolicy>({
   name: 'wc',
   description: 'as legacy, but device memory with VM_ALLOW_ANY_UNCACHED is Normal-NC',
-  memslot(vma, caps, slot) {
+  memslot(vma, caps, slot?) {
     return commonMemslotChecks(vma, caps, slot) ?? { ok: true };
   },
   fault(vma, f, caps) {
