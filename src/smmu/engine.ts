@@ -1,0 +1,953 @@
+/**
+ * The SMMUv3 translation engine, functional (no timing): register file, stream-table and CD
+ * fetch, stage-1 / stage-2 / nested translation through the MMU's walker, the IOTLB and walk
+ * cache, the configuration cache, command queue consumption, event queue writes, GERROR, and the
+ * stall model.
+ *
+ * Worker-ready by construction: plain data in (`SmmuRequest`, register writes), plain data out
+ * (`SmmuResult`, `EventRecord`s in the queue in memory, stats objects), all memory through
+ * `SmmuMemory`; no reference to PEs, caches or the platform.
+ *
+ * Contract:
+ * - `translate` never throws for architectural input: bad STEs/CDs, faults and aborts become the
+ *   result's status and the event record (written to the event queue when the rules say so).
+ * - Caches (STE, CD, IOTLB, walk cache) are filled by translations and emptied ONLY by commands
+ *   (and by capacity eviction), so a driver that forgets CFGI_* or TLBI_* sees stale data.
+ * - `processCommands` consumes CMDQ_CONS..CMDQ_PROD at once when called (phase 2 gives commands
+ *   time); nothing runs on a register write by itself.
+ *
+ * Architecture: SMMUv3 IHI 0070 (3.x translation flow, 4 commands, 5 STE/CD, 7 events); nested
+ * CLASS/S2 rules from ../shared/reference/smmuv3.md §4-5 (QEMU smmuv3_do_translate,
+ * translate_table_addr_ipa; gem5 doReadCD).
+ *
+ * Not modelled here: timing, ATS/ATC (ATC_INV only counted), PRI queue (PRI_RESP counted),
+ * HTTU (CD.HA/HD and STE.S2HA/S2HD are C_BAD_CD/C_BAD_STE), AFFD/S2AFFD (decoded; the walker
+ * always checks the Access flag), AArch32 tables, big-endian tables, Secure/Realm streams,
+ * TLB/config conflict events, event merging (MEV), STE ALLOCCFG/NSCFG, MSIs for GERROR and the
+ * event queue (counted as wired interrupts), BTM.
+ */
+import {
+  ATTR_SH_MASK, ATTR_SH_SHIFT, AccessType, FaultType, NORMAL_WB_RWA_OSH, Shareability, TLB_GLOBAL, TLB_S1, TLB_S2,
+  TranslationWalker, Tlb, WalkCache, combineS1S2, decodeRegime, decodeS2MemAttr, encodeHcr, encodeSctlr, encodeTcr, encodeTtbr,
+  encodeVtcr, permissionFault, regimeRegisters, resolveMmuFeatures, tlbTop, tlbVa,
+  type MmuFeatures, type Regime, type WalkFault,
+} from '../mmu/index.js';
+import { type Dword } from './bits.js';
+import { CError, CmdOp, ResumeAction, SyncCs, decodeCommand, type SmmuCommand } from './commands.js';
+import type { SmmuConfig } from './config.js';
+import { DEFAULT_SMMU_CONFIG, OAS_BITS } from './config.js';
+import { EvtClass, EvtType, encodeEvent, newEvent, type EventRecord } from './events.js';
+import {
+  S1Dss, cdLeafSplit, decodeCd, decodeL1Cd, decodeL1Std, decodeSte, type Cd, type Ste,
+} from './formats.js';
+import type { SmmuMemory } from './memory.js';
+import {
+  CONS_ERR_SHIFT, CR0_CMDQEN, CR0_EVENTQEN, CR0_SMMUEN, GBPA_ABORT, GERROR_CMDQ_ERR, GERROR_EVENTQ_ABT_ERR,
+  GERROR_MSI_CMDQ_ABT_ERR, IRQ_CTRL_EVENTQ_IRQEN, IRQ_CTRL_GERROR_IRQEN, Q_OVERFLOW_FLAG, Reg, SmmuRegisters,
+  qEmpty, qFull, qInc, qIndex,
+} from './registers.js';
+
+// ---------------------------------------------------------------------------------------------
+// Requests and results
+// ---------------------------------------------------------------------------------------------
+
+export const SmmuAccess = { Read: 0, Write: 1, Exec: 2 } as const;
+export type SmmuAccess = (typeof SmmuAccess)[keyof typeof SmmuAccess];
+
+export interface SmmuRequest {
+  streamId: number;
+  /** With `ssv`; ignored otherwise. */
+  substreamId?: number;
+  ssv?: boolean;
+  /** The device address: a number below 2^53, or 64-bit halves. */
+  iova: number | Dword;
+  access: SmmuAccess;
+  /** PnU of the transaction (default false: unprivileged). */
+  privileged?: boolean;
+  /** Incoming memory attributes (packed word, mem/mem-attrs.ts); default Normal WB RWA Outer Shareable (assumed). */
+  attrs?: number;
+}
+
+/**
+ * ok: `pa`/`attrs` valid. abort: the transaction is terminated with an abort to the device.
+ * raz-wi: terminated, reads as zero and writes ignored (stage-1 fault with CD.A=0).
+ * stalled: held until CMD_RESUME / CMD_STALL_TERM (`stag`); the answer comes from `takeCompletions`.
+ */
+export type SmmuStatus = 'ok' | 'abort' | 'raz-wi' | 'stalled';
+
+export interface SmmuResult {
+  status: SmmuStatus;
+  pa: number;
+  attrs: number;
+  /** PERM_* (mmu/walk.ts) of the translation used; 0 for bypass. */
+  perms: number;
+  /** How it was answered: 'gbpa' (SMMUEN=0), 'bypass' (STE or S1DSS), 'tlb', 'walk', 'fault', 'abort-ste'. */
+  via: 'gbpa' | 'bypass' | 'tlb' | 'walk' | 'fault' | 'abort-ste';
+  /** The event the transaction raised (recorded or not), else null. */
+  event: EventRecord | null;
+  /** The event was written to the event queue (false if suppressed by CD.R/STE.S2R, queue disabled, full or aborted). */
+  recorded: boolean;
+  stag: number;
+  /** Memory reads made for this transaction (STE, CD and table descriptors). */
+  reads: number;
+  /** Descriptor reads of the data address walk alone (24 for a cold 4x4 nested walk). */
+  walkReads: number;
+}
+
+export interface SmmuCompletion { streamId: number; stag: number; result: SmmuResult }
+
+// ---------------------------------------------------------------------------------------------
+// Stats
+// ---------------------------------------------------------------------------------------------
+
+export class SmmuStreamStats {
+  translations = 0; tlbHits = 0; tlbMisses = 0;
+  steHits = 0; steMisses = 0; cdHits = 0; cdMisses = 0;
+  /** Cached STEs/CDs of this stream removed by CFGI_* commands. */
+  configInvalidations = 0;
+  faults = 0; walkReads = 0; configReads = 0;
+}
+export class SmmuVmidStats {
+  tlbHits = 0; tlbMisses = 0;
+  /** IOTLB and walk-cache entries removed by TLBI commands naming this VMID. */
+  invalidations = 0;
+  tlbiCommands = 0;
+}
+export class SmmuStats {
+  commands = 0;
+  commandsByName: Record<string, number> = {};
+  commandErrors = 0;
+  syncs = 0;
+  eventsWritten = 0;
+  /** Lost because the queue was full (EVENTQ_PROD.OVFLG). */
+  eventsOverflowed = 0;
+  /** Not written: EVENTQEN=0, SMMUEN=0, or a write abort. */
+  eventsDiscarded = 0;
+  /** Faults whose record CD.R / STE.S2R suppressed. */
+  eventsSuppressed = 0;
+  stalls = 0; resumes = 0; stallTerminations = 0;
+  atcInvalidations = 0; priResponses = 0;
+  irqEventq = 0; irqGerror = 0; irqCmdSync = 0; sev = 0; msiWrites = 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration cache entries
+// ---------------------------------------------------------------------------------------------
+
+interface SteEntry {
+  readonly ste: Ste;
+  readonly s1: boolean;
+  readonly s2: boolean;
+  readonly abort: boolean;
+  readonly bypass: boolean;
+  readonly el2: boolean;
+  readonly vmid: number;
+  /** Stage 2 alone (stage 1 off): CD/L1CD address translation and S1-bypass traffic; null without stage 2. */
+  readonly s2Regime: Regime | null;
+}
+
+interface CdEntry {
+  readonly cd: Cd;
+  readonly regime: Regime;
+  readonly asid: number;
+}
+
+const SILENT = 0, CONFIG = 1, TRANSLATION = 2;
+
+/** A fault found during a translation (thrown inside the engine only; never escapes `translate`). */
+class Fault {
+  constructor(readonly ev: EventRecord, readonly kind: number, readonly stage: 0 | 1 | 2) {}
+}
+
+const FAULT_EVENT: Record<number, number> = {
+  [FaultType.Translation]: EvtType.F_TRANSLATION, [FaultType.AddressSize]: EvtType.F_ADDR_SIZE,
+  [FaultType.AccessFlag]: EvtType.F_ACCESS, [FaultType.Permission]: EvtType.F_PERMISSION,
+  [FaultType.WalkExternalAbort]: EvtType.F_WALK_EABT,
+};
+const GRANULE_BY_TG0: Record<number, '4K' | '64K' | '16K'> = { 0: '4K', 1: '64K', 2: '16K' };
+const GRANULE_BY_TG1: Record<number, '16K' | '4K' | '64K'> = { 1: '16K', 2: '4K', 3: '64K' };
+const TWO_32 = 4294967296;
+
+function bitsEqual(hi: number, lo: number, msb: number, lsb: number, v: number): boolean {
+  for (let b = lsb; b <= msb; b++) if (((b >= 32 ? hi >>> (b - 32) : lo >>> b) & 1) !== v) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine
+// ---------------------------------------------------------------------------------------------
+
+export class SmmuEngine {
+  readonly config: SmmuConfig;
+  readonly regs: SmmuRegisters;
+  readonly stats = new SmmuStats();
+  readonly streamStats = new Map<number, SmmuStreamStats>();
+  readonly vmidStats = new Map<number, SmmuVmidStats>();
+  /** IOTLBs: NS-EL1 stage-1 and combined entries; EL2 (STRW=EL2) entries; stage-2-only entries (keyed by IPA). */
+  readonly tlbNh: Tlb;
+  readonly tlbEl2: Tlb;
+  readonly tlbS2: Tlb;
+  readonly walkCacheNh: WalkCache;
+  readonly walkCacheEl2: WalkCache;
+  readonly features: MmuFeatures;
+  private readonly useWalkCache: boolean;
+  private readonly steCache = new Map<number, SteEntry>();
+  private readonly cdCache = new Map<number, CdEntry>();
+  private readonly walker = new TranslationWalker();
+  private readonly d: Dword = { lo: 0, hi: 0 };
+  private readonly words = new Uint32Array(16);
+  private memReads = 0;
+  private nextStag = 0;
+  private readonly stalled: Array<{ stag: number; req: SmmuRequest }> = [];
+  private completions: SmmuCompletion[] = [];
+  // The transaction being translated (for fault records).
+  private curSte: SteEntry | null = null;
+  private curCd: CdEntry | null = null;
+  /** The PA of the read that aborted (F_WALK_EABT FetchAddr). */
+  private lastReadPa = 0;
+
+  constructor(readonly mem: SmmuMemory, config: SmmuConfig = DEFAULT_SMMU_CONFIG) {
+    this.config = config;
+    this.regs = new SmmuRegisters(config);
+    const tlbCfg = { entries: config.tlbEntries, ways: config.tlbWays };
+    this.tlbNh = new Tlb(tlbCfg);
+    this.tlbEl2 = new Tlb(tlbCfg);
+    this.tlbS2 = new Tlb(tlbCfg);
+    this.walkCacheNh = new WalkCache({ entries: Math.max(1, config.walkCacheEntries) });
+    this.walkCacheEl2 = new WalkCache({ entries: Math.max(1, config.walkCacheEntries) });
+    this.useWalkCache = config.walkCacheEntries > 0;
+    this.features = resolveMmuFeatures({ paBits: config.oasBits, granules: [...config.granules], reservedGranule: config.granules[0] });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Registers
+  // -------------------------------------------------------------------------------------------
+
+  /** A software register read (`size` 4 or 8): [bits 31:0, bits 63:32]. */
+  mmioRead(offset: number, size: 4 | 8 = 4): [number, number] { return this.regs.read(offset, size); }
+
+  /** A software register write. Commands are consumed by `processCommands`, not here. */
+  mmioWrite(offset: number, size: 4 | 8, lo: number, hi = 0): void { this.regs.write(offset, size, lo, hi); }
+
+  // -------------------------------------------------------------------------------------------
+  // Translation
+  // -------------------------------------------------------------------------------------------
+
+  /** Translates one transaction. See `SmmuResult`. */
+  translate(req: SmmuRequest): SmmuResult {
+    const res: SmmuResult = {
+      status: 'ok', pa: 0, attrs: 0, perms: 0, via: 'walk', event: null, recorded: false, stag: -1, reads: 0, walkReads: 0,
+    };
+    const before = this.memReads;
+    const st = this.streamStat(req.streamId >>> 0);
+    st.translations++;
+    this.curSte = null;
+    this.curCd = null;
+    try {
+      this.doTranslate(req, res, st);
+    } catch (e) {
+      if (!(e instanceof Fault)) throw e;
+      this.onFault(req, res, e, st);
+    }
+    res.reads = this.memReads - before;
+    st.walkReads += res.walkReads;
+    st.configReads += res.reads - res.walkReads;
+    return res;
+  }
+
+  /** Completions of stalled transactions resolved by RESUME / STALL_TERM since the last call. */
+  takeCompletions(): SmmuCompletion[] {
+    const c = this.completions;
+    this.completions = [];
+    return c;
+  }
+
+  /** Stalled transactions waiting for software (STAG, StreamID). */
+  stalledTransactions(): Array<{ stag: number; streamId: number }> {
+    return this.stalled.map((s) => ({ stag: s.stag, streamId: s.req.streamId }));
+  }
+
+  private doTranslate(req: SmmuRequest, res: SmmuResult, st: SmmuStreamStats): void {
+    const sid = req.streamId >>> 0;
+    const [vaHi, vaLo] = typeof req.iova === 'number' ? [Math.floor(req.iova / TWO_32), req.iova % TWO_32] : [req.iova.hi >>> 0, req.iova.lo >>> 0];
+    const regs = this.regs;
+    if ((regs.get(Reg.CR0) & CR0_SMMUEN) === 0) {
+      // SMMUEN=0: GBPA decides for all traffic (IHI 0070 6.3.14); no events.
+      const gbpa = regs.get(Reg.GBPA);
+      if ((gbpa & GBPA_ABORT) !== 0 || vaHi >= 2 ** (this.config.oasBits - 32)) throw new Fault(newEvent(0), SILENT, 0);
+      res.via = 'gbpa';
+      res.pa = vaHi * TWO_32 + vaLo;
+      res.attrs = this.overrideAttrs(req.attrs ?? NORMAL_WB_RWA_OSH, (gbpa >>> 4) & 1, gbpa & 0xf, (gbpa >>> 12) & 3);
+      return;
+    }
+    const se = this.steFor(sid, req, st);
+    this.curSte = se;
+    if (se.abort) throw new Fault(newEvent(0), SILENT, 0); // Config 0b0xx: abort, no event (IHI 0070 5.2)
+    const ste = se.ste;
+    let priv = req.privileged === true;
+    let exec = req.access === SmmuAccess.Exec;
+    if (this.config.attrPermsOvr) {
+      if (ste.PRIVCFG === 2) priv = false; else if (ste.PRIVCFG === 3) priv = true;
+      if (req.access !== SmmuAccess.Write) { if (ste.INSTCFG === 2) exec = false; else if (ste.INSTCFG === 3) exec = true; }
+    }
+    const incoming = this.overrideAttrs(req.attrs ?? NORMAL_WB_RWA_OSH, ste.MTCFG, ste.MemAttr, ste.SHCFG);
+    if (se.bypass) {
+      if (vaHi >= 2 ** (this.config.oasBits - 32)) throw this.fault(EvtType.F_ADDR_SIZE, CONFIG, 0);
+      res.via = 'bypass'; res.pa = vaHi * TWO_32 + vaLo; res.attrs = incoming;
+      return;
+    }
+    // Stage 1: which CD (IHI 0070 5.2 S1CDMax/S1DSS; 3.9 "Substreams").
+    let ce: CdEntry | null = null;
+    if (se.s1) {
+      const ssv = req.ssv === true, ssid = ssv ? (req.substreamId ?? 0) >>> 0 : 0;
+      if (ste.S1CDMax === 0) {
+        if (ssv) throw this.fault(EvtType.C_BAD_SUBSTREAMID, CONFIG, 0);
+        ce = this.cdFor(se, sid, 0, st);
+      } else if (!ssv) {
+        if (ste.S1DSS === S1Dss.Terminate) throw this.fault(EvtType.F_STREAM_DISABLED, CONFIG, 0);
+        if (ste.S1DSS === S1Dss.Substream0) ce = this.cdFor(se, sid, 0, st);
+      } else {
+        if (ssid >= 2 ** ste.S1CDMax || (ste.S1DSS === S1Dss.Substream0 && ssid === 0)) throw this.fault(EvtType.C_BAD_SUBSTREAMID, CONFIG, 0);
+        ce = this.cdFor(se, sid, ssid, st);
+      }
+      this.curCd = ce;
+    }
+    const access = req.access === SmmuAccess.Write ? AccessType.Write : exec ? AccessType.Fetch : AccessType.Read;
+    const el: 0 | 1 = priv ? 1 : 0;
+    const vs = this.vmidStat(se.vmid);
+    if (ce === null && !se.s2) {
+      // S1DSS=bypass with stage 2 off: the stream is in bypass for this transaction.
+      if (vaHi >= 2 ** (this.config.oasBits - 32)) throw this.fault(EvtType.F_ADDR_SIZE, CONFIG, 0);
+      res.via = 'bypass'; res.pa = vaHi * TWO_32 + vaLo; res.attrs = incoming;
+      return;
+    }
+    if (ce !== null) {
+      const rg = ce.regime;
+      const tlb = se.el2 ? this.tlbEl2 : this.tlbNh;
+      const va = tlbVa(vaHi, vaLo), top = tlbTop(vaHi);
+      if (this.inRange(rg, vaHi, vaLo, access === AccessType.Fetch)) {
+        const slot = tlb.lookup(va, top, ce.asid, se.vmid);
+        if (slot >= 0 && permissionFault(tlb.perms(slot), access, el) < 0) {
+          st.tlbHits++; vs.tlbHits++;
+          res.via = 'tlb'; res.pa = tlb.output(slot, va); res.attrs = tlb.attrs(slot); res.perms = tlb.perms(slot);
+          return;
+        }
+        // A permission failure on a hit is walked again so that the fault names the stage that
+        // denied it (the TLB keeps only the combined permissions).
+      }
+      st.tlbMisses++; vs.tlbMisses++;
+      this.walk(rg, se.el2 ? this.walkCacheEl2 : this.walkCacheNh, vaHi, vaLo, access, el, res, EvtClass.IN);
+      const r = this.walker.result;
+      res.via = 'walk'; res.pa = r.pa; res.attrs = r.attrs; res.perms = r.perms;
+      const flags = TLB_S1 | (r.global ? TLB_GLOBAL : 0) | (r.s2Level >= 0 ? TLB_S2 : 0);
+      if (r.pageBytes >= 4096) tlb.insertEntry(va, top, ce.asid, se.vmid, r.pageBytes, r.pa, r.ipa, r.attrs, r.perms, flags, r.s2BlockBytes || r.pageBytes);
+      return;
+    }
+    // Stage 2 only (Config 0b110, or S1DSS=bypass in a nested stream): the input is the IPA.
+    const rg = se.s2Regime!;
+    if (vaHi >= 2 ** 20 || vaHi * TWO_32 + vaLo >= 2 ** rg.s2.inputBits) {
+      const ev = this.fault(EvtType.F_TRANSLATION, TRANSLATION, 2);
+      ev.ev.S2 = 1; ev.ev.CLASS = EvtClass.IN; ev.ev.IPA = vaHi < 2 ** 20 ? vaHi * TWO_32 + vaLo : 0;
+      throw ev;
+    }
+    const ipa = vaHi * TWO_32 + vaLo;
+    const slot = this.tlbS2.lookup(ipa, 0, 0, se.vmid);
+    if (slot >= 0 && permissionFault(this.tlbS2.perms(slot), access, el) < 0) {
+      st.tlbHits++; vs.tlbHits++;
+      res.via = 'tlb'; res.pa = this.tlbS2.output(slot, ipa); res.perms = this.tlbS2.perms(slot);
+      res.attrs = combineS1S2(incoming, this.tlbS2.attrs(slot), rg.attrOpts);
+      return;
+    }
+    st.tlbMisses++; vs.tlbMisses++;
+    this.walk(rg, this.walkCacheNh, vaHi, vaLo, access, el, res, EvtClass.IN);
+    const r = this.walker.result;
+    res.via = 'walk'; res.pa = r.pa; res.perms = r.perms;
+    // Stage 1 bypassed: the incoming attributes (after the STE overrides) stand in for stage 1.
+    res.attrs = combineS1S2(incoming, r.s2Attrs, rg.attrOpts);
+    this.tlbS2.insertEntry(ipa, 0, 0, se.vmid, r.s2BlockBytes, r.pa, ipa, r.s2Attrs, r.perms, TLB_GLOBAL | TLB_S2, r.s2BlockBytes);
+  }
+
+  /** The walker's pre-checks that decide whether a TLB lookup is allowed (TLB contract in mmu/tlb.ts). */
+  private inRange(rg: Regime, vaHi: number, vaLo: number, fetch: boolean): boolean {
+    const bit55 = (vaHi >>> 23) & 1;
+    const h = bit55 === 1 ? rg.s1.half1 : rg.s1.half0;
+    if (h.txszFault || h.epd) return false;
+    const top = h.tbi && !(fetch && h.tbid) ? 55 : 63;
+    return bitsEqual(vaHi, vaLo, top, h.inputBits, bit55);
+  }
+
+  /** A whole walk through `mem`; throws the mapped fault. `cls`: CLASS of a fault on the final input. */
+  private walk(rg: Regime, wc: WalkCache, vaHi: number, vaLo: number, access: AccessType, el: 0 | 1, res: SmmuResult, cls: number): void {
+    const w = this.walker;
+    w.walkCache = this.useWalkCache ? wc : undefined;
+    w.start(rg, vaHi, vaLo, access, el);
+    while (!w.done) {
+      const pa = w.readPa;
+      if (this.read(pa)) w.supply(this.d.lo, this.d.hi);
+      else { this.lastReadPa = pa; w.abortRead(); }
+    }
+    res.walkReads += w.result.reads;
+    if (w.faulted) throw this.walkFault(w.fault, cls);
+  }
+
+  /**
+   * Maps a walker fault to the event (IHI 0070 7.3; S2/CLASS per ../shared/reference/smmuv3.md §4):
+   * stage 1 on the input: S2=0 CLASS=IN; stage-1 descriptor fetch abort: S2=0 CLASS=TT; stage 2
+   * translating a stage-1 table IPA (S1PTW): S2=1 CLASS=TT IPA=that table's IPA; stage 2 on the
+   * final IPA: S2=1 CLASS=IN (or CD for a CD fetch) IPA=the IPA.
+   */
+  private walkFault(f: WalkFault, cls: number): Fault {
+    const type = FAULT_EVENT[f.type]!;
+    const x = this.fault(type, TRANSLATION, f.stage);
+    const ev = x.ev;
+    if (f.stage === 2) {
+      ev.S2 = 1;
+      ev.CLASS = f.s1ptw ? EvtClass.TT : cls;
+      ev.IPA = f.ipa >= 0 ? f.ipa : 0;
+    } else {
+      ev.CLASS = f.type === FaultType.WalkExternalAbort ? EvtClass.TT : cls;
+    }
+    if (f.type === FaultType.WalkExternalAbort) ev.FetchAddr = this.lastReadPa;
+    return x;
+  }
+
+  private fault(type: number, kind: number, stage: 0 | 1 | 2): Fault {
+    return new Fault(newEvent(type), kind, stage);
+  }
+
+  private onFault(req: SmmuRequest, res: SmmuResult, x: Fault, st: SmmuStreamStats): void {
+    res.via = x.kind === SILENT && this.curSte !== null ? 'abort-ste' : 'fault';
+    res.status = 'abort';
+    if (x.kind === SILENT) return;
+    st.faults++;
+    const ev = x.ev;
+    const ssv = req.ssv === true;
+    ev.StreamID = req.streamId >>> 0;
+    ev.SSV = ssv ? 1 : 0;
+    ev.SubstreamID = ssv ? (req.substreamId ?? 0) >>> 0 : 0;
+    ev.RnW = req.access === SmmuAccess.Write ? 0 : 1;
+    ev.InD = req.access === SmmuAccess.Exec ? 1 : 0;
+    ev.PnU = req.privileged === true ? 1 : 0;
+    ev.InputAddr = typeof req.iova === 'number' ? BigInt(req.iova) : (BigInt(req.iova.hi >>> 0) << 32n) | BigInt(req.iova.lo >>> 0);
+    res.event = ev;
+    let record = true;
+    const se = this.curSte, ce = this.curCd;
+    const translationClass = ev.type >= EvtType.F_TRANSLATION && ev.type <= EvtType.F_PERMISSION;
+    if (x.kind === TRANSLATION && translationClass && se !== null) {
+      // Stall model (IHI 0070 3.12): stage-1 faults with CD.S=1 and STE.S1STALLD=0, stage-2
+      // faults with STE.S2S=1, when STALL_MODEL allows stalling.
+      const stall = this.config.stallModel !== 1
+        && ((x.stage === 1 && ce !== null && ce.cd.S === 1 && se.ste.S1STALLD === 0) || (x.stage === 2 && se.ste.S2S === 1));
+      if (stall) {
+        ev.Stall = 1;
+        ev.STAG = this.nextStag;
+        this.nextStag = (this.nextStag + 1) & 0xffff;
+        this.stalled.push({ stag: ev.STAG, req });
+        this.stats.stalls++;
+        res.status = 'stalled';
+        res.stag = ev.STAG;
+        res.recorded = this.writeEvent(ev);
+        return;
+      }
+      // Terminated translation-class faults are recorded only with CD.R (stage 1) / STE.S2R (stage 2).
+      record = x.stage === 2 ? se.ste.S2R === 1 : ce !== null && ce.cd.R === 1;
+    }
+    if (x.kind === TRANSLATION && translationClass && x.stage === 1 && ce !== null && ce.cd.A === 0) res.status = 'raz-wi';
+    if (record) res.recorded = this.writeEvent(ev);
+    else this.stats.eventsSuppressed++;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Configuration: STE
+  // -------------------------------------------------------------------------------------------
+
+  private read(pa: number): boolean {
+    this.memReads++;
+    return this.mem.read64(pa, this.d);
+  }
+
+  /** Reads a 64-byte record at `pa` into `this.words`; false (and lastReadPa) on an abort. */
+  private readRecord(pa: number): boolean {
+    for (let i = 0; i < 8; i++) {
+      if (!this.read(pa + 8 * i)) { this.lastReadPa = pa + 8 * i; return false; }
+      this.words[2 * i] = this.d.lo;
+      this.words[2 * i + 1] = this.d.hi;
+    }
+    return true;
+  }
+
+  private steFor(sid: number, _req: SmmuRequest, st: SmmuStreamStats): SteEntry {
+    const hit = this.steCache.get(sid);
+    if (hit !== undefined) { st.steHits++; return hit; }
+    st.steMisses++;
+    const cfg = this.regs.get(Reg.STRTAB_BASE_CFG);
+    const log2size = Math.min(cfg & 0x3f, this.config.sidSize);
+    const split = (cfg >>> 6) & 0x1f, fmt = (cfg >>> 16) & 3;
+    const base = this.regs.get64(Reg.STRTAB_BASE) - (this.regs.get(Reg.STRTAB_BASE) & 0x3f);
+    if (sid >= 2 ** log2size) throw this.fault(EvtType.C_BAD_STREAMID, CONFIG, 0);
+    let steAddr: number;
+    if (fmt === 0) {
+      steAddr = base + sid * 64;
+    } else if (fmt === 1 && this.config.stLevel === 1) {
+      // 2-level (IHI 0070 5.1): L1STD at base + (SID >> SPLIT) * 8; Span 0 is invalid, the level-2
+      // table holds 2^(Span-1) STEs. Span above SPLIT+1 is treated as SPLIT+1 (assumed).
+      const sp = Math.min(split, log2size);
+      const l1 = base + Math.floor(sid / 2 ** sp) * 8;
+      if (!this.read(l1)) { const x = this.fault(EvtType.F_STE_FETCH, CONFIG, 0); x.ev.FetchAddr = l1; throw x; }
+      const d = decodeL1Std(this.d.lo, this.d.hi);
+      const idx = sid % 2 ** sp;
+      if (d.Span === 0 || idx >= 2 ** (Math.min(d.Span, sp + 1) - 1)) throw this.fault(EvtType.C_BAD_STREAMID, CONFIG, 0);
+      steAddr = d.L2Ptr + idx * 64;
+    } else {
+      throw this.fault(EvtType.C_BAD_STREAMID, CONFIG, 0); // reserved FMT (assumed)
+    }
+    if (!this.readRecord(steAddr)) { const x = this.fault(EvtType.F_STE_FETCH, CONFIG, 0); x.ev.FetchAddr = this.lastReadPa; throw x; }
+    const ste = decodeSte(this.words);
+    const entry = this.checkSte(ste);
+    this.cacheInsert(this.steCache, sid, entry, this.config.steCacheEntries);
+    return entry;
+  }
+
+  /** STE legality (IHI 0070 5.2 "ILLEGAL" cases; QEMU decode_ste / decode_ste_s2_cfg): C_BAD_STE. */
+  private checkSte(ste: Ste): SteEntry {
+    const c = this.config;
+    const bad = (): Fault => this.fault(EvtType.C_BAD_STE, CONFIG, 0);
+    if (ste.V === 0) throw bad();
+    const cfg = ste.Config;
+    const abort = (cfg & 4) === 0, bypass = cfg === 4;
+    const s1 = !abort && (cfg & 1) === 1, s2 = !abort && (cfg & 2) === 2;
+    if ((s1 && !c.s1p) || (s2 && !c.s2p)) throw bad();
+    // STRW: 0 NS-EL1, 2 EL2 (needs IDR0.HYP, and no stage 2 without E2H), 1/3 reserved here.
+    const el2 = !abort && !bypass && ste.STRW === 2;
+    if (!abort && !bypass && (ste.STRW === 1 || ste.STRW === 3 || (el2 && (!c.hyp || s2)))) throw bad();
+    if (s1 && ste.S1CDMax !== 0) {
+      if (ste.S1CDMax > c.ssidSize || ste.S1Fmt === 3 || (ste.S1Fmt !== 0 && !c.cd2l) || ste.S1DSS === 3) throw bad();
+    }
+    if (s1 && !s2 && ste.S1ContextPtr >= 2 ** c.oasBits) throw bad();
+    const vmid = c.s2p && !el2 ? ste.S2VMID : 0;
+    let s2Regime: Regime | null = null;
+    if (s2) {
+      const gran = GRANULE_BY_TG0[ste.S2TG];
+      const psCode = Math.min(ste.S2PS, OAS_BITS.indexOf(c.oasBits as 48));
+      const psBits = OAS_BITS[Math.min(psCode, 5)]!;
+      if (ste.S2AA64 === 0 || ste.S2ENDI === 1 || gran === undefined || !c.granules.includes(gran) || ste.S2HA === 1 || ste.S2HD === 1
+        || (ste.S2S === 1 && c.stallModel === 1) || ste.S2TTB >= 2 ** psBits) throw bad();
+      s2Regime = this.regime(ste, null, vmid);
+      if (s2Regime.s2.configFault) throw bad(); // S2T0SZ / S2SL0 out of range or inconsistent (AArch64.S2InvalidSL)
+    }
+    return Object.freeze({ ste: Object.freeze(ste), s1, s2, abort, bypass, el2, vmid, s2Regime });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Configuration: CD
+  // -------------------------------------------------------------------------------------------
+
+  /** The PA of a CD-table address: an IPA translated by the stream's stage 2 in nested mode (CLASS=CD faults). */
+  private cdPa(se: SteEntry, addr: number, res: SmmuResult): number {
+    if (!se.s2) return addr;
+    const rg = se.s2Regime!;
+    if (addr >= 2 ** rg.s2.inputBits) {
+      const x = this.fault(EvtType.F_TRANSLATION, TRANSLATION, 2);
+      x.ev.S2 = 1; x.ev.CLASS = EvtClass.CD; x.ev.IPA = addr;
+      throw x;
+    }
+    // A CD fetch counts as a data read at stage 2 (../shared/reference/smmuv3.md §4).
+    this.walk(rg, this.walkCacheNh, Math.floor(addr / TWO_32), addr % TWO_32, AccessType.Read, 1, res, EvtClass.CD);
+    return this.walker.result.pa;
+  }
+
+  private cdFor(se: SteEntry, sid: number, ssid: number, st: SmmuStreamStats): CdEntry {
+    const key = sid * 2 ** 20 + ssid;
+    const hit = this.cdCache.get(key);
+    if (hit !== undefined) { st.cdHits++; return hit; }
+    st.cdMisses++;
+    const ste = se.ste;
+    const scratch: SmmuResult = { status: 'ok', pa: 0, attrs: 0, perms: 0, via: 'walk', event: null, recorded: false, stag: -1, reads: 0, walkReads: 0 };
+    let cdAddr: number;
+    if (ste.S1CDMax === 0 || ste.S1Fmt === 0) {
+      cdAddr = ste.S1ContextPtr + ssid * 64;
+    } else {
+      const split = cdLeafSplit(ste.S1Fmt);
+      const l1Ipa = ste.S1ContextPtr + Math.floor(ssid / 2 ** split) * 8;
+      const l1Pa = this.cdPa(se, l1Ipa, scratch);
+      if (!this.read(l1Pa)) { const x = this.fault(EvtType.F_CD_FETCH, CONFIG, 0); x.ev.FetchAddr = l1Pa; throw x; }
+      const d = decodeL1Cd(this.d.lo, this.d.hi);
+      if (d.V === 0) throw this.fault(EvtType.C_BAD_SUBSTREAMID, CONFIG, 0);
+      cdAddr = d.L2Ptr + (ssid % 2 ** split) * 64;
+    }
+    // A CD is 64-byte aligned, so one translation covers it.
+    const pa = this.cdPa(se, cdAddr, scratch);
+    if (!this.readRecord(pa)) { const x = this.fault(EvtType.F_CD_FETCH, CONFIG, 0); x.ev.FetchAddr = this.lastReadPa; throw x; }
+    const cd = decodeCd(this.words);
+    const entry = this.checkCd(se, cd);
+    this.cacheInsert(this.cdCache, key, entry, this.config.cdCacheEntries);
+    return entry;
+  }
+
+  /** CD legality (IHI 0070 5.4; QEMU decode_cd): C_BAD_CD. */
+  private checkCd(se: SteEntry, cd: Cd): CdEntry {
+    const c = this.config;
+    const bad = (): Fault => this.fault(EvtType.C_BAD_CD, CONFIG, 0);
+    if (cd.V === 0 || cd.AA64 === 0 || cd.ENDI === 1 || cd.HA === 1 || cd.HD === 1) throw bad();
+    if ((cd.S === 1 && c.stallModel === 1) || (cd.A === 0 && c.termModel === 1)) throw bad();
+    const ipsBits = OAS_BITS[Math.min(cd.IPS, OAS_BITS.indexOf(c.oasBits as 48), 5)]!;
+    for (const n of [0, 1] as const) {
+      if ((n === 0 ? cd.EPD0 : cd.EPD1) === 1) continue;
+      const gran = n === 0 ? GRANULE_BY_TG0[cd.TG0] : GRANULE_BY_TG1[cd.TG1];
+      const tsz = n === 0 ? cd.T0SZ : cd.T1SZ, ttb = n === 0 ? cd.TTB0 : cd.TTB1;
+      // TnSZ outside 16..39 (no FEAT_LVA/TTST), a reserved or unimplemented granule, or a TTB
+      // above the IPS: QEMU decode_cd "goto bad_cd" (the architecture allows C_BAD_CD here).
+      if (gran === undefined || !c.granules.includes(gran) || tsz < 16 || tsz > 39 || ttb >= 2 ** ipsBits) throw bad();
+    }
+    const asid = cd.ASID;
+    return Object.freeze({ cd: Object.freeze(cd), regime: this.regime(se.ste, cd, se.vmid), asid });
+  }
+
+  /**
+   * The MMU regime for a stream: the CD as TCR/TTBR0/TTBR1/MAIR/SCTLR (stage 1), the STE's
+   * S2* fields as VTCR/VTTBR and S2PTW/S2FWB as HCR_EL2.PTW/FWB (stage 2), so that the MMU's
+   * walker performs the nested walk. EL2 is "enabled" so that the VMID (STE.S2VMID) tags walk-
+   * cache entries even with stage 2 off.
+   */
+  private regime(ste: Ste, cd: Cd | null, vmid: number): Regime {
+    const c = this.config;
+    const s2 = (ste.Config & 6) === 6;
+    const oasIdx = OAS_BITS.indexOf(c.oasBits as 48);
+    const r = regimeRegisters({ el2Enabled: true, sctlr: encodeSctlr({ m: cd !== null, wxn: cd !== null && cd.WXN === 1 }) });
+    if (cd !== null) {
+      const t = encodeTcr({
+        t0sz: cd.T0SZ, tg0: GRANULE_BY_TG0[cd.TG0] ?? c.granules[0], epd0: cd.EPD0 === 1, irgn0: cd.IR0, orgn0: cd.OR0, sh0: cd.SH0,
+        t1sz: cd.T1SZ, tg1: GRANULE_BY_TG1[cd.TG1] ?? c.granules[0], epd1: cd.EPD1 === 1, irgn1: cd.IR1, orgn1: cd.OR1, sh1: cd.SH1,
+        ipsBits: OAS_BITS[Math.min(cd.IPS, oasIdx, 5)]!, as16: true, tbi0: cd.TBI0 === 1, tbi1: cd.TBI1 === 1,
+      });
+      const t0 = encodeTtbr(cd.TTB0 % 2 ** 48, cd.ASID), t1 = encodeTtbr(cd.TTB1 % 2 ** 48, 0);
+      r.tcrLo = t.lo; r.tcrHi = t.hi; r.ttbr0Lo = t0.lo; r.ttbr0Hi = t0.hi; r.ttbr1Lo = t1.lo; r.ttbr1Hi = t1.hi;
+      r.mairLo = cd.MAIR0 >>> 0; r.mairHi = cd.MAIR1 >>> 0;
+    }
+    if (s2) {
+      const v = encodeVtcr({
+        t0sz: ste.S2T0SZ, sl0: ste.S2SL0, tg0: GRANULE_BY_TG0[ste.S2TG] ?? '4K', irgn0: ste.S2IR0, orgn0: ste.S2OR0, sh0: ste.S2SH0,
+        psBits: OAS_BITS[Math.min(ste.S2PS, oasIdx, 5)]!, vs16: true,
+      });
+      const h = encodeHcr({ vm: true, ptw: ste.S2PTW === 1, fwb: c.fwb && ste.S2FWB === 1 });
+      r.vtcrLo = v.lo; r.vtcrHi = v.hi; r.hcrLo = h.lo; r.hcrHi = h.hi;
+    } else {
+      r.vtcrLo = encodeVtcr({ vs16: true }).lo;
+    }
+    const vt = encodeTtbr(s2 ? ste.S2TTB % 2 ** 48 : 0, vmid);
+    r.vttbrLo = vt.lo; r.vttbrHi = vt.hi;
+    return decodeRegime(r, this.features);
+  }
+
+  /**
+   * Incoming attributes after the STE (or GBPA) overrides (IHI 0070 5.2 MTCFG/MemAttr/SHCFG, with
+   * IDR1.ATTR_TYPES_OVR): MTCFG=1 replaces the type and cacheability with MemAttr (decoded as a
+   * stage-2 MemAttr, assumed); SHCFG 0 NSH, 1 incoming, 2 OSH, 3 ISH. ALLOCCFG is not applied.
+   */
+  private overrideAttrs(a: number, mtcfg: number, memAttr: number, shcfg: number): number {
+    if (!this.config.attrTypesOvr) return a;
+    if (mtcfg === 1) a = (decodeS2MemAttr(memAttr, 0, false) & ~ATTR_SH_MASK) | (a & ATTR_SH_MASK);
+    if (shcfg !== 1) {
+      const sh = shcfg === 0 ? Shareability.NSH : shcfg === 2 ? Shareability.OSH : Shareability.ISH;
+      a = (a & ~ATTR_SH_MASK) | (sh << ATTR_SH_SHIFT);
+    }
+    return a;
+  }
+
+  private cacheInsert<K, V>(m: Map<K, V>, k: K, v: V, cap: number): void {
+    m.delete(k);
+    if (m.size >= cap) m.delete(m.keys().next().value as K); // oldest first (assumed replacement)
+    m.set(k, v);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Event queue
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Writes `ev` at EVENTQ_PROD (IHI 0070 7.1/7.2): discarded while SMMUEN or EVENTQEN is 0; on a
+   * full queue the record is lost and EVENTQ_PROD.OVFLG toggles unless an overflow is already
+   * outstanding (OVFLG != EVENTQ_CONS.OVACKFLG; Linux `queue_sync_prod_in` / `Q_OVF`); a write
+   * abort sets GERROR.EVENTQ_ABT_ERR. Returns whether the record is in the queue.
+   */
+  writeEvent(ev: EventRecord): boolean {
+    const regs = this.regs;
+    const cr0 = regs.get(Reg.CR0);
+    if ((cr0 & CR0_SMMUEN) === 0 || (cr0 & CR0_EVENTQEN) === 0 || (regs.activeErrors() & GERROR_EVENTQ_ABT_ERR) !== 0) {
+      this.stats.eventsDiscarded++;
+      return false;
+    }
+    const q = regs.eventq();
+    const prod = regs.get(Reg.EVENTQ_PROD), cons = regs.get(Reg.EVENTQ_CONS);
+    if (qFull(prod, cons, q.log2size)) {
+      this.stats.eventsOverflowed++;
+      if (((prod ^ cons) & Q_OVERFLOW_FLAG) === 0) regs.set(Reg.EVENTQ_PROD, (prod ^ Q_OVERFLOW_FLAG) >>> 0);
+      return false;
+    }
+    const w = encodeEvent(ev);
+    const at = q.base + qIndex(prod, q.log2size) * 32;
+    for (let i = 0; i < 4; i++) {
+      if (!this.mem.write64(at + 8 * i, w[2 * i]!, w[2 * i + 1]!)) {
+        this.stats.eventsDiscarded++;
+        this.gerror(GERROR_EVENTQ_ABT_ERR);
+        return false;
+      }
+    }
+    regs.set(Reg.EVENTQ_PROD, ((prod & Q_OVERFLOW_FLAG) + qInc(prod, q.log2size)) >>> 0);
+    this.stats.eventsWritten++;
+    if ((regs.get(Reg.IRQ_CTRL) & IRQ_CTRL_EVENTQ_IRQEN) !== 0) this.stats.irqEventq++;
+    return true;
+  }
+
+  private gerror(bit: number): void {
+    if (this.regs.raiseError(bit) && (this.regs.get(Reg.IRQ_CTRL) & IRQ_CTRL_GERROR_IRQEN) !== 0) this.stats.irqGerror++;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Command queue
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Consumes commands from CMDQ_CONS to CMDQ_PROD while CMDQEN=1 (and SMMUEN is not required:
+   * the queue runs independently, IHI 0070 6.3.9) and no CMDQ_ERR is active. An illegal command
+   * (CERROR_ILL) or an abort reading one (CERROR_ABT) stops consumption with CMDQ_CONS at that
+   * entry, CMDQ_CONS.ERR set and GERROR.CMDQ_ERR toggled; software fixes the entry and acknowledges
+   * by toggling GERRORN.CMDQ_ERR, then consumption resumes on the next call. Returns the number
+   * of commands consumed.
+   */
+  processCommands(): number {
+    const regs = this.regs;
+    let n = 0;
+    for (;;) {
+      if ((regs.get(Reg.CR0) & CR0_CMDQEN) === 0 || (regs.activeErrors() & GERROR_CMDQ_ERR) !== 0) break;
+      const q = regs.cmdq();
+      const prod = regs.get(Reg.CMDQ_PROD), consReg = regs.get(Reg.CMDQ_CONS);
+      const cons = consReg & 0xfffff;
+      if (qEmpty(prod, cons, q.log2size)) break;
+      const at = q.base + qIndex(cons, q.log2size) * 16;
+      let err: number = CError.NONE;
+      if (!this.read(at)) err = CError.ABT;
+      else {
+        this.words[0] = this.d.lo; this.words[1] = this.d.hi;
+        if (!this.read(at + 8)) err = CError.ABT;
+        else {
+          this.words[2] = this.d.lo; this.words[3] = this.d.hi;
+          err = this.execute(decodeCommand(this.words));
+        }
+      }
+      if (err !== CError.NONE) {
+        this.stats.commandErrors++;
+        regs.set(Reg.CMDQ_CONS, ((err << CONS_ERR_SHIFT) | cons) >>> 0);
+        this.gerror(GERROR_CMDQ_ERR);
+        break;
+      }
+      regs.set(Reg.CMDQ_CONS, ((consReg & 0x7f000000) | qInc(cons, q.log2size)) >>> 0);
+      n++;
+    }
+    return n;
+  }
+
+  /** Executes one command; returns a CERROR code (0 = done). */
+  private execute(c: SmmuCommand): number {
+    const cf = this.config;
+    if (!c.legal || c.SSec === 1) return CError.ILL; // SSec=1 on the Non-secure queue (QEMU smmuv3_cmdq_consume)
+    this.stats.commands++;
+    this.stats.commandsByName[c.name] = (this.stats.commandsByName[c.name] ?? 0) + 1;
+    const vmidOf = (): number => (cf.s2p ? c.VMID ?? 0 : 0);
+    switch (c.opcode) {
+      case CmdOp.PREFETCH_CONFIG: {
+        // A hint: fetch the STE into the configuration cache if it is well formed; never an event.
+        try { this.steFor(c.StreamID!, { streamId: c.StreamID!, iova: 0, access: SmmuAccess.Read }, this.streamStat(c.StreamID!)); } catch (e) { if (!(e instanceof Fault)) throw e; }
+        return CError.NONE;
+      }
+      case CmdOp.PREFETCH_ADDR: return CError.NONE;
+      case CmdOp.CFGI_STE: this.cfgiSte(c.StreamID!, 1); return CError.NONE;
+      case CmdOp.CFGI_STE_RANGE:
+        if (c.Range === 31) this.cfgiAll();
+        else this.cfgiSte(c.StreamID! - (c.StreamID! % 2 ** (c.Range! + 1)), 2 ** (c.Range! + 1));
+        return CError.NONE;
+      case CmdOp.CFGI_CD: {
+        const k = c.StreamID! * 2 ** 20 + c.SubstreamID!;
+        if (this.cdCache.delete(k)) this.streamStat(c.StreamID!).configInvalidations++;
+        return CError.NONE;
+      }
+      case CmdOp.CFGI_CD_ALL: this.cfgiCds(c.StreamID!); return CError.NONE;
+      case CmdOp.TLBI_NH_ALL: case CmdOp.TLBI_NH_ASID: case CmdOp.TLBI_NH_VA: case CmdOp.TLBI_NH_VAA: {
+        if (!cf.s1p) return CError.ILL; // QEMU: stage-1 TLBIs are ILL without S1P
+        const vmid = vmidOf();
+        let n = 0;
+        if (c.opcode === CmdOp.TLBI_NH_ALL) n = this.tlbNh.invalidateVmid(vmid) + this.walkCacheNh.invalidateVmid(vmid, false);
+        else if (c.opcode === CmdOp.TLBI_NH_ASID) n = this.tlbNh.invalidateAsid(c.ASID!, vmid) + this.walkCacheNh.invalidateAsid(c.ASID!, vmid);
+        else n = this.tlbiVa(this.tlbNh, this.walkCacheNh, c, c.opcode === CmdOp.TLBI_NH_VA ? c.ASID! : -1, vmid);
+        this.countTlbi(vmid, n);
+        return CError.NONE;
+      }
+      case CmdOp.TLBI_EL2_ALL: case CmdOp.TLBI_EL2_ASID: case CmdOp.TLBI_EL2_VA: case CmdOp.TLBI_EL2_VAA: {
+        if (!cf.s1p || !cf.hyp) return CError.ILL;
+        if (c.opcode === CmdOp.TLBI_EL2_ALL) { this.tlbEl2.invalidateAll(); this.walkCacheEl2.invalidateAll(); }
+        else if (c.opcode === CmdOp.TLBI_EL2_ASID) { this.tlbEl2.invalidateAsid(c.ASID!, 0); this.walkCacheEl2.invalidateAsid(c.ASID!, 0); }
+        else this.tlbiVa(this.tlbEl2, this.walkCacheEl2, c, c.opcode === CmdOp.TLBI_EL2_VA ? c.ASID! : -1, 0);
+        return CError.NONE;
+      }
+      case CmdOp.TLBI_S12_VMALL: {
+        if (!cf.s2p) return CError.ILL;
+        const vmid = c.VMID!;
+        this.countTlbi(vmid, this.tlbNh.invalidateVmid(vmid) + this.tlbS2.invalidateVmid(vmid) + this.walkCacheNh.invalidateVmid(vmid, true));
+        return CError.NONE;
+      }
+      case CmdOp.TLBI_S2_IPA: {
+        if (!cf.s2p) return CError.ILL;
+        // Stage-2-only entries and stage-2 walk-cache entries; combined stage-1+2 entries need not
+        // be removed (IHI 0070 4.4.x; gem5 processCommand, QEMU smmu_hash_remove_by_vmid_ipa) and are not.
+        const vmid = c.VMID!, leaf = c.Leaf === 1;
+        let n = 0;
+        for (const ipa of this.rangePages(c, c.IPA!)) n += this.tlbS2.invalidateIpa(ipa, vmid, leaf) + this.walkCacheNh.invalidateIpa(ipa, vmid, leaf);
+        this.countTlbi(vmid, n);
+        return CError.NONE;
+      }
+      case CmdOp.TLBI_NSNH_ALL:
+        this.tlbNh.invalidateAll(); this.tlbS2.invalidateAll(); this.walkCacheNh.invalidateAll();
+        return CError.NONE;
+      case CmdOp.TLBI_EL3_ALL: case CmdOp.TLBI_EL3_VA:
+        return CError.ILL; // Secure-only commands on the Non-secure queue
+      case CmdOp.ATC_INV:
+        if (!cf.ats) return CError.ILL;
+        this.stats.atcInvalidations++;
+        return CError.NONE;
+      case CmdOp.PRI_RESP:
+        if (!cf.pri) return CError.ILL;
+        this.stats.priResponses++;
+        return CError.NONE;
+      case CmdOp.RESUME: {
+        if (cf.stallModel === 1) return CError.ILL; // assumed: no stalls, no RESUME
+        const i = this.stalled.findIndex((s) => s.stag === c.STAG && s.req.streamId >>> 0 === c.StreamID);
+        if (i < 0) return CError.NONE; // no such stalled transaction: ignored
+        const [s] = this.stalled.splice(i, 1);
+        this.stats.resumes++;
+        this.complete(s!.stag, s!.req, c.Action === ResumeAction.Retry ? null : c.Action === ResumeAction.Abort ? 'abort' : 'terminate');
+        return CError.NONE;
+      }
+      case CmdOp.STALL_TERM: {
+        if (cf.stallModel === 1) return CError.ILL;
+        for (let i = 0; i < this.stalled.length;) {
+          const s = this.stalled[i]!;
+          if (s.req.streamId >>> 0 === c.StreamID) {
+            this.stalled.splice(i, 1);
+            this.stats.stallTerminations++;
+            this.complete(s.stag, s.req, 'terminate');
+          } else i++;
+        }
+        return CError.NONE;
+      }
+      case CmdOp.SYNC: {
+        // Everything before the SYNC has completed (functional model). CS=SIG_IRQ: an MSI write of
+        // MSIData to MSIAddress when one is given (Linux ARM_SMMU_OPT_MSIPOLL), else the wired
+        // interrupt; CS=SIG_SEV: a send-event.
+        this.stats.syncs++;
+        if (c.CS === SyncCs.SIG_IRQ) {
+          if (cf.msi && c.MSIAddress! !== 0) {
+            this.stats.msiWrites++;
+            if (!this.mem.write32(c.MSIAddress!, c.MSIData!)) this.gerror(GERROR_MSI_CMDQ_ABT_ERR);
+          } else this.stats.irqCmdSync++;
+        } else if (c.CS === SyncCs.SIG_SEV) this.stats.sev++;
+        return CError.NONE;
+      }
+      default:
+        return CError.ILL;
+    }
+  }
+
+  /** The pages a TLBI by address names: one address (TG=0) or (NUM+1)*2^SCALE pages of the TG granule (range TLBI, IDR3.RIL). */
+  private rangePages(c: SmmuCommand, addr: number): number[] {
+    if (c.TG === 0 || c.TG === undefined || !this.config.ril) return [addr];
+    const g = 2 ** (c.TG === 1 ? 12 : c.TG === 2 ? 14 : 16);
+    const n = (c.NUM! + 1) * 2 ** c.SCALE!;
+    if (n > this.config.maxRangePages) return [];
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push(addr + i * g);
+    return out;
+  }
+
+  /** TLBI by VA (asid -1: any ASID, the VAA forms). A range too large for `maxRangePages` becomes the ASID/VMID scope. */
+  private tlbiVa(tlb: Tlb, wc: WalkCache, c: SmmuCommand, asid: number, vmid: number): number {
+    const top = ((c.addressHi ?? 0) >>> 23) & 1, leaf = c.Leaf === 1;
+    const pages = this.rangePages(c, c.Address!);
+    if (pages.length === 0) {
+      return asid < 0 ? tlb.invalidateVmid(vmid) + wc.invalidateVmid(vmid, false) : tlb.invalidateAsid(asid, vmid) + wc.invalidateAsid(asid, vmid);
+    }
+    let n = 0;
+    for (const va of pages) {
+      n += asid < 0 ? tlb.invalidateVaAllAsid(va, top, vmid, leaf) : tlb.invalidateVa(va, top, asid, vmid, leaf);
+      n += wc.invalidateVa(va, top, vmid, leaf);
+    }
+    return n;
+  }
+
+  private countTlbi(vmid: number, removed: number): void {
+    const v = this.vmidStat(vmid);
+    v.tlbiCommands++;
+    v.invalidations += removed;
+  }
+
+  private cfgiSte(first: number, count: number): void {
+    for (const sid of [...this.steCache.keys()]) {
+      if (sid >= first && sid < first + count) { this.steCache.delete(sid); this.streamStat(sid).configInvalidations++; }
+    }
+    for (const k of [...this.cdCache.keys()]) {
+      const sid = Math.floor(k / 2 ** 20);
+      if (sid >= first && sid < first + count) { this.cdCache.delete(k); this.streamStat(sid).configInvalidations++; }
+    }
+  }
+
+  private cfgiCds(sid: number): void {
+    for (const k of [...this.cdCache.keys()]) {
+      if (Math.floor(k / 2 ** 20) === sid) { this.cdCache.delete(k); this.streamStat(sid).configInvalidations++; }
+    }
+  }
+
+  private cfgiAll(): void {
+    for (const sid of this.steCache.keys()) this.streamStat(sid).configInvalidations++;
+    for (const k of this.cdCache.keys()) this.streamStat(Math.floor(k / 2 ** 20)).configInvalidations++;
+    this.steCache.clear();
+    this.cdCache.clear();
+  }
+
+  /** Resolves a stalled transaction: retry (null) translates it again; otherwise it ends with an abort. */
+  private complete(stag: number, req: SmmuRequest, how: 'abort' | 'terminate' | null): void {
+    let result: SmmuResult;
+    if (how === null) result = this.translate(req);
+    else {
+      result = { status: 'abort', pa: 0, attrs: 0, perms: 0, via: 'fault', event: null, recorded: false, stag, reads: 0, walkReads: 0 };
+      // Terminate follows CD.A (RAZ/WI when 0); Abort always aborts (IHI 0070 4.6.x CMD_RESUME).
+      if (how === 'terminate') {
+        const ce = this.cdCache.get((req.streamId >>> 0) * 2 ** 20 + (req.ssv ? (req.substreamId ?? 0) >>> 0 : 0));
+        if (ce !== undefined && ce.cd.A === 0) result.status = 'raz-wi';
+      }
+    }
+    this.completions.push({ streamId: req.streamId >>> 0, stag, result });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Stats
+  // -------------------------------------------------------------------------------------------
+
+  streamStat(sid: number): SmmuStreamStats {
+    let s = this.streamStats.get(sid);
+    if (s === undefined) { s = new SmmuStreamStats(); this.streamStats.set(sid, s); }
+    return s;
+  }
+
+  vmidStat(vmid: number): SmmuVmidStats {
+    let s = this.vmidStats.get(vmid);
+    if (s === undefined) { s = new SmmuVmidStats(); this.vmidStats.set(vmid, s); }
+    return s;
+  }
+
+  /** Plain-data snapshot of all stats (JSON-safe, keys sorted by stream / VMID). */
+  statsSnapshot(): { smmu: SmmuStats; streams: Record<string, SmmuStreamStats>; vmids: Record<string, SmmuVmidStats> } {
+    const streams: Record<string, SmmuStreamStats> = {}, vmids: Record<string, SmmuVmidStats> = {};
+    for (const k of [...this.streamStats.keys()].sort((x, y) => x - y)) streams[k] = { ...this.streamStats.get(k)! };
+    for (const k of [...this.vmidStats.keys()].sort((x, y) => x - y)) vmids[k] = { ...this.vmidStats.get(k)! };
+    return { smmu: { ...this.stats, commandsByName: { ...this.stats.commandsByName } }, streams, vmids };
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * smmu — an SMMUv3 (IHI 0070) translation engine with nested stages, as a library.
+ *
+ * Models (phase 1, functional, no timing): STE/CD/L1 descriptor, command and event record formats
+ * (decode + encode, field positions checked against Linux arm-smmu-v3.h and QEMU
+ * smmuv3-common.h / smmuv3-internal.h); the register file (IDR0..5 from `SmmuConfig`, CR0/CR0ACK,
+ * CR1, CR2, GBPA, IRQ_CTRL, GERROR/GERRORN, STRTAB_BASE/_CFG, CMDQ and EVENTQ bases and
+ * pointers with page-1 copies); linear and 2-level stream tables; linear and 2-level CD tables
+ * with substreams; stage 1, stage 2 and nested translation through the MMU's walker (in nested
+ * mode the CD and L1CD addresses, TTB0/TTB1 and every stage-1 table address are IPAs, 24 reads for
+ * a cold 4x4 walk); the architectural events with S2/CLASS/IPA; a configuration cache, IOTLBs
+ * (mmu `Tlb`) and walk caches (mmu `WalkCache`) emptied only by commands; command queue
+ * consumption with CERROR_ILL/ABT and GERROR/GERRORN; event queue writes with overflow; the
+ * stall model with RESUME/STALL_TERM; stats per stream and per VMID.
+ *
+ * Runs anywhere: plain data in and out, memory only through `SmmuMemory`, so the same engine can
+ * run in a worker thread (phase 2).
+ *
+ * Leaves out (phase 2 and later): timing of translations and commands, worker threads and the
+ * lookahead protocol, DMA masters, coherent vs non-coherent table/queue access (the memory
+ * interface decides), ATS/ATC and the PRI queue, HTTU, AFFD, BTM, AArch32 and big-endian tables,
+ * Secure/Realm streams, MSIs for GERROR/event interrupts (counted as wired), event merging,
+ * conflict events. See engine.ts for the detailed list.
+ */
+export { getField, setField, getAddr, setAddr, wordsFromHex, hexFromWords, hexAddr, type Dword } from './bits.js';
+export {
+  STE_BYTES, CD_BYTES, STE_FIELDS, CD_FIELDS, SteConfig, S1Dss, decodeSte, encodeSte, decodeCd, encodeCd,
+  decodeL1Std, encodeL1Std, decodeL1Cd, encodeL1Cd, cdLeafSplit,
+  type Ste, type SteField, type Cd, type CdField, type L1Std, type L1Cd,
+} from './formats.js';
+export {
+  CMD_BYTES, CmdOp, CError, CERROR_NAMES, SyncCs, ResumeAction, decodeCommand, encodeCommand,
+  type CmdOpName, type CmdFields, type SmmuCommand,
+} from './commands.js';
+export { EVT_BYTES, EvtType, EvtClass, EVENT_FIELDS, eventName, newEvent, encodeEvent, decodeEvent, type EventRecord, type EvtName } from './events.js';
+export { DEFAULT_SMMU_CONFIG, resolveSmmuConfig, idr0, idr1, idr3, idr5, type SmmuConfig } from './config.js';
+export {
+  Reg, PAGE1, SmmuRegisters, CR0_SMMUEN, CR0_EVENTQEN, CR0_CMDQEN, CR0_PRIQEN, CR0_ATSCHK, GBPA_ABORT, GBPA_UPDATE,
+  IRQ_CTRL_GERROR_IRQEN, IRQ_CTRL_EVENTQ_IRQEN, GERROR_CMDQ_ERR, GERROR_EVENTQ_ABT_ERR, GERROR_MSI_CMDQ_ABT_ERR,
+  Q_OVERFLOW_FLAG, qIndex, qEmpty, qFull, qInc,
+} from './registers.js';
+export { StoreMemory, type SmmuMemory } from './memory.js';
+export {
+  SmmuEngine, SmmuAccess, SmmuStats, SmmuStreamStats, SmmuVmidStats,
+  type SmmuRequest, type SmmuResult, type SmmuStatus, type SmmuCompletion,
+} from './engine.js';
