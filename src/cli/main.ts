@@ -5,6 +5,7 @@ import { UserError } from '../sim/index.js';
 import { runScenarioCommand, runReplayCommand, type RunFlags } from './run.js';
 import { listText } from './list.js';
 import { runAttrsCommand } from './attrs.js';
+import { runSmmuCommand } from './smmu.js';
 import { importLackey } from '../core/index.js';
 
 const VERSION = packageVersion();
@@ -31,6 +32,7 @@ Usage:
                                            convert valgrind --tool=lackey --trace-mem=yes output
   armsim list                              scenarios and platform presets
   armsim attrs [--json '<object>']         final memory attributes of one access (JSON Lines on stdin)
+  armsim smmu decode --kind K --hex BYTES  decode an SMMUv3 STE, CD, command or event record
   armsim <command> --help                  help for one command
   armsim --version
 
@@ -102,6 +104,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
       process.stdout.write(listText());
       return 0;
     case 'attrs': return runAttrsCommand(rest);
+    case 'smmu': return runSmmuCommand(rest);
     case 'run': {
       const { positionals, flags, help } = parseRun('run', rest);
       if (help) { process.stdout.write(RUN_HELP); return 0; }
@@ -128,7 +131,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
       return 0;
     }
     default:
-      throw new UserError(`unknown command '${cmd}' (accepted: run, replay, trace, list, attrs, --help, --version)`);
+      throw new UserError(`unknown command '${cmd}' (accepted: run, replay, trace, list, attrs, smmu, --help, --version)`);
   }
 }
 
