@@ -135,7 +135,10 @@ describe('TLB maintenance', () => {
   function remap(t: PageTableBuilder, oa: number): ProgramOp {
     const slot = t.slotAddress(0x4000_0000, 3);
     const d = t.leaf(oa, 3, { s1: { af: true } });
-    return prog.store(TABLE_VA + (slot - TABLES), 8, d.lo + d.hi * 2 ** 32, { wait: true });
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setUint32(0, d.lo, true);
+    new DataView(b.buffer).setUint32(4, d.hi, true);
+    return prog.store(TABLE_VA + (slot - TABLES), 8, b, { wait: true });
   }
 
   it('a stale entry is used until TLBI and DSB complete, and never after', () => {

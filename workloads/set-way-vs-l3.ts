@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
 import { DEVICE_nGnRnE, NORMAL_NC_OSH, NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
-import { SysReg } from '../src/cache/id-regs.js';
+import { cleanInvalidateAllBySetWay } from '../src/hyp/index.js';
 import { UserError, zSize } from '../src/sim/index.js';
 
 /**
@@ -59,33 +59,6 @@ function abovePoc(ctx: ScenarioContext<P>, level: string): boolean {
   return level !== 'system.l3' || ctx.sys.cfg.cache.l3.kind === 'before-poc';
 }
 
-/**
- * DC CISW over every set and way of every data or unified cache level below LoC, read from the ID
- * registers as Linux's __flush_dcache_all (arch/arm64/mm/cache.S) does: CLIDR_EL1 gives the levels
- * and LoC, CSSELR_EL1 selects a level, CCSIDR_EL1 gives its geometry.
- */
-function* cleanInvalidateBySetWay(m: Marks): Program {
-  const clidr = (yield prog.mrs(SysReg.CLIDR_EL1))!.value;
-  const loc = Math.floor(clidr / 2 ** 24) & 7;
-  for (let level = 1; level <= loc; level++) {
-    const ctype = Math.floor(clidr / 2 ** (3 * (level - 1))) & 7;
-    if (ctype < 2) continue;                                  // no cache, or instruction only
-    yield prog.sysRegWrite(SysReg.CSSELR_EL1, (level - 1) << 1);
-    yield prog.isb();
-    const ccsidr = (yield prog.mrs(SysReg.CCSIDR_EL1))!.value;
-    const lineBytes = 2 ** ((ccsidr & 7) + 4);
-    const ways = ((ccsidr >>> 3) & 0x3ff) + 1;
-    const sets = ((ccsidr >>> 13) & 0x7fff) + 1;
-    m.setWayLevels.push({ level, sets, ways, lineBytes });
-    for (let set = 0; set < sets; set++) {
-      for (let way = 0; way < ways; way++) {
-        yield prog.dcSetWay('cisw', prog.setWayOperand(level, set, way, { ways, lineBytes }));
-        m.cmoOps++;
-      }
-    }
-  }
-}
-
 function* writer(ctx: ScenarioContext<P>, base: number, flag: number, m: Marks): Program {
   const sys = ctx.sys, q = sys.q;
   const lb = sys.cfg.cache.lineBytes;
@@ -100,7 +73,7 @@ function* writer(ctx: ScenarioContext<P>, base: number, flag: number, m: Marks):
   if (ctx.params.strategy === 'va') {
     for (let i = 0; i < lines; i++) { yield prog.dc('civac', base + i * lb, { attrs: WB }); m.cmoOps++; }
   } else if (ctx.params.strategy === 'set-way') {
-    yield* cleanInvalidateBySetWay(m);
+    m.cmoOps += yield* cleanInvalidateAllBySetWay((l) => m.setWayLevels.push(l));
   }
   yield prog.dsb();
   m.cmoEnd = q.now;

@@ -110,6 +110,26 @@ export class Pe {
   /** The syndrome of the last MMU fault this PE took. */
   lastFault: MmuSyndrome | undefined = undefined;
 
+  /**
+   * Runs `src` on this PE at EL2 as the handler of the stage-2 fault it is stalled on (call from a
+   * Stage2FaultHandler): exception entry, the handler's ops (real loads, stores, DC and TLBI ops
+   * with their real cost), then, once they have all completed, exception return to the guest and
+   * `done` (which typically calls the handler's `resume`). The faulting op stays pending.
+   */
+  runHandler(src: OpSource, done: () => void): void {
+    if (!this.faultWaiting || this.handler !== undefined) throw new Error(`${this.name}: runHandler outside a stage-2 fault handler`);
+    const saved = new OpSlot();
+    Object.assign(saved, this.slot);
+    this.handler = { source: this.source!, slot: saved, el: this.el, done };
+    this.source = src;
+    this.haveOp = false;
+    this.exhausted = false;
+    this.faultWaiting = false;
+    if (this.stall === STALL_FAULT) this.endStall();
+    this.enterEl(2);
+    this.scheduleStep(this.busyUntil > this.q.now ? this.busyUntil : this.q.now);
+  }
+
   readonly stats = new PeStats();
   readonly loadLatency = new Histogram(4096);
   private readonly stepHandler: number;
@@ -181,6 +201,8 @@ export class Pe {
   private walkTop = 0;
   private walkAccess: AccessType = AccessType.Read;
   private walkStartedAt = 0;
+  /** A stage-2 fault handler program running on this PE: what to restore when it ends. */
+  private handler: { source: OpSource; slot: OpSlot; el: number; done: () => void } | undefined = undefined;
   /** The walk is being started by translateOne (an end now is not an asynchronous end). */
   private walkStarting = false;
   /** The walk ended in a fault that the op in the slot takes when it retries. */
@@ -255,6 +277,8 @@ export class Pe {
   }
 
   get isFinished(): boolean { return this.finished; }
+  /** The simulated cycle now (for models that run beside the PE, such as a fault handler). */
+  get currentCycle(): number { return this.q.now; }
   /** End of the compute op in progress (or an earlier cycle when none is). */
   get busyUntilCycle(): number { return this.busyUntil; }
   /** Ops retired so far, spin-wait loads excepted: the watchdog's progress measure. */
@@ -387,14 +411,9 @@ export class Pe {
           // monitor (Arm ARM B2.9.5 "Clearing the local monitor"; AArch64.ExceptionReturn).
           const to = slot.addr;
           if (!(to === 0 || to === 1 || to === 2)) throw new RangeError(`${this.name}: exception level ${to} (0, 1 or 2 expected)`);
-          this.contextSync();
-          if (to < this.el) this.clearExclusive?.();
-          this.el = to;
-          if (this.mmu !== undefined) this.mmu.el = to;
-          this.stats.exceptionLevelChanges++; this.consume();
-          const cost = this.cfg.exceptionCycles ?? 0;
-          this.busyUntil = now + cost;
-          if (cost > 0) { this.scheduleStep(this.busyUntil); return; }
+          this.consume();
+          this.enterEl(to);
+          if (this.busyUntil > now) { this.scheduleStep(this.busyUntil); return; }
           continue;
         }
         case OP_TLBI:
@@ -422,6 +441,30 @@ export class Pe {
           throw new RangeError(`${this.name}: unknown op code ${op}`);
       }
     }
+  }
+
+  /** Exception entry or return to `to`: context synchronization, monitor clear on return, its cost. */
+  private enterEl(to: number): void {
+    this.contextSync();
+    if (to < this.el) this.clearExclusive?.();
+    this.el = to;
+    if (this.mmu !== undefined) this.mmu.el = to as 0 | 1 | 2;
+    this.stats.exceptionLevelChanges++;
+    this.busyUntil = this.q.now + (this.cfg.exceptionCycles ?? 0);
+  }
+
+  /** The handler program has run out and all its ops completed: return to the guest. */
+  private endHandler(): void {
+    const h = this.handler!;
+    this.handler = undefined;
+    this.source = h.source;
+    Object.assign(this.slot, h.slot);
+    this.haveOp = true;
+    this.exhausted = false;
+    this.faultWaiting = true;              // until `done` resolves the fault
+    this.setStall(STALL_FAULT);
+    this.enterEl(h.el);
+    h.done();
   }
 
   /** A context synchronization event: earlier system-register writes take effect. */
@@ -872,6 +915,7 @@ export class Pe {
 
   private checkFinished(): void {
     if (this.finished || this.outstanding > 0 || this.haveOp) return;
+    if (this.handler !== undefined) { this.endHandler(); return; }
     this.finished = true;
     this.endStall();
     this.stats.finishedAt = this.q.now;

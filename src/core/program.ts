@@ -26,8 +26,14 @@ export function load(addr: Addr, size: number, opts: { attrs?: number; wait?: bo
   return { op: OpCode.Load, ...at(addr), size, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: opts.wait ?? true };
 }
 
-export function store(addr: Addr, size: number, value: number | Uint8Array, opts: { attrs?: number; wait?: boolean } = {}): ProgramOp {
+export function store(addr: Addr, size: number, value: number | bigint | Uint8Array, opts: { attrs?: number; wait?: boolean } = {}): ProgramOp {
+  if (typeof value === 'bigint') {
+    const v = BigInt.asUintN(64, value);
+    return { op: OpCode.Store, ...at(addr), size, valueLo: Number(v & 0xffffffffn), valueHi: Number(v >> 32n), attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: opts.wait ?? false };
+  }
   if (typeof value === 'number') {
+    // Above 2^53 a number has lost its low bits already: a descriptor or any 64-bit value must come as a bigint or bytes.
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`store: value ${value} is not an exact non-negative integer (pass a bigint or bytes for 64-bit values)`);
     const lo = value % 4294967296 >>> 0;
     const hi = Math.floor(value / 4294967296) >>> 0;
     return { op: OpCode.Store, ...at(addr), size, valueLo: lo, valueHi: hi, attrs: opts.attrs ?? ATTRS_REGION_DEFAULT, wait: opts.wait ?? false };

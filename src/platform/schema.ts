@@ -145,6 +145,16 @@ export const MmuSchema = z.strictObject({
 });
 export type MmuPlatformConfig = z.infer<typeof MmuSchema>;
 
+/** The hypervisor model (src/hyp): what it maps on a stage-2 fault, and how it cleans. */
+export const HypSchema = z.strictObject({
+  /** Stage-2 attribute policy: legacy | wc | cacheable-pfnmap-v2 | cacheable-pfnmap (see src/hyp/policies). */
+  policy: z.enum(['legacy', 'wc', 'cacheable-pfnmap-v2', 'cacheable-pfnmap']),
+  /** Cache-maintenance strategy for guest memory (see src/hyp/hypervisor.ts CMO_STRATEGIES). */
+  cmo: z.enum(['none', 'clean-all-at-start', 'clean-on-s2-fault', 'vmm-clean-loaded', 'set-way-at-start', 'hcr-dc', 'fwb']),
+  /** Cycles of hypervisor software per stage-2 fault, beyond exception entry/return and the handler's memory ops. */
+  trapCycles: zInt(0, 10_000_000),
+});
+
 export const PlatformSchema = z.strictObject({
   /** One-line description shown by `armsim list`. */
   description: z.string(),
@@ -159,6 +169,7 @@ export const PlatformSchema = z.strictObject({
   }),
   cache: CacheSchema,
   mmu: MmuSchema,
+  hyp: HypSchema,
   interconnect: z.strictObject({
     latency: zInt(0, 10_000),
     /**

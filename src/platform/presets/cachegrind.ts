@@ -74,6 +74,7 @@ export const CACHEGRIND: PlatformConfig = {
     exceptionCycles: 0,
     features: {}, attrs: {},
   },
+  hyp: { policy: 'legacy', cmo: 'none', trapCycles: 0 },
   interconnect: {
     latency: 20,                 // assumed (no timing in cachegrind)
     bytesPerCycle: 32,           // assumed

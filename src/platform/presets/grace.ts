@@ -64,6 +64,7 @@ export const GRACE: PlatformConfig = {
     features: { paBits: 48, featVMID16: true, asid16: true, featHPDS: true, featXNX: true, featTTST: true },   // assumed 48-bit PA
     attrs: { featMTE2: false },  // MTE not exposed on Grace [G1]
   },
+  hyp: { policy: 'cacheable-pfnmap', cmo: 'fwb', trapCycles: 3000 },   // KVM with FEAT_S2FWB skips the clean; trap cost assumed
   interconnect: {
     latency: 40,                 // SCF request path, est.: above N1's CMN-600 (30) for 72 PEs; the model charges it twice per round trip; chosen with l3.hitLatency
     bytesPerCycle: 32,           // assumed: a CMN-like 32 B data flit

@@ -55,6 +55,7 @@ export const NEOVERSE_N1: PlatformConfig = {
     features: { paBits: 48, featVMID16: true, asid16: true, featHPDS: true, featXNX: false },   // v8.2 PARange 48 bits [N3 ID_AA64MMFR0], XNX assumed absent
     attrs: {},
   },
+  hyp: { policy: 'cacheable-pfnmap', cmo: 'clean-on-s2-fault', trapCycles: 3000 },   // KVM today on a part without FWB; trap cost assumed (~1 us)
   interconnect: {
     latency: 30,                 // CMN-600 request path, assumed: SLC latency is 28-33 core cycles [platforms.md §2, est.]
     bytesPerCycle: 32,           // CMN-600 data flit 32 B per mesh cycle (assumed); mesh at 1.8 GHz is slower than the core

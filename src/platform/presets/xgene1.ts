@@ -64,6 +64,7 @@ export const XGENE1: PlatformConfig = {
     features: { paBits: 42, featVMID16: false, asid16: true, featHPDS: false, featXNX: false, featTTST: false },   // 8-bit VMID, no v8.1+ features (platforms.md §1); PARange 42 est.
     attrs: { featXS: false, featMTE2: false },
   },
+  hyp: { policy: 'cacheable-pfnmap', cmo: 'clean-on-s2-fault', trapCycles: 3000 },   // KVM on ARMv8.0 cleans on stage-2 faults; trap cost assumed
   interconnect: {
     latency: 16,                 // CSW request path, assumed (charged twice per round trip); chosen with l3.hitLatency to put L3 hits at ~65 cycles [X3]
     bytesPerCycle: 16,           // assumed: half of CMN-600's 32 B flit, an older switch
