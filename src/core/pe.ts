@@ -448,7 +448,7 @@ export class Pe {
     this.contextSync();
     if (to < this.el) this.clearExclusive?.();
     this.el = to;
-    if (this.mmu !== undefined) this.mmu.el = to as 0 | 1 | 2;
+    this.mmu?.setEl(to as 0 | 1 | 2);
     this.stats.exceptionLevelChanges++;
     this.busyUntil = this.q.now + (this.cfg.exceptionCycles ?? 0);
   }

@@ -90,8 +90,16 @@ const HCRH_FWB = 1 << 14;
 const TLBI_QUEUE = 64;
 
 export class PeMmu {
-  /** The PE's current Exception level. */
+  /** The PE's current Exception level (change it with `setEl`). */
   el: 0 | 1 | 2 = 1;
+  /**
+   * The last data and the last instruction translation used, a one-entry micro TLB each in front
+   * of the L1 TLBs (as real cores have): page bounds, output, attributes and permissions. Emptied
+   * by every TLBI this PE performs, every context synchronization that changed a register, and
+   * every EL change, so it never outlives what the L1 TLB entry it came from would.
+   */
+  private dVa = -1; private dEnd = -1; private dTop = 0; private dPa = 0; private dAttrs = 0; private dPerms = 0;
+  private iVa = -1; private iEnd = -1; private iTop = 0; private iPa = 0; private iAttrs = 0; private iPerms = 0;
   readonly walker = new TranslationWalker();
   readonly stats = new MmuStats();
   readonly dtlb: Tlb;
@@ -164,10 +172,19 @@ export class PeMmu {
     return this.written.get(reg) ?? { lo: 0, hi: 0 };
   }
 
+  /** Exception entry or return: translations now use the regime of `el`. */
+  setEl(el: 0 | 1 | 2): void {
+    this.el = el;
+    this.dropMicro();
+  }
+
+  private dropMicro(): void { this.dVa = -1; this.dEnd = -1; this.iVa = -1; this.iEnd = -1; }
+
   /** A context synchronization event: written registers take effect. */
   contextSync(): void {
     if (!this.dirty) return;
     this.dirty = false;
+    this.dropMicro();
     this.stats.contextSyncs++;
     const r = this.regs, g = (reg: number): { lo: number; hi: number } => this.read(reg);
     const tcr = g(MmuReg.TCR_EL1), t0 = g(MmuReg.TTBR0_EL1), t1 = g(MmuReg.TTBR1_EL1), mair = g(MmuReg.MAIR_EL1);
@@ -197,6 +214,17 @@ export class PeMmu {
   translate(va: number, top: number, access: AccessType): number {
     const fetch = access === AccessType.Fetch;
     const el = this.el;
+    if (fetch) {
+      if (va >= this.iVa && va < this.iEnd && top === this.iTop && permissionFault(this.iPerms, access, el === 0 ? 0 : 1) < 0) {
+        this.outPa = this.iPa + (va - this.iVa); this.outAttrs = this.iAttrs; this.outPageLeft = this.iEnd - va; this.outCycles = 0;
+        (el === 2 ? this.el2tlb : this.itlb).stats.hits++;
+        return TR_HIT;
+      }
+    } else if (va >= this.dVa && va < this.dEnd && top === this.dTop && permissionFault(this.dPerms, access, el === 0 ? 0 : 1) < 0) {
+      this.outPa = this.dPa + (va - this.dVa); this.outAttrs = this.dAttrs; this.outPageLeft = this.dEnd - va; this.outCycles = 0;
+      (el === 2 ? this.el2tlb : this.dtlb).stats.hits++;
+      return TR_HIT;
+    }
     const rg = el === 2 ? this.regimeEl2 : this.regime;
     const tag = top & 0xf;                                  // VA[55:52]: the TTBR half and the VA's top bits
     if (top > 0xf && rg.s1Enabled && this.topByteFaults(rg, top, fetch)) return TR_WALK;
@@ -206,7 +234,7 @@ export class PeMmu {
     this.outCycles = 0;
     if (e >= 0) {
       if (permissionFault(l1.perms(e), access, el === 0 ? 0 : 1) >= 0) return TR_WALK;
-      this.hitOutput(l1, e, va);
+      this.hitOutput(l1, e, va, top, fetch);
       return TR_HIT;
     }
     if (el === 2) return TR_WALK;
@@ -215,7 +243,7 @@ export class PeMmu {
     if (e < 0) return TR_WALK;
     if (permissionFault(l2.perms(e), access, el === 0 ? 0 : 1) >= 0) return TR_WALK;
     l1.copyFrom(l2, e);
-    this.hitOutput(l2, e, va);
+    this.hitOutput(l2, e, va, top, fetch);
     this.outCycles = this.cfg.l2.hitCycles;
     return TR_L2_HIT;
   }
@@ -231,12 +259,18 @@ export class PeMmu {
     return (top >>> 4) !== (bit55 === 1 ? 0xff : 0);
   }
 
-  private hitOutput(t: Tlb, e: number, va: number): void {
-    const page = t.pageBytes(e);
-    const off = va - t.vaBase(e);
-    this.outPa = t.paBase(e) + off;
-    this.outAttrs = t.attrs(e);
+  private hitOutput(t: Tlb, e: number, va: number, top: number, fetch: boolean): void {
+    const base = t.vaBase(e), page = t.pageBytes(e), pa = t.paBase(e), attrs = t.attrs(e);
+    const off = va - base;
+    this.outPa = pa + off;
+    this.outAttrs = attrs;
     this.outPageLeft = page - off;
+    this.setMicro(fetch, base, page, top, pa, attrs, t.perms(e));
+  }
+
+  private setMicro(fetch: boolean, base: number, page: number, top: number, pa: number, attrs: number, perms: number): void {
+    if (fetch) { this.iVa = base; this.iEnd = base + page; this.iTop = top; this.iPa = pa; this.iAttrs = attrs; this.iPerms = perms; }
+    else { this.dVa = base; this.dEnd = base + page; this.dTop = top; this.dPa = pa; this.dAttrs = attrs; this.dPerms = perms; }
   }
 
   /** Starts a walk for the access; the PE feeds the walker its reads. */
@@ -268,6 +302,7 @@ export class PeMmu {
     }
     const off = va % w.pageBytes;
     this.outPa = w.pa; this.outAttrs = w.attrs; this.outPageLeft = w.pageBytes - off; this.outCycles = 0;
+    this.setMicro(access === AccessType.Fetch, va - off, w.pageBytes, top, w.pa - off, w.attrs, w.perms);
   }
 
   /**
@@ -356,6 +391,7 @@ export class PeMmu {
   invalidate(scope: number, addr: number, top: number, asid: number, vmid: number): number {
     const tag = top & 0xf;
     let n = 0;
+    this.dropMicro();
     const tlbs = [this.dtlb, this.itlb, this.l2tlb];
     const wc = this.walkCache;
     switch (scope) {
