@@ -425,3 +425,36 @@ it('a fault found from the registers alone does not leak into the next access', 
   expect(res.map((r) => r.fault)).toEqual(['translation', undefined]);
   expect(res[0]!.syndrome!.level).toBe(0);
 });
+
+describe('more fault kinds', () => {
+  it('a walk whose table lies where no memory is takes a synchronous External abort on the walk (DFSC 0b0101LL)', () => {
+    const sys = vmsa(1);
+    const t = s1Builder(sys);
+    t.map({ va: 0x4000_0000, oa: DATA, size: 0x1000, level: 3, s1: { af: true } });
+    // Point the level-2 table descriptor for the VA at a table in a hole of the address map.
+    t.setDescriptor(0x4000_0000, 2, { lo: (0x10_0000_0000 % 2 ** 32) | 0b11, hi: Math.floor(0x10_0000_0000 / 2 ** 32) });
+    let r: OpResult | undefined;
+    run(sys, () => (function* () {
+      yield* enableS1(t.root);
+      r = yield prog.load(0x4000_0000, 8);
+    })());
+    expect(r!.fault).toBe('walk-external-abort');
+    expect(r!.syndrome!.esr & 0x3f).toBe(0x14 | 3);          // level 3: the read of the (missing) level-3 table
+  });
+
+  it('a fault on cache maintenance by VA sets ISS.CM (and WnR)', () => {
+    const sys = vmsa(1);
+    const t = s1Builder(sys);
+    t.map({ va: 0x4000_0000, oa: DATA, size: 0x1000, level: 3, s1: { af: true } });
+    let esr = 0;
+    run(sys, () => (function* () {
+      yield* enableS1(t.root);
+      yield prog.dc('civac', 0x4000_2000);                    // unmapped: a Translation fault
+      yield prog.dsb();
+      esr = (yield prog.mrs(MmuReg.ESR_EL1))!.value;
+    })());
+    expect(esr & 0x3f).toBe(0x07);
+    expect((esr >>> 8) & 1).toBe(1);                         // CM
+    expect((esr >>> 6) & 1).toBe(1);                         // WnR, as the Arm ARM has it for maintenance
+  });
+});
