@@ -5,6 +5,7 @@ import { scenario as setWayVsL3 } from './set-way-vs-l3.js';
 import { scenario as mismatchedAlias } from './mismatched-alias.js';
 import { scenario as atomicsContention } from './atomics-contention.js';
 import { scenario as guestBootMmuOff } from './guest-boot-mmu-off.js';
+import { scenario as atomicsNormalNc } from './atomics-normal-nc.js';
 
 /** The scenario catalog: `armsim list` shows it, `armsim run NAME` runs from it. */
-export const SCENARIOS: readonly Scenario<any>[] = [dramStream, latMemRd, setWayVsL3, mismatchedAlias, atomicsContention, guestBootMmuOff];
+export const SCENARIOS: readonly Scenario<any>[] = [dramStream, latMemRd, setWayVsL3, mismatchedAlias, atomicsContention, guestBootMmuOff, atomicsNormalNc];

@@ -19,7 +19,7 @@ import {
 } from '../mmu/index.js';
 import type { PhysicalStore } from '../mem/index.js';
 import { cleanInvalidateAllBySetWay, dcByVaRange } from './cmo.js';
-import { POLICIES, type PlatformCaps, type S2Attr, type StagePolicy, type VmaInfo } from './policies/index.js';
+import { POLICIES, type MapDecision, type PlatformCaps, type S2Attr, type StagePolicy, type VmaInfo } from './policies/index.js';
 
 /** When and how the host makes a guest's memory visible to accesses that bypass the caches. */
 export const CMO_STRATEGIES = ['none', 'clean-all-at-start', 'clean-on-s2-fault', 'vmm-clean-loaded', 'set-way-at-start', 'hcr-dc', 'fwb'] as const;
@@ -61,6 +61,26 @@ export interface Memslot {
   /** Host PA (= host VA: the host map is an identity map). */
   readonly hostPa: number;
   readonly vma: VmaInfo;
+  /**
+   * The VMM's user VA of the slot (its mmap), for a slot over memory outside the linear map.
+   * Default: `hostPa` (the host map is an identity map and the VMA sits there). Give another VA
+   * to keep the PFN's would-be linear-map address (= PA here) unmapped, as it is on a real host
+   * (seed 004's crash: the kernel cleaned a BAR through page_address()).
+   */
+  readonly hostVa?: number;
+  /** KVM_MEM_LOG_DIRTY_PAGES requested for the slot (passed to the policy's memslot check). */
+  readonly logDirtyPages?: boolean;
+}
+
+/** Outcome of a host cache-maintenance path run by `changePte`. */
+export interface HostCleanResult {
+  /** DC CIVAC ops issued (0 when the path skipped the clean). */
+  dcOps: number;
+  /** Why the clean was skipped, if it was. */
+  skipped?: string;
+  /** The host's own fault (EL2, stage 1) on the clean: the kernel Oops of seed 004. */
+  fault?: { fault: string; esr: number; far: number; va: number };
+  cycles: number;
 }
 
 export class HypStats {
@@ -75,10 +95,23 @@ export class HypStats {
   /** Cycles from each stage-2 fault to the guest's resumption, summed. */
   faultCycles = 0;
   refusals: string[] = [];
+  /**
+   * Stage-2 Permission faults of Tagged accesses to pages mapped NoTagAccess (FEAT_MTE_PERM):
+   * KVM injects an abort into the guest (here: the fault is delivered to the guest).
+   */
+  tagAccessFaults = 0;
+  /** Translation faults on a page another vCPU mapped meanwhile: nothing to do but retry. */
+  spuriousFaults = 0;
 }
 
 const HOST_MAIR = encodeMair([0xff, 0x04]);     // Attr0 Normal WB RWA, Attr1 Device-nGnRE
 const TCR_EL2 = 16 | (1 << 8) | (1 << 10) | (3 << 12) | (5 << 16) | (1 << 23) | 2 ** 31;   // T0SZ 16, WB walks, ISH, 4KB, PS 48, RES1
+/**
+ * FEAT_MTE_PERM NoTagAccess Normal WB (Arm ARM D8.5.5 / D8.5.6; src/mmu/attrs.ts ATTR_NOTAGACCESS):
+ * FWB=0 MemAttr 0b0100 is Normal iWB oWB NoTagAccess; FWB=1 MemAttr 0b1110 is "force WB" (0b110)
+ * with NoTagAccess (MemAttr[3:1] = 0b111).
+ */
+const MEMATTR_WB_NOTAGACCESS = { plain: 0b0100, fwb: 0b1110 } as const;
 /** Stage-2 MemAttr for each decision, without FWB (4-bit form) and with it (Arm ARM D8.5.5 / D8.5.6). */
 const MEMATTR: Readonly<Record<S2Attr, { plain: number; fwb: number }>> = {
   'normal-wb': { plain: 0b1111, fwb: 0b0110 },
@@ -93,6 +126,8 @@ export class Hypervisor {
   readonly hostMap: PageTableBuilder;
   readonly stage2: PageTableBuilder;
   readonly memslots: Memslot[] = [];
+  /** What each stage-2 page (by IPA) was mapped with, to tell a spurious or a tag-access fault from a new one. */
+  readonly mapped = new Map<number, MapDecision>();
   private readonly vmid = 1;
 
   constructor(private readonly deps: HypervisorDeps, readonly cfg: HypervisorConfig) {
@@ -112,12 +147,14 @@ export class Hypervisor {
 
   /** KVM_SET_USER_MEMORY_REGION: the policy may refuse it (the result says why). */
   addMemslot(slot: Memslot): { ok: true } | { ok: false; errno: string; reason: string } {
-    const r = this.policy.memslot(slot.vma, this.deps.caps);
+    const r = this.policy.memslot(slot.vma, this.deps.caps, { vmMte: this.cfg.vmMte ?? false, logDirtyPages: slot.logDirtyPages ?? false });
     if (!r.ok) { this.stats.refusals.push(`memslot ${slot.name}: -${r.errno} (${r.reason})`); return r; }
     this.memslots.push(slot);
-    if (!this.inLinearMap(slot.hostPa)) {
+    const inHostDeviceMap = this.deps.regions.some((r) => r.kind === 'device' && slot.hostPa >= r.base && slot.hostPa < r.base + r.size);
+    if (hostVaOf(slot) !== slot.hostPa || (!this.inLinearMap(slot.hostPa) && !inHostDeviceMap)) {
       // The VMA over memory outside the linear map: the host sees it with the VMA's own attributes.
-      this.hostMap.map({ va: slot.hostPa, oa: slot.hostPa, size: slot.size, s1: { af: true, attrIndx: slot.vma.pgprot === 'normal' || slot.vma.pgprot === 'tagged' ? 0 : 1 } });
+      // (A slot over a `device` region at its identity VA shares the host's own Device mapping of it.)
+      this.hostMap.map({ va: hostVaOf(slot), oa: slot.hostPa, size: slot.size, s1: { af: true, attrIndx: slot.vma.pgprot === 'normal' || slot.vma.pgprot === 'tagged' ? 0 : 1 } });
     }
     return { ok: true };
   }
@@ -127,7 +164,8 @@ export class Hypervisor {
     pe.stage2Handler = (p, syn, resume) => this.onStage2Fault(p, syn, resume);
   }
 
-  private inLinearMap(pa: number): boolean {
+  /** pfn_is_map_memory(): the PA is in the host's linear map (so the host can reach it by its linear-map VA, = PA here). */
+  inLinearMap(pa: number): boolean {
     return this.deps.regions.some((r) => r.linearMap && pa >= r.base && pa < r.base + r.size);
   }
 
@@ -157,7 +195,7 @@ export class Hypervisor {
   *loadImage(ipa: number, image: Uint8Array): Generator<ProgramOp, void, OpResult | undefined> {
     const slot = this.slotOf(ipa);
     if (slot === undefined) throw new RangeError(`loadImage: IPA 0x${ipa.toString(16)} is in no memslot`);
-    const host = slot.hostPa + (ipa - slot.ipa);
+    const host = hostVaOf(slot) + (ipa - slot.ipa);
     for (let off = 0; off < image.length; off += 64) {
       const n = Math.min(64, image.length - off);
       yield prog.store(host + off, n, image.subarray(off, off + n));
@@ -175,7 +213,7 @@ export class Hypervisor {
         for (const s of this.memslots) if (this.inLinearMap(s.hostPa)) ops += yield* dcByVaRange('civac', s.hostPa, s.size, lb);
         break;
       case 'vmm-clean-loaded':
-        for (const l of loaded) ops += yield* dcByVaRange('civac', this.slotOf(l.ipa)!.hostPa + (l.ipa - this.slotOf(l.ipa)!.ipa), l.bytes, lb);
+        for (const l of loaded) ops += yield* dcByVaRange('civac', hostVaOf(this.slotOf(l.ipa)!) + (l.ipa - this.slotOf(l.ipa)!.ipa), l.bytes, lb);
         break;
       case 'set-way-at-start':
         ops += yield* cleanInvalidateAllBySetWay();
@@ -189,10 +227,68 @@ export class Hypervisor {
     this.stats.dcOps += ops;
   }
 
-  /** Exception return to the guest at EL1 with its MMU and caches off (SCTLR_EL1 = 0), as a vCPU starts. */
-  *enterGuest(): Generator<ProgramOp, void, OpResult | undefined> {
-    yield prog.sysRegWrite(MmuReg.SCTLR_EL1, encodeSctlr({ m: false, c: false, i: false }));
+  /**
+   * Exception return to the guest at EL1 with its MMU and caches off (SCTLR_EL1 = 0), as a vCPU
+   * starts. With `s1`, the vCPU resumes a guest that has already turned its MMU on: its stage-1
+   * registers (tables at IPAs, see `guestTables`) are restored before the exception return.
+   */
+  *enterGuest(s1?: { ttbr0: number; mair: Halves; tcr?: Halves; asid?: number }): Generator<ProgramOp, void, OpResult | undefined> {
+    if (s1 === undefined) {
+      yield prog.sysRegWrite(MmuReg.SCTLR_EL1, encodeSctlr({ m: false, c: false, i: false }));
+    } else {
+      yield prog.sysRegWriteHalves(MmuReg.MAIR_EL1, s1.mair);
+      yield prog.sysRegWriteHalves(MmuReg.TCR_EL1, s1.tcr ?? encodeTcr({ t0sz: 16, epd1: true }));
+      yield prog.sysRegWriteHalves(MmuReg.TTBR0_EL1, encodeTtbr(s1.ttbr0, s1.asid ?? 1));
+      yield prog.sysRegWrite(MmuReg.SCTLR_EL1, encodeSctlr({ m: true, c: true, i: true }));
+    }
     yield prog.exceptionLevel(1);
+  }
+
+  /**
+   * A builder for stage-1 tables the guest keeps in its own memory: table addresses are IPAs in
+   * the memslot holding `ipa`, written (functionally, as a guest kernel would have before the
+   * vCPU run being modelled) at the host PA behind them. Tables are allocated from [ipa, ipa + bytes).
+   */
+  guestTables(ipa: number, bytes: number): PageTableBuilder {
+    const slot = this.slotOf(ipa);
+    if (slot === undefined || ipa + bytes > slot.ipa + slot.size) throw new RangeError(`guestTables: IPA range 0x${ipa.toString(16)}+0x${bytes.toString(16)} is not inside one memslot`);
+    return new PageTableBuilder(this.deps.store, { stage: 1, granule: '4K', inputBits: 48, allocBase: ipa, allocLimit: ipa + bytes, physOf: (a) => slot.hostPa + (a - slot.ipa) });
+  }
+
+  /**
+   * KVM's MMU-notifier change_pte path (kvm_set_spte_hva(), v5.12 arch/arm64/kvm/mmu.c): the host
+   * PTE of `hostVa` changed (a CoW break, or the access-flag update of seed 004), so KVM cleans
+   * the new page to PoC by its linear-map VA (clean_dcache_guest_page(); a no-op with FEAT_S2FWB)
+   * and updates the stage-2 entry. For a PFN outside the linear map that VA is not mapped: the
+   * clean takes a translation fault at EL2 (seed 004's Oops, ESR 0x96000145: DABT current EL,
+   * CM=1, WnR=1). `skipDevicePfn` is Marc Zyngier's fix in that thread
+   * (`if (!kvm_is_device_pfn(pfn)) clean_dcache_guest_page(pfn, PAGE_SIZE)`). Runs on the host
+   * PE at EL2; the result is written to `out` when the program ends.
+   */
+  *changePte(hostVa: number, opts: { skipDevicePfn: boolean }, out: HostCleanResult): Generator<ProgramOp, void, OpResult | undefined> {
+    const slot = this.memslots.find((s) => hostVa >= hostVaOf(s) && hostVa < hostVaOf(s) + s.size);
+    if (slot === undefined) throw new RangeError(`changePte: host VA 0x${hostVa.toString(16)} is in no memslot`);
+    const pagePa = slot.hostPa + Math.floor((hostVa - hostVaOf(slot)) / 4096) * 4096;
+    const t0 = (yield prog.mrs(MmuReg.SCTLR_EL2))!.cycle;
+    const lb = this.deps.lineBytes;
+    if (this.deps.caps.featS2FWB) out.skipped = 'FEAT_S2FWB: clean_dcache_guest_page() does nothing';
+    else if (opts.skipDevicePfn && !this.inLinearMap(pagePa)) out.skipped = 'kvm_is_device_pfn(): PFN outside the linear map, no clean';
+    else {
+      // page_address(pfn): the linear-map VA, = PA in this host's identity linear map.
+      for (let a = pagePa; a < pagePa + 4096; a += lb) {
+        const r = (yield prog.dc('civac', a, { wait: true }))!;
+        out.dcOps++;
+        this.stats.dcOps++;
+        if (!r.ok) {
+          out.fault = { fault: r.fault ?? 'unknown', esr: r.syndrome?.esr ?? 0, far: (r.syndrome?.farLo ?? 0) + (r.syndrome?.farHi ?? 0) * 4294967296, va: a };
+          break;     // the kernel oopses: nothing after this runs
+        }
+      }
+      if (out.fault === undefined) yield prog.dsb();
+    }
+    const t1 = (yield prog.mrs(MmuReg.SCTLR_EL2))!.cycle;
+    out.cycles = t1 - t0;
+    this.stats.cmoCycles += t1 - t0;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -210,6 +306,24 @@ export class Hypervisor {
     const fetch = ((syn.esr >>> 26) & 0x3f) === 0x20;
     const write = !fetch && ((syn.esr >>> 6) & 1) === 1;
     if (slot === undefined || syn.s1ptw && slot === undefined) { this.stats.s2Refused++; resume('deliver'); return; }
+    const page = Math.floor(syn.ipa / 4096) * 4096;
+    const dfsc = syn.esr & 0x3f;
+    const permission = dfsc >= 0x0c && dfsc <= 0x0f;
+    const prior = this.mapped.get(page);
+    if (prior !== undefined && !permission) {
+      // Another vCPU mapped it between this one's walk and now (KVM finds the PTE valid and returns).
+      this.stats.spuriousFaults++;
+      resume('retry');
+      return;
+    }
+    if (prior !== undefined && permission && prior.noTagAccess && !fetch && (!write || prior.write)) {
+      // The mapping already allows this access: it is a Tagged access to NoTagAccess memory
+      // (AArch64.S2CheckPermissions, fault.tagaccess). KVM does not remap: it injects an abort.
+      this.stats.tagAccessFaults++;
+      this.stats.refusals.push(`tag access at IPA 0x${syn.ipa.toString(16)}: stage-2 NoTagAccess, abort injected`);
+      resume('deliver');
+      return;
+    }
     const d = this.policy.fault(slot.vma, { pfnInLinearMap: this.inLinearMap(slot.hostPa), exec: fetch, write, vmMte: this.cfg.vmMte ?? false }, this.deps.caps);
     if (d.kind === 'refuse') {
       this.stats.s2Refused++;
@@ -217,10 +331,12 @@ export class Hypervisor {
       resume('deliver');
       return;
     }
-    const page = Math.floor(syn.ipa / 4096) * 4096;
     const hostPage = slot.hostPa + (page - slot.ipa);
     const fwb = this.cfg.cmo === 'fwb';
-    const memAttr = fwb ? MEMATTR[d.attr].fwb : MEMATTR[d.attr].plain;
+    // NoTagAccess only with FEAT_MTE_PERM (the policy asks for it only then) and on Normal WB.
+    const enc = d.noTagAccess && d.attr === 'normal-wb' && this.deps.caps.featMTEPerm === true ? MEMATTR_WB_NOTAGACCESS : MEMATTR[d.attr];
+    const memAttr = fwb ? enc.fwb : enc.plain;
+    this.mapped.set(page, d);
     this.stage2.map({ va: page, oa: hostPage, size: 4096, level: 3, s2: { memAttr, s2ap: d.write ? 0b11 : 0b01, xn: d.exec ? 0 : 0b10 } });
     this.stats.pagesMapped++;
     const leaf = this.stage2.slotAddress(page, 3);
@@ -254,4 +370,9 @@ export class Hypervisor {
       resume('retry');
     });
   }
+}
+
+/** The VMM's user VA of a memslot (`hostPa` unless the slot says otherwise). */
+function hostVaOf(s: Memslot): number {
+  return s.hostVa ?? s.hostPa;
 }

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { run } from './test-run.js';
+
+/** Small runs: a few increments on two vCPUs. */
+const SMALL = ['scenario.increments=8'];
+
+describe('atomics-normal-nc', () => {
+  const atomics = (platform: string, policy: string, extra: string[] = []) =>
+    run('atomics-normal-nc', { platform, sets: [...SMALL, `hyp.policy=${policy}`, ...extra] });
+
+  it.each([
+    // platform, policy, stage 2 (or refusal), LDADD count, LL/SC count, aborts   (2 vCPUs x 8)
+    ['grace', 'cacheable-pfnmap', 'normal-wb', 16, 16, 0],                 // FWB + DIC: Normal WB, exact
+    ['grace', 'legacy', 'device-nGnRE', 16, 16, 0],                         // Device, but gpu-mem does far atomics and has a global monitor
+    ['grace', 'wc', 'normal-nc', 16, 16, 0],
+    ['neoverse-n1', 'legacy', 'device-nGnRE', 0, 0, 16],                    // pcie-mmio: LDADD aborts, every STXR fails
+    ['neoverse-n1', 'wc', 'normal-nc', 0, 0, 16],
+    ['neoverse-n1', 'cacheable-pfnmap-v2', 'fault-refused -EINVAL', 0, 0, 32],   // no FWB, no struct page: every access faults at stage 2
+    ['neoverse-n1', 'cacheable-pfnmap', 'memslot-refused -EINVAL', 0, 0, 0],     // no FWB: the memslot is refused
+  ] as const)('%s under %s: %s, counts %i / %i, %i aborts', async (platform, policy, stage2, ldadd, llsc, aborts) => {
+    const { code, r } = await atomics(platform, policy);
+    expect(r.verdict).toBe('pass');
+    expect(code).toBe(0);
+    expect(r.checks.stage2!.observed).toBe(stage2);
+    expect(r.checks.observed!.ldadd).toBe(ldadd);
+    expect(r.checks.observed!.llsc).toBe(llsc);
+    expect(r.checks.expected!.ldadd).toBe(ldadd);
+    expect(r.checks.aborts!.total).toBe(aborts);
+  });
+
+  it('grace under legacy with gpu-mem made ncAtomics=abort: every LDADD is an external abort', async () => {
+    const { r } = await atomics('grace', 'legacy', ['memory.regions.gpu-mem.ncAtomics=abort']);
+    expect(r.verdict).toBe('pass');
+    expect(r.checks.aborts!.ldadd.externalAbort).toBe(16);
+    expect(r.checks.observed!.llsc).toBe(16);
+  });
+
+  it('wc without VM_ALLOW_ANY_UNCACHED maps the region Device-nGnRE, as legacy does', async () => {
+    const { r } = await atomics('grace', 'wc', ['scenario.allowAnyUncached=false']);
+    expect(r.verdict).toBe('pass');
+    expect(r.checks.stage2!.observed).toBe('device-nGnRE');
+  });
+});
