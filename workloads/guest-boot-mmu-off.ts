@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
-import { Hypervisor, CMO_DESCRIPTIONS, type CmoStrategy } from '../src/hyp/index.js';
+import { Hypervisor, CMO_DESCRIPTIONS, CMO_STRATEGIES, POLICIES, type CmoStrategy } from '../src/hyp/index.js';
 import { Rng, UserError, zSize } from '../src/sim/index.js';
 
 /**
@@ -106,8 +106,9 @@ function predict(ctx: ScenarioContext<P>, cmo: CmoStrategy): { stale: boolean; f
 
 export const scenario = defineScenario<P>({
   name: 'guest-boot-mmu-off',
-  description: 'seed 003: a guest boots with its MMU off from an image the VMM left dirty in the caches; hyp.cmo picks the maintenance (none, clean-all-at-start, clean-on-s2-fault, vmm-clean-loaded, set-way-at-start, hcr-dc, fwb)',
+  description: 'seed 003: a guest boots with its MMU off from an image the VMM left dirty in the caches; hyp.cmo picks the maintenance',
   platformSets: ['mmu.translation=vmsa'],
+  accepts: { policies: Object.keys(POLICIES), cmo: CMO_STRATEGIES },
   params: Params,
   setup(ctx) {
     const { sys } = ctx;

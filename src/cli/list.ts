@@ -23,7 +23,11 @@ export const FEATURES: readonly { name: string; status: 'yes' | 'option' | 'no';
 export function listText(): string {
   const w = Math.max(...SCENARIOS.map((s) => s.name.length), ...Object.keys(PRESETS).map((k) => k.length)) + 2;
   const lines = ['Scenarios:'];
-  for (const s of SCENARIOS) lines.push(`  ${s.name.padEnd(w)}${s.description}`);
+  for (const s of SCENARIOS) {
+    lines.push(`  ${s.name.padEnd(w)}${s.description}`);
+    if (s.accepts?.policies) lines.push(`  ${''.padEnd(w)}  hyp.policy: ${s.accepts.policies.join(', ')}`);
+    if (s.accepts?.cmo) lines.push(`  ${''.padEnd(w)}  hyp.cmo: ${s.accepts.cmo.join(', ')}`);
+  }
   lines.push('', 'Platforms:');
   for (const [name, p] of Object.entries(PRESETS)) lines.push(`  ${name.padEnd(w)}${p.description}${name === DEFAULT_PLATFORM ? ' (default)' : ''}`);
   const fw = Math.max(...FEATURES.map((f) => f.name.length)) + 2;

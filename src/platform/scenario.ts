@@ -24,6 +24,8 @@ export interface Scenario<P = Record<string, unknown>> {
   readonly platform?: string;
   /** `--set`-style overrides applied to the platform before the user's own. */
   readonly platformSets?: readonly string[];
+  /** The hypervisor policies (`hyp.policy`) and strategies (`hyp.cmo`) the scenario is meant to be run under, for `armsim list`. */
+  readonly accepts?: { readonly policies?: readonly string[]; readonly cmo?: readonly string[] };
   readonly params: z.ZodType<P>;
   setup(ctx: ScenarioContext<P>): void;
   check(ctx: ScenarioContext<P>, outcome: RunOutcome): Record<string, Check>;
