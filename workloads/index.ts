@@ -6,6 +6,7 @@ import { scenario as mismatchedAlias } from './mismatched-alias.js';
 import { scenario as atomicsContention } from './atomics-contention.js';
 import { scenario as guestBootMmuOff } from './guest-boot-mmu-off.js';
 import { scenario as atomicsNormalNc } from './atomics-normal-nc.js';
+import { scenario as execOnDeviceMemory } from './exec-on-device-memory.js';
 
 /** The scenario catalog: `armsim list` shows it, `armsim run NAME` runs from it. */
-export const SCENARIOS: readonly Scenario<any>[] = [dramStream, latMemRd, setWayVsL3, mismatchedAlias, atomicsContention, guestBootMmuOff, atomicsNormalNc];
+export const SCENARIOS: readonly Scenario<any>[] = [dramStream, latMemRd, setWayVsL3, mismatchedAlias, atomicsContention, guestBootMmuOff, atomicsNormalNc, execOnDeviceMemory];

@@ -41,3 +41,21 @@ describe('atomics-normal-nc', () => {
     expect(r.checks.stage2!.observed).toBe('device-nGnRE');
   });
 });
+
+describe('exec-on-device-memory', () => {
+  it.each([
+    // platform, policy, fetch first, fetch after a read (page mapped XN by the read)
+    ['grace', 'legacy', 'stage-2 translation fault', 'stage-2 permission fault'],               // -ENOEXEC
+    ['grace', 'wc', 'stage-2 translation fault', 'stage-2 permission fault'],                   // -ENOEXEC
+    ['grace', 'cacheable-pfnmap-v2', 'stage-2 translation fault', 'stage-2 permission fault'],  // -ENOEXEC (VM_IO, no struct page)
+    ['grace', 'cacheable-pfnmap', 'ok', 'ok'],                                                  // Normal WB, executable (X on DIC)
+    ['neoverse-n1', 'cacheable-pfnmap', 'not run', 'not run'],                                  // memslot refused
+  ] as const)('%s under %s: fetch %s, fetch after a read %s', async (platform, policy, fetch, fetchAfterRead) => {
+    const { code, r } = await run('exec-on-device-memory', { platform, sets: [`hyp.policy=${policy}`] });
+    expect(r.verdict).toBe('pass');
+    expect(code).toBe(0);
+    expect(r.checks.fetch!.observed).toBe(fetch);
+    expect(r.checks.fetchAfterRead!.observed).toBe(fetchAfterRead);
+    expect(r.checks.stage2!.execRefusals).toBe(fetch === 'ok' || fetch === 'not run' ? 0 : 2);
+  });
+});

@@ -303,7 +303,9 @@ export class Hypervisor {
     this.stats.s2Faults++;
     const start = pe.currentCycle;
     const slot = syn.ipa >= 0 ? this.slotOf(syn.ipa) : undefined;
-    const fetch = ((syn.esr >>> 26) & 0x3f) === 0x20;
+    // kvm_vcpu_trap_is_exec_fault(): an instruction abort that is not on a stage-1 table walk (a
+    // fetch's S1PTW fault reads a table: a data access, which must not get X or an I-cache invalidation).
+    const fetch = ((syn.esr >>> 26) & 0x3f) === 0x20 && !syn.s1ptw;
     const write = !fetch && ((syn.esr >>> 6) & 1) === 1;
     if (slot === undefined || syn.s1ptw && slot === undefined) { this.stats.s2Refused++; resume('deliver'); return; }
     const page = Math.floor(syn.ipa / 4096) * 4096;
