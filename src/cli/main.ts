@@ -6,6 +6,7 @@ import { runScenarioCommand, runReplayCommand, type RunFlags } from './run.js';
 import { listText } from './list.js';
 import { runAttrsCommand } from './attrs.js';
 import { runSmmuCommand } from './smmu.js';
+import { runBenchCommand } from './bench.js';
 import { importLackey } from '../core/index.js';
 
 const VERSION = packageVersion();
@@ -33,6 +34,7 @@ Usage:
   armsim list                              scenarios and platform presets
   armsim attrs [--json '<object>']         final memory attributes of one access (JSON Lines on stdin)
   armsim smmu decode --kind K --hex BYTES  decode an SMMUv3 STE, CD, command or event record
+  armsim bench <suite> [options]           run a suite's grid of scenarios on a worker pool
   armsim <command> --help                  help for one command
   armsim --version
 
@@ -105,6 +107,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
       return 0;
     case 'attrs': return runAttrsCommand(rest);
     case 'smmu': return runSmmuCommand(rest);
+    case 'bench': return runBenchCommand(rest);
     case 'run': {
       const { positionals, flags, help } = parseRun('run', rest);
       if (help) { process.stdout.write(RUN_HELP); return 0; }
@@ -131,7 +134,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
       return 0;
     }
     default:
-      throw new UserError(`unknown command '${cmd}' (accepted: run, replay, trace, list, attrs, smmu, --help, --version)`);
+      throw new UserError(`unknown command '${cmd}' (accepted: run, replay, trace, list, attrs, smmu, bench, --help, --version)`);
   }
 }
 

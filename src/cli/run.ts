@@ -67,6 +67,11 @@ function splitSets(sets: readonly string[]): { platform: string[]; scenario: str
 }
 
 export async function runScenarioCommand(arg: string, flags: RunFlags): Promise<number> {
+  return emit(await runScenario(arg, flags), flags.json);
+}
+
+/** Runs one scenario in this thread and returns its report (`flags.json` is not read). Throws UserError on bad input. */
+export async function runScenario(arg: string, flags: Omit<RunFlags, 'json'>): Promise<RunReport> {
   const sc = await findScenario(arg);
   const [platformName, preset] = platformOf(flags.platform, sc.platform ?? DEFAULT_PLATFORM);
   const sets = splitSets(flags.sets);
@@ -78,8 +83,7 @@ export async function runScenarioCommand(arg: string, flags: RunFlags): Promise<
   sc.setup(ctx);
   const outcome = sys.run({ maxCycles: flags.maxCycles });
   const checks = sc.check(ctx, outcome);
-  const report = makeReport(sc.name, platformName, flags.seed, params, sys, outcome, checks, t0);
-  return emit(report, flags.json);
+  return makeReport(sc.name, platformName, flags.seed, params, sys, outcome, checks, t0);
 }
 
 export async function runReplayCommand(path: string, flags: RunFlags): Promise<number> {
