@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ProgramOpSource, prog, type Fault, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext, type System } from '../src/platform/index.js';
 import { Hypervisor, type PlatformCaps, type PolicyName, type S2Attr, type VmaInfo } from '../src/hyp/index.js';
-import { encodeMair, resolveAttrOptions } from '../src/mmu/index.js';
+import { encodeMair, resolveAttrOptions, type PageTableBuilder } from '../src/mmu/index.js';
 import { UserError, zInt } from '../src/sim/index.js';
 
 /**
@@ -86,8 +86,9 @@ export interface PassthroughVm {
   caps: PlatformCaps;
   /** The passthrough memslot's refusal ("-EINVAL (reason)"), if the policy refused it. */
   memslotRefused?: string;
-  /** Guest stage-1 root (IPA). */
+  /** Guest stage-1 root (IPA), and the builder (to change the guest's own mappings before it runs). */
   s1Root: number;
+  s1: PageTableBuilder;
   /** Host PA of the passthrough window. */
   ptPa: number;
 }
@@ -118,7 +119,7 @@ export function passthroughVm(sys: System, opts: { vma: VmaInfo; windowAttrIndx:
   const s1 = hyp.guestTables(GUEST_TABLES_IPA, 0x10_0000);
   s1.map({ va: GUEST_RAM_IPA, oa: GUEST_RAM_IPA, size: GUEST_RAM_BYTES, level: 3, s1: { af: true, attrIndx: ATTRIDX_WB, sh: 3 } });
   s1.map({ va: PT_IPA, oa: PT_IPA, size: PT_BYTES, level: 3, s1: { af: true, attrIndx: opts.windowAttrIndx, sh: 3 } });
-  return { hyp, region, vma: opts.vma, caps, s1Root: s1.root, ptPa: region.base, ...(pt.ok ? {} : { memslotRefused: `-${pt.errno} (${pt.reason})` }) };
+  return { hyp, region, vma: opts.vma, caps, s1Root: s1.root, s1, ptPa: region.base, ...(pt.ok ? {} : { memslotRefused: `-${pt.errno} (${pt.reason})` }) };
 }
 
 /** Host init on this PE, then into the guest with its MMU on. */

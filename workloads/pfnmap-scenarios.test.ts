@@ -59,3 +59,25 @@ describe('exec-on-device-memory', () => {
     expect(r.checks.stage2!.execRefusals).toBe(fetch === 'ok' || fetch === 'not run' ? 0 : 2);
   });
 });
+
+describe('mte-on-pfnmap', () => {
+  it.each([
+    // platform, policy, extra sets, stage 2, Tagged load/store, untagged read, tag faults the hypervisor saw
+    ['grace', 'legacy', [], 'memslot-refused -EINVAL', 'not run', 'not run', 0],                                  // MTE VM, no VM_MTE_ALLOWED
+    ['grace', 'cacheable-pfnmap', [], 'memslot-refused -EINVAL', 'not run', 'not run', 0],                        // ... and no FEAT_MTE_PERM
+    ['grace', 'cacheable-pfnmap', ['mmu.attrs.featMTEPerm=true'], 'normal-wb NoTagAccess', 'stage-2 permission fault', 'ok', 2],   // FWB=1: MemAttr 0b1110
+    ['grace', 'cacheable-pfnmap', ['mmu.attrs.featMTEPerm=true', 'hyp.cmo=clean-on-s2-fault'], 'normal-wb NoTagAccess', 'stage-2 permission fault', 'ok', 2],   // FWB=0: 0b0100
+    ['grace', 'cacheable-pfnmap', ['scenario.mteAllowed=true'], 'normal-wb', 'external-abort', 'ok', 0],          // a driver claiming tags: no tag storage
+    ['grace', 'legacy', ['scenario.mteAllowed=true'], 'device-nGnRE', 'ok', 'ok', 0],                             // Device: not Tagged after combining
+    ['neoverse-n1', 'cacheable-pfnmap', ['mmu.attrs.featMTEPerm=true'], 'memslot-refused -EINVAL', 'not run', 'not run', 0],   // no FWB
+  ] as const)('%s under %s %j: %s, Tagged %s, untagged %s', async (platform, policy, extra, stage2, tagged, untagged, tagFaults) => {
+    const { code, r } = await run('mte-on-pfnmap', { platform, sets: [`hyp.policy=${policy}`, ...extra] });
+    expect(r.verdict).toBe('pass');
+    expect(code).toBe(0);
+    expect(r.checks.stage2!.observed).toBe(stage2);
+    expect(r.checks.tagged!.load).toBe(tagged);
+    expect(r.checks.tagged!.store).toBe(tagged);
+    expect(r.checks.untagged!.observed).toBe(untagged);
+    expect(r.checks.tagAccessFaults!.seenByHypervisor).toBe(tagFaults);
+  });
+});
