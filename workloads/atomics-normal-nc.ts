@@ -98,7 +98,7 @@ export interface PassthroughVm {
  * MTE) and a passthrough memslot over `region` at PT_IPA; the guest's stage-1 tables map its RAM
  * Normal WB and the window with `windowAttrIndx`, VA = IPA, at level 3 (one stage-2 fault per page).
  */
-export function passthroughVm(sys: System, opts: { vma: VmaInfo; windowAttrIndx: number; vmMte?: boolean; ptHostVa?: number; region?: PassthroughRegion }): PassthroughVm {
+export function passthroughVm(sys: System, opts: { vma: VmaInfo; windowAttrIndx: number; vmMte?: boolean; ptHostVa?: number; region?: PassthroughRegion; hostMapsDevices?: boolean }): PassthroughVm {
   const cfg = sys.cfg;
   const ram = sys.map.regions.find((r) => r.kind === 'dram' && r.linearMap);
   if (ram === undefined) throw new UserError('this scenario needs a dram region in the linear map');
@@ -109,7 +109,7 @@ export function passthroughVm(sys: System, opts: { vma: VmaInfo; windowAttrIndx:
     store: sys.coherent,
     regions: sys.map.regions.map((r) => ({ base: r.base, size: r.size, kind: r.kind, linearMap: r.linearMap })),
     caps, lineBytes: cfg.cache.lineBytes,
-  }, { policy: cfg.hyp.policy, cmo: cfg.hyp.cmo, trapCycles: cfg.hyp.trapCycles, tablesBase: ram.base + 0x100_0000, vmMte: opts.vmMte ?? false });
+  }, { policy: cfg.hyp.policy, cmo: cfg.hyp.cmo, trapCycles: cfg.hyp.trapCycles, tablesBase: ram.base + 0x100_0000, vmMte: opts.vmMte ?? false, hostMapsDevices: opts.hostMapsDevices ?? true });
   const guestRam = hyp.addMemslot({
     name: 'guest-ram', ipa: GUEST_RAM_IPA, size: GUEST_RAM_BYTES, hostPa: ram.base + 0x4000_0000,
     vma: { pfnmap: false, mixedmap: false, io: false, allowAnyUncached: false, mteAllowed: opts.vmMte ?? false, cow: false, pgprot: 'normal' },

@@ -81,3 +81,21 @@ describe('mte-on-pfnmap', () => {
     expect(r.checks.tagAccessFaults!.seenByHypervisor).toBe(tagFaults);
   });
 });
+
+describe('cow-device-pfn-clean', () => {
+  it.each([
+    // platform, fix, crashed, ESR
+    ['xgene1', false, true, '0x96000145'],      // seed 004's ESR exactly: DABT current EL, CM, WnR, translation fault level 1
+    ['neoverse-n1', false, true, '0x96000144'], // the same at level 0 (a 4KB-granule host map: the level-0 entry is empty)
+    ['neoverse-n1', true, false, '0x0'],        // kvm_is_device_pfn(): no clean
+    ['grace', false, false, '0x0'],             // FEAT_S2FWB: KVM does not clean
+  ] as const)('%s with fix=%s: crashed=%s (ESR %s)', async (platform, fix, crashed, esr) => {
+    const { code, r } = await run('cow-device-pfn-clean', { platform, sets: [`scenario.fix=${fix}`, 'hyp.policy=legacy'] });
+    expect(r.verdict).toBe('pass');
+    expect(code).toBe(0);
+    expect(r.checks.guestUsedBar!.ok).toBe(true);
+    expect(r.checks.hostFault!.crashed).toBe(crashed);
+    expect(r.checks.hostFault!.esr).toBe(esr);
+    expect(r.checks.clean!.dcOps).toBe(crashed ? 1 : 0);
+  });
+});

@@ -52,6 +52,12 @@ export interface HypervisorConfig {
   tablesBase: number;
   /** The guest has MTE enabled. */
   vmMte?: boolean;
+  /**
+   * The host map covers `device` regions at VA = PA, as the host's own ioremap of them (default
+   * true). False: the host kernel maps no device memory (a BAR handed to vfio is mapped only in the
+   * VMM's VMA), so the identity VA of a BAR — what page_address() gives for its PFN — is unmapped.
+   */
+  hostMapsDevices?: boolean;
 }
 
 export interface Memslot {
@@ -138,7 +144,7 @@ export class Hypervisor {
     this.hostMap = new PageTableBuilder(deps.store, { stage: 1, granule: '4K', inputBits: 48, allocBase: cfg.tablesBase, allocLimit: cfg.tablesBase + 0x10_0000 });
     for (const r of deps.regions) {
       if (r.kind === 'dram') this.hostMap.map({ va: r.base, oa: r.base, size: r.size, s1: { af: true, attrIndx: 0, sh: 3 } });
-      else if (r.kind === 'device') this.hostMap.map({ va: r.base, oa: r.base, size: r.size, s1: { af: true, attrIndx: 1, pxn: true } });
+      else if (r.kind === 'device' && (cfg.hostMapsDevices ?? true)) this.hostMap.map({ va: r.base, oa: r.base, size: r.size, s1: { af: true, attrIndx: 1, pxn: true } });
       // cacheable-device memory outside the linear map: the host maps it only when a VMA does (memslots below).
     }
     const s2Base = cfg.tablesBase + 0x10_0000;
@@ -150,7 +156,7 @@ export class Hypervisor {
     const r = this.policy.memslot(slot.vma, this.deps.caps, { vmMte: this.cfg.vmMte ?? false, logDirtyPages: slot.logDirtyPages ?? false });
     if (!r.ok) { this.stats.refusals.push(`memslot ${slot.name}: -${r.errno} (${r.reason})`); return r; }
     this.memslots.push(slot);
-    const inHostDeviceMap = this.deps.regions.some((r) => r.kind === 'device' && slot.hostPa >= r.base && slot.hostPa < r.base + r.size);
+    const inHostDeviceMap = (this.cfg.hostMapsDevices ?? true) && this.deps.regions.some((r) => r.kind === 'device' && slot.hostPa >= r.base && slot.hostPa < r.base + r.size);
     if (hostVaOf(slot) !== slot.hostPa || (!this.inLinearMap(slot.hostPa) && !inHostDeviceMap)) {
       // The VMA over memory outside the linear map: the host sees it with the VMA's own attributes.
       // (A slot over a `device` region at its identity VA shares the host's own Device mapping of it.)
