@@ -12,6 +12,12 @@
  * write that makes a page visible costs what a store costs; the trap itself costs `trapCycles`
  * on top of the exception entry and return. MMIO emulation is not modelled: a stage-2 fault
  * outside every memslot is given to the guest as an abort.
+ *
+ * Faults on a page already mapped: a translation fault is spurious (another vCPU mapped it) and
+ * retried; a permission fault on a NoTagAccess page that already allows the access is a Tagged
+ * access (FEAT_MTE_PERM) and is given to the guest, as KVM injects an abort; any other permission
+ * fault (exec or write on a page mapped without it) asks the policy again. `changePte` models the
+ * MMU-notifier clean of seed 004 on the host PE.
  */
 import { prog, type OpResult, type Pe, type Program, type ProgramOp, type MmuSyndrome, ProgramOpSource } from '../core/index.js';
 import {
