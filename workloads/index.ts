@@ -6,9 +6,11 @@ import { scenario as mismatchedAlias } from './mismatched-alias.js';
 import { scenario as atomicsContention } from './atomics-contention.js';
 import { scenario as guestBootMmuOff } from './guest-boot-mmu-off.js';
 import { scenario as atomicsNormalNc } from './atomics-normal-nc.js';
+import { scenario as smmuNoncoherentDma } from './smmu-noncoherent-dma.js';
+import { scenario as smmuNestedDma } from './smmu-nested-dma.js';
 import { scenario as execOnDeviceMemory } from './exec-on-device-memory.js';
 import { scenario as mteOnPfnmap } from './mte-on-pfnmap.js';
 import { scenario as cowDevicePfnClean } from './cow-device-pfn-clean.js';
 
 /** The scenario catalog: `armsim list` shows it, `armsim run NAME` runs from it. */
-export const SCENARIOS: readonly Scenario<any>[] = [dramStream, latMemRd, setWayVsL3, mismatchedAlias, atomicsContention, guestBootMmuOff, atomicsNormalNc, execOnDeviceMemory, mteOnPfnmap, cowDevicePfnClean];
+export const SCENARIOS: readonly Scenario<any>[] = [dramStream, latMemRd, setWayVsL3, mismatchedAlias, atomicsContention, guestBootMmuOff, atomicsNormalNc, execOnDeviceMemory, mteOnPfnmap, cowDevicePfnClean, smmuNoncoherentDma, smmuNestedDma];

@@ -4,6 +4,6 @@
  */
 export { PlatformSchema, type PlatformConfig } from './schema.js';
 export { PRESETS, DEFAULT_PLATFORM } from './presets/index.js';
-export { System, type RunOutcome, type EndReason } from './system.js';
+export { System, type RunOutcome, type EndReason, type SmmuParts } from './system.js';
 export { buildSystem } from './test-helpers.js';
 export { defineScenario, type Scenario, type ScenarioContext, type Check } from './scenario.js';

@@ -155,6 +155,20 @@ export const HypSchema = z.strictObject({
   trapCycles: zInt(0, 10_000_000),
 });
 
+/** An SMMUv3 in front of the platform's DMA masters (src/smmu): what it implements and the DMA master's timing. */
+export const SmmuPlatformSchema = z.strictObject({
+  /** SmmuConfig overrides (src/smmu/config.ts, checked by resolveSmmuConfig): cohacc, s1p, s2p, stallModel, tlbEntries, ... */
+  config: z.record(z.string(), z.unknown()),
+  /** The DMA master's timing (src/smmu/dma.ts DmaConfig). */
+  dma: z.strictObject({
+    translateCycles: zInt(0, 100_000),
+    descriptorReadCycles: zInt(0, 100_000),
+    beatCycles: zInt(0, 100_000),
+    beatBytes: zPow2(16, 4096),
+    stallPollCycles: zInt(1, 1_000_000),
+  }),
+});
+
 export const PlatformSchema = z.strictObject({
   /** One-line description shown by `armsim list`. */
   description: z.string(),
@@ -170,6 +184,8 @@ export const PlatformSchema = z.strictObject({
   cache: CacheSchema,
   mmu: MmuSchema,
   hyp: HypSchema,
+  /** Optional: platforms without it have no SMMU (System.smmu refuses). */
+  smmu: SmmuPlatformSchema.optional(),
   interconnect: z.strictObject({
     latency: zInt(0, 10_000),
     /**

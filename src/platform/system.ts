@@ -3,6 +3,9 @@ import { AddressMap, DeviceTarget, DramController, HomeNode, DEVICE_nGnRE, NORMA
 import { Pe, type OpSource } from '../core/index.js';
 import { PeMmu, TlbDomain, resolveAttrOptions, resolveMmuFeatures, registerTlbStats, type MmuConfig } from '../mmu/index.js';
 import { CacheHierarchy } from '../cache/hierarchy.js';
+import { STATE_DIRTY } from '../cache/index.js';
+import { DmaMaster, PathMemory, SmmuEngine, resolveDmaConfig, resolveSmmuConfig, type DmaConfig, type SmmuConfig } from '../smmu/index.js';
+import { UserError } from '../sim/index.js';
 import { readIdRegister, SysReg } from '../cache/id-regs.js';
 import { checkPlatform, type PlatformConfig } from './schema.js';
 
@@ -36,6 +39,8 @@ export class System {
   readonly tlbDomain = new TlbDomain();
   private active = 0;
   private finishedCount = 0;
+  private readonly smmuCfg: { engine: SmmuConfig; dma: DmaConfig } | undefined;
+  private smmuParts: SmmuParts | undefined;
 
   constructor(readonly cfg: PlatformConfig, readonly seed: number) {
     const { q, stats } = this;
@@ -112,6 +117,80 @@ export class System {
       this.pes.push(pe);
     }
     stats.addFormula('system.cycles', () => this.q.now, { unit: 'cycles', desc: 'simulated cycles at the end of the run' });
+    if (cfg.smmu !== undefined) {
+      // Checked now (unknown keys are errors before anything runs); built on first use of `smmu`.
+      let dma: DmaConfig;
+      try { dma = resolveDmaConfig(cfg.smmu.dma); } catch (e) { throw new UserError(`smmu.dma.${(e as Error).message}`); }
+      this.smmuCfg = { engine: resolveSmmuConfig(cfg.smmu.config, 'smmu.config'), dma };
+    }
+  }
+
+  /**
+   * The SMMU (system.smmu0): its engine, its two memory paths (`coherent` below, and memory at the
+   * PoC for non-coherent accesses) and one DMA master (system.smmu0.dma0) on this System's queue.
+   * Built on first use, and its stats registered then, so runs that never touch it dump the same
+   * stats as before. A platform without an `smmu` section has none (a one-line UserError).
+   */
+  get smmu(): SmmuParts {
+    if (this.smmuParts !== undefined) return this.smmuParts;
+    const c = this.smmuCfg;
+    if (c === undefined) throw new UserError('this platform has no smmu section; add one (see src/platform/presets/neoverse-n1.ts)');
+    const mem = new PathMemory(c.engine.cohacc, this.coherent, this.memoryAtPoC, (pa, len) => this.map.find(pa, len) >= 0);
+    const engine = new SmmuEngine(mem, c.engine);
+    const dma = new DmaMaster('system.smmu0.dma0', this.q, engine, mem, c.dma);
+    const count = (desc: string) => ({ unit: 'count', desc }) as const;
+    this.stats.add('system.smmu0', engine.stats, {
+      commands: count('commands executed'), commandErrors: count('commands that stopped the queue (CERROR_*)'), syncs: count('CMD_SYNCs'),
+      eventsWritten: count('event records written to the event queue'), eventsOverflowed: count('event records lost to a full queue'),
+      eventsDiscarded: count('event records not written (queue off or aborted)'), eventsSuppressed: count('fault records suppressed by CD.R / STE.S2R'),
+      stalls: count('stalled transactions'), resumes: count('CMD_RESUMEs that found their transaction'), stallTerminations: count('stalls ended by CMD_STALL_TERM'),
+      atcInvalidations: count('ATC_INV commands'), priResponses: count('PRI_RESP commands'), irqEventq: count('event queue interrupts'),
+      irqGerror: count('GERROR interrupts'), irqCmdSync: count('CMD_SYNC wired interrupts'), sev: count('CMD_SYNC send-events'), msiWrites: count('MSI writes'),
+    });
+    this.stats.add('system.smmu0.mem', mem.stats, {
+      coherentReads: count('SMMU reads through the PEs\' caches'), coherentWrites: count('SMMU writes through the PEs\' caches'),
+      nonCoherentReads: count('SMMU reads of memory at the PoC (no snoop)'), nonCoherentWrites: count('SMMU writes to memory at the PoC (no snoop)'),
+      coherentReadBytes: { unit: 'bytes', desc: 'bytes read coherently' }, coherentWriteBytes: { unit: 'bytes', desc: 'bytes written coherently' },
+      nonCoherentReadBytes: { unit: 'bytes', desc: 'bytes read without snooping' }, nonCoherentWriteBytes: { unit: 'bytes', desc: 'bytes written without snooping' },
+      aborts: count('accesses no region decodes'),
+    });
+    this.stats.add('system.smmu0.dma0', dma.stats, {
+      jobs: count('DMA jobs submitted'), beats: count('data beats performed'), bytesRead: { unit: 'bytes', desc: 'bytes read by DMA' },
+      bytesWritten: { unit: 'bytes', desc: 'bytes written by DMA' }, translations: count('translations requested'), tlbHits: count('translations answered by the IOTLB'),
+      descriptorReads: count('STE/CD/descriptor reads made for DMA translations'), translateCycles: { unit: 'cycles', desc: 'cycles spent translating' },
+      dataCycles: { unit: 'cycles', desc: 'cycles of data beats' }, faults: count('jobs ended by a fault or abort'), razWi: count('beats answered RAZ/WI'), stalls: count('stalled translations'),
+    });
+    this.smmuParts = { engine, mem, dma };
+    return this.smmuParts;
+  }
+
+  /**
+   * Memory as a non-snooping agent at the PoC sees it (the SMMU's non-coherent path): a system-cache
+   * L3 at the PoC serves and takes the lines it holds (as CacheHierarchy.nonCacheable does: a write
+   * leaves the L3 line dirty); everything else is the store behind the caches. Dirty lines in the
+   * PEs' L1/L2 (and a before-PoC L3) are not looked at: that is the point.
+   */
+  readonly memoryAtPoC: PhysicalStore = {
+    read: (pa, dst, dstOff, len) => this.atPoC(pa, len, (s, off, a, n, l3) => {
+      if (l3 !== undefined && s >= 0) l3.arr.readBytes(s, off, dst, dstOff + a - pa, n);
+      else this.map.store.read(a, dst, dstOff + a - pa, n);
+    }),
+    write: (pa, src, srcOff, len) => this.atPoC(pa, len, (s, off, a, n, l3) => {
+      if (l3 !== undefined && s >= 0) { l3.arr.writeBytes(s, off, src, srcOff + a - pa, n); l3.arr.state[s]! |= STATE_DIRTY; }
+      else this.map.store.write(a, src, srcOff + a - pa, n);
+    }),
+  };
+
+  /** Splits [pa, pa+len) by line and finds each line in a system-cache L3 (slot -1: not there, or no such L3). */
+  private atPoC(pa: number, len: number, fn: (slot: number, off: number, a: number, n: number, l3: CacheHierarchy['l3']) => void): void {
+    const lb = this.cfg.cache.lineBytes;
+    const l3 = this.cfg.cache.l3.kind === 'system-cache' ? this.caches.l3 : undefined;
+    for (let done = 0; done < len;) {
+      const a = pa + done, n = Math.min(len - done, lb - (a % lb));
+      const line = Math.floor(a / lb);
+      fn(l3 !== undefined ? l3.arr.lookup(line) : -1, a - line * lb, a, n, l3);
+      done += n;
+    }
   }
 
   /**
@@ -194,6 +273,13 @@ export class System {
   private stuck(): string {
     return this.pes.filter((p) => !p.isFinished).map((p) => p.describe()).join('; ') || 'no agent is stuck';
   }
+}
+
+/** The SMMU of a System and what hangs off it (System.smmu). */
+export interface SmmuParts {
+  readonly engine: SmmuEngine;
+  readonly mem: PathMemory;
+  readonly dma: DmaMaster;
 }
 
 /** The PE MMU configuration from the platform's `mmu` section (features and attribute choices checked here). */

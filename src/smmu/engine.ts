@@ -32,6 +32,7 @@ import {
   encodeVtcr, permissionFault, regimeRegisters, resolveMmuFeatures, tlbTop, tlbVa,
   type MmuFeatures, type Regime, type WalkFault,
 } from '../mmu/index.js';
+import { packAttrs } from '../mem/index.js';
 import { type Dword } from './bits.js';
 import { CError, CmdOp, ResumeAction, SyncCs, decodeCommand, type SmmuCommand } from './commands.js';
 import type { SmmuConfig } from './config.js';
@@ -167,6 +168,8 @@ const FAULT_EVENT: Record<number, number> = {
 const GRANULE_BY_TG0: Record<number, '4K' | '64K' | '16K'> = { 0: '4K', 1: '64K', 2: '16K' };
 const GRANULE_BY_TG1: Record<number, '16K' | '4K' | '64K'> = { 1: '16K', 2: '4K', 3: '64K' };
 const TWO_32 = 4294967296;
+/** codeAttrs results by IC*16 + OC*4 + SH. */
+const CODE_ATTRS: Array<number | undefined> = new Array(64);
 
 function bitsEqual(hi: number, lo: number, msb: number, lsb: number, v: number): boolean {
   for (let b = lsb; b <= msb; b++) if (((b >= 32 ? hi >>> (b - 32) : lo >>> b) & 1) !== v) return false;
@@ -383,7 +386,7 @@ export class SmmuEngine {
     w.start(rg, vaHi, vaLo, access, el);
     while (!w.done) {
       const pa = w.readPa;
-      if (this.read(pa)) w.supply(this.d.lo, this.d.hi);
+      if (this.read(pa, w.readAttrs)) w.supply(this.d.lo, this.d.hi);
       else { this.lastReadPa = pa; w.abortRead(); }
     }
     res.walkReads += w.result.reads;
@@ -461,15 +464,46 @@ export class SmmuEngine {
   // Configuration: STE
   // -------------------------------------------------------------------------------------------
 
-  private read(pa: number): boolean {
+  /** One 8-byte read with the attributes of that access (they choose the coherent or non-coherent path). */
+  private read(pa: number, attrs: number): boolean {
     this.memReads++;
-    return this.mem.read64(pa, this.d);
+    return this.mem.read64(pa, this.d, attrs);
+  }
+
+  /**
+   * Attributes of SMMU-originated accesses from a cache/shareability triple: CR1.QUEUE_* and
+   * CR1.TABLE_* (IC/OC 0 NC, 1 WB, 2 WT, 3 reserved, taken as WB) and STE.S1CIR/S1COR/S1CSH
+   * (0 NC, 1 WB-RA, 2 WT-RA, 3 WB); SH 0 NSH, 2 OSH, 3 ISH (1 reserved, taken as OSH).
+   * IHI 0070 6.3.x "SMMU_CR1", 5.2 "Stream Table Entry".
+   */
+  private codeAttrs(ic: number, oc: number, sh: number): number {
+    const k = ic * 16 + oc * 4 + sh;
+    let a = CODE_ATTRS[k];
+    if (a === undefined) {
+      const level = (c: number): { cache: 'NC' | 'WT' | 'WB'; readAllocate?: boolean; writeAllocate?: boolean } =>
+        c === 0 ? { cache: 'NC' } : c === 2 ? { cache: 'WT', readAllocate: true } : { cache: 'WB', readAllocate: true, writeAllocate: true };
+      a = packAttrs({ memType: 'Normal', inner: level(ic), outer: level(oc), shareability: sh === 0 ? 'NSH' : sh === 3 ? 'ISH' : 'OSH' });
+      CODE_ATTRS[k] = a;
+    }
+    return a;
+  }
+
+  /** CR1.QUEUE_IC/OC/SH: command and event queue accesses. */
+  queueAttrs(): number {
+    const cr1 = this.regs.get(Reg.CR1);
+    return this.codeAttrs(cr1 & 3, (cr1 >>> 2) & 3, (cr1 >>> 4) & 3);
+  }
+
+  /** CR1.TABLE_IC/OC/SH: stream table (L1STD and STE) accesses. */
+  tableAttrs(): number {
+    const cr1 = this.regs.get(Reg.CR1);
+    return this.codeAttrs((cr1 >>> 6) & 3, (cr1 >>> 8) & 3, (cr1 >>> 10) & 3);
   }
 
   /** Reads a 64-byte record at `pa` into `this.words`; false (and lastReadPa) on an abort. */
-  private readRecord(pa: number): boolean {
+  private readRecord(pa: number, attrs: number): boolean {
     for (let i = 0; i < 8; i++) {
-      if (!this.read(pa + 8 * i)) { this.lastReadPa = pa + 8 * i; return false; }
+      if (!this.read(pa + 8 * i, attrs)) { this.lastReadPa = pa + 8 * i; return false; }
       this.words[2 * i] = this.d.lo;
       this.words[2 * i + 1] = this.d.hi;
     }
@@ -493,7 +527,7 @@ export class SmmuEngine {
       // table holds 2^(Span-1) STEs. Span above SPLIT+1 is treated as SPLIT+1 (assumed).
       const sp = Math.min(split, log2size);
       const l1 = base + Math.floor(sid / 2 ** sp) * 8;
-      if (!this.read(l1)) { const x = this.fault(EvtType.F_STE_FETCH, CONFIG, 0); x.ev.FetchAddr = l1; throw x; }
+      if (!this.read(l1, this.tableAttrs())) { const x = this.fault(EvtType.F_STE_FETCH, CONFIG, 0); x.ev.FetchAddr = l1; throw x; }
       const d = decodeL1Std(this.d.lo, this.d.hi);
       const idx = sid % 2 ** sp;
       if (d.Span === 0 || idx >= 2 ** (Math.min(d.Span, sp + 1) - 1)) throw this.fault(EvtType.C_BAD_STREAMID, CONFIG, 0);
@@ -501,7 +535,7 @@ export class SmmuEngine {
     } else {
       throw this.fault(EvtType.C_BAD_STREAMID, CONFIG, 0); // reserved FMT (assumed)
     }
-    if (!this.readRecord(steAddr)) { const x = this.fault(EvtType.F_STE_FETCH, CONFIG, 0); x.ev.FetchAddr = this.lastReadPa; throw x; }
+    if (!this.readRecord(steAddr, this.tableAttrs())) { const x = this.fault(EvtType.F_STE_FETCH, CONFIG, 0); x.ev.FetchAddr = this.lastReadPa; throw x; }
     const ste = decodeSte(this.words);
     const entry = this.checkSte(ste);
     this.cacheInsert(this.steCache, sid, entry, this.config.steCacheEntries);
@@ -556,6 +590,16 @@ export class SmmuEngine {
     return this.walker.result.pa;
   }
 
+  /**
+   * Attributes of CD and L1CD fetches: STE.S1CIR/S1COR/S1CSH, and in nested mode combined with the
+   * stage-2 attributes of the CD's IPA (the last `cdPa` walk) as a stage-1 access would be.
+   */
+  private cdAttrs(se: SteEntry): number {
+    const s = se.ste;
+    const a = this.codeAttrs(s.S1CIR, s.S1COR, s.S1CSH);
+    return se.s2 ? combineS1S2(a, this.walker.result.s2Attrs, se.s2Regime!.attrOpts) : a;
+  }
+
   private cdFor(se: SteEntry, sid: number, ssid: number, st: SmmuStreamStats): CdEntry {
     const key = sid * 2 ** 20 + ssid;
     const hit = this.cdCache.get(key);
@@ -570,14 +614,14 @@ export class SmmuEngine {
       const split = cdLeafSplit(ste.S1Fmt);
       const l1Ipa = ste.S1ContextPtr + Math.floor(ssid / 2 ** split) * 8;
       const l1Pa = this.cdPa(se, l1Ipa, scratch);
-      if (!this.read(l1Pa)) { const x = this.fault(EvtType.F_CD_FETCH, CONFIG, 0); x.ev.FetchAddr = l1Pa; throw x; }
+      if (!this.read(l1Pa, this.cdAttrs(se))) { const x = this.fault(EvtType.F_CD_FETCH, CONFIG, 0); x.ev.FetchAddr = l1Pa; throw x; }
       const d = decodeL1Cd(this.d.lo, this.d.hi);
       if (d.V === 0) throw this.fault(EvtType.C_BAD_SUBSTREAMID, CONFIG, 0);
       cdAddr = d.L2Ptr + (ssid % 2 ** split) * 64;
     }
     // A CD is 64-byte aligned, so one translation covers it.
     const pa = this.cdPa(se, cdAddr, scratch);
-    if (!this.readRecord(pa)) { const x = this.fault(EvtType.F_CD_FETCH, CONFIG, 0); x.ev.FetchAddr = this.lastReadPa; throw x; }
+    if (!this.readRecord(pa, this.cdAttrs(se))) { const x = this.fault(EvtType.F_CD_FETCH, CONFIG, 0); x.ev.FetchAddr = this.lastReadPa; throw x; }
     const cd = decodeCd(this.words);
     const entry = this.checkCd(se, cd);
     this.cacheInsert(this.cdCache, key, entry, this.config.cdCacheEntries);
@@ -687,7 +731,7 @@ export class SmmuEngine {
     const w = encodeEvent(ev);
     const at = q.base + qIndex(prod, q.log2size) * 32;
     for (let i = 0; i < 4; i++) {
-      if (!this.mem.write64(at + 8 * i, w[2 * i]!, w[2 * i + 1]!)) {
+      if (!this.mem.write64(at + 8 * i, w[2 * i]!, w[2 * i + 1]!, this.queueAttrs())) {
         this.stats.eventsDiscarded++;
         this.gerror(GERROR_EVENTQ_ABT_ERR);
         return false;
@@ -726,10 +770,10 @@ export class SmmuEngine {
       if (qEmpty(prod, cons, q.log2size)) break;
       const at = q.base + qIndex(cons, q.log2size) * 16;
       let err: number = CError.NONE;
-      if (!this.read(at)) err = CError.ABT;
+      if (!this.read(at, this.queueAttrs())) err = CError.ABT;
       else {
         this.words[0] = this.d.lo; this.words[1] = this.d.hi;
-        if (!this.read(at + 8)) err = CError.ABT;
+        if (!this.read(at + 8, this.queueAttrs())) err = CError.ABT;
         else {
           this.words[2] = this.d.lo; this.words[3] = this.d.hi;
           err = this.execute(decodeCommand(this.words));
@@ -847,7 +891,9 @@ export class SmmuEngine {
         if (c.CS === SyncCs.SIG_IRQ) {
           if (cf.msi && c.MSIAddress! !== 0) {
             this.stats.msiWrites++;
-            if (!this.mem.write32(c.MSIAddress!, c.MSIData!)) this.gerror(GERROR_MSI_CMDQ_ABT_ERR);
+            // MSIAttr is a MemAttr encoding and MSH the shareability (IHI 0070 4.7.3 CMD_SYNC), decoded as the STE MemAttr override.
+            const msiAttrs = (decodeS2MemAttr(c.MSIAttr ?? 0, 0, false) & ~ATTR_SH_MASK) | this.codeAttrs(0, 0, c.MSH ?? 0) & ATTR_SH_MASK;
+            if (!this.mem.write32(c.MSIAddress!, c.MSIData!, msiAttrs)) this.gerror(GERROR_MSI_CMDQ_ABT_ERR);
           } else this.stats.irqCmdSync++;
         } else if (c.CS === SyncCs.SIG_SEV) this.stats.sev++;
         return CError.NONE;

@@ -14,11 +14,17 @@
  * stall model with RESUME/STALL_TERM; stats per stream and per VMID.
  *
  * Runs anywhere: plain data in and out, memory only through `SmmuMemory`, so the same engine can
- * run in a worker thread (phase 2).
+ * run in a worker thread (phase 2b).
  *
- * Leaves out (phase 2 and later): timing of translations and commands, worker threads and the
- * lookahead protocol, DMA masters, coherent vs non-coherent table/queue access (the memory
- * interface decides), ATS/ATC and the PRI queue, HTTU, AFFD, BTM, AArch32 and big-endian tables,
+ * Phase 2a: every SMMU memory access carries its attributes (CR1.TABLE_x and QUEUE_x, STE.S1Cxx, the
+ * walk attributes, CMD_SYNC MSIAttr), and `PathMemory` sends it down the coherent path (through
+ * the PEs' caches) or the non-coherent one (memory at the PoC) from IDR0.COHACC and those
+ * attributes; `DmaMaster` runs copy/fill/checksum jobs by StreamID/SubstreamID and IOVA on the
+ * System's event queue with a translation latency (per translation and per descriptor read on a
+ * miss) and a per-beat data latency; faults end the job with the event the engine recorded.
+ *
+ * Leaves out (phase 2b and later): timing of commands (processCommands is instantaneous), worker
+ * threads and the lookahead protocol, a streaming device with a request rate, ATS/ATC and the PRI queue, HTTU, AFFD, BTM, AArch32 and big-endian tables,
  * Secure/Realm streams, MSIs for GERROR/event interrupts (counted as wired), event merging,
  * conflict events. See engine.ts for the detailed list.
  */
@@ -39,8 +45,10 @@ export {
   IRQ_CTRL_GERROR_IRQEN, IRQ_CTRL_EVENTQ_IRQEN, GERROR_CMDQ_ERR, GERROR_EVENTQ_ABT_ERR, GERROR_MSI_CMDQ_ABT_ERR,
   Q_OVERFLOW_FLAG, qIndex, qEmpty, qFull, qInc,
 } from './registers.js';
-export { StoreMemory, type SmmuMemory } from './memory.js';
+export { StoreMemory, PathMemory, SmmuMemoryStats, isCoherentAccess, type SmmuMemory } from './memory.js';
+export { DmaMaster, DmaStats, DEFAULT_DMA_CONFIG, resolveDmaConfig, type DmaConfig, type DmaJobSpec, type DmaJobResult, type DmaFault, type DmaOp } from './dma.js';
 export {
   SmmuEngine, SmmuAccess, SmmuStats, SmmuStreamStats, SmmuVmidStats,
   type SmmuRequest, type SmmuResult, type SmmuStatus, type SmmuCompletion,
 } from './engine.js';
+export { enableSmmu, cr1Of, writeWords, commandSlots, drainEvents, type SmmuLayout } from './driver.js';

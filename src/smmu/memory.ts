@@ -7,17 +7,24 @@
  * Contract: addresses are PAs below 2^52; `read64`/`write64` are 8-byte aligned and little-endian
  * (IDR0.TTENDIAN = LE only); a false return is an External abort on that access, which the
  * engine turns into the architectural result (F_WALK_EABT, F_STE_FETCH, F_CD_FETCH, CERROR_ABT,
- * GERROR.EVENTQ_ABT_ERR, GERROR.MSI_CMDQ_ABT_ERR).
+ * GERROR.EVENTQ_ABT_ERR, GERROR.MSI_CMDQ_ABT_ERR). `attrs` (a packed mem/mem-attrs.ts word) are
+ * the attributes of that access as the architecture gives them: CR1.TABLE_* for STE and L1STD
+ * fetches, CR1.QUEUE_* for queue reads and writes, STE.S1C* (with stage 2 in nested mode) for
+ * CD fetches, CD IRn/ORn/SHn and STE S2IR0/S2OR0/S2SH0 for table walks, CMD_SYNC MSIAttr/MSH for
+ * MSI writes. An implementation may ignore them (`StoreMemory`) or use them to pick the
+ * coherent or non-coherent path (`PathMemory`).
  */
-import type { PhysicalStore } from '../mem/index.js';
+import {
+  ATTR_SH_SHIFT, NORMAL_WB_RWA_OSH, Shareability, isWbWb, type PhysicalStore,
+} from '../mem/index.js';
 import type { Dword } from './bits.js';
 
 export interface SmmuMemory {
   /** Reads the 64-bit word at `pa` into `out`; false on an External abort. */
-  read64(pa: number, out: Dword): boolean;
-  write64(pa: number, lo: number, hi: number): boolean;
+  read64(pa: number, out: Dword, attrs?: number): boolean;
+  write64(pa: number, lo: number, hi: number, attrs?: number): boolean;
   /** A 32-bit write (MSI data). */
-  write32(pa: number, value: number): boolean;
+  write32(pa: number, value: number, attrs?: number): boolean;
 }
 
 /**
@@ -64,5 +71,88 @@ export class StoreMemory implements SmmuMemory {
     this.view.setUint32(0, value >>> 0, true);
     this.store.write(pa, this.buf, 0, 4);
     return true;
+  }
+}
+
+/** Accesses per path (PathMemory): descriptor/queue words and DMA data, in accesses and bytes. */
+export class SmmuMemoryStats {
+  coherentReads = 0; coherentWrites = 0; nonCoherentReads = 0; nonCoherentWrites = 0;
+  coherentReadBytes = 0; coherentWriteBytes = 0; nonCoherentReadBytes = 0; nonCoherentWriteBytes = 0;
+  /** Accesses no memory region decodes (External aborts). */
+  aborts = 0;
+}
+
+/**
+ * Does an access with attributes `a` go through the coherent interconnect? Only with IDR0.COHACC
+ * and Normal Write-Back memory at both levels that is shareable (Inner or Outer Shareable): those
+ * are the accesses that snoop the PEs' caches (IHI 0070 3.15 "Coherency considerations and memory
+ * access types"; DESIGN.md "Coherence"). Non-cacheable, Write-Through, Non-shareable and Device
+ * accesses, and every access of an SMMU without COHACC, go to memory behind the caches.
+ */
+export function isCoherentAccess(cohacc: boolean, a: number): boolean {
+  if (!cohacc || !isWbWb(a)) return false;
+  const sh = (a >>> ATTR_SH_SHIFT) & 3;
+  return sh === Shareability.ISH || sh === Shareability.OSH;
+}
+
+/**
+ * The SMMU's two ways to memory, chosen per access from IDR0.COHACC and the access's attributes
+ * (`isCoherentAccess`):
+ * - `coherent`: a view through the PEs' caches — reads see dirty lines, writes update every cached
+ *   copy and memory (System.coherent on the platform).
+ * - `nonCoherent`: memory at the PoC as a non-snooping agent sees it — stale where a PE holds a
+ *   dirty line, and a later write-back of that line overwrites what was written here.
+ * Untimed: the DMA master and (phase 2b) the worker host add the time. An access without
+ * attributes is taken as Normal WB RWA Outer Shareable (the engine's default incoming attributes).
+ * `decodes(pa, len)` says whether a region holds the bytes; accesses it refuses are External aborts.
+ */
+export class PathMemory implements SmmuMemory {
+  readonly stats = new SmmuMemoryStats();
+  private readonly buf = new Uint8Array(8);
+  private readonly view = new DataView(this.buf.buffer);
+
+  constructor(
+    readonly cohacc: boolean,
+    private readonly coherent: PhysicalStore,
+    private readonly nonCoherent: PhysicalStore,
+    private readonly decodes: (pa: number, len: number) => boolean = () => true,
+  ) {}
+
+  isCoherent(attrs: number = NORMAL_WB_RWA_OSH): boolean { return isCoherentAccess(this.cohacc, attrs); }
+
+  /** Reads `len` bytes at `pa` into `dst` on the path `attrs` choose; false (and nothing read) on an abort. */
+  readBytes(pa: number, dst: Uint8Array, dstOff: number, len: number, attrs: number = NORMAL_WB_RWA_OSH): boolean {
+    if (!this.decodes(pa, len)) { this.stats.aborts++; return false; }
+    const s = this.stats;
+    if (isCoherentAccess(this.cohacc, attrs)) { s.coherentReads++; s.coherentReadBytes += len; this.coherent.read(pa, dst, dstOff, len); }
+    else { s.nonCoherentReads++; s.nonCoherentReadBytes += len; this.nonCoherent.read(pa, dst, dstOff, len); }
+    return true;
+  }
+
+  /** Writes `len` bytes from `src` at `pa` on the path `attrs` choose; false (and nothing written) on an abort. */
+  writeBytes(pa: number, src: Uint8Array, srcOff: number, len: number, attrs: number = NORMAL_WB_RWA_OSH): boolean {
+    if (!this.decodes(pa, len)) { this.stats.aborts++; return false; }
+    const s = this.stats;
+    if (isCoherentAccess(this.cohacc, attrs)) { s.coherentWrites++; s.coherentWriteBytes += len; this.coherent.write(pa, src, srcOff, len); }
+    else { s.nonCoherentWrites++; s.nonCoherentWriteBytes += len; this.nonCoherent.write(pa, src, srcOff, len); }
+    return true;
+  }
+
+  read64(pa: number, out: Dword, attrs?: number): boolean {
+    if (!this.readBytes(pa, this.buf, 0, 8, attrs)) return false;
+    out.lo = this.view.getUint32(0, true);
+    out.hi = this.view.getUint32(4, true);
+    return true;
+  }
+
+  write64(pa: number, lo: number, hi: number, attrs?: number): boolean {
+    this.view.setUint32(0, lo >>> 0, true);
+    this.view.setUint32(4, hi >>> 0, true);
+    return this.writeBytes(pa, this.buf, 0, 8, attrs);
+  }
+
+  write32(pa: number, value: number, attrs?: number): boolean {
+    this.view.setUint32(0, value >>> 0, true);
+    return this.writeBytes(pa, this.buf, 0, 4, attrs);
   }
 }

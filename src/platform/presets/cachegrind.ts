@@ -75,6 +75,10 @@ export const CACHEGRIND: PlatformConfig = {
     features: {}, attrs: {},
   },
   hyp: { policy: 'legacy', cmo: 'none', trapCycles: 0 },
+  smmu: {
+    config: {},   // the library defaults (src/smmu/config.ts); DMA timing assumed
+    dma: { translateCycles: 8, descriptorReadCycles: 60, beatCycles: 4, beatBytes: 64, stallPollCycles: 100 },
+  },
   interconnect: {
     latency: 20,                 // assumed (no timing in cachegrind)
     bytesPerCycle: 32,           // assumed

@@ -1,0 +1,319 @@
+/**
+ * A simple DMA engine behind the SMMU: copy, fill and checksum over IOVA ranges, issued by
+ * StreamID/SubstreamID, translated by an `SmmuEngine` and performed on a `PathMemory` (coherent
+ * or not, as the translation's final attributes and IDR0.COHACC decide).
+ *
+ * Timing (all numbers per master, `DmaConfig`, assumed): a job runs as a sequence of beats of at
+ * most `beatBytes` that never cross a 4 KiB page. Each beat is translated first — `translateCycles`
+ * for every translation plus `descriptorReadCycles` for each STE/CD/descriptor read the engine
+ * made (0 on an IOTLB hit) — and its data access is performed on the memory path at the end of
+ * that time, after which the beat occupies `beatCycles`. Everything runs on the System's event
+ * queue, one event at a time, so DMA interleaves with the PEs in simulated time. A copy is a read
+ * beat then a write beat.
+ *
+ * Faults: a translation that aborts ends the job with status 'fault' (the event, if the rules
+ * record it, is in the SMMU's event queue in memory: the engine wrote it); RAZ/WI reads zeros
+ * and drops writes; a stalled translation waits, polling for the engine's RESUME / STALL_TERM
+ * answer every `stallPollCycles`.
+ *
+ * Contract: `submit` only queues; nothing moves until the queue runs. Jobs of one master run in
+ * submission order. Plain data in and out (phase 2b moves the engine into a worker; the data
+ * movement stays on the main thread).
+ *
+ * Leaves out: outstanding-transaction parallelism (one beat at a time), ATS, PCIe ordering rules,
+ * MSIs for completion (the scenario polls `busy` or uses `onDone`).
+ */
+import type { EventQueue } from '../sim/index.js';
+import { SmmuAccess, type SmmuEngine, type SmmuCompletion, type SmmuResult } from './engine.js';
+import { eventName } from './events.js';
+import type { PathMemory } from './memory.js';
+
+export interface DmaConfig {
+  /** Cycles per translation, IOTLB hit included (assumed: gem5 SMMUv3.py ifc_smmu_lat 8 + uTLB/main-TLB lookups). */
+  readonly translateCycles: number;
+  /** Extra cycles per STE, CD or descriptor read on a miss (assumed: one interconnect round trip to the system cache). */
+  readonly descriptorReadCycles: number;
+  /** Cycles a data beat occupies the device port (assumed: 64 bytes at 16 B/cycle, gem5 port width 16 B). */
+  readonly beatCycles: number;
+  /** Largest data beat in bytes (a power of two, 16..4096). */
+  readonly beatBytes: number;
+  /** How often a stalled transfer looks for its RESUME answer (assumed). */
+  readonly stallPollCycles: number;
+}
+
+export const DEFAULT_DMA_CONFIG: DmaConfig = Object.freeze({
+  translateCycles: 8, descriptorReadCycles: 60, beatCycles: 4, beatBytes: 64, stallPollCycles: 100,
+});
+
+export type DmaOp = 'copy' | 'fill' | 'checksum';
+
+export interface DmaJobSpec {
+  readonly op: DmaOp;
+  readonly streamId: number;
+  /** With `ssv`. */
+  readonly substreamId?: number;
+  readonly ssv?: boolean;
+  /** Source IOVA (copy, checksum). */
+  readonly src?: number;
+  /** Destination IOVA (copy, fill). */
+  readonly dst?: number;
+  readonly bytes: number;
+  /** Fill byte (0..255). */
+  readonly value?: number;
+  /** PnU of the transactions. */
+  readonly privileged?: boolean;
+  /** A label carried into the result. */
+  readonly tag?: string;
+}
+
+export interface DmaFault {
+  /** The IOVA of the beat that faulted (hex). */
+  readonly iova: string;
+  readonly access: 'read' | 'write';
+  /** The event the SMMU raised ('none' for a silent abort), and whether it went into the queue. */
+  readonly event: string;
+  readonly recorded: boolean;
+  readonly cycle: number;
+}
+
+export interface DmaJobResult {
+  readonly id: number;
+  readonly op: DmaOp;
+  readonly tag: string;
+  status: 'queued' | 'running' | 'done' | 'fault';
+  /** Bytes read (checksum, copy) or written (fill, copy) so far. */
+  bytesDone: number;
+  /** FNV-1a (32-bit) of the bytes read (checksum, copy), as the device saw them. */
+  checksum: number;
+  startCycle: number;
+  endCycle: number;
+  translations: number;
+  tlbHits: number;
+  /** STE/CD/descriptor reads the translations of this job made. */
+  descriptorReads: number;
+  /** Cycles spent translating (translateCycles + descriptor reads). */
+  translateCycles: number;
+  razWi: number;
+  stalls: number;
+  fault: DmaFault | null;
+  /** The first `keepBytes` bytes the job read (copy, checksum), for checks. */
+  readonly data: number[];
+}
+
+/** Per-master counters (registered by the platform as system.smmu0.dma0.*). */
+export class DmaStats {
+  jobs = 0; beats = 0; bytesRead = 0; bytesWritten = 0;
+  translations = 0; tlbHits = 0; descriptorReads = 0; translateCycles = 0; dataCycles = 0;
+  faults = 0; razWi = 0; stalls = 0;
+}
+
+const FNV_OFFSET = 0x811c9dc5, FNV_PRIME = 0x01000193;
+const ACT_TRANSLATE = 0, ACT_DATA = 1, ACT_STALL_POLL = 2;
+const PAGE = 4096;
+
+/** Completions taken from an engine but not yet claimed by the master that owns them. */
+const unclaimed = new WeakMap<SmmuEngine, SmmuCompletion[]>();
+
+interface Running {
+  spec: DmaJobSpec;
+  res: DmaJobResult;
+  onDone: ((r: DmaJobResult) => void) | undefined;
+  /** Bytes of the job completed (a copy beat counts once its write is done). */
+  offset: number;
+  /** Copy: the read half of the current beat is done and `beat` holds its data. */
+  haveData: boolean;
+  beatLen: number;
+}
+
+export class DmaMaster {
+  readonly stats = new DmaStats();
+  /** Every job ever submitted, in order (results fill in as they run). */
+  readonly jobs: DmaJobResult[] = [];
+  /** How many bytes of read data each job keeps in `data` (checks). */
+  keepBytes = 256;
+  private readonly queue: Running[] = [];
+  private cur: Running | null = null;
+  private readonly handler: number;
+  private scheduled = false;
+  private readonly beat: Uint8Array;
+  // The data access the current translation resolved, performed by the ACT_DATA event.
+  private pendPa = 0;
+  private pendAttrs = 0;
+  private pendWrite = false;
+  private pendRazWi = false;
+  private stag = -1;
+
+  constructor(
+    readonly name: string,
+    private readonly q: EventQueue,
+    readonly engine: SmmuEngine,
+    readonly mem: PathMemory,
+    readonly cfg: DmaConfig = DEFAULT_DMA_CONFIG,
+  ) {
+    this.handler = q.register(`${name}.step`, (a) => this.step(a));
+    this.beat = new Uint8Array(cfg.beatBytes);
+  }
+
+  /** True while a job is queued or running. */
+  get busy(): boolean { return this.cur !== null || this.queue.length > 0; }
+
+  /** Queues a job; it starts when the master is free (at the earliest on the next event). Returns its live result. */
+  submit(spec: DmaJobSpec, onDone?: (r: DmaJobResult) => void): DmaJobResult {
+    if (!(spec.bytes > 0 && Number.isSafeInteger(spec.bytes))) throw new RangeError(`${this.name}: bytes must be a positive integer (got ${spec.bytes})`);
+    if ((spec.op === 'copy' || spec.op === 'checksum') && spec.src === undefined) throw new RangeError(`${this.name}: ${spec.op} needs src`);
+    if ((spec.op === 'copy' || spec.op === 'fill') && spec.dst === undefined) throw new RangeError(`${this.name}: ${spec.op} needs dst`);
+    const res: DmaJobResult = {
+      id: this.jobs.length, op: spec.op, tag: spec.tag ?? '', status: 'queued', bytesDone: 0, checksum: FNV_OFFSET,
+      startCycle: -1, endCycle: -1, translations: 0, tlbHits: 0, descriptorReads: 0, translateCycles: 0, razWi: 0, stalls: 0, fault: null, data: [],
+    };
+    this.jobs.push(res);
+    this.queue.push({ spec, res, onDone, offset: 0, haveData: false, beatLen: 0 });
+    this.stats.jobs++;
+    if (!this.scheduled) { this.scheduled = true; this.q.schedule(this.handler, 0, ACT_TRANSLATE); }
+    return res;
+  }
+
+  private step(action: number): void {
+    this.scheduled = false;
+    if (action === ACT_DATA) { this.data(); return; }
+    if (action === ACT_STALL_POLL) { this.pollStall(); return; }
+    let r = this.cur;
+    if (r === null) {
+      r = this.queue.shift() ?? null;
+      if (r === null) return;
+      this.cur = r;
+      r.res.status = 'running';
+      r.res.startCycle = this.q.now;
+    }
+    if (r.offset >= r.spec.bytes) { this.finish(r, 'done'); return; }
+    const s = r.spec;
+    const reading = s.op === 'checksum' || (s.op === 'copy' && !r.haveData);
+    if (!r.haveData) {
+      // A beat: bounded by the beat size at the address it starts at, the end, and 4 KiB pages of both sides.
+      const a = reading ? s.src! + r.offset : s.dst! + r.offset;
+      let n = Math.min(this.cfg.beatBytes - (a % this.cfg.beatBytes), s.bytes - r.offset, PAGE - (a % PAGE));
+      if (s.op === 'copy') n = Math.min(n, PAGE - ((s.dst! + r.offset) % PAGE));
+      r.beatLen = n;
+    }
+    const iova = reading ? s.src! + r.offset : s.dst! + r.offset;
+    const t = this.engine.translate({
+      streamId: s.streamId, substreamId: s.substreamId, ssv: s.ssv, iova, access: reading ? SmmuAccess.Read : SmmuAccess.Write, privileged: s.privileged,
+    });
+    this.afterTranslate(r, t, iova, !reading);
+  }
+
+  private afterTranslate(r: Running, t: SmmuResult, iova: number, write: boolean): void {
+    const res = r.res, st = this.stats;
+    const cycles = this.cfg.translateCycles + t.reads * this.cfg.descriptorReadCycles;
+    res.translations++; st.translations++;
+    if (t.via === 'tlb') { res.tlbHits++; st.tlbHits++; }
+    res.descriptorReads += t.reads; st.descriptorReads += t.reads;
+    res.translateCycles += cycles; st.translateCycles += cycles;
+    if (t.status === 'stalled') {
+      res.stalls++; st.stalls++;
+      this.stag = t.stag;
+      this.pendWrite = write;
+      this.schedule(cycles + this.cfg.stallPollCycles, ACT_STALL_POLL);
+      return;
+    }
+    if (t.status === 'abort') {
+      st.faults++;
+      res.fault = {
+        iova: `0x${iova.toString(16)}`, access: write ? 'write' : 'read', event: t.event === null ? 'none' : eventName(t.event.type),
+        recorded: t.recorded, cycle: this.q.now + cycles,
+      };
+      this.q.schedule(this.handler, cycles, ACT_DATA);   // the abort reaches the device after the translation time
+      this.scheduled = true;
+      this.pendRazWi = false;
+      this.pendPa = -1;
+      return;
+    }
+    this.pendPa = t.pa;
+    this.pendAttrs = t.attrs;
+    this.pendWrite = write;
+    this.pendRazWi = t.status === 'raz-wi';
+    if (this.pendRazWi) { res.razWi++; st.razWi++; }
+    this.schedule(cycles, ACT_DATA);
+  }
+
+  private schedule(delay: number, action: number): void {
+    this.scheduled = true;
+    this.q.schedule(this.handler, delay, action);
+  }
+
+  private pollStall(): void {
+    const r = this.cur!;
+    let list = unclaimed.get(this.engine);
+    if (list === undefined) { list = []; unclaimed.set(this.engine, list); }
+    list.push(...this.engine.takeCompletions());
+    const i = list.findIndex((c) => c.stag === this.stag && c.streamId === r.spec.streamId >>> 0);
+    if (i < 0) { this.schedule(this.cfg.stallPollCycles, ACT_STALL_POLL); return; }
+    const [c] = list.splice(i, 1);
+    const s = r.spec, reading = !this.pendWrite;
+    const iova = reading ? s.src! + r.offset : s.dst! + r.offset;
+    // The retried translation's reads were made by the engine at RESUME time; charge them here.
+    this.afterTranslate(r, c!.result, iova, this.pendWrite);
+  }
+
+  /** The data access of the current beat, at the end of its translation. */
+  private data(): void {
+    const r = this.cur!, s = r.spec, res = r.res, st = this.stats;
+    if (this.pendPa < 0) { this.finish(r, 'fault'); return; }
+    const n = r.beatLen, b = this.beat;
+    let ok = true;
+    if (!this.pendWrite) {
+      if (this.pendRazWi) b.fill(0, 0, n);
+      else ok = this.mem.readBytes(this.pendPa, b, 0, n, this.pendAttrs);
+      if (ok) {
+        st.bytesRead += n;
+        let h = res.checksum;
+        for (let i = 0; i < n; i++) {
+          h = Math.imul(h ^ b[i]!, FNV_PRIME) >>> 0;
+          if (res.data.length < this.keepBytes) res.data.push(b[i]!);
+        }
+        res.checksum = h;
+        if (s.op === 'copy') r.haveData = true;
+        else { r.offset += n; res.bytesDone = r.offset; }
+      }
+    } else {
+      if (s.op === 'fill') b.fill((s.value ?? 0) & 0xff, 0, n);
+      if (!this.pendRazWi) ok = this.mem.writeBytes(this.pendPa, b, 0, n, this.pendAttrs);
+      if (ok) {
+        st.bytesWritten += n;
+        r.haveData = false;
+        r.offset += n;
+        res.bytesDone = r.offset;
+      }
+    }
+    if (!ok) {
+      // No region decodes the PA: an external abort to the device (no SMMU event: the SMMU translated).
+      st.faults++;
+      res.fault = { iova: '', access: this.pendWrite ? 'write' : 'read', event: 'external-abort', recorded: false, cycle: this.q.now };
+      this.finish(r, 'fault');
+      return;
+    }
+    st.beats++;
+    st.dataCycles += this.cfg.beatCycles;
+    this.schedule(this.cfg.beatCycles, ACT_TRANSLATE);
+  }
+
+  private finish(r: Running, status: 'done' | 'fault'): void {
+    r.res.status = status;
+    r.res.endCycle = this.q.now;
+    this.cur = null;
+    r.onDone?.(r.res);
+    // onDone may have submitted (and so scheduled) the next job already: one event chain per master.
+    if (this.queue.length > 0 && !this.scheduled) this.schedule(0, ACT_TRANSLATE);
+  }
+}
+
+/** Checks a `DmaConfig` override set once; throws `RangeError` naming the field (the platform turns it into a UserError). */
+export function resolveDmaConfig(over: Partial<DmaConfig> = {}): DmaConfig {
+  const c = { ...DEFAULT_DMA_CONFIG, ...over };
+  for (const k of ['translateCycles', 'descriptorReadCycles', 'beatCycles', 'stallPollCycles'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 0) throw new RangeError(`${k}: expected a non-negative integer, got ${String(c[k])}`);
+  }
+  if (c.stallPollCycles < 1) throw new RangeError('stallPollCycles: expected at least 1');
+  if (!Number.isInteger(Math.log2(c.beatBytes)) || c.beatBytes < 16 || c.beatBytes > PAGE) throw new RangeError(`beatBytes: expected a power of two 16..4096, got ${c.beatBytes}`);
+  return Object.freeze(c);
+}

@@ -1,0 +1,185 @@
+import { z } from 'zod';
+import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
+import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
+import { DEVICE_nGnRE, NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
+import { PageTableBuilder } from '../src/mmu/index.js';
+import {
+  Reg, commandSlots, drainEvents, enableSmmu, encodeCd, encodeSte, writeWords,
+  type CmdFields, type CmdOpName, type DmaJobResult, type DmaJobSpec, type EventRecord, type SmmuLayout,
+} from '../src/smmu/index.js';
+import { UserError } from '../src/sim/index.js';
+
+/**
+ * Nested DMA (seed 004, Eric Auger's "SMMUv3 Nested Stage Setup"): the guest owns its CD table and
+ * stage-1 tables in guest memory (IPAs), the host owns the stream table and stage 2 (STE Config
+ * 0b111). A device DMAs through both stages. The guest then unmaps an IOVA page and reuses the
+ * page it pointed at for its own data:
+ * - phase 1 invalidates correctly (CMD_TLBI_NH_VA + CMD_SYNC through the command queue): the
+ *   device's next write to that IOVA takes a stage-1 F_TRANSLATION (recorded, CD.R=1) and the
+ *   page keeps the guest's data;
+ * - phase 2 does the same with another page but forgets the invalidation (`forget`): the IOTLB
+ *   still holds the combined entry, the device's write hits it and lands on the reused page.
+ * IHI 0070 3.17 (TLB maintenance: the SMMU's TLBs are not invalidated by table writes) and 4.4.
+ *
+ * The PE runs flat: the guest's stores go to the PAs its host stage 2 gives for its IPAs (an
+ * identity offset here), with Normal WB attributes; the SMMU is IO-coherent (COHACC on the
+ * presets that have it), so its walks, queue reads and DMA see the PE's cached writes.
+ */
+const Params = z.strictObject({
+  /** Phase 2 leaves out the TLBI_NH_VA + SYNC (the bug); false: both phases invalidate. */
+  forget: z.boolean().default(true),
+});
+type P = z.infer<typeof Params>;
+
+const SID = 4, VMID = 2, ASID = 9;
+const IPA_BASE = 0x4000_0000, GUEST_BYTES = 0x100_0000;        // 16 MiB of guest RAM at IPA 1 GiB
+const CD_IPA = IPA_BASE + 0x1000;
+const PAGE_IPA = [IPA_BASE + 0x40_0000, IPA_BASE + 0x41_0000];  // the page each phase unmaps and reuses
+const IOVA = [0x8000_0000, 0x8001_0000];
+const PAGE = 4096;
+const DEVICE_BYTE_1 = 0x11, DEVICE_BYTE_2 = 0x22, GUEST_BYTE = 0x5a;
+
+interface Phase {
+  invalidated: boolean;
+  first: DmaJobResult | null; second: DmaJobResult | null;
+  commandsConsumed: number; cmdqCons: number; cmdqProd: number;
+}
+interface Marks {
+  layout: SmmuLayout; pa: (ipa: number) => number; s1: PageTableBuilder; regs: number;
+  phases: Phase[]; events: EventRecord[];
+}
+const marks = new WeakMap<object, Marks>();
+const hex = (v: number): string => `0x${v.toString(16)}`;
+const WB = NORMAL_WB_RWA_ISH;
+
+/** Runs one DMA job and waits for it (the completion interrupt, as a poll). */
+function* dma(ctx: ScenarioContext<P>, spec: DmaJobSpec, out: (r: DmaJobResult) => void): Program {
+  const job = ctx.sys.smmu.dma.submit(spec);
+  out(job);
+  while (job.status === 'queued' || job.status === 'running') yield prog.compute(64);
+}
+
+/** The guest's driver publishes commands: stores into the queue, DSB, CMDQ_PROD; the SMMU consumes them; CONS == PROD is the SYNC's completion. */
+function* commands(ctx: ScenarioContext<P>, m: Marks, ph: Phase, cmds: Array<readonly [CmdOpName, CmdFields?]>): Program {
+  const { engine } = ctx.sys.smmu;
+  const { slots, prod } = commandSlots(engine, m.layout, cmds);
+  for (const s of slots) yield prog.store(s.pa, 16, s.bytes, { attrs: WB });
+  yield prog.dsb();
+  yield prog.store(m.regs + Reg.CMDQ_PROD, 4, prod, { attrs: DEVICE_nGnRE, wait: true });
+  engine.mmioWrite(Reg.CMDQ_PROD, 4, prod);
+  ph.commandsConsumed += engine.processCommands();
+  ph.cmdqProd = prod;
+  ph.cmdqCons = engine.mmioRead(Reg.CMDQ_CONS)[0];
+  yield prog.load(m.regs + Reg.CMDQ_CONS, 4, { attrs: DEVICE_nGnRE });     // the poll that sees CONS == PROD
+}
+
+function* guest(ctx: ScenarioContext<P>, m: Marks): Program {
+  for (const k of [0, 1]) {
+    const ph = m.phases[k]!;
+    const iova = IOVA[k]!, pagePa = m.pa(PAGE_IPA[k]!);
+    // The device writes the buffer while it is mapped.
+    yield* dma(ctx, { op: 'fill', streamId: SID, dst: iova, bytes: PAGE, value: DEVICE_BYTE_1, tag: `phase${k + 1}-mapped` }, (r) => { ph.first = r; });
+    // The guest unmaps it: a store of an invalid descriptor into its own stage-1 leaf table.
+    yield prog.store(m.pa(m.s1.slotAddress(iova, 3)), 8, 0, { attrs: WB });
+    yield prog.dsb();
+    if (ph.invalidated) yield* commands(ctx, m, ph, [['TLBI_NH_VA', { VMID, ASID, Address: iova }], ['SYNC', { CS: 0 }]]);
+    // ... and reuses the page for its own data.
+    for (let a = 0; a < PAGE; a += 64) yield prog.store(pagePa + a, 64, new Uint8Array(64).fill(GUEST_BYTE), { attrs: WB });
+    yield prog.dsb();
+    // The device writes to the old IOVA again.
+    yield* dma(ctx, { op: 'fill', streamId: SID, dst: iova, bytes: PAGE, value: DEVICE_BYTE_2, tag: `phase${k + 1}-unmapped` }, (r) => { ph.second = r; });
+  }
+}
+
+export const scenario = defineScenario<P>({
+  name: 'smmu-nested-dma',
+  description: 'nested SMMU DMA (guest CD + stage 1, host STE + stage 2): unmap with TLBI_NH_VA + SYNC faults the next DMA; forgetting the TLBI lets the device write a reused page',
+  platform: 'neoverse-n1',
+  platformSets: ['core.count=1'],
+  params: Params,
+  setup(ctx) {
+    const sys = ctx.sys;
+    const ram = sys.map.regions.find((r) => r.kind === 'dram');
+    const dev = sys.map.regions.find((r) => r.kind === 'device');
+    if (ram === undefined || dev === undefined) throw new UserError('smmu-nested-dma needs a dram and a device region');
+    if (ram.size < 0x200_0000) throw new UserError(`smmu-nested-dma needs 32 MiB of dram (region '${ram.name}' has ${ram.size})`);
+    const R = ram.base, GUEST_PA = R + 0x100_0000;
+    const { engine } = sys.smmu;
+    if (!engine.config.s1p || !engine.config.s2p) throw new UserError('smmu-nested-dma needs smmu.config.s1p and s2p (nesting)');
+    const pa = (ipa: number): number => ipa - IPA_BASE + GUEST_PA;
+    const layout: SmmuLayout = {
+      strtab: R + 0x20_0000, strtabLog2: 5, cmdq: R + 0x22_0000, cmdqLog2: 4, evtq: R + 0x23_0000, evtqLog2: 4,
+      attrs: engine.config.cohacc ? 'wb-ish' : 'nc',
+    };
+    const store = sys.coherent;   // the host kernel and the guest set their structures up earlier
+    // Host: stage 2 maps the guest's RAM; the STE is nested (Config 0b111) with the guest's CD table pointer (an IPA).
+    const s2 = new PageTableBuilder(store, { stage: 2, granule: '4K', inputBits: 48, startLevel: 0, allocBase: R + 0x40_0000, allocLimit: R + 0x50_0000 });
+    s2.map({ va: IPA_BASE, oa: GUEST_PA, size: GUEST_BYTES, s2: {} });
+    writeWords(store, layout.strtab + SID * 64, encodeSte({
+      V: 1, Config: 7, S1ContextPtr: CD_IPA, S1CIR: 1, S1COR: 1, S1CSH: 3,
+      S2VMID: VMID, S2T0SZ: 16, S2SL0: 2, S2IR0: 1, S2OR0: 1, S2SH0: 3, S2TG: 0, S2PS: 5, S2AA64: 1, S2R: 1, S2TTB: s2.root,
+    }));
+    // Guest: stage-1 tables and the CD in its own memory, addressed by IPA.
+    const s1 = new PageTableBuilder(store, { stage: 1, granule: '4K', inputBits: 48, allocBase: IPA_BASE + 0x10_0000, allocLimit: IPA_BASE + 0x20_0000, physOf: pa });
+    for (const k of [0, 1]) s1.map({ va: IOVA[k]!, oa: PAGE_IPA[k]!, size: PAGE, level: 3, s1: { nG: true, ap: 0b01 } });
+    writeWords(store, pa(CD_IPA), encodeCd({
+      T0SZ: 16, TG0: 0, IR0: 1, OR0: 1, SH0: 3, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID, TTB0: s1.root, MAIR0: 0xff,
+    }));
+    enableSmmu(engine, layout);
+    const phase = (invalidated: boolean): Phase => ({ invalidated, first: null, second: null, commandsConsumed: 0, cmdqCons: 0, cmdqProd: 0 });
+    const m: Marks = { layout, pa, s1, regs: dev.base, phases: [phase(true), phase(!ctx.params.forget)], events: [] };
+    marks.set(ctx, m);
+    sys.attach(0, new ProgramOpSource(guest(ctx, m), 'guest driver'));
+  },
+  check(ctx, outcome) {
+    const m = marks.get(ctx)!, sys = ctx.sys;
+    const { engine, dma } = sys.smmu;
+    m.events = drainEvents(engine, m.layout, sys.coherent);
+    const page = (k: number): Record<string, number> => {
+      const b = new Uint8Array(PAGE);
+      sys.coherent.read(m.pa(PAGE_IPA[k]!), b, 0, PAGE);
+      let guestBytes = 0, deviceBytes = 0, firstDevice = -1;
+      b.forEach((v, i) => { if (v === GUEST_BYTE) guestBytes++; else if (v === DEVICE_BYTE_2) { deviceBytes++; if (firstDevice < 0) firstDevice = i; } });
+      return { guestBytes, deviceBytes, firstDevice };
+    };
+    const ev = (k: number): EventRecord | undefined => m.events.find((e) => e.InputAddr === BigInt(IOVA[k]!));
+    const phaseCheck = (k: number): Record<string, unknown> & { pass: boolean } => {
+      const ph = m.phases[k]!, p = page(k), e = ev(k), second = ph.second!, first = ph.first!;
+      const faulted = second.status === 'fault' && second.bytesDone === 0;
+      const staleWrite = second.status === 'done' && p.deviceBytes! > 0;
+      const expected = ph.invalidated ? 'fault' : 'stale-write';
+      const eventOk = e !== undefined && e.name === 'F_TRANSLATION' && e.S2 === 0 && e.CLASS === 2 && e.RnW === 0 && e.StreamID === SID;
+      return {
+        pass: first.status === 'done' && (ph.invalidated ? faulted && eventOk && p.guestBytes === PAGE : staleWrite && e === undefined),
+        expected, invalidated: ph.invalidated,
+        commands: ph.invalidated ? { consumed: ph.commandsConsumed, cmdqProd: ph.cmdqProd, cmdqCons: ph.cmdqCons } : 'none',
+        mappedWrite: { status: first.status, bytes: first.bytesDone, translations: first.translations, iotlbHits: first.tlbHits, descriptorReads: first.descriptorReads, cycles: first.endCycle - first.startCycle },
+        unmappedWrite: {
+          status: second.status, bytes: second.bytesDone, iotlbHits: second.tlbHits, cycles: second.endCycle - second.startCycle,
+          ...(second.fault !== null ? { fault: second.fault } : {}),
+        },
+        event: e === undefined ? 'none' : { name: e.name, StreamID: e.StreamID, S2: e.S2, CLASS: e.CLASS, RnW: e.RnW, InputAddr: hex(Number(e.InputAddr)) },
+        ...(staleWrite ? {
+          staleWrite: {
+            iova: hex(IOVA[k]!), ipa: hex(PAGE_IPA[k]!), pa: hex(m.pa(PAGE_IPA[k]!) + p.firstDevice!), bytes: p.deviceBytes,
+            wrote: hex(DEVICE_BYTE_2), overwrote: `guest data ${hex(GUEST_BYTE)}`,
+          },
+        } : {}),
+        page: { pa: hex(m.pa(PAGE_IPA[k]!)), guestBytes: p.guestBytes, deviceBytes: p.deviceBytes },
+      };
+    };
+    const snap = engine.statsSnapshot();
+    return {
+      completed: { pass: outcome.endReason === 'done', endReason: outcome.endReason },
+      phase1: phaseCheck(0),
+      phase2: phaseCheck(1),
+      smmu: {
+        pass: true,
+        translations: dma.stats.translations, iotlbHits: dma.stats.tlbHits, descriptorReads: dma.stats.descriptorReads,
+        translateCycles: dma.stats.translateCycles, dataCycles: dma.stats.dataCycles,
+        tlbiNhVa: snap.smmu.commandsByName.CMD_TLBI_NH_VA ?? 0, syncs: snap.smmu.syncs, eventsWritten: snap.smmu.eventsWritten,
+        vmidInvalidations: snap.vmids[VMID]?.invalidations ?? 0,
+      },
+    };
+  },
+});
