@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ProgramOpSource, prog, type Fault, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext, type System } from '../src/platform/index.js';
-import { Hypervisor, type PlatformCaps, type PolicyName, type S2Attr, type VmaInfo } from '../src/hyp/index.js';
+import { CMO_STRATEGIES, Hypervisor, POLICY_NAMES, type PlatformCaps, type PolicyName, type S2Attr, type VmaInfo } from '../src/hyp/index.js';
 import { encodeMair, resolveAttrOptions, type PageTableBuilder } from '../src/mmu/index.js';
 import { UserError, zInt } from '../src/sim/index.js';
 
@@ -103,6 +103,7 @@ export function passthroughVm(sys: System, opts: { vma: VmaInfo; windowAttrIndx:
   const ram = sys.map.regions.find((r) => r.kind === 'dram' && r.linearMap);
   if (ram === undefined) throw new UserError('this scenario needs a dram region in the linear map');
   const region = opts.region ?? passthroughRegion(sys);
+  if (cfg.hyp.cmo === 'fwb' && !cfg.mmu.featS2FWB) throw new UserError("hyp.cmo: 'fwb' needs FEAT_S2FWB, which this platform lacks (mmu.featS2FWB=false); use a platform that has it (grace)");
   const attrOpts = resolveAttrOptions(cfg.mmu.attrs, 'mmu.attrs');
   const caps: PlatformCaps = { featS2FWB: cfg.mmu.featS2FWB, ctrDic: cfg.cache.dic, mte: attrOpts.featMTE2, featMTEPerm: attrOpts.featMTEPerm };
   const hyp = new Hypervisor({
@@ -121,6 +122,9 @@ export function passthroughVm(sys: System, opts: { vma: VmaInfo; windowAttrIndx:
   s1.map({ va: PT_IPA, oa: PT_IPA, size: PT_BYTES, level: 3, s1: { af: true, attrIndx: opts.windowAttrIndx, sh: 3 } });
   return { hyp, region, vma: opts.vma, caps, s1Root: s1.root, s1, ptPa: region.base, ...(pt.ok ? {} : { memslotRefused: `-${pt.errno} (${pt.reason})` }) };
 }
+
+/** Every policy; any strategy (the passthrough scenarios are about attributes, not boot-time cleaning). */
+export const ACCEPTS = { policies: POLICY_NAMES, cmo: CMO_STRATEGIES };
 
 /** Host init on this PE, then into the guest with its MMU on. */
 export function* enterVcpu(vm: PassthroughVm): Program {
@@ -281,6 +285,7 @@ export const scenario = defineScenario<P>({
   name: 'atomics-normal-nc',
   description: 'seed 000: guest vCPUs run LDADD and LDXR/STXR on a passthrough cacheable-device region (grace gpu-mem); hyp.policy decides Device / Normal-NC / Normal WB at stage 2 or refuses, the region decides what non-cacheable atomics do',
   platformSets: ['mmu.translation=vmsa'],
+  accepts: ACCEPTS,
   params: Params,
   setup(ctx) {
     const { sys, params } = ctx;

@@ -3,7 +3,7 @@ import { ProgramOpSource, prog, type OpResult, type Program } from '../src/core/
 import { defineScenario } from '../src/platform/index.js';
 import type { Hypervisor } from '../src/hyp/index.js';
 import { UserError } from '../src/sim/index.js';
-import { ATTRIDX_WB, PT_IPA, PT_BYTES, VmaParams, enterVcpu, passthroughVm, regionText, vmaOf, zPgprot, type PassthroughRegion, type PassthroughVm } from './atomics-normal-nc.js';
+import { ACCEPTS, ATTRIDX_WB, PT_IPA, PT_BYTES, VmaParams, enterVcpu, passthroughVm, regionText, vmaOf, zPgprot, type PassthroughRegion, type PassthroughVm } from './atomics-normal-nc.js';
 
 /**
  * Seed 004's crash (v5.12, Tegra validation model without FEAT_S2FWB): QEMU mmaps a PCIe BAR
@@ -62,6 +62,7 @@ export const scenario = defineScenario<P>({
   description: "seed 004: KVM's change_pte notifier cleans a vfio BAR page by its linear-map address on a host without FWB, and the host faults (Oops); scenario.fix=true skips PFNs outside the linear map",
   platform: 'neoverse-n1',
   platformSets: ['mmu.translation=vmsa'],
+  accepts: ACCEPTS,
   params: Params,
   setup(ctx) {
     const { sys, params } = ctx;

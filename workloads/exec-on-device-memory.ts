@@ -5,6 +5,7 @@ import type { PolicyName } from '../src/hyp/index.js';
 import {
   ATTRIDX_WB, PT_IPA, VmaParams, capsText, describeExpectation, enterVcpu, expectedMapping, observedMapping, passthroughVm, regionText, vmaOf,
   type Expectation, type PassthroughVm,
+  ACCEPTS,
 } from './atomics-normal-nc.js';
 
 /**
@@ -61,6 +62,7 @@ export const scenario = defineScenario<P>({
   name: 'exec-on-device-memory',
   description: 'an instruction fetch from a passthrough VM_PFNMAP region (grace gpu-mem): each hyp.policy refuses it (-ENOEXEC, a stage-2 fault in the guest) or maps it executable',
   platformSets: ['mmu.translation=vmsa'],
+  accepts: ACCEPTS,
   params: Params,
   setup(ctx) {
     const { sys, params } = ctx;

@@ -5,6 +5,7 @@ import type { PolicyName } from '../src/hyp/index.js';
 import {
   ATTRIDX_TAGGED, ATTRIDX_WB, PT_IPA, VmaParams, capsText, describeExpectation, enterVcpu, expectedMapping, observedMapping, passthroughVm, regionText, vmaOf,
   type Expectation, type PassthroughVm,
+  ACCEPTS,
 } from './atomics-normal-nc.js';
 
 /**
@@ -62,6 +63,7 @@ export const scenario = defineScenario<P>({
   name: 'mte-on-pfnmap',
   description: 'seed 000: an MTE guest maps the cacheable passthrough region Tagged; the memslot is refused, the Tagged accesses abort (no tag storage), or stage-2 NoTagAccess (FEAT_MTE_PERM) turns them into stage-2 permission faults',
   platformSets: ['mmu.translation=vmsa', 'mmu.attrs.featMTE2=true'],
+  accepts: ACCEPTS,
   params: Params,
   setup(ctx) {
     const { sys, params } = ctx;

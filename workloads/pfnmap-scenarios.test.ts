@@ -99,3 +99,10 @@ describe('cow-device-pfn-clean', () => {
     expect(r.checks.clean!.dcOps).toBe(crashed ? 1 : 0);
   });
 });
+
+describe('passthrough scenarios: configuration', () => {
+  it("hyp.cmo=fwb on a platform without FEAT_S2FWB is a one-line user error (exit 2), before anything runs", async () => {
+    await expect(run('atomics-normal-nc', { platform: 'neoverse-n1', sets: ['hyp.cmo=fwb'] })).rejects.toThrow(
+      expect.objectContaining({ name: 'UserError', message: expect.stringMatching(/^hyp\.cmo: 'fwb' needs FEAT_S2FWB[^\n]*$/) }));
+  });
+});
