@@ -298,7 +298,7 @@ describe('stage 2 and nested walks', () => {
 describe('tags, alignment, PTW and the EL2 regime', () => {
   it('a Tagged access to memory without tag storage is an external abort; with tag storage it goes through', () => {
     for (const tags of [false, true]) {
-      const sys = vmsa(1, [`memory.regions.ram.mteTags=${tags}`]);
+      const sys = vmsa(1, [`memory.regions.ram.mteTags=${tags}`, 'mmu.attrs.featMTE2=true']);
       const t = s1Builder(sys);
       t.map({ va: 0x4000_0000, oa: DATA, size: 0x1000, level: 3, s1: { af: true, attrIndx: 3 } });
       let r: OpResult | undefined;
@@ -315,7 +315,7 @@ describe('tags, alignment, PTW and the EL2 regime', () => {
   });
 
   it('FEAT_MTE_PERM: a Tagged access through a stage-2 NoTagAccess page is a stage-2 permission fault', () => {
-    const sys = vmsa(1, ['mmu.attrs.featMTEPerm=true']);
+    const sys = vmsa(1, ['mmu.attrs.featMTE2=true', 'mmu.attrs.featMTEPerm=true']);
     const s2t = new PageTableBuilder(sys.coherent, { stage: 2, granule: '4K', inputBits: 48, startLevel: 0, allocBase: S2TABLES, allocLimit: S2TABLES + 0x10_0000 });
     s2t.map({ va: 0, oa: RAM, size: 0x4000_0000, level: 1 });
     s2t.map({ va: 0x4000_0000, oa: RAM + 0x4000_0000, size: 0x1000, level: 3, s2: { memAttr: 0b0100 } });

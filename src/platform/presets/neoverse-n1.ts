@@ -53,7 +53,7 @@ export const NEOVERSE_N1: PlatformConfig = {
     ipaInvalidatesCombined: false,
     exceptionCycles: 30,         // assumed
     features: { paBits: 48, featVMID16: true, asid16: true, featHPDS: true, featXNX: false },   // v8.2 PARange 48 bits [N3 ID_AA64MMFR0], XNX assumed absent
-    attrs: {},
+    attrs: { featMTE2: false },  // no MTE on N1 (ARMv8.2)
   },
   hyp: { policy: 'cacheable-pfnmap', cmo: 'clean-on-s2-fault', trapCycles: 3000 },   // KVM today on a part without FWB; trap cost assumed (~1 us)
   smmu: {
