@@ -13,7 +13,7 @@
 export { OpCode, OP_NAMES, MAX_ACCESS_BYTES, isMemoryOp } from './ops.js';
 export { Pe, type PeConfig } from './pe.js';
 export { OpSlot, TraceOpSource, ProgramOpSource, type OpSource, type OpResult, type Program, type ProgramOp, type Fault, type MmuSyndrome } from './op-source.js';
-export type { Stage2FaultHandler, Stage2Resolution } from './pe.js';
+export type { Stage2FaultHandler, Stage2Resolution, Stage2Emulation } from './pe.js';
 export * as prog from './program.js';
 export { TraceReader, TraceWriter, MemoryTrace, type TraceCursor, type TraceChunk, type TraceHeader } from './trace-format.js';
 export { importLackey } from './lackey.js';

@@ -22,7 +22,13 @@ export interface PeConfig {
  * What a stage-2 fault handler (the hypervisor model, or a scenario) decides: `retry` re-executes
  * the access (the handler mapped the page), `deliver` gives the fault to the program.
  */
-export type Stage2Resolution = 'retry' | 'deliver';
+export type Stage2Resolution = 'retry' | 'deliver' | Stage2Emulation;
+/**
+ * The hypervisor emulated the access (an MMIO trap): the op completes without touching memory; a
+ * load returns `bytes` (zero-filled to the access size). A store's data is what
+ * `Pe.faultingAccess()` showed the handler.
+ */
+export interface Stage2Emulation { readonly emulate: true; readonly bytes?: Uint8Array }
 /**
  * Called on a stage-2 fault with its syndrome; the PE stalls until `resume` is called (at any later
  * cycle: the handler's own cost is its to model).
@@ -109,6 +115,22 @@ export class Pe {
   stage2Handler: Stage2FaultHandler | undefined = undefined;
   /** The syndrome of the last MMU fault this PE took. */
   lastFault: MmuSyndrome | undefined = undefined;
+
+  /**
+   * The access a stage-2 fault handler is handling (valid while the PE is stalled on the fault): its
+   * size, whether it writes, and for stores the bytes it would write (what KVM reads from the
+   * register ESR.SRT names, to emulate MMIO).
+   */
+  faultingAccess(): { write: boolean; size: number; data: Uint8Array } {
+    const slot = this.slot;
+    const write = slot.op === OP_STORE || slot.op === OP_STX;
+    const data = new Uint8Array(write ? slot.size : 0);
+    if (write) {
+      if (slot.bytes !== undefined) data.set(slot.bytes.subarray(0, slot.size));
+      else for (let k = 0; k < slot.size; k++) { const b = k & 7; data[k] = b < 4 ? (slot.valueLo >>> (8 * b)) & 0xff : (slot.valueHi >>> (8 * (b - 4))) & 0xff; }
+    }
+    return { write, size: slot.size, data };
+  }
 
   /**
    * Runs `src` on this PE at EL2 as the handler of the stage-2 fault it is stalled on (call from a
@@ -586,6 +608,7 @@ export class Pe {
       const r = this.faultResolution;
       this.faultResolution = undefined;
       if (r === 'deliver') return this.deliverFault(this.faultSyndrome!);
+      if (r !== 'retry') return this.completeEmulated(r);
     }
     if (this.walkFaultPending) { this.walkFaultPending = false; return this.takeFault(isCmo); }
     const op = slot.op;
@@ -738,6 +761,19 @@ export class Pe {
     this.stats.mmuFaults++;
     this.lastFault = syn;
     return this.deliverFault(syn);
+  }
+
+  /** The hypervisor performed the access itself: the op ends successfully with its data. */
+  private completeEmulated(e: Stage2Emulation): number {
+    const slot = this.slot, wait = slot.wait, size = slot.size;
+    const returns = slot.op === OP_LOAD || slot.op === OP_FETCH || slot.op === OP_ATOMIC || slot.op === OP_LDX;
+    const bytes = new Uint8Array(returns ? size : slot.op === OP_STX ? 1 : 0);
+    if (returns && e.bytes !== undefined) bytes.set(e.bytes.subarray(0, size));
+    let lo = 0, hi = 0;
+    for (let k = Math.min(bytes.length, 8) - 1; k >= 0; k--) { if (k >= 4) hi = hi * 256 + bytes[k]!; else lo = lo * 256 + bytes[k]!; }
+    this.consume();
+    if (wait) this.source!.deliver({ ok: true, fault: undefined, bytes, value: lo + hi * 4294967296, valueLo: lo, valueHi: hi, cycle: this.q.now });
+    return XL_FAULTED;
   }
 
   /** The program takes the fault: the op ends with it (delivered if the program waits). */

@@ -10,8 +10,9 @@
  * shared it; stage-2 table pages are allocated and linked functionally (coherent writes, no
  * time), while each leaf descriptor is also stored by the handler through the host map, so the
  * write that makes a page visible costs what a store costs; the trap itself costs `trapCycles`
- * on top of the exception entry and return. MMIO emulation is not modelled: a stage-2 fault
- * outside every memslot is given to the guest as an abort.
+ * on top of the exception entry and return. A stage-2 fault in an emulated MMIO region
+ * (`addMmio`) exits to the VMM's device model, which completes the access; one outside every
+ * memslot and MMIO region is given to the guest as an abort.
  *
  * Faults on a page already mapped: a translation fault is spurious (another vCPU mapped it) and
  * retried; a permission fault on a NoTagAccess page that already allows the access is a Tagged
@@ -19,7 +20,7 @@
  * fault (exec or write on a page mapped without it) asks the policy again. `changePte` models the
  * MMU-notifier clean of seed 004 on the host PE.
  */
-import { prog, type OpResult, type Pe, type Program, type ProgramOp, type MmuSyndrome, ProgramOpSource } from '../core/index.js';
+import { prog, type OpResult, type Pe, type Program, type ProgramOp, type MmuSyndrome, type Stage2Resolution, ProgramOpSource } from '../core/index.js';
 import {
   MmuReg, PageTableBuilder, encodeHcr, encodeMair, encodeSctlr, encodeTcr, encodeTtbr, encodeVtcr, type Halves,
 } from '../mmu/index.js';
@@ -95,7 +96,23 @@ export interface HostCleanResult {
   cycles: number;
 }
 
+/**
+ * An emulated device in the VM's IPA space. A guest access there traps (no stage-2 mapping); the
+ * VMM's model reads or writes the register at `offset` and the access completes with that value —
+ * the KVM_EXIT_MMIO round trip, costed as `exitCycles` on top of the trap.
+ */
+export interface MmioRegion {
+  readonly name: string;
+  readonly ipa: number;
+  readonly size: number;
+  /** Cycles of the exit to the VMM and back (user space), beyond the hypervisor's own trap cost. */
+  readonly exitCycles: number;
+  read(offset: number, size: number): Uint8Array;
+  write(offset: number, data: Uint8Array): void;
+}
+
 export class HypStats {
+  mmioExits = 0;
   s2Faults = 0;
   s2Refused = 0;
   pagesMapped = 0;
@@ -138,6 +155,8 @@ export class Hypervisor {
   readonly hostMap: PageTableBuilder;
   readonly stage2: PageTableBuilder;
   readonly memslots: Memslot[] = [];
+  /** Emulated MMIO regions of the VM (no memslot): a trap there goes to the VMM's device model. */
+  readonly mmio: MmioRegion[] = [];
   /** What each stage-2 page (by IPA) was mapped with, to tell a spurious or a tag-access fault from a new one. */
   readonly mapped = new Map<number, MapDecision>();
   private readonly vmid = 1;
@@ -307,14 +326,41 @@ export class Hypervisor {
   // The stage-2 fault handler
   // -------------------------------------------------------------------------------------------
 
+  /**
+   * An MMIO trap: with ISV the hypervisor knows the access (size, direction, data) from ESR and
+   * the register; it exits to the VMM, whose device model performs it, and the guest resumes past
+   * the access. Without ISV (an access KVM cannot decode) the guest gets the abort.
+   */
+  private emulateMmio(pe: Pe, syn: MmuSyndrome, dev: MmioRegion, start: number, resume: (r: Stage2Resolution) => void): void {
+    if (((syn.esr >>> 24) & 1) === 0) { this.stats.s2Refused++; this.stats.refusals.push(`MMIO ${dev.name}: no ISV, cannot emulate`); resume('deliver'); return; }
+    this.stats.mmioExits++;
+    const a = pe.faultingAccess();
+    const offset = syn.ipa - dev.ipa;
+    let bytes: Uint8Array | undefined;
+    if (a.write) dev.write(offset, a.data); else bytes = dev.read(offset, a.size);
+    const cost = this.cfg.trapCycles + dev.exitCycles, stats = this.stats;
+    function* exit(): Program { if (cost > 0) yield prog.compute(cost); }
+    pe.runHandler(new ProgramOpSource(exit(), 'hyp.mmio'), () => {
+      stats.faultCycles += pe.currentCycle - start;
+      resume(bytes === undefined ? { emulate: true } : { emulate: true, bytes });
+    });
+  }
+
   slotOf(ipa: number): Memslot | undefined {
     return this.memslots.find((s) => ipa >= s.ipa && ipa < s.ipa + s.size);
   }
 
-  private onStage2Fault(pe: Pe, syn: MmuSyndrome, resume: (r: 'retry' | 'deliver') => void): void {
+  /** Adds an emulated device (KVM_EXIT_MMIO on every access to it). */
+  addMmio(region: MmioRegion): void {
+    this.mmio.push(region);
+  }
+
+  private onStage2Fault(pe: Pe, syn: MmuSyndrome, resume: (r: Stage2Resolution) => void): void {
     this.stats.s2Faults++;
     const start = pe.currentCycle;
     const slot = syn.ipa >= 0 ? this.slotOf(syn.ipa) : undefined;
+    const dev = slot === undefined && !syn.s1ptw ? this.mmio.find((d) => syn.ipa >= d.ipa && syn.ipa < d.ipa + d.size) : undefined;
+    if (dev !== undefined) { this.emulateMmio(pe, syn, dev, start, resume); return; }
     // kvm_vcpu_trap_is_exec_fault(): an instruction abort that is not on a stage-1 table walk (a
     // fetch's S1PTW fault reads a table: a data access, which must not get X or an I-cache invalidation).
     const fetch = ((syn.esr >>> 26) & 0x3f) === 0x20 && !syn.s1ptw;

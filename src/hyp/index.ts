@@ -7,12 +7,13 @@
  * performs the selected cache-maintenance strategy as real DC/IC ops on the faulting PE; the
  * host's own EL2 identity map; start-of-day maintenance (clean all, clean what was loaded,
  * set/way); HCR_EL2.DC and FWB as strategies.
- * Leaves out: MMIO emulation (a fault outside every memslot is given to the guest), the VMM's
+ * Emulated MMIO: a fault in an MMIO region (addMmio) with ISV exits to the VMM's device model and
+ * completes the access with its value. Leaves out: the VMM's
  * own EL0 mapping (it shares the host map), huge pages at stage 2 (4KB pages only), guest
  * exception vectors, vCPU scheduling and migration.
  */
 export { Hypervisor, HypStats, CMO_STRATEGIES, CMO_DESCRIPTIONS } from './hypervisor.js';
-export type { CmoStrategy, HypervisorConfig, HypervisorDeps, Memslot } from './hypervisor.js';
+export type { CmoStrategy, HypervisorConfig, HypervisorDeps, Memslot, MmioRegion } from './hypervisor.js';
 export { cleanInvalidateAllBySetWay, dcByVaRange } from './cmo.js';
 export type { SetWayLevel } from './cmo.js';
 export * from './policies/index.js';
