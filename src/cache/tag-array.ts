@@ -4,9 +4,10 @@
  * counters: statistics belong to the controller that drives the array.
  *
  * Addressing: callers pass line numbers, `line = floor(pa / lineBytes)` (exact up to 2^53), and
- * the set is `line mod sets` (bit selection, as in cachegrind's and Dinero's models; `mod()`
- * rather than `&`, which would truncate a line number above 2^32). The whole line number is the
- * tag, so a tag compare never needs the set.
+ * the set is `line mod sets` (bit selection, as in cachegrind's and Dinero's models), computed as
+ * `line & (sets - 1)`: sets is a power of two and `&` first takes the line mod 2^32 (ToInt32 is
+ * exact for integers up to 2^53), so the low bits, the only ones the mask keeps, are the line's
+ * own even above 2^32. The whole line number is the tag, so a tag compare never needs the set.
  *
  * Contract:
  * - `tag[slot]` is -1 exactly when the slot is invalid; change validity only through
@@ -20,7 +21,6 @@
  * - Nothing on the access path (lookup, touch, victim, fill, invalidate, readBytes, writeBytes)
  *   allocates.
  */
-import { mod } from '../sim/index.js';
 import type { ReplacementPolicy } from './replacement.js';
 import { LruPolicy } from './replacement/lru.js';
 
@@ -103,6 +103,20 @@ export class CacheArray {
   readonly gen: Uint32Array;
   /** Valid ways per set, so that victim() skips the search for a hole in a full set. */
   private readonly validWays: Uint16Array;
+  /** sets - 1 (sets is a power of two): `line & setMask` is the set. */
+  private readonly setMask: number;
+  /**
+   * The slot lookup() found last. Tags are unique among valid slots, so `tag[lastSlot] === line`
+   * proves it is still the answer (no bookkeeping on fill or invalidate); accesses to one line
+   * come in runs (sequential fetches, a loop's data), and then lookup skips the scan.
+   */
+  private lastSlot = 0;
+  /**
+   * The slot touch() told the policy about last, -1 after anything else changed the policy's
+   * state. Telling the policy again about the slot it heard of last changes no victim choice (see
+   * ReplacementPolicy: a repeated touch is idempotent for the choice), so touch() skips it.
+   */
+  private lastTouched = -1;
 
   constructor(geometry: CacheGeometry, opts: CacheArrayOptions = {}) {
     this.sets = checkGeometry(geometry);
@@ -114,6 +128,7 @@ export class CacheArray {
     this.state = new Uint8Array(slots);
     this.gen = new Uint32Array(slots);
     this.validWays = new Uint16Array(this.sets);
+    this.setMask = this.sets - 1;
     const kind = opts.data ?? 'local';
     if (kind === 'none') this.data = new Uint8Array(0);
     else if (kind === 'shared') this.data = new Uint8Array(new SharedArrayBuffer(slots * this.lineBytes));
@@ -127,18 +142,26 @@ export class CacheArray {
   }
 
   /** The set `line` maps to. */
-  setOf(line: number): number { return mod(line, this.sets); }
+  setOf(line: number): number { return line & this.setMask; }
 
-  /** The slot holding `line`, or -1. No side effect. */
+  /** The slot holding `line` (a line number, >= 0), or -1. No side effect but the lookup memo. */
   lookup(line: number): number {
-    const ways = this.ways, tag = this.tag;
-    const base = mod(line, this.sets) * ways;
-    for (let i = base, end = base + ways; i < end; i++) if (tag[i] === line) return i;
+    const tag = this.tag, last = this.lastSlot;
+    if (tag[last] === line) return last;
+    const ways = this.ways;
+    const base = (line & this.setMask) * ways;
+    for (let i = base, end = base + ways; i < end; i++) {
+      if (tag[i] === line) { this.lastSlot = i; return i; }
+    }
     return -1;
   }
 
   /** Records a use of a valid slot (a demand hit) with the replacement policy. */
-  touch(slot: number): void { this.policy.touch(slot); }
+  touch(slot: number): void {
+    if (slot === this.lastTouched) return;
+    this.lastTouched = slot;
+    this.policy.touch(slot);
+  }
 
   /** The slot to fill in `set`: the lowest invalid way, else the policy's victim (not evicted). */
   victim(set: number): number {
@@ -156,18 +179,21 @@ export class CacheArray {
    * Data is left as it was: the controller copies the fill data in.
    */
   fill(slot: number, line: number, state: number): void {
-    if (this.tag[slot] === INVALID_TAG) this.validWays[(slot / this.ways) | 0]++;   // slot: an index < 2^31
+    if (this.tag[slot] === INVALID_TAG) this.validWays[line & this.setMask]++;   // the slot is in line's set
     this.tag[slot] = line;
     this.state[slot] = state | STATE_VALID;
     this.gen[slot] = (this.gen[slot]! + 1) >>> 0;
+    this.lastTouched = slot;                             // a fill is a use to every policy: a touch now repeats it
     this.policy.fill(slot);
   }
 
   /** Empties `slot` (state 0, tag -1). Data is left as it was. */
   invalidate(slot: number): void {
-    if (this.tag[slot] !== INVALID_TAG) this.validWays[(slot / this.ways) | 0]--;
+    const old = this.tag[slot]!;
+    if (old !== INVALID_TAG) this.validWays[old & this.setMask]--;
     this.tag[slot] = INVALID_TAG;
     this.state[slot] = 0;
+    this.lastTouched = -1;
     this.policy.invalidate(slot);
   }
 
@@ -224,6 +250,7 @@ export class CacheArray {
     this.state.fill(0);
     this.validWays.fill(0);
     this.data.fill(0);
+    this.lastTouched = -1;
     this.policy.reset();
   }
 }
