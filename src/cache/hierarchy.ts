@@ -175,8 +175,8 @@ export class CacheHierarchy {
     this.l3 = this.hasL3 ? new Level('system.l3', geom(c.l3), c.l3.replacement, o.rng, c.l3.hitLatency, c.l3.tagLatency) : undefined;
     const linesPerCluster = (c.l2.sizeBytes + this.clusterSize * (c.l1d.sizeBytes + c.l1i.sizeBytes)) / lb;
     this.filter = new SnoopFilter(this.clusters, Math.min(1 << 22, linesPerCluster * this.clusters));
-    this.buf = new Uint8Array(lb);
-    this.buf2 = new Uint8Array(lb);
+    this.buf = this.scratch(0, lb);
+    this.buf2 = this.scratch(1, lb);
     this.sharers = new Int32Array(this.clusters);
     this.regionAttrs = new Uint32Array(o.map.regions.length);
     this.l1dMshrs = c.l1d.mshrs; this.l1iMshrs = c.l1i.mshrs; this.l2Mshrs = c.l2.mshrs;
@@ -454,14 +454,19 @@ export class CacheHierarchy {
 
   // Line buffers, one per use that can nest inside another (an eviction inside a write-back inside
   // an eviction...), so no step overwrites data a caller still holds. 256 = the largest line.
-  private readonly pfSave = new Uint8Array(256);
-  private readonly keepBuf = new Uint8Array(256);
-  private readonly vb1 = new Uint8Array(256);
-  private readonly vb2 = new Uint8Array(256);
-  private readonly l3SaveBuf = new Uint8Array(256);
-  private readonly rmwBuf = new Uint8Array(256);
-  private readonly fetchKeep = new Uint8Array(256);
-  private readonly cmoBuf = new Uint8Array(256);
+  // All of them are views of one arena, so that line copies between them and the cache arrays
+  // or the store move whole words (sim/words.ts keeps one word view per buffer, not per view).
+  private readonly arena = new ArrayBuffer(ARENA_BUFS * 256);
+  private scratch(i: number, bytes = 256): Uint8Array { return new Uint8Array(this.arena, i * 256, bytes); }
+  private readonly pfSave = this.scratch(2);
+  private readonly keepBuf = this.scratch(3);
+  private readonly vb1 = this.scratch(4);
+  private readonly vb2 = this.scratch(5);
+  private readonly l3SaveBuf = this.scratch(6);
+  private readonly rmwBuf = this.scratch(7);
+  private readonly fetchKeep = this.scratch(8);
+  private readonly cmoBuf = this.scratch(9);
+  private readonly vb3 = this.scratch(10);
 
   /** Reads the line from below (L3 or memory) into `buf`; returns FROM_* flags. */
   private fillFromBelow(line: number, attrs: number): number {
@@ -910,8 +915,6 @@ export class CacheHierarchy {
     }
     if (dirty) { l3.stats.writebacks++; this.memoryWrite(line, data, 0); }
   }
-
-  private readonly vb3 = new Uint8Array(256);
 
   // ===== write-through and write-around ==============================================================
 
@@ -1568,6 +1571,8 @@ export class CacheHierarchy {
 }
 
 const SNOOP_HAD = 1, SNOOP_DIRTY = 2, SNOOP_PENDING = 4;
+/** Line buffers in the hierarchy's scratch arena (256 bytes each; 16 make the 4 KiB that WordViews wants). */
+const ARENA_BUFS = 16;
 /** fillFromBelow results: from memory (0), from the L3, and dirty (an exclusive L3 handed it up). */
 const FROM_MEM = 0, FROM_L3 = 1, FROM_DIRTY = 2;
 

@@ -21,6 +21,7 @@
  * - Nothing on the access path (lookup, touch, victim, fill, invalidate, readBytes, writeBytes)
  *   allocates.
  */
+import { WordViews } from '../sim/words.js';
 import type { ReplacementPolicy } from './replacement.js';
 import { LruPolicy } from './replacement/lru.js';
 
@@ -98,6 +99,10 @@ export class CacheArray {
   readonly state: Uint8Array;
   /** Line data, `lineBytes` per slot at `dataOffset(slot)`. Empty with `data: 'none'`. */
   readonly data: Uint8Array;
+  /** `data` as whole 32-bit words, for aligned copies (see readBytes). */
+  private readonly data32: Int32Array;
+  /** Word views of the arrays readBytes / writeBytes copy to and from. */
+  private readonly peers = new WordViews();
   readonly policy: ReplacementPolicy;
   /** Fills of each slot so far (mod 2^32): a line seen at (slot, gen) is still the same copy while both match. */
   readonly gen: Uint32Array;
@@ -134,6 +139,7 @@ export class CacheArray {
     else if (kind === 'shared') this.data = new Uint8Array(new SharedArrayBuffer(slots * this.lineBytes));
     else if (kind === 'local') this.data = new Uint8Array(slots * this.lineBytes);
     else throw new RangeError(`cache data: ${JSON.stringify(kind)} is not one of local, shared, none`);
+    this.data32 = new Int32Array(this.data.buffer, 0, this.data.byteLength >>> 2);
     const policy = opts.replacement ?? new LruPolicy(this.sets, this.ways);
     if (policy.sets !== this.sets || policy.ways !== this.ways) {
       throw new RangeError(`cache replacement: policy is sized ${policy.sets} sets x ${policy.ways} ways, the array has ${this.sets} x ${this.ways}`);
@@ -211,17 +217,38 @@ export class CacheArray {
 
   wayOf(slot: number): number { return slot - ((slot / this.ways) | 0) * this.ways; }
 
-  /** Copies `len` bytes of `slot`'s line from byte `offset` into `dst` (no allocation). */
+  /**
+   * Copies `len` bytes of `slot`'s line from byte `offset` into `dst` (no allocation once the
+   * word views of dst's buffer exist). Ranges word-aligned at both ends in large buffers move as
+   * 32-bit words, anything else byte by byte: the same bytes either way.
+   */
   readBytes(slot: number, offset: number, dst: Uint8Array, dstOff: number, len: number): void {
     // Offsets are byte indexes below 2^31 (not addresses): `| 0` keeps the loop on small ints
     // even when `offset` was computed from a double address.
     const d = this.data, s = (slot * this.lineBytes + offset) | 0, o = dstOff | 0, n = len | 0;
+    if (n >= 8) {
+      // Whole words when both ends are word-aligned in their buffers (line moves, 8-byte loads).
+      const w = this.peers.of(dst), at = (dst.byteOffset + o) | 0;
+      if (w !== undefined && ((s | at | n) & 3) === 0) {
+        const d32 = this.data32, si = s >>> 2, di = at >>> 2;
+        for (let i = 0, m = n >>> 2; i < m; i++) w[di + i] = d32[si + i]!;
+        return;
+      }
+    }
     for (let i = 0; i < n; i++) dst[o + i] = d[s + i]!;
   }
 
   /** Copies `len` bytes from `src` into `slot`'s line at byte `offset` (no allocation). */
   writeBytes(slot: number, offset: number, src: Uint8Array, srcOff: number, len: number): void {
     const d = this.data, s = (slot * this.lineBytes + offset) | 0, o = srcOff | 0, n = len | 0;
+    if (n >= 8) {
+      const w = this.peers.of(src), at = (src.byteOffset + o) | 0;
+      if (w !== undefined && ((s | at | n) & 3) === 0) {
+        const d32 = this.data32, di = s >>> 2, si = at >>> 2;
+        for (let i = 0, m = n >>> 2; i < m; i++) d32[di + i] = w[si + i]!;
+        return;
+      }
+    }
     for (let i = 0; i < n; i++) d[s + i] = src[o + i]!;
   }
 
