@@ -321,7 +321,7 @@ export class CacheHierarchy {
       const k = this.clusterOf(pe);
       const m = this.mshr[k]!;
       const e = m.find(line);
-      if (e >= 0 && m.allocate(line, id) >= 0) {          // answered when the fill lands
+      if (e >= 0 && m.merge(e, id) >= 0) {                // answered when the fill lands
         if (this.table.kind[id] === FETCH) this.l1iMisses[pe]++; else this.l1dMisses[pe]++;
         return;
       }
@@ -512,7 +512,7 @@ export class CacheHierarchy {
     const e = m.find(line);
     if (e >= 0) return PENDING;                               // a fill for this line is already on its way
     const f = this.allocInternal(READ, line * this.lineBytes, attrs);
-    const entry = m.allocate(line, -1 - f);                  // target -1-f marks the fill itself
+    const entry = m.open(line, -1 - f);                      // target -1-f marks the fill itself
     if (entry < 0) throw new Error(`${this.l2[k]!.name}: MSHR allocation failed with a free MSHR`);
     this.table.tag[f] = k * 65536 + entry;
     this.hn.acceptAt(f, leaveAt > this.q.now ? leaveAt : this.q.now);
@@ -580,6 +580,7 @@ export class CacheHierarchy {
 
   /** Whether a cluster other than `k` may hold `line` (the snoop filter). */
   private othersHold(k: number, line: number): boolean {
+    if (this.clusters === 1) return false;                   // the filter can name only cluster k
     const n = this.filter.count(line);
     return n > 1 || (n === 1 && !this.filter.has(line, k));
   }
@@ -664,6 +665,7 @@ export class CacheHierarchy {
    * touched if some cluster had the line). Returns SNOOP_* flags.
    */
   private snoopOthers(k: number, line: number, unique: boolean, dataSide: boolean): number {
+    if (this.clusters === 1) return 0;                       // no other cluster to snoop
     const n = this.filter.sharers(line, this.sharers);
     let res = 0;
     for (let i = 0; i < n; i++) {
@@ -833,7 +835,10 @@ export class CacheHierarchy {
     }
     if (dirty) l2.stats.writebacks++;
     if (dirty || (this.hasL3 && this.cfg.l3.inclusion === 'exclusive')) this.writeBelowL2(line, this.vb2, 0, dirty);
-    this.forgetIfGone(k, line);
+    // An inclusive L2 has just emptied the whole cluster of the line (writeBelowL2 installs nothing
+    // above the L3): no need to look.
+    if (this.cfg.l2.inclusion === 'inclusive') this.filter.remove(line, k);
+    else this.forgetIfGone(k, line);
   }
 
   /** Drops cluster k from the filter for `line` once none of its caches holds it. */
