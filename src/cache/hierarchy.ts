@@ -24,7 +24,11 @@ const WB: number = Cacheability.WB, WT: number = Cacheability.WT;
 /** One level's storage and timing: a tag/data array plus, per line, when its data is there. */
 export class Level {
   readonly arr: CacheArray;
-  /** Cycle at which each slot's data is usable (PENDING while its fill is in flight). */
+  /**
+   * Cycle at which each slot's data is usable (PENDING while its fill is in flight). Empty for
+   * the L3, whose lines are always usable: its fills are timed by the requests that wait on the
+   * L2's MSHRs.
+   */
   readonly readyAt: Float64Array;
   readonly stats = new LevelStats();
   /** Cycles a line transfer occupies this level's data port (0: unlimited), and when it is next free. */
@@ -37,10 +41,13 @@ export class Level {
     rng: Rng,
     readonly hitLatency: number,
     readonly tagLatency: number,
+    /** What the controller keeps per line beyond the array: ready times, and fill generations (the L1D's exclusive monitors). */
+    keep: { readyAt: boolean; generations: boolean },
   ) {
     const sets = geometry.sizeBytes / (geometry.ways * geometry.lineBytes);
-    this.arr = new CacheArray(geometry, { replacement: createReplacement(replacement, sets, geometry.ways, rng.fork(name)) });
-    this.readyAt = new Float64Array(sets * geometry.ways);
+    const policy = createReplacement(replacement, sets, geometry.ways, rng.fork(name));
+    this.arr = new CacheArray(geometry, { replacement: policy, generations: keep.generations });
+    this.readyAt = new Float64Array(keep.readyAt ? sets * geometry.ways : 0);
   }
 
   /** A line transfer wanting the data port at `at`: returns when it gets it (and holds the port). */
@@ -159,20 +166,20 @@ export class CacheHierarchy {
       c.naming === 'cachegrind' && this.clusters === 1 ? 'system.ll'
         : this.clusterSize === 1 ? `system.cpu${k}.l2` : `system.cluster${k}.l2`;
     for (let p = 0; p < o.peCount; p++) {
-      this.l1i.push(new Level(`system.cpu${p}.l1i`, geom(c.l1i), c.l1i.replacement, o.rng, c.l1i.hitLatency, c.l1i.tagLatency));
-      this.l1d.push(new Level(`system.cpu${p}.l1d`, geom(c.l1d), c.l1d.replacement, o.rng, c.l1d.hitLatency, c.l1d.tagLatency));
+      this.l1i.push(new Level(`system.cpu${p}.l1i`, geom(c.l1i), c.l1i.replacement, o.rng, c.l1i.hitLatency, c.l1i.tagLatency, { readyAt: true, generations: false }));
+      this.l1d.push(new Level(`system.cpu${p}.l1d`, geom(c.l1d), c.l1d.replacement, o.rng, c.l1d.hitLatency, c.l1d.tagLatency, { readyAt: true, generations: true }));
     }
     // Every PE of a cluster may have its whole window waiting on one line (each op up to 2 parts).
     const maxTargets = Math.min(65535, 4 * 256 * this.clusterSize);
     for (let k = 0; k < this.clusters; k++) {
-      this.l2.push(new Level(l2Name(k), geom(c.l2), c.l2.replacement, o.rng, c.l2.hitLatency, c.l2.tagLatency));
+      this.l2.push(new Level(l2Name(k), geom(c.l2), c.l2.replacement, o.rng, c.l2.hitLatency, c.l2.tagLatency, { readyAt: true, generations: false }));
       this.mshr.push(new MshrTable(c.l2.mshrs, maxTargets));
     }
     this.postedWrites = o.postedWrites;
     this.prefetchNextLine = c.prefetch === 'next-line';
     this.hasL3 = c.l3.kind !== 'none';
     this.l3SystemCache = c.l3.kind === 'system-cache';
-    this.l3 = this.hasL3 ? new Level('system.l3', geom(c.l3), c.l3.replacement, o.rng, c.l3.hitLatency, c.l3.tagLatency) : undefined;
+    this.l3 = this.hasL3 ? new Level('system.l3', geom(c.l3), c.l3.replacement, o.rng, c.l3.hitLatency, c.l3.tagLatency, { readyAt: false, generations: false }) : undefined;
     const linesPerCluster = (c.l2.sizeBytes + this.clusterSize * (c.l1d.sizeBytes + c.l1i.sizeBytes)) / lb;
     this.filter = new SnoopFilter(this.clusters, Math.min(1 << 22, linesPerCluster * this.clusters));
     this.buf = this.scratch(0, lb);
@@ -896,7 +903,6 @@ export class CacheHierarchy {
     const slot = arr.victim(arr.setOf(line));
     if (arr.isValid(slot)) this.evictL3(slot);
     arr.fill(slot, line, MoesiState.E);
-    l3.readyAt[slot] = 0;
     return slot;
   }
 

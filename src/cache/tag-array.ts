@@ -62,6 +62,11 @@ export interface CacheArrayOptions {
    * worker can read it), 'none' no data at all (tag-only models; `data` is empty).
    */
   data?: 'local' | 'shared' | 'none';
+  /**
+   * Whether `gen` counts fills (default true). A controller that never reads `gen` turns it off:
+   * the count is one more scattered write per fill, a host cache miss in a large array.
+   */
+  generations?: boolean;
 }
 
 /** The invalid-slot tag: line numbers are never negative. */
@@ -104,8 +109,12 @@ export class CacheArray {
   /** Word views of the arrays readBytes / writeBytes copy to and from. */
   private readonly peers = new WordViews();
   readonly policy: ReplacementPolicy;
-  /** Fills of each slot so far (mod 2^32): a line seen at (slot, gen) is still the same copy while both match. */
+  /**
+   * Fills of each slot so far (mod 2^32): a line seen at (slot, gen) is still the same copy while
+   * both match. Empty (never counted) when the array was built with `generations: false`.
+   */
   readonly gen: Uint32Array;
+  private readonly countGen: boolean;
   /** Valid ways per set, so that victim() skips the search for a hole in a full set. */
   private readonly validWays: Uint16Array;
   /** sets - 1 (sets is a power of two): `line & setMask` is the set. */
@@ -131,7 +140,8 @@ export class CacheArray {
     const slots = this.sets * this.ways;
     this.tag = new Float64Array(slots).fill(INVALID_TAG);
     this.state = new Uint8Array(slots);
-    this.gen = new Uint32Array(slots);
+    this.countGen = opts.generations ?? true;
+    this.gen = new Uint32Array(this.countGen ? slots : 0);
     this.validWays = new Uint16Array(this.sets);
     this.setMask = this.sets - 1;
     const kind = opts.data ?? 'local';
@@ -188,7 +198,7 @@ export class CacheArray {
     if (this.tag[slot] === INVALID_TAG) this.validWays[line & this.setMask]++;   // the slot is in line's set
     this.tag[slot] = line;
     this.state[slot] = state | STATE_VALID;
-    this.gen[slot] = (this.gen[slot]! + 1) >>> 0;
+    if (this.countGen) this.gen[slot] = (this.gen[slot]! + 1) >>> 0;
     this.lastTouched = slot;                             // a fill is a use to every policy: a touch now repeats it
     this.policy.fill(slot);
   }
