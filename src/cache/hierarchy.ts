@@ -1620,9 +1620,24 @@ export class CpuPort implements RequestPort {
     return ok;
   }
 
+  /** The region the last plain cacheable access decoded to, and its bounds (fastEnd 0: none yet). */
+  private fastRegion = -1;
+  private fastBase = 0;
+  private fastEnd = 0;
+
   private dispatch(id: number): boolean {
     const h = this.h;
     const t = h.table;
+    // Fast path: a plain load, store or fetch that names no attributes, inside the region the last
+    // such access decoded to, with that region's default attributes inner cacheable: what the
+    // general path below would do, without decoding the address again.
+    if (t.kind[id]! <= FETCH && t.flags[id] === 0 && t.attrs[id] === ATTR_DEFAULT_U32) {
+      const addr = t.addr[id]!, size = t.size[id]!;
+      if (addr >= this.fastBase && addr + (size > 0 ? size : 1) <= this.fastEnd) {   // as AddressMap.find
+        const attrs = h.regionAttrs[this.fastRegion]!;
+        if (attrInnerCache(attrs) >= WT) { t.attrs[id] = attrs; h.access(this.pe, id); return true; }
+      }
+    }
     const region = h.map.find(t.addr[id]!, t.size[id]!);
     let attrs = t.attrs[id]!;
     if (attrs === ATTR_DEFAULT_U32) { attrs = region >= 0 ? h.regionAttrs[region]! : 0; t.attrs[id] = attrs; }
@@ -1631,7 +1646,14 @@ export class CpuPort implements RequestPort {
     if (kind === ATOMIC) return h.atomic(this.pe, id, region, this.hnPort);
     if ((t.flags[id]! & REQ_FLAG_EXCLUSIVE) !== 0) return h.exclusive(this.pe, id, region, this.hnPort);
     if (region < 0) return this.hnPort.trySend(id);        // the home node answers with a decode error
-    if (attrInnerCache(attrs) >= WT) { h.access(this.pe, id); return true; }
+    if (attrInnerCache(attrs) >= WT) {
+      if (kind <= FETCH && t.flags[id] === 0 && this.fastRegion !== region) {
+        const r = h.map.regions[region]!;
+        this.fastRegion = region; this.fastBase = r.base; this.fastEnd = r.base + r.size;
+      }
+      h.access(this.pe, id);
+      return true;
+    }
     return h.nonCacheable(id, region, this.hnPort);
   }
 
