@@ -823,8 +823,10 @@ export class CacheHierarchy {
     const l2 = this.l2[k]!;
     const arr = l2.arr;
     const line = arr.lineOf(slot);
-    arr.readBytes(slot, 0, this.vb2, 0, this.lineBytes);
     let dirty = (arr.state[slot]! & STATE_DIRTY) !== 0;
+    const toL3 = this.hasL3 && this.cfg.l3.inclusion === 'exclusive';
+    // The data goes below only when dirty or into an exclusive L3 (dirty L1D data, below, replaces it whole).
+    if (dirty || toL3) arr.readBytes(slot, 0, this.vb2, 0, this.lineBytes);
     arr.invalidate(slot);
     if (this.cfg.l2.inclusion === 'inclusive') {
       // Back-invalidate the L1s above; dirty L1D data is newer than the L2's.
@@ -841,7 +843,7 @@ export class CacheHierarchy {
       }
     }
     if (dirty) l2.stats.writebacks++;
-    if (dirty || (this.hasL3 && this.cfg.l3.inclusion === 'exclusive')) this.writeBelowL2(line, this.vb2, 0, dirty);
+    if (dirty || toL3) this.writeBelowL2(line, this.vb2, 0, dirty);
     // An inclusive L2 has just emptied the whole cluster of the line (writeBelowL2 installs nothing
     // above the L3): no need to look.
     if (this.cfg.l2.inclusion === 'inclusive') this.filter.remove(line, k);
@@ -912,7 +914,8 @@ export class CacheHierarchy {
     const line = arr.lineOf(slot);
     let dirty = (arr.state[slot]! & STATE_DIRTY) !== 0;
     const data = this.vb3;
-    arr.readBytes(slot, 0, data, 0, this.lineBytes);
+    // Only a dirty line's data is written back (a dirty copy snooped from above replaces it whole).
+    if (dirty) arr.readBytes(slot, 0, data, 0, this.lineBytes);
     arr.invalidate(slot);
     if (this.cfg.l3.inclusion === 'inclusive') {
       // Back-invalidate every cluster holding the line; their dirty data wins.
