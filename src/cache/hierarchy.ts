@@ -1170,7 +1170,8 @@ export class CacheHierarchy {
 
   // ===== instruction fetch ===========================================================================
 
-  private fetch(pe: number, id: number): void {
+  /** An instruction fetch (access() hands them here; a CpuPort may call it directly, with the same preconditions). */
+  fetch(pe: number, id: number): void {
     const t = this.table;
     const addr = t.addr[id]!, size = t.size[id]!, attrs = t.attrs[id]!;
     const line = this.lineOf(addr);
@@ -1617,10 +1618,29 @@ export class CpuPort implements RequestPort {
   trySend(id: number): boolean {
     const h = this.h;
     h.syncId = id; h.syncDoneAt = -1;
-    const ok = this.dispatch(id);
+    const ok = this.fast(id) || this.dispatch(id);
     this.completedAt = ok ? h.syncDoneAt : -1;
     h.syncId = -1;
     return ok;
+  }
+
+  /**
+   * A plain load, store or fetch that names no attributes, inside the region the last such access
+   * decoded to, with that region's default attributes inner cacheable: performs it as dispatch()
+   * would, without decoding the address again, and returns true; else false (dispatch() decides).
+   * Small, so that it inlines into trySend (and fetches go straight to fetch()).
+   */
+  private fast(id: number): boolean {
+    const h = this.h, t = h.table;
+    const kind = t.kind[id]!;
+    if (kind > FETCH || t.flags[id] !== 0 || t.attrs[id] !== ATTR_DEFAULT_U32) return false;
+    const addr = t.addr[id]!, size = t.size[id]!;
+    if (!(addr >= this.fastBase && addr + (size > 0 ? size : 1) <= this.fastEnd)) return false;   // as AddressMap.find
+    const attrs = h.regionAttrs[this.fastRegion]!;
+    if (attrInnerCache(attrs) < WT) return false;
+    t.attrs[id] = attrs;
+    if (kind === FETCH) h.fetch(this.pe, id); else h.access(this.pe, id);
+    return true;
   }
 
   /** The region the last plain cacheable access decoded to, and its bounds (fastEnd 0: none yet). */
@@ -1631,16 +1651,6 @@ export class CpuPort implements RequestPort {
   private dispatch(id: number): boolean {
     const h = this.h;
     const t = h.table;
-    // Fast path: a plain load, store or fetch that names no attributes, inside the region the last
-    // such access decoded to, with that region's default attributes inner cacheable: what the
-    // general path below would do, without decoding the address again.
-    if (t.kind[id]! <= FETCH && t.flags[id] === 0 && t.attrs[id] === ATTR_DEFAULT_U32) {
-      const addr = t.addr[id]!, size = t.size[id]!;
-      if (addr >= this.fastBase && addr + (size > 0 ? size : 1) <= this.fastEnd) {   // as AddressMap.find
-        const attrs = h.regionAttrs[this.fastRegion]!;
-        if (attrInnerCache(attrs) >= WT) { t.attrs[id] = attrs; h.access(this.pe, id); return true; }
-      }
-    }
     const region = h.map.find(t.addr[id]!, t.size[id]!);
     let attrs = t.attrs[id]!;
     if (attrs === ATTR_DEFAULT_U32) { attrs = region >= 0 ? h.regionAttrs[region]! : 0; t.attrs[id] = attrs; }
