@@ -21,7 +21,7 @@
  * - Nothing on the access path (lookup, touch, victim, fill, invalidate, readBytes, writeBytes)
  *   allocates.
  */
-import { WordViews } from '../sim/words.js';
+import { WordViews } from '../sim/index.js';
 import type { ReplacementPolicy } from './replacement.js';
 import { LruPolicy } from './replacement/lru.js';
 

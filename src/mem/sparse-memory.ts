@@ -1,4 +1,4 @@
-import { WordViews } from '../sim/words.js';
+import { WordViews } from '../sim/index.js';
 import type { PhysicalStore } from './store.js';
 
 /** Accesses up to this many bytes per chunk are copied element by element (bytes, or words when aligned): no view is allocated. */
