@@ -24,7 +24,11 @@ const WB: number = Cacheability.WB, WT: number = Cacheability.WT;
 /** One level's storage and timing: a tag/data array plus, per line, when its data is there. */
 export class Level {
   readonly arr: CacheArray;
-  /** Cycle at which each slot's data is usable (PENDING while its fill is in flight). */
+  /**
+   * Cycle at which each slot's data is usable (PENDING while its fill is in flight). Empty for
+   * the L3, whose lines are always usable: its fills are timed by the requests that wait on the
+   * L2's MSHRs.
+   */
   readonly readyAt: Float64Array;
   readonly stats = new LevelStats();
   /** Cycles a line transfer occupies this level's data port (0: unlimited), and when it is next free. */
@@ -37,10 +41,13 @@ export class Level {
     rng: Rng,
     readonly hitLatency: number,
     readonly tagLatency: number,
+    /** What the controller keeps per line beyond the array: ready times, and fill generations (the L1D's exclusive monitors). */
+    keep: { readyAt: boolean; generations: boolean },
   ) {
     const sets = geometry.sizeBytes / (geometry.ways * geometry.lineBytes);
-    this.arr = new CacheArray(geometry, { replacement: createReplacement(replacement, sets, geometry.ways, rng.fork(name)) });
-    this.readyAt = new Float64Array(sets * geometry.ways);
+    const policy = createReplacement(replacement, sets, geometry.ways, rng.fork(name));
+    this.arr = new CacheArray(geometry, { replacement: policy, generations: keep.generations });
+    this.readyAt = new Float64Array(keep.readyAt ? sets * geometry.ways : 0);
   }
 
   /** A line transfer wanting the data port at `at`: returns when it gets it (and holds the port). */
@@ -161,24 +168,24 @@ export class CacheHierarchy {
       c.naming === 'cachegrind' && this.clusters === 1 ? 'system.ll'
         : this.clusterSize === 1 ? `system.cpu${k}.l2` : `system.cluster${k}.l2`;
     for (let p = 0; p < o.peCount; p++) {
-      this.l1i.push(new Level(`system.cpu${p}.l1i`, geom(c.l1i), c.l1i.replacement, o.rng, c.l1i.hitLatency, c.l1i.tagLatency));
-      this.l1d.push(new Level(`system.cpu${p}.l1d`, geom(c.l1d), c.l1d.replacement, o.rng, c.l1d.hitLatency, c.l1d.tagLatency));
+      this.l1i.push(new Level(`system.cpu${p}.l1i`, geom(c.l1i), c.l1i.replacement, o.rng, c.l1i.hitLatency, c.l1i.tagLatency, { readyAt: true, generations: false }));
+      this.l1d.push(new Level(`system.cpu${p}.l1d`, geom(c.l1d), c.l1d.replacement, o.rng, c.l1d.hitLatency, c.l1d.tagLatency, { readyAt: true, generations: true }));
     }
     // Every PE of a cluster may have its whole window waiting on one line (each op up to 2 parts).
     const maxTargets = Math.min(65535, 4 * 256 * this.clusterSize);
     for (let k = 0; k < this.clusters; k++) {
-      this.l2.push(new Level(l2Name(k), geom(c.l2), c.l2.replacement, o.rng, c.l2.hitLatency, c.l2.tagLatency));
+      this.l2.push(new Level(l2Name(k), geom(c.l2), c.l2.replacement, o.rng, c.l2.hitLatency, c.l2.tagLatency, { readyAt: true, generations: false }));
       this.mshr.push(new MshrTable(c.l2.mshrs, maxTargets));
     }
     this.postedWrites = o.postedWrites;
     this.prefetchNextLine = c.prefetch === 'next-line';
     this.hasL3 = c.l3.kind !== 'none';
     this.l3SystemCache = c.l3.kind === 'system-cache';
-    this.l3 = this.hasL3 ? new Level('system.l3', geom(c.l3), c.l3.replacement, o.rng, c.l3.hitLatency, c.l3.tagLatency) : undefined;
+    this.l3 = this.hasL3 ? new Level('system.l3', geom(c.l3), c.l3.replacement, o.rng, c.l3.hitLatency, c.l3.tagLatency, { readyAt: false, generations: false }) : undefined;
     const linesPerCluster = (c.l2.sizeBytes + this.clusterSize * (c.l1d.sizeBytes + c.l1i.sizeBytes)) / lb;
     this.filter = new SnoopFilter(this.clusters, Math.min(1 << 22, linesPerCluster * this.clusters));
-    this.buf = new Uint8Array(lb);
-    this.buf2 = new Uint8Array(lb);
+    this.buf = this.scratch(0, lb);
+    this.buf2 = this.scratch(1, lb);
     this.sharers = new Int32Array(this.clusters);
     this.regionAttrs = new Uint32Array(o.map.regions.length);
     this.regionTags = Uint8Array.from(o.map.regions, (r) => (r.mteTags ? 1 : 0));
@@ -324,7 +331,7 @@ export class CacheHierarchy {
       const k = this.clusterOf(pe);
       const m = this.mshr[k]!;
       const e = m.find(line);
-      if (e >= 0 && m.allocate(line, id) >= 0) {          // answered when the fill lands
+      if (e >= 0 && m.merge(e, id) >= 0) {                // answered when the fill lands
         if (this.table.kind[id] === FETCH) this.l1iMisses[pe]++; else this.l1dMisses[pe]++;
         return;
       }
@@ -457,14 +464,19 @@ export class CacheHierarchy {
 
   // Line buffers, one per use that can nest inside another (an eviction inside a write-back inside
   // an eviction...), so no step overwrites data a caller still holds. 256 = the largest line.
-  private readonly pfSave = new Uint8Array(256);
-  private readonly keepBuf = new Uint8Array(256);
-  private readonly vb1 = new Uint8Array(256);
-  private readonly vb2 = new Uint8Array(256);
-  private readonly l3SaveBuf = new Uint8Array(256);
-  private readonly rmwBuf = new Uint8Array(256);
-  private readonly fetchKeep = new Uint8Array(256);
-  private readonly cmoBuf = new Uint8Array(256);
+  // All of them are views of one arena, so that line copies between them and the cache arrays
+  // or the store move whole words (sim/words.ts keeps one word view per buffer, not per view).
+  private readonly arena = new ArrayBuffer(ARENA_BUFS * 256);
+  private scratch(i: number, bytes = 256): Uint8Array { return new Uint8Array(this.arena, i * 256, bytes); }
+  private readonly pfSave = this.scratch(2);
+  private readonly keepBuf = this.scratch(3);
+  private readonly vb1 = this.scratch(4);
+  private readonly vb2 = this.scratch(5);
+  private readonly l3SaveBuf = this.scratch(6);
+  private readonly rmwBuf = this.scratch(7);
+  private readonly fetchKeep = this.scratch(8);
+  private readonly cmoBuf = this.scratch(9);
+  private readonly vb3 = this.scratch(10);
 
   /** Reads the line from below (L3 or memory) into `buf`; returns FROM_* flags. */
   private fillFromBelow(line: number, attrs: number): number {
@@ -510,7 +522,7 @@ export class CacheHierarchy {
     const e = m.find(line);
     if (e >= 0) return PENDING;                               // a fill for this line is already on its way
     const f = this.allocInternal(READ, line * this.lineBytes, attrs);
-    const entry = m.allocate(line, -1 - f);                  // target -1-f marks the fill itself
+    const entry = m.open(line, -1 - f);                      // target -1-f marks the fill itself
     if (entry < 0) throw new Error(`${this.l2[k]!.name}: MSHR allocation failed with a free MSHR`);
     this.table.tag[f] = k * 65536 + entry;
     this.hn.acceptAt(f, leaveAt > this.q.now ? leaveAt : this.q.now);
@@ -578,6 +590,7 @@ export class CacheHierarchy {
 
   /** Whether a cluster other than `k` may hold `line` (the snoop filter). */
   private othersHold(k: number, line: number): boolean {
+    if (this.clusters === 1) return false;                   // the filter can name only cluster k
     const n = this.filter.count(line);
     return n > 1 || (n === 1 && !this.filter.has(line, k));
   }
@@ -662,6 +675,7 @@ export class CacheHierarchy {
    * touched if some cluster had the line). Returns SNOOP_* flags.
    */
   private snoopOthers(k: number, line: number, unique: boolean, dataSide: boolean): number {
+    if (this.clusters === 1) return 0;                       // no other cluster to snoop
     const n = this.filter.sharers(line, this.sharers);
     let res = 0;
     for (let i = 0; i < n; i++) {
@@ -812,8 +826,10 @@ export class CacheHierarchy {
     const l2 = this.l2[k]!;
     const arr = l2.arr;
     const line = arr.lineOf(slot);
-    arr.readBytes(slot, 0, this.vb2, 0, this.lineBytes);
     let dirty = (arr.state[slot]! & STATE_DIRTY) !== 0;
+    const toL3 = this.hasL3 && this.cfg.l3.inclusion === 'exclusive';
+    // The data goes below only when dirty or into an exclusive L3 (dirty L1D data, below, replaces it whole).
+    if (dirty || toL3) arr.readBytes(slot, 0, this.vb2, 0, this.lineBytes);
     arr.invalidate(slot);
     if (this.cfg.l2.inclusion === 'inclusive') {
       // Back-invalidate the L1s above; dirty L1D data is newer than the L2's.
@@ -830,8 +846,11 @@ export class CacheHierarchy {
       }
     }
     if (dirty) l2.stats.writebacks++;
-    if (dirty || (this.hasL3 && this.cfg.l3.inclusion === 'exclusive')) this.writeBelowL2(line, this.vb2, 0, dirty);
-    this.forgetIfGone(k, line);
+    if (dirty || toL3) this.writeBelowL2(line, this.vb2, 0, dirty);
+    // An inclusive L2 has just emptied the whole cluster of the line (writeBelowL2 installs nothing
+    // above the L3): no need to look.
+    if (this.cfg.l2.inclusion === 'inclusive') this.filter.remove(line, k);
+    else this.forgetIfGone(k, line);
   }
 
   /** Drops cluster k from the filter for `line` once none of its caches holds it. */
@@ -889,7 +908,6 @@ export class CacheHierarchy {
     const slot = arr.victim(arr.setOf(line));
     if (arr.isValid(slot)) this.evictL3(slot);
     arr.fill(slot, line, MoesiState.E);
-    l3.readyAt[slot] = 0;
     return slot;
   }
 
@@ -899,7 +917,8 @@ export class CacheHierarchy {
     const line = arr.lineOf(slot);
     let dirty = (arr.state[slot]! & STATE_DIRTY) !== 0;
     const data = this.vb3;
-    arr.readBytes(slot, 0, data, 0, this.lineBytes);
+    // Only a dirty line's data is written back (a dirty copy snooped from above replaces it whole).
+    if (dirty) arr.readBytes(slot, 0, data, 0, this.lineBytes);
     arr.invalidate(slot);
     if (this.cfg.l3.inclusion === 'inclusive') {
       // Back-invalidate every cluster holding the line; their dirty data wins.
@@ -913,8 +932,6 @@ export class CacheHierarchy {
     }
     if (dirty) { l3.stats.writebacks++; this.memoryWrite(line, data, 0); }
   }
-
-  private readonly vb3 = new Uint8Array(256);
 
   // ===== write-through and write-around ==============================================================
 
@@ -1166,7 +1183,8 @@ export class CacheHierarchy {
 
   // ===== instruction fetch ===========================================================================
 
-  private fetch(pe: number, id: number): void {
+  /** An instruction fetch (access() hands them here; a CpuPort may call it directly, with the same preconditions). */
+  fetch(pe: number, id: number): void {
     const t = this.table;
     const addr = t.addr[id]!, size = t.size[id]!, attrs = t.attrs[id]!;
     const line = this.lineOf(addr);
@@ -1598,6 +1616,8 @@ export class CacheHierarchy {
 }
 
 const SNOOP_HAD = 1, SNOOP_DIRTY = 2, SNOOP_PENDING = 4;
+/** Line buffers in the hierarchy's scratch arena (256 bytes each; 16 make the 4 KiB that WordViews wants). */
+const ARENA_BUFS = 16;
 /** fillFromBelow results: from memory (0), from the L3, and dirty (an exclusive L3 handed it up). */
 const FROM_MEM = 0, FROM_L3 = 1, FROM_DIRTY = 2;
 
@@ -1628,11 +1648,35 @@ export class CpuPort implements RequestPort {
   trySend(id: number): boolean {
     const h = this.h;
     h.syncId = id; h.syncDoneAt = -1;
-    const ok = this.dispatch(id);
+    const ok = this.fast(id) || this.dispatch(id);
     this.completedAt = ok ? h.syncDoneAt : -1;
     h.syncId = -1;
     return ok;
   }
+
+  /**
+   * A plain load, store or fetch that names no attributes, inside the region the last such access
+   * decoded to, with that region's default attributes inner cacheable: performs it as dispatch()
+   * would, without decoding the address again, and returns true; else false (dispatch() decides).
+   * Small, so that it inlines into trySend (and fetches go straight to fetch()).
+   */
+  private fast(id: number): boolean {
+    const h = this.h, t = h.table;
+    const kind = t.kind[id]!;
+    if (kind > FETCH || t.flags[id] !== 0 || t.attrs[id] !== ATTR_DEFAULT_U32) return false;
+    const addr = t.addr[id]!, size = t.size[id]!;
+    if (!(addr >= this.fastBase && addr + (size > 0 ? size : 1) <= this.fastEnd)) return false;   // as AddressMap.find
+    const attrs = h.regionAttrs[this.fastRegion]!;
+    if (attrInnerCache(attrs) < WT) return false;
+    t.attrs[id] = attrs;
+    if (kind === FETCH) h.fetch(this.pe, id); else h.access(this.pe, id);
+    return true;
+  }
+
+  /** The region the last plain cacheable access decoded to, and its bounds (fastEnd 0: none yet). */
+  private fastRegion = -1;
+  private fastBase = 0;
+  private fastEnd = 0;
 
   private dispatch(id: number): boolean {
     const h = this.h;
@@ -1646,7 +1690,14 @@ export class CpuPort implements RequestPort {
     if (kind === ATOMIC) return h.atomic(this.pe, id, region, this.hnPort);
     if ((t.flags[id]! & REQ_FLAG_EXCLUSIVE) !== 0) return h.exclusive(this.pe, id, region, this.hnPort);
     if (region < 0) return this.hnPort.trySend(id);        // the home node answers with a decode error
-    if (attrInnerCache(attrs) >= WT) { h.access(this.pe, id); return true; }
+    if (attrInnerCache(attrs) >= WT) {
+      if (kind <= FETCH && t.flags[id] === 0 && this.fastRegion !== region) {
+        const r = h.map.regions[region]!;
+        this.fastRegion = region; this.fastBase = r.base; this.fastEnd = r.base + r.size;
+      }
+      h.access(this.pe, id);
+      return true;
+    }
     return h.nonCacheable(id, region, this.hnPort);
   }
 

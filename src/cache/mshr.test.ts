@@ -74,3 +74,19 @@ describe('MshrTable', () => {
     expect(() => new MshrTable(4, 0)).toThrow(/maxTargets 0/);
   });
 });
+
+describe('MshrTable merge and open', () => {
+  it('are allocate split in two for callers that have just run find', () => {
+    const m = new MshrTable(2, 2);
+    expect(m.find(5)).toBe(-1);
+    const e = m.open(5, 1);
+    expect(m.lastWasMerge).toBe(false);
+    expect(m.find(5)).toBe(e);
+    expect(m.merge(e, 2)).toBe(e);
+    expect(m.lastWasMerge).toBe(true);
+    expect(m.merge(e, 3)).toBe(MSHR_TARGETS_FULL);
+    expect(m.open(6, 4)).toBeGreaterThanOrEqual(0);
+    expect(m.open(7, 5)).toBe(MSHR_FULL);
+    expect([m.targetCount(e), m.target(e, 0), m.target(e, 1)]).toEqual([2, 1, 2]);
+  });
+});

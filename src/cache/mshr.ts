@@ -63,17 +63,24 @@ export class MshrTable {
    * else opens a new entry. Returns the entry, MSHR_FULL or MSHR_TARGETS_FULL (nothing recorded).
    */
   allocate(line: number, target: number): number {
-    let e = this.find(line);
-    if (e >= 0) {
-      const n = this.count[e]!;
-      if (n === this.maxTargets) return MSHR_TARGETS_FULL;
-      this.targets[e * this.maxTargets + n] = target;
-      this.count[e] = n + 1;
-      this.lastWasMerge = true;
-      return e;
-    }
+    const e = this.find(line);
+    return e >= 0 ? this.merge(e, target) : this.open(line, target);
+  }
+
+  /** allocate() for a line known to have entry `e` (from find): adds `target` to it. Returns e or MSHR_TARGETS_FULL. */
+  merge(e: number, target: number): number {
+    const n = this.count[e]!;
+    if (n === this.maxTargets) return MSHR_TARGETS_FULL;
+    this.targets[e * this.maxTargets + n] = target;
+    this.count[e] = n + 1;
+    this.lastWasMerge = true;
+    return e;
+  }
+
+  /** allocate() for a line known to have no entry (find gave -1): opens one. Returns it or MSHR_FULL. */
+  open(line: number, target: number): number {
     if (this.nFree === 0) return MSHR_FULL;
-    e = this.freeList[--this.nFree]!;
+    const e = this.freeList[--this.nFree]!;
     this.line[e] = line;
     this.flags[e] = 0;
     this.targets[e * this.maxTargets] = target;

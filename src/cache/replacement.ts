@@ -8,7 +8,8 @@
  *   invalidate(set, way)  the way was emptied
  * and answers `victim(set)`, which the array calls only when every way of the set is valid
  * (invalid ways are always used first, lowest way first). `victim` does not change recency state;
- * a random policy advances its random stream.
+ * a random policy advances its random stream. A touch of the slot the policy heard of last
+ * (touched or filled, nothing else since) must not change any later victim: the array skips it.
  */
 import type { Rng } from '../sim/index.js';
 import { LruPolicy } from './replacement/lru.js';

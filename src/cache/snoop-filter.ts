@@ -93,10 +93,10 @@ export class SnoopFilter {
   add(line: number, node: number): void {
     this.checkNode(node);
     if (!(Number.isInteger(line) && line >= 0)) throw new RangeError(`snoop filter: line ${line} must be a non-negative integer`);
-    let slot = this.find(line);
+    let slot = this.probe(line);
     if (slot < 0) {
-      if ((this.lines + 1) * 2 > this.mask + 1) this.grow();
-      slot = this.freeSlotFor(line);
+      // Not there: the probe stopped at the first free slot of the path, where it goes (unless the table grows first).
+      if ((this.lines + 1) * 2 > this.mask + 1) { this.grow(); slot = this.freeSlotFor(line); } else slot = -1 - slot;
       this.keys[slot] = line;
       this.lines++;
     }
@@ -178,6 +178,16 @@ export class SnoopFilter {
       const k = keys[i]!;
       if (k === line) return i;                         // never true for EMPTY_KEY: lines >= 0
       if (k === EMPTY_KEY) return -1;
+    }
+  }
+
+  /** find() that also tells where the line would go: its slot, or -1 - (the first free slot of its probe path). */
+  private probe(line: number): number {
+    const keys = this.keys, mask = this.mask;
+    for (let i = this.home(line); ; i = (i + 1) & mask) {
+      const k = keys[i]!;
+      if (k === line) return i;
+      if (k === EMPTY_KEY) return -1 - i;
     }
   }
 

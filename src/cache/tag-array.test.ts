@@ -171,3 +171,58 @@ describe('CacheArray', () => {
     ), { numRuns: 300 });
   });
 });
+
+describe('CacheArray line copies', () => {
+  it('copies the same bytes whether the ends are word-aligned in a large buffer (words) or not (bytes)', () => {
+    const a = new CacheArray({ sizeBytes: 4 * KiB, ways: 4, lineBytes: 64 });
+    const rng = new Rng(3).fork('copies');
+    const big = new Uint8Array(new ArrayBuffer(8192), 1024, 4096);    // a view into a large buffer: word copies
+    const small = new Uint8Array(256);                                 // a small array: byte copies
+    const model = new Uint8Array(a.data.length);
+    for (let i = 0; i < 2000; i++) {
+      const slot = rng.nextInt(64), off = rng.nextInt(64), len = rng.nextInt(65 - off);
+      const dst = rng.nextInt(2) === 0 ? big : small, at = rng.nextInt(dst.length - 64);
+      if (rng.nextInt(2) === 0) {
+        for (let k = 0; k < len; k++) dst[at + k] = rng.nextInt(256);
+        a.writeBytes(slot, off, dst, at, len);
+        model.set(dst.subarray(at, at + len), slot * 64 + off);
+      } else {
+        dst.fill(0xee);
+        a.readBytes(slot, off, dst, at, len);
+        expect(Array.from(dst.subarray(at, at + len))).toEqual(Array.from(model.subarray(slot * 64 + off, slot * 64 + off + len)));
+        if (at > 0) expect(dst[at - 1]).toBe(0xee);                  // nothing outside the range
+        if (at + len < dst.length) expect(dst[at + len]).toBe(0xee);
+      }
+    }
+    expect(Array.from(a.data)).toEqual(Array.from(model));
+  });
+});
+
+describe('CacheArray lookup memo and repeated touches', () => {
+  for (const kind of ['lru', 'plru', 'random'] as ReplacementKind[]) {
+    it(`${kind}: a touch repeated right away changes no victim, and lookup agrees with a scan`, () => {
+      const geom = { sizeBytes: 2 * KiB, ways: 4, lineBytes: 64 };   // 8 sets
+      const mk = (): CacheArray => new CacheArray(geom, { replacement: createReplacement(kind, 8, 4, new Rng(9).fork('r')) });
+      const once = mk(), twice = mk();
+      const rng = new Rng(4).fork('ops');
+      for (let i = 0; i < 5000; i++) {
+        const line = 2 ** 33 + rng.nextInt(64);                  // above 2^32: the set is still line mod sets
+        const s1 = once.lookup(line), s2 = twice.lookup(line);
+        let scan = -1;
+        for (let w = 0; w < 4; w++) if (once.tag[(line % 8) * 4 + w] === line) scan = (line % 8) * 4 + w;
+        expect(s1).toBe(scan);
+        expect(s2).toBe(s1);
+        if (s1 >= 0) {
+          once.touch(s1);
+          twice.touch(s2); twice.touch(s2);
+          if (rng.nextInt(8) === 0) { once.invalidate(s1); twice.invalidate(s2); }
+        } else {
+          const v1 = once.victim(once.setOf(line)), v2 = twice.victim(twice.setOf(line));
+          expect(v2).toBe(v1);
+          once.fill(v1, line, MoesiState.E); twice.fill(v2, line, MoesiState.E);
+          twice.touch(v2);                                       // a touch right after a fill repeats it
+        }
+      }
+    });
+  }
+});

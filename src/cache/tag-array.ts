@@ -4,9 +4,10 @@
  * counters: statistics belong to the controller that drives the array.
  *
  * Addressing: callers pass line numbers, `line = floor(pa / lineBytes)` (exact up to 2^53), and
- * the set is `line mod sets` (bit selection, as in cachegrind's and Dinero's models; `mod()`
- * rather than `&`, which would truncate a line number above 2^32). The whole line number is the
- * tag, so a tag compare never needs the set.
+ * the set is `line mod sets` (bit selection, as in cachegrind's and Dinero's models), computed as
+ * `line & (sets - 1)`: sets is a power of two and `&` first takes the line mod 2^32 (ToInt32 is
+ * exact for integers up to 2^53), so the low bits, the only ones the mask keeps, are the line's
+ * own even above 2^32. The whole line number is the tag, so a tag compare never needs the set.
  *
  * Contract:
  * - `tag[slot]` is -1 exactly when the slot is invalid; change validity only through
@@ -20,7 +21,7 @@
  * - Nothing on the access path (lookup, touch, victim, fill, invalidate, readBytes, writeBytes)
  *   allocates.
  */
-import { mod } from '../sim/index.js';
+import { WordViews } from '../sim/index.js';
 import type { ReplacementPolicy } from './replacement.js';
 import { LruPolicy } from './replacement/lru.js';
 
@@ -61,6 +62,11 @@ export interface CacheArrayOptions {
    * worker can read it), 'none' no data at all (tag-only models; `data` is empty).
    */
   data?: 'local' | 'shared' | 'none';
+  /**
+   * Whether `gen` counts fills (default true). A controller that never reads `gen` turns it off:
+   * the count is one more scattered write per fill, a host cache miss in a large array.
+   */
+  generations?: boolean;
 }
 
 /** The invalid-slot tag: line numbers are never negative. */
@@ -98,11 +104,33 @@ export class CacheArray {
   readonly state: Uint8Array;
   /** Line data, `lineBytes` per slot at `dataOffset(slot)`. Empty with `data: 'none'`. */
   readonly data: Uint8Array;
+  /** `data` as whole 32-bit words, for aligned copies (see readBytes). */
+  private readonly data32: Int32Array;
+  /** Word views of the arrays readBytes / writeBytes copy to and from. */
+  private readonly peers = new WordViews();
   readonly policy: ReplacementPolicy;
-  /** Fills of each slot so far (mod 2^32): a line seen at (slot, gen) is still the same copy while both match. */
+  /**
+   * Fills of each slot so far (mod 2^32): a line seen at (slot, gen) is still the same copy while
+   * both match. Empty (never counted) when the array was built with `generations: false`.
+   */
   readonly gen: Uint32Array;
+  private readonly countGen: boolean;
   /** Valid ways per set, so that victim() skips the search for a hole in a full set. */
   private readonly validWays: Uint16Array;
+  /** sets - 1 (sets is a power of two): `line & setMask` is the set. */
+  private readonly setMask: number;
+  /**
+   * The slot lookup() found last. Tags are unique among valid slots, so `tag[lastSlot] === line`
+   * proves it is still the answer (no bookkeeping on fill or invalidate); accesses to one line
+   * come in runs (sequential fetches, a loop's data), and then lookup skips the scan.
+   */
+  private lastSlot = 0;
+  /**
+   * The slot touch() told the policy about last, -1 after anything else changed the policy's
+   * state. Telling the policy again about the slot it heard of last changes no victim choice (see
+   * ReplacementPolicy: a repeated touch is idempotent for the choice), so touch() skips it.
+   */
+  private lastTouched = -1;
 
   constructor(geometry: CacheGeometry, opts: CacheArrayOptions = {}) {
     this.sets = checkGeometry(geometry);
@@ -112,13 +140,16 @@ export class CacheArray {
     const slots = this.sets * this.ways;
     this.tag = new Float64Array(slots).fill(INVALID_TAG);
     this.state = new Uint8Array(slots);
-    this.gen = new Uint32Array(slots);
+    this.countGen = opts.generations ?? true;
+    this.gen = new Uint32Array(this.countGen ? slots : 0);
     this.validWays = new Uint16Array(this.sets);
+    this.setMask = this.sets - 1;
     const kind = opts.data ?? 'local';
     if (kind === 'none') this.data = new Uint8Array(0);
     else if (kind === 'shared') this.data = new Uint8Array(new SharedArrayBuffer(slots * this.lineBytes));
     else if (kind === 'local') this.data = new Uint8Array(slots * this.lineBytes);
     else throw new RangeError(`cache data: ${JSON.stringify(kind)} is not one of local, shared, none`);
+    this.data32 = new Int32Array(this.data.buffer, 0, this.data.byteLength >>> 2);
     const policy = opts.replacement ?? new LruPolicy(this.sets, this.ways);
     if (policy.sets !== this.sets || policy.ways !== this.ways) {
       throw new RangeError(`cache replacement: policy is sized ${policy.sets} sets x ${policy.ways} ways, the array has ${this.sets} x ${this.ways}`);
@@ -127,18 +158,26 @@ export class CacheArray {
   }
 
   /** The set `line` maps to. */
-  setOf(line: number): number { return mod(line, this.sets); }
+  setOf(line: number): number { return line & this.setMask; }
 
-  /** The slot holding `line`, or -1. No side effect. */
+  /** The slot holding `line` (a line number, >= 0), or -1. No side effect but the lookup memo. */
   lookup(line: number): number {
-    const ways = this.ways, tag = this.tag;
-    const base = mod(line, this.sets) * ways;
-    for (let i = base, end = base + ways; i < end; i++) if (tag[i] === line) return i;
+    const tag = this.tag, last = this.lastSlot;
+    if (tag[last] === line) return last;
+    const ways = this.ways;
+    const base = (line & this.setMask) * ways;
+    for (let i = base, end = base + ways; i < end; i++) {
+      if (tag[i] === line) { this.lastSlot = i; return i; }
+    }
     return -1;
   }
 
   /** Records a use of a valid slot (a demand hit) with the replacement policy. */
-  touch(slot: number): void { this.policy.touch(slot); }
+  touch(slot: number): void {
+    if (slot === this.lastTouched) return;
+    this.lastTouched = slot;
+    this.policy.touch(slot);
+  }
 
   /** The slot to fill in `set`: the lowest invalid way, else the policy's victim (not evicted). */
   victim(set: number): number {
@@ -156,18 +195,21 @@ export class CacheArray {
    * Data is left as it was: the controller copies the fill data in.
    */
   fill(slot: number, line: number, state: number): void {
-    if (this.tag[slot] === INVALID_TAG) this.validWays[(slot / this.ways) | 0]++;   // slot: an index < 2^31
+    if (this.tag[slot] === INVALID_TAG) this.validWays[line & this.setMask]++;   // the slot is in line's set
     this.tag[slot] = line;
     this.state[slot] = state | STATE_VALID;
-    this.gen[slot] = (this.gen[slot]! + 1) >>> 0;
+    if (this.countGen) this.gen[slot] = (this.gen[slot]! + 1) >>> 0;
+    this.lastTouched = slot;                             // a fill is a use to every policy: a touch now repeats it
     this.policy.fill(slot);
   }
 
   /** Empties `slot` (state 0, tag -1). Data is left as it was. */
   invalidate(slot: number): void {
-    if (this.tag[slot] !== INVALID_TAG) this.validWays[(slot / this.ways) | 0]--;
+    const old = this.tag[slot]!;
+    if (old !== INVALID_TAG) this.validWays[old & this.setMask]--;
     this.tag[slot] = INVALID_TAG;
     this.state[slot] = 0;
+    this.lastTouched = -1;
     this.policy.invalidate(slot);
   }
 
@@ -185,17 +227,38 @@ export class CacheArray {
 
   wayOf(slot: number): number { return slot - ((slot / this.ways) | 0) * this.ways; }
 
-  /** Copies `len` bytes of `slot`'s line from byte `offset` into `dst` (no allocation). */
+  /**
+   * Copies `len` bytes of `slot`'s line from byte `offset` into `dst` (no allocation once the
+   * word views of dst's buffer exist). Ranges word-aligned at both ends in large buffers move as
+   * 32-bit words, anything else byte by byte: the same bytes either way.
+   */
   readBytes(slot: number, offset: number, dst: Uint8Array, dstOff: number, len: number): void {
     // Offsets are byte indexes below 2^31 (not addresses): `| 0` keeps the loop on small ints
     // even when `offset` was computed from a double address.
     const d = this.data, s = (slot * this.lineBytes + offset) | 0, o = dstOff | 0, n = len | 0;
+    if (n >= 8) {
+      // Whole words when both ends are word-aligned in their buffers (line moves, 8-byte loads).
+      const w = this.peers.of(dst), at = (dst.byteOffset + o) | 0;
+      if (w !== undefined && ((s | at | n) & 3) === 0) {
+        const d32 = this.data32, si = s >>> 2, di = at >>> 2;
+        for (let i = 0, m = n >>> 2; i < m; i++) w[di + i] = d32[si + i]!;
+        return;
+      }
+    }
     for (let i = 0; i < n; i++) dst[o + i] = d[s + i]!;
   }
 
   /** Copies `len` bytes from `src` into `slot`'s line at byte `offset` (no allocation). */
   writeBytes(slot: number, offset: number, src: Uint8Array, srcOff: number, len: number): void {
     const d = this.data, s = (slot * this.lineBytes + offset) | 0, o = srcOff | 0, n = len | 0;
+    if (n >= 8) {
+      const w = this.peers.of(src), at = (src.byteOffset + o) | 0;
+      if (w !== undefined && ((s | at | n) & 3) === 0) {
+        const d32 = this.data32, di = s >>> 2, si = at >>> 2;
+        for (let i = 0, m = n >>> 2; i < m; i++) d32[di + i] = w[si + i]!;
+        return;
+      }
+    }
     for (let i = 0; i < n; i++) d[s + i] = src[o + i]!;
   }
 
@@ -224,6 +287,7 @@ export class CacheArray {
     this.state.fill(0);
     this.validWays.fill(0);
     this.data.fill(0);
+    this.lastTouched = -1;
     this.policy.reset();
   }
 }

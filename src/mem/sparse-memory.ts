@@ -1,3 +1,4 @@
+import { WordViews } from '../sim/index.js';
 import type { PhysicalStore } from './store.js';
 
 /** Accesses up to this many bytes per chunk are copied element by element (bytes, or words when aligned): no view is allocated. */
@@ -32,9 +33,8 @@ export class SparseMemory implements PhysicalStore {
   private lastWords: Int32Array | undefined;
   /** Address of lastChunk's first byte (meaningful while lastChunk is set). */
   private lastChunkPa = 0;
-  /** The large array small accesses last copied to or from (a request table's data), as words. */
-  private peer: Uint8Array | undefined;
-  private peerWords: Int32Array | undefined;
+  /** Word views of the arrays small accesses copy to and from (a request table's data, a cache's line buffers). */
+  private readonly peers = new WordViews();
   private allocated = 0;
 
   constructor(opts: { base: number; size: number; chunkBytes?: number }) {
@@ -80,10 +80,10 @@ export class SparseMemory implements PhysicalStore {
 
   /** Copies `len` bytes at `within` of the last chunk to dst (all small non-negative integers but dstOff). */
   private copyOut(last: Uint8Array, within: number, dst: Uint8Array, dstOff: number, len: number): void {
-    const d32 = dst === this.peer ? this.peerWords : this.wordsOf(dst);
+    const d32 = this.peers.of(dst);
     // within and len are small integers, and dstOff is tested to be one, so the bit tests are exact.
-    if (d32 !== undefined && dstOff >= 0 && (dstOff | 0) === dstOff && ((within | len | dstOff) & 3) === 0) {
-      const s32 = this.lastWords!, s = within >>> 2, d = dstOff >>> 2;
+    if (d32 !== undefined && dstOff >= 0 && (dstOff | 0) === dstOff && ((within | len | (dst.byteOffset + dstOff)) & 3) === 0) {
+      const s32 = this.lastWords!, s = within >>> 2, d = (dst.byteOffset + dstOff) >>> 2;
       for (let i = 0, n = len >>> 2; i < n; i++) d32[d + i] = s32[s + i]!;   // whole words: the same bytes, a quarter of the copies
     } else {
       for (let i = 0; i < len; i++) dst[dstOff + i] = last[within + i]!;
@@ -92,9 +92,9 @@ export class SparseMemory implements PhysicalStore {
 
   /** Copies `len` bytes from src into the last chunk at `within` (as copyOut). */
   private copyIn(last: Uint8Array, within: number, src: Uint8Array, srcOff: number, len: number): void {
-    const s32 = src === this.peer ? this.peerWords : this.wordsOf(src);
-    if (s32 !== undefined && srcOff >= 0 && (srcOff | 0) === srcOff && ((within | len | srcOff) & 3) === 0) {
-      const d32 = this.lastWords!, d = within >>> 2, s = srcOff >>> 2;
+    const s32 = this.peers.of(src);
+    if (s32 !== undefined && srcOff >= 0 && (srcOff | 0) === srcOff && ((within | len | (src.byteOffset + srcOff)) & 3) === 0) {
+      const d32 = this.lastWords!, d = within >>> 2, s = (src.byteOffset + srcOff) >>> 2;
       for (let i = 0, n = len >>> 2; i < n; i++) d32[d + i] = s32[s + i]!;
     } else {
       for (let i = 0; i < len; i++) last[within + i] = src[srcOff + i]!;
@@ -107,6 +107,13 @@ export class SparseMemory implements PhysicalStore {
     const off = pa - this.base;
     let idx = Math.floor(off / cb);
     let within = off - idx * cb;
+    if (len > 0 && within + len <= cb && len <= SMALL_COPY) {
+      // Inside one chunk (a line fill): lookup() makes it the last chunk, so copyOut can move words.
+      const chunk = this.lookup(idx);
+      if (chunk === undefined) dst.fill(0, dstOff, dstOff + len);
+      else this.copyOut(chunk, within, dst, dstOff, len);
+      return;
+    }
     while (len > 0) {
       const n = Math.min(len, cb - within);
       const chunk = this.lookup(idx);
@@ -127,6 +134,11 @@ export class SparseMemory implements PhysicalStore {
     const off = pa - this.base;
     let idx = Math.floor(off / cb);
     let within = off - idx * cb;
+    if (len > 0 && within + len <= cb && len <= SMALL_COPY) {
+      // Inside one chunk (a write-back): lookup() or allocate() makes it the last chunk, as copyIn wants.
+      this.copyIn(this.lookup(idx) ?? this.allocate(idx), within, src, srcOff, len);
+      return;
+    }
     while (len > 0) {
       const n = Math.min(len, cb - within);
       const chunk = this.lookup(idx) ?? this.allocate(idx);
@@ -161,14 +173,6 @@ export class SparseMemory implements PhysicalStore {
   private setLast(idx: number, chunk: Chunk): void {
     this.lastIndex = idx; this.lastChunk = chunk.bytes; this.lastWords = chunk.words;
     this.lastChunkPa = this.base + idx * this.chunkBytes;
-  }
-
-  /** An Int32 view of `a` if it is large and word-aligned (made once per such array), else undefined. */
-  private wordsOf(a: Uint8Array): Int32Array | undefined {
-    if (a.byteLength < 4096 || a.byteOffset % 4 !== 0 || a.byteLength % 4 !== 0) return undefined;
-    this.peer = a;
-    this.peerWords = new Int32Array(a.buffer, a.byteOffset, a.byteLength / 4);
-    return this.peerWords;
   }
 
   private allocate(idx: number): Uint8Array {

@@ -3,7 +3,8 @@
  *
  * Models: simulated time as integer core cycles; clock domains at integer ratios; one event queue
  * ordered by (cycle, insertion sequence); links with latency and credit-based backpressure that
- * carry ids of pooled requests; a statistics registry; seeded random streams; user-error reporting.
+ * carry ids of pooled requests; a statistics registry; seeded random streams; user-error reporting;
+ * word views of byte buffers for copies that move 32-bit words.
  * Leaves out: anything about what the requests mean (that is mem/, cache/, mmu/).
  */
 export { type Cycle, ClockDomain, mod } from './time.js';
@@ -12,6 +13,7 @@ export { RequestTable, ReqKind, ReqStatus, REQ_FLAG_NO_DATA, REQ_FLAG_EXCLUSIVE 
 export { Link, type RequestPort, type ResponsePort } from './link.js';
 export { StatsRegistry, Histogram, diffSnapshots, treeOf, sortKeys, round6, type StatSpec, type StatSpecs } from './stats.js';
 export { Rng } from './rng.js';
+export { WordViews } from './words.js';
 export { ResponseRouter } from './response-router.js';
 export { UserError } from './errors.js';
 export { resolveConfig, loadConfigFile, applySet, parseSize, zSize, zAddress, zInt, zPow2, deepFreeze } from './config.js';
