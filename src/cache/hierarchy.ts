@@ -1655,18 +1655,22 @@ export class CpuPort implements RequestPort {
   }
 
   /**
-   * A plain load, store or fetch that names no attributes, inside the region the last such access
-   * decoded to, with that region's default attributes inner cacheable: performs it as dispatch()
+   * A plain load, store or fetch inside the region the last such access decoded to, with inner
+   * cacheable attributes (its own, or the region's default): performs it as dispatch()
    * would, without decoding the address again, and returns true; else false (dispatch() decides).
    * Small, so that it inlines into trySend (and fetches go straight to fetch()).
    */
   private fast(id: number): boolean {
     const h = this.h, t = h.table;
     const kind = t.kind[id]!;
-    if (kind > FETCH || t.flags[id] !== 0 || t.attrs[id] !== ATTR_DEFAULT_U32) return false;
+    if (kind > FETCH || t.flags[id] !== 0) return false;
     const addr = t.addr[id]!, size = t.size[id]!;
     if (!(addr >= this.fastBase && addr + (size > 0 ? size : 1) <= this.fastEnd)) return false;   // as AddressMap.find
-    const attrs = h.regionAttrs[this.fastRegion]!;
+    // The region's default attributes, or the access's own (translated by an MMU) unless Tagged
+    // (dispatch() checks the region's tag storage for those).
+    let attrs = t.attrs[id]!;
+    if (attrs === ATTR_DEFAULT_U32) attrs = h.regionAttrs[this.fastRegion]!;
+    else if ((attrs & ATTR_TAGGED) !== 0) return false;
     if (attrInnerCache(attrs) < WT) return false;
     t.attrs[id] = attrs;
     if (kind === FETCH) h.fetch(this.pe, id); else h.access(this.pe, id);
