@@ -7,6 +7,7 @@ import { listText } from './list.js';
 import { runAttrsCommand } from './attrs.js';
 import { runSmmuCommand } from './smmu.js';
 import { runBenchCommand } from './bench.js';
+import { runReportCommand } from './report.js';
 import { importLackey } from '../core/index.js';
 
 const VERSION = packageVersion();
@@ -35,6 +36,7 @@ Usage:
   armsim attrs [--json '<object>']         final memory attributes of one access (JSON Lines on stdin)
   armsim smmu decode --kind K --hex BYTES  decode an SMMUv3 STE, CD, command or event record
   armsim bench <suite> [options]           run a suite's grid of scenarios on a worker pool
+  armsim report DIR [--out FILE.html]      a sweep's records as an HTML page (inline SVG plots) and DIR/report.md
   armsim <command> --help                  help for one command
   armsim --version
 
@@ -108,6 +110,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
     case 'attrs': return runAttrsCommand(rest);
     case 'smmu': return runSmmuCommand(rest);
     case 'bench': return runBenchCommand(rest);
+    case 'report': return runReportCommand(rest);
     case 'run': {
       const { positionals, flags, help } = parseRun('run', rest);
       if (help) { process.stdout.write(RUN_HELP); return 0; }
@@ -134,7 +137,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
       return 0;
     }
     default:
-      throw new UserError(`unknown command '${cmd}' (accepted: run, replay, trace, list, attrs, smmu, bench, --help, --version)`);
+      throw new UserError(`unknown command '${cmd}' (accepted: run, replay, trace, list, attrs, smmu, bench, report, --help, --version)`);
   }
 }
 
