@@ -604,6 +604,19 @@ export class Pe {
    */
   private translateOp(isCmo: boolean): number {
     const slot = this.slot, mmu = this.mmu!;
+    // The common case first: a load or store within the page of the last data translation.
+    const op0 = slot.op;
+    if (!isCmo && op0 !== OP_FETCH && this.faultResolution === undefined && !this.walkFaultPending) {
+      const va = slot.addr;
+      if (va >= mmu.microVa && va + slot.size <= mmu.microEnd && slot.vaTop === mmu.microTop
+        && (op0 === OP_LOAD || op0 === OP_LDX ? mmu.microRead : op0 === OP_ATOMIC ? mmu.microRead && mmu.microWrite : mmu.microWrite)) {
+        const attrs = mmu.microAttrs;
+        if ((attrs & 1) === 0 && va % slot.size !== 0) return this.alignmentFault(va, slot.vaTop);
+        this.opPa = mmu.microPa + (va - mmu.microVa); this.opAttrs = attrs; this.opPa2 = -1;
+        mmu.microStats.hits++;
+        return XL_OK;
+      }
+    }
     if (this.faultResolution !== undefined) {
       const r = this.faultResolution;
       this.faultResolution = undefined;

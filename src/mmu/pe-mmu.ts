@@ -99,6 +99,13 @@ export class PeMmu {
    * every EL change, so it never outlives what the L1 TLB entry it came from would.
    */
   private dVa = -1; private dEnd = -1; private dTop = 0; private dPa = 0; private dAttrs = 0; private dPerms = 0;
+  /**
+   * The data micro TLB as the PE's issue path reads it without a call: page bounds, VA[63:52],
+   * output page, attributes, and whether the current EL may read / write through it.
+   */
+  microVa = -1; microEnd = -1; microTop = 0; microPa = 0; microAttrs = 0; microRead = false; microWrite = false;
+  /** The TLB whose hits the micro TLB's count as (the DTLB, or the EL2 TLB at EL2). */
+  microStats: TlbStats;
   private iVa = -1; private iEnd = -1; private iTop = 0; private iPa = 0; private iAttrs = 0; private iPerms = 0;
   readonly walker = new TranslationWalker();
   readonly stats = new MmuStats();
@@ -139,6 +146,7 @@ export class PeMmu {
     this.itlb = new Tlb({ entries: cfg.l1i.entries, ways: cfg.l1i.ways, ipaInvalidatesCombined: cfg.ipaInvalidatesCombined });
     this.l2tlb = new Tlb({ entries: cfg.l2.entries, ways: cfg.l2.ways, ipaInvalidatesCombined: cfg.ipaInvalidatesCombined });
     this.el2tlb = new Tlb({ entries: cfg.l1d.entries, ways: cfg.l1d.ways, ipaInvalidatesCombined: false });
+    this.microStats = this.dtlb.stats;
     this.walkCache = cfg.walkCacheEntries > 0 ? new WalkCache({ entries: cfg.walkCacheEntries }) : undefined;
     this.walker.walkCache = this.walkCache;
     domain.members.push(this);
@@ -178,7 +186,7 @@ export class PeMmu {
     this.dropMicro();
   }
 
-  private dropMicro(): void { this.dVa = -1; this.dEnd = -1; this.iVa = -1; this.iEnd = -1; }
+  private dropMicro(): void { this.dVa = -1; this.dEnd = -1; this.iVa = -1; this.iEnd = -1; this.microVa = -1; this.microEnd = -1; }
 
   /** A context synchronization event: written registers take effect. */
   contextSync(): void {
@@ -270,7 +278,14 @@ export class PeMmu {
 
   private setMicro(fetch: boolean, base: number, page: number, top: number, pa: number, attrs: number, perms: number): void {
     if (fetch) { this.iVa = base; this.iEnd = base + page; this.iTop = top; this.iPa = pa; this.iAttrs = attrs; this.iPerms = perms; }
-    else { this.dVa = base; this.dEnd = base + page; this.dTop = top; this.dPa = pa; this.dAttrs = attrs; this.dPerms = perms; }
+    else {
+      this.dVa = base; this.dEnd = base + page; this.dTop = top; this.dPa = pa; this.dAttrs = attrs; this.dPerms = perms;
+      const el = this.el === 0 ? 0 : 1;
+      this.microVa = base; this.microEnd = base + page; this.microTop = top; this.microPa = pa; this.microAttrs = attrs;
+      this.microRead = permissionFault(perms, AccessType.Read, el) < 0;
+      this.microWrite = permissionFault(perms, AccessType.Write, el) < 0;
+      this.microStats = this.el === 2 ? this.el2tlb.stats : this.dtlb.stats;
+    }
   }
 
   /** Starts a walk for the access; the PE feeds the walker its reads. */
