@@ -1,3 +1,4 @@
+import { writeReport } from './report.js';
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +113,10 @@ export async function runBenchCommand(args: readonly string[]): Promise<number> 
     process.stdout.write(JSON.stringify(summary) + '\n');
   } else {
     process.stdout.write(tableText(suite, res, cells.length, out));
+    if (res.records.length > 0) {
+      const { htmlPath, mdPath } = await writeReport(out);
+      process.stdout.write(`  report: ${htmlPath} (plots and tables; ${mdPath} in Markdown)\n`);
+    }
     process.stdout.write(`  (${wallSeconds} s wall, ${res.ran} runs on ${jobs} worker${jobs > 1 ? 's' : ''}, ${res.resumed} resumed)\n`);
   }
   const c = verdictCounts(res.records);

@@ -33,9 +33,15 @@ export async function runReportCommand(args: readonly string[]): Promise<number>
   }
   if (p.values.help) { process.stdout.write(REPORT_HELP); return 0; }
   if (p.positionals.length !== 1) throw new UserError(`report: expected one sweep directory (got ${p.positionals.length}); 'armsim bench --out DIR' writes one`);
-  const dir = p.positionals[0]!;
+  const { htmlPath, mdPath } = await writeReport(p.positionals[0]!, p.values.out);
+  process.stdout.write(`${htmlPath}\n${mdPath}\n`);
+  return 0;
+}
+
+/** Renders DIR's records into the HTML page (default DIR/report.html) and DIR/report.md; returns their paths. */
+export async function writeReport(dir: string, out?: string): Promise<{ htmlPath: string; mdPath: string }> {
   const data = loadReportData(dir);
-  const htmlPath = p.values.out ?? join(dir, 'report.html');
+  const htmlPath = out ?? join(dir, 'report.html');
   const mdPath = join(dir, 'report.md');
   // Everything is rendered before anything is written.
   const html = await reportHtml(data);
@@ -43,6 +49,5 @@ export async function runReportCommand(args: readonly string[]): Promise<number>
   mkdirSync(dirname(htmlPath), { recursive: true });
   writeFileSync(htmlPath, html);
   writeFileSync(mdPath, md);
-  process.stdout.write(`${htmlPath}\n${mdPath}\n`);
-  return 0;
+  return { htmlPath, mdPath };
 }
