@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { UserError } from '../sim/index.js';
-import { runScenarioCommand, runReplayCommand, type RunFlags } from './run.js';
+import { runScenarioCommand, runReplayCommand, timelineFlags, type RunFlags } from './run.js';
 import { listText } from './list.js';
 import { runAttrsCommand } from './attrs.js';
 import { runSmmuCommand } from './smmu.js';
@@ -48,24 +48,44 @@ Run options (run, replay):
   --seed N             random seed (default 1)
   --max-cycles N       stop after N simulated cycles
   --json               print one JSON object instead of the summary
+  --timeline FILE      write a Chrome/Perfetto trace-event file of the run (open it in
+                       ui.perfetto.dev): 1 simulated cycle = 1 ns in ts/dur
+  --timeline-window START:END
+                       record only spans starting in cycles [START, END) (either side may be empty)
+  --timeline-max-events N
+                       keep at most N events (default 1000000), then stop and mark it truncated
 
 Exit codes: 0 pass, 1 the outcome check failed, 2 bad input, 3 internal error.
 `;
 
+const TIMELINE_HELP = `
+--timeline FILE writes a trace-event file (JSON, {"traceEvents": [...]}) for ui.perfetto.dev or
+chrome://tracing, at the end of the run. Time: 1 simulated cycle = 1 ns (ts and dur are cycles
+divided by 1000, the format's microseconds). Tracks: per PE (process system.cpuN) its own track
+(stage-2 fault handling from fault to resume with the IPA and the hypervisor's decision; DSBs and
+the TLBIs they complete), 'walks' (translation table walks) and lanes 'ops K' (each load, store,
+fetch, atomic and DC/IC maintenance operation from issue to completion, maintenance with its
+reach: PoC, PoU or a set/way level); per SMMU (system.smmu0) its commands and the translations of
+each DMA master; per DMA master (system.smmu0.dma0) its jobs with their data beats.
+--timeline-window START:END keeps spans that start in cycles [START, END); --timeline-max-events N
+(default 1000000) stops recording at N events and ends the file with a 'timeline truncated' event.
+`;
 const RUN_HELP = `Usage: armsim run <scenario|path> [--platform NAME] [--set k=v]... [--config FILE] [--seed N] [--max-cycles N] [--json]
+                  [--timeline FILE [--timeline-window START:END] [--timeline-max-events N]]
 
 Runs a scenario (a name from 'armsim list', or a path to a scenario module) on a platform and
 checks its outcome. Platform keys and scenario parameters are set with --set; scenario
 parameters are prefixed 'scenario.' (e.g. --set scenario.bytes=16MiB).
-`;
+${TIMELINE_HELP}`;
 const REPLAY_HELP = `Usage: armsim replay <trace> [--platform NAME] [--set k=v]... [--config FILE] [--seed N] [--max-cycles N] [--json]
+                     [--timeline FILE [--timeline-window START:END] [--timeline-max-events N]]
 
 Replays a binary trace (from 'armsim trace import'), agent i on PE i; the platform gets one PE
 per agent unless --set core.count says otherwise. Traces of virtual
 addresses (lackey) are placed in the first DRAM region by taking each address modulo the
 largest power of two that fits in it, which keeps the low address bits (cache indexing).
 With --json the result adds "ops": the memory accesses replayed.
-`;
+${TIMELINE_HELP}`;
 const IMPORT_HELP = `Usage: armsim trace import --from lackey <file> -o <out>
 
 Converts the output of 'valgrind --tool=lackey --trace-mem=yes' into armsim's binary trace.
@@ -79,6 +99,9 @@ const RUN_OPTIONS = {
   seed: { type: 'string' },
   'max-cycles': { type: 'string' },
   json: { type: 'boolean' },
+  timeline: { type: 'string' },
+  'timeline-window': { type: 'string' },
+  'timeline-max-events': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -166,6 +189,8 @@ function parseRun(cmd: string, args: readonly string[]): { positionals: string[]
       seed: v.seed === undefined ? 1 : intFlag('--seed', v.seed, 0, 2 ** 32 - 1),
       maxCycles: v['max-cycles'] === undefined ? undefined : intFlag('--max-cycles', v['max-cycles'], 1, Number.MAX_SAFE_INTEGER),
       json: v.json === true,
+      timeline: timelineFlags(v.timeline, v['timeline-window'],
+        v['timeline-max-events'] === undefined ? undefined : intFlag('--timeline-max-events', v['timeline-max-events'], 1, Number.MAX_SAFE_INTEGER)),
     },
   };
 }

@@ -1,5 +1,6 @@
-import { basename } from 'node:path';
-import { existsSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { DEFAULT_TIMELINE_MAX_EVENTS, Timeline, parseTimelineWindow } from '../sim/timeline.js';
 import { UserError, sortKeys } from '../sim/index.js';
 import { resolveConfig } from '../sim/config.js';
 import { PRESETS, DEFAULT_PLATFORM, PlatformSchema, System, type Scenario, type ScenarioContext, type Check, type PlatformConfig, type RunOutcome } from '../platform/index.js';
@@ -16,6 +17,47 @@ export interface RunFlags {
   seed: number;
   maxCycles: number | undefined;
   json: boolean;
+  /** --timeline and its bounds (checked by `timelineFlags` before anything runs). */
+  timeline?: TimelineFlags;
+}
+
+/** Where to write the run's trace-event file and what to keep (cycles [start, end), at most maxEvents). */
+export interface TimelineFlags {
+  readonly path: string;
+  readonly start: number;
+  readonly end: number;
+  readonly maxEvents: number;
+}
+
+/**
+ * Checks --timeline, --timeline-window and --timeline-max-events together, before the run: one-line
+ * UserErrors naming the flag (so nothing is written on bad input).
+ */
+export function timelineFlags(path: string | undefined, window: string | undefined, maxEvents: number | undefined): TimelineFlags | undefined {
+  if (path === undefined) {
+    if (window !== undefined) throw new UserError('--timeline-window needs --timeline FILE');
+    if (maxEvents !== undefined) throw new UserError('--timeline-max-events needs --timeline FILE');
+    return undefined;
+  }
+  if (path === '') throw new UserError('--timeline: expected a file name');
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`--timeline: directory '${dir}' does not exist`);
+  const { start, end } = window === undefined ? { start: 0, end: Number.POSITIVE_INFINITY } : parseTimelineWindow(window);
+  return { path, start, end, maxEvents: maxEvents ?? DEFAULT_TIMELINE_MAX_EVENTS };
+}
+
+function startTimeline(sys: System, f: TimelineFlags | undefined): Timeline | undefined {
+  if (f === undefined) return undefined;
+  const tl = new Timeline({ start: f.start, end: f.end, maxEvents: f.maxEvents });
+  sys.setTimeline(tl);
+  return tl;
+}
+
+/** Writes the timeline at the end of the run; says so on stderr unless the output is --json. */
+function finishTimeline(tl: Timeline | undefined, f: TimelineFlags | undefined, json: boolean): void {
+  if (tl === undefined || f === undefined) return;
+  tl.write(f.path);
+  if (!json) process.stderr.write(`timeline: ${tl.count} events in ${f.path}${tl.truncated ? ` (truncated at --timeline-max-events ${f.maxEvents})` : ''}; open it in https://ui.perfetto.dev (1 cycle = 1 ns)\n`);
 }
 
 /** Resolves a scenario argument that is a path to a module. */
@@ -67,11 +109,22 @@ function splitSets(sets: readonly string[]): { platform: string[]; scenario: str
 }
 
 export async function runScenarioCommand(arg: string, flags: RunFlags): Promise<number> {
-  return emit(await runScenario(arg, flags), flags.json);
+  const { report, timeline } = await runScenarioTimed(arg, flags);
+  finishTimeline(timeline, flags.timeline, flags.json);
+  return emit(report, flags.json);
 }
 
-/** Runs one scenario in this thread and returns its report (`flags.json` is not read). Throws UserError on bad input. */
+/**
+ * Runs one scenario in this thread and returns its report (`flags.json` is not read); with
+ * `flags.timeline` the trace-event file is written too. Throws UserError on bad input.
+ */
 export async function runScenario(arg: string, flags: Omit<RunFlags, 'json'>): Promise<RunReport> {
+  const { report, timeline } = await runScenarioTimed(arg, flags);
+  finishTimeline(timeline, flags.timeline, true);
+  return report;
+}
+
+async function runScenarioTimed(arg: string, flags: Omit<RunFlags, 'json'>): Promise<{ report: RunReport; timeline: Timeline | undefined }> {
   const sc = await findScenario(arg);
   const [platformName, preset] = platformOf(flags.platform, sc.platform ?? DEFAULT_PLATFORM);
   const sets = splitSets(flags.sets);
@@ -79,11 +132,12 @@ export async function runScenario(arg: string, flags: Omit<RunFlags, 'json'>): P
   const params = resolveConfig(sc.params, {}, { sets: sets.scenario, root: 'scenario' }) as Record<string, unknown>;
   const t0 = performance.now();
   const sys = new System(cfg, flags.seed);
+  const timeline = startTimeline(sys, flags.timeline);
   const ctx: ScenarioContext<unknown> = { sys, params, seed: flags.seed };
   sc.setup(ctx);
   const outcome = sys.run({ maxCycles: flags.maxCycles });
   const checks = sc.check(ctx, outcome);
-  return makeReport(sc.name, platformName, flags.seed, params, sys, outcome, checks, t0);
+  return { report: makeReport(sc.name, platformName, flags.seed, params, sys, outcome, checks, t0), timeline };
 }
 
 export async function runReplayCommand(path: string, flags: RunFlags): Promise<number> {
@@ -99,6 +153,7 @@ export async function runReplayCommand(path: string, flags: RunFlags): Promise<n
     if (h.agents > cfg.core.count) throw new UserError(`replay: the trace has ${h.agents} agents but platform '${platformName}' has core.count=${cfg.core.count} (set core.count to at least ${h.agents})`);
     const t0 = performance.now();
     const sys = new System(cfg, flags.seed);
+    const timeline = startTimeline(sys, flags.timeline);
     let fold: { base: number; size: number } | undefined;
     if (h.addressKind === 'virtual') {
       const ram = sys.map.regions.find((r) => r.kind === 'dram');
@@ -115,6 +170,7 @@ export async function runReplayCommand(path: string, flags: RunFlags): Promise<n
     };
     const report = makeReport(`replay:${basename(path)}`, platformName, flags.seed, {}, sys, outcome, checks, t0);
     report.ops = ops;
+    finishTimeline(timeline, flags.timeline, flags.json);
     return emit(report, flags.json);
   } finally {
     reader.close();

@@ -1,6 +1,7 @@
 import { Histogram, REQ_FLAG_EXCLUSIVE, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type StatsRegistry } from '../sim/index.js';
-import { AccessType, TR_HIT, TR_WALK, type PeMmu } from '../mmu/index.js';
-import { CmoOp, OP_NAMES, OpCode, cmoIsByVa } from './ops.js';
+import { AccessType, TlbiOp, TR_HIT, TR_WALK, type PeMmu } from '../mmu/index.js';
+import type { Timeline, TimelineArgs, TimelineTrack } from '../sim/timeline.js';
+import { CMO_NAMES, CmoOp, OP_NAMES, OpCode, cmoIsByVa } from './ops.js';
 import { OpSlot, type Fault, type MmuSyndrome, type OpResult, type OpSource } from './op-source.js';
 
 export interface PeConfig {
@@ -115,6 +116,37 @@ export class Pe {
   stage2Handler: Stage2FaultHandler | undefined = undefined;
   /** The syndrome of the last MMU fault this PE took. */
   lastFault: MmuSyndrome | undefined = undefined;
+  /**
+   * The run's timeline while it records (`setTimeline`). Hot paths test only this field; the
+   * recording state below is allocated by `setTimeline`, never in a run without one.
+   */
+  timeline: Timeline | undefined = undefined;
+  private tl: PeTimelineState | undefined = undefined;
+
+  /**
+   * Records this PE on `tl`: process `name` with a track of its own (stage-2 fault handling, DSBs
+   * completing TLBIs), `walks` (translation table walks) and one lane per window slot (`ops k`:
+   * every memory op and cache maintenance operation from issue to completion; ops in one slot
+   * never overlap, so spans on a lane nest).
+   */
+  setTimeline(tl: Timeline): void {
+    const w = this.cfg.window;
+    this.tl = {
+      lanes: new Array<TimelineTrack | undefined>(w + 2).fill(undefined),
+      va: new Float64Array(w), top: new Uint16Array(w), aux: new Uint8Array(w), el: new Uint8Array(w),
+      walkReads: 0, faultAt: -1, faultNote: undefined, dsbSince: -1, tlbis: [],
+    };
+    this.timeline = tl;
+  }
+
+  /**
+   * What a stage-2 fault handler decided, added to the arguments of the fault's span (the handler
+   * calls this before `resume`). Does nothing without a timeline.
+   */
+  noteFault(args: TimelineArgs): void {
+    if (this.tl === undefined || this.tl.faultAt < 0) return;
+    this.tl.faultNote = { ...this.tl.faultNote, ...args };
+  }
 
   /**
    * The access a stage-2 fault handler is handling (valid while the PE is stalled on the fault): its
@@ -407,13 +439,17 @@ export class Pe {
           continue;
         }
         case OP_DSB:
-          if (this.outstanding > 0) { this.setStall(STALL_BARRIER); return; }
+          if (this.outstanding > 0) {
+            if (this.timeline !== undefined && this.tl!.dsbSince < 0) this.tl!.dsbSince = now;
+            this.setStall(STALL_BARRIER); return;
+          }
           this.stats.barriers++; this.consume();
           if (this.mmu !== undefined && this.mmu.hasPendingTlbi) {
             // The DSB completes the TLBIs before it, here and (IS forms) on every PE of the domain.
             this.busyUntil = now + this.mmu.completeTlbis();
+            if (this.timeline !== undefined) this.traceDsb(now, this.busyUntil);
             if (this.busyUntil > now) { this.scheduleStep(this.busyUntil); return; }
-          }
+          } else if (this.timeline !== undefined) this.traceDsb(now, now);
           continue;
         case OP_DMB:
           this.stats.barriers++; this.consume();
@@ -442,6 +478,7 @@ export class Pe {
           // Queued until this PE's next DSB (the latest an implementation may complete it): until
           // then the old translations stay usable, as the architecture allows.
           this.mmu?.queueTlbi(slot.aux, slot.addr, slot.vaTop, slot.valueLo & 0xffff);
+          if (this.timeline !== undefined) this.tl!.tlbis.push(`TLBI ${TLBI_OP_NAMES.get(slot.aux) ?? `op${slot.aux}`}${slot.addr !== 0 ? ` 0x${slot.addr.toString(16)}` : ''}`);
           this.stats.tlbis++; this.consume(); continue;
         case OP_CLREX:
           this.clearExclusive?.();
@@ -569,6 +606,7 @@ export class Pe {
     this.wWait[w] = slot.wait ? 1 : 0; this.wOk[w] = 1; this.wOp[w] = op; this.wStatus[w] = STATUS_OK;
     this.wRet[w] = op === OP_LOAD || op === OP_FETCH || isRmw ? 1 : 0;
     this.wAddr[w] = addr; this.wSize[w] = size; this.wIssued[w] = now;
+    if (this.timeline !== undefined) { const t = this.tl!; t.va[w] = slot.addr; t.top[w] = slot.vaTop; t.aux[w] = slot.aux; t.el[w] = this.el; }
     this.outstanding++;
     this.countGranules(b0, ng, isStore, 1);
     if (isCmo) {
@@ -663,6 +701,7 @@ export class Pe {
     }
     mmu.beginWalk(va, top, access);
     this.walkVa = va; this.walkTop = top; this.walkAccess = access; this.walkStartedAt = this.q.now;
+    if (this.timeline !== undefined) this.tl!.walkReads = mmu.stats.walkReads;
     this.walking = true;
     this.setStall(STALL_WALK);
     this.walkStarting = true;
@@ -723,6 +762,7 @@ export class Pe {
     const mmu = this.mmu!;
     this.walking = false;
     mmu.stats.walkCycles += this.q.now - this.walkStartedAt;
+    if (this.timeline !== undefined) this.traceWalk();
     if (this.walkReadyAt >= 0 || this.walkBlocked) return;    // (not reached: the walker is done)
     if (this.stall === STALL_WALK) this.endStall();
     if (this.walkStarting) return;                            // ended within translateOne: it takes the outcome
@@ -750,10 +790,12 @@ export class Pe {
       this.faultWaiting = true;
       this.faultSyndrome = syn;
       this.setStall(STALL_FAULT);
+      if (this.timeline !== undefined) { this.tl!.faultAt = this.q.now; this.tl!.faultNote = undefined; }
       this.stage2Handler(this, syn, (r) => {
         if (!this.faultWaiting) throw new Error(`${this.name}: a stage-2 fault handler resumed twice`);
         this.faultWaiting = false;
         this.faultResolution = r;
+        if (this.timeline !== undefined) this.traceFault(syn, r);
         if (this.stall === STALL_FAULT) this.endStall();
         this.scheduleStep(this.q.now);
       });
@@ -935,6 +977,7 @@ export class Pe {
     const now = at;
     const op = this.wOp[w]!;
     if (op === OP_LOAD) this.loadLatency.record(now - this.wIssued[w]!);
+    if (this.timeline !== undefined) this.traceOp(w, at);
     if (this.wOk[w] === 0) this.stats.externalAborts++;
     this.outstanding--;
     const wa = this.wAddr[w]!, ws = this.wSize[w]!;
@@ -962,6 +1005,80 @@ export class Pe {
     return { ok, fault, bytes, value: lo + hi * 4294967296, valueLo: lo, valueHi: hi, cycle: at };
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Timeline (only with `timeline` set)
+  // -------------------------------------------------------------------------------------------
+
+  /** The op in window slot `w` completed at `at`: its span on the slot's lane. */
+  private traceOp(w: number, at: number): void {
+    const tl = this.timeline!, t = this.tl!, from = this.wIssued[w]!;
+    if (!tl.wants(from)) { tl.dropped++; return; }
+    const lane = this.tlTrack(w + 2);
+    const op = this.wOp[w]!, pa = this.wAddr[w]!, size = this.wSize[w]!, aux = t.aux[w]!;
+    const args: TimelineArgs = {};
+    let name: string, cat = 'mem';
+    if (op === OP_CMO) {
+      name = (CMO_NAMES[aux] ?? `cmo${aux}`).toUpperCase();
+      cat = 'cmo';
+      const byVa = cmoIsByVa(aux);
+      if (byVa) { args.va = hexVa(t.va[w]!, t.top[w]!); args.pa = `0x${pa.toString(16)}`; args.bytes = size; }
+      else if (aux >= CmoOp.DC_ISW) { const sw = t.va[w]!; args.level = (sw % 16 >>> 1) + 1; args.setWay = `0x${sw.toString(16)}`; }
+      args.reach = cmoReach(aux);
+    } else {
+      name = opName(op);
+      args.va = hexVa(t.va[w]!, t.top[w]!); args.pa = `0x${pa.toString(16)}`; args.size = size;
+    }
+    args.el = t.el[w]!;
+    if (this.wOk[w] === 0) args.status = this.wStatus[w] === ReqStatus.Unsupported ? 'unsupported' : this.wStatus[w] === ReqStatus.Alignment ? 'alignment' : 'external-abort';
+    tl.span(lane, name, cat, from, at, args);
+  }
+
+  /** Track `k` of this PE (LANE_MAIN, LANE_WALKS, window slot w at w + 2), made on first use. */
+  private tlTrack(k: number): TimelineTrack {
+    const lanes = this.tl!.lanes;
+    return lanes[k] ?? (lanes[k] = this.timeline!.track(this.name, k === LANE_MAIN ? this.name : k === LANE_WALKS ? 'walks' : `ops ${k - 2}`, { process: 100 + this.index, thread: k }));
+  }
+
+  /** The walk that started at walkStartedAt ended now. */
+  private traceWalk(): void {
+    const tl = this.timeline!, t = this.tl!, mmu = this.mmu!, from = this.walkStartedAt;
+    if (!tl.wants(from)) { tl.dropped++; return; }
+    const w = mmu.walker;
+    const args: TimelineArgs = {
+      va: hexVa(this.walkVa, this.walkTop), access: ACCESS_NAMES[this.walkAccess] ?? String(this.walkAccess),
+      reads: mmu.stats.walkReads - t.walkReads, el: this.el,
+    };
+    if (w.faulted) { args.fault = FAULT_NAMES[w.fault.type] ?? 'fault'; args.stage = w.fault.stage; args.level = w.fault.level; if (w.fault.stage === 2) args.ipa = `0x${w.fault.ipa.toString(16)}`; }
+    else args.pageBytes = w.result.pageBytes;
+    tl.span(this.tlTrack(LANE_WALKS), 'walk', 'walk', from, this.q.now, args);
+  }
+
+  /** A stage-2 fault handed to the handler at tl.faultAt resumes now with `r`. */
+  private traceFault(syn: MmuSyndrome, r: Stage2Resolution): void {
+    const tl = this.timeline!, t = this.tl!, from = t.faultAt;
+    t.faultAt = -1;
+    const args: TimelineArgs = {
+      ipa: syn.ipa >= 0 ? `0x${syn.ipa.toString(16)}` : null, va: `0x${(syn.farHi * 4294967296 + syn.farLo).toString(16)}`,
+      esr: `0x${(syn.esr >>> 0).toString(16)}`, fault: (syn as { fault?: Fault }).fault ?? 'translation', level: syn.level, s1ptw: syn.s1ptw,
+      resolution: typeof r === 'string' ? r : 'emulate',
+      ...t.faultNote,
+    };
+    t.faultNote = undefined;
+    tl.span(this.tlTrack(LANE_MAIN), 'stage-2 fault', 'fault', from, this.q.now, args);
+  }
+
+  /** A DSB completed at `now` (waiting since tl.dsbSince for earlier ops), and its TLBIs at `end`. */
+  private traceDsb(now: number, end: number): void {
+    const t = this.tl!, from = t.dsbSince >= 0 ? t.dsbSince : now;
+    t.dsbSince = -1;
+    const tlbis = t.tlbis;
+    if (tlbis.length === 0 && end === from) return;
+    t.tlbis = [];
+    const args: TimelineArgs = { waitCycles: now - from, el: this.el };
+    if (tlbis.length > 0) { args.tlbis = tlbis.length; args.ops = tlbis.slice(0, 8).join(', ') + (tlbis.length > 8 ? ', ...' : ''); args.tlbiCycles = end - now; }
+    this.timeline!.span(this.tlTrack(LANE_MAIN), tlbis.length > 0 ? 'TLBI+DSB' : 'DSB', tlbis.length > 0 ? 'tlbi' : 'barrier', from, end, args);
+  }
+
   private checkFinished(): void {
     if (this.finished || this.outstanding > 0 || this.haveOp) return;
     if (this.handler !== undefined) { this.endHandler(); return; }
@@ -973,3 +1090,45 @@ export class Pe {
 }
 
 function opName(op: number): string { return OP_NAMES[op] ?? `op${op}`; }
+
+/** What a PE records for the timeline (allocated by setTimeline only). */
+const LANE_MAIN = 0, LANE_WALKS = 1;
+
+interface PeTimelineState {
+  /** The PE's tracks: its own (LANE_MAIN), walks (LANE_WALKS), then one per window slot. */
+  readonly lanes: (TimelineTrack | undefined)[];
+  /** Per window slot: the op's VA (set/way operand for DC xSW) and VA[63:52], CMO or atomic op, EL. */
+  readonly va: Float64Array;
+  readonly top: Uint16Array;
+  readonly aux: Uint8Array;
+  readonly el: Uint8Array;
+  /** mmu.stats.walkReads when the walk in progress started. */
+  walkReads: number;
+  /** Cycle the stage-2 fault being handled was taken (-1: none), and what the handler said. */
+  faultAt: number;
+  faultNote: TimelineArgs | undefined;
+  /** Cycle the DSB in the slot started waiting for earlier ops (-1: not waiting). */
+  dsbSince: number;
+  /** TLBIs issued since the last DSB. */
+  tlbis: string[];
+}
+
+const ACCESS_NAMES = ['read', 'write', 'fetch', 'read-write'];
+const TLBI_OP_NAMES = new Map<number, string>(Object.entries(TlbiOp).map(([k, v]) => [v, k]));
+
+function hexVa(lo: number, top: number): string {
+  return top === 0 ? `0x${lo.toString(16)}` : `0x${top.toString(16)}${lo.toString(16).padStart(13, '0')}`;
+}
+
+/** Where a maintenance operation reaches (Arm ARM D7.5 "Cache maintenance instructions"). */
+function cmoReach(op: number): string {
+  switch (op) {
+    case CmoOp.DC_IVAC: case CmoOp.DC_CVAC: case CmoOp.DC_CIVAC: return 'PoC';
+    case CmoOp.DC_CVAU: case CmoOp.IC_IVAU: return 'PoU';
+    case CmoOp.DC_CVAP: return 'PoP';
+    case CmoOp.DC_ZVA: return 'zeroes a block';
+    case CmoOp.IC_IALLU: return 'PoU, this PE';
+    case CmoOp.IC_IALLUIS: return 'PoU, Inner Shareable';
+    default: return 'one level of this PE\'s caches (set/way)';
+  }
+}

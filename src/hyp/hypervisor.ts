@@ -332,8 +332,13 @@ export class Hypervisor {
    * the access. Without ISV (an access KVM cannot decode) the guest gets the abort.
    */
   private emulateMmio(pe: Pe, syn: MmuSyndrome, dev: MmioRegion, start: number, resume: (r: Stage2Resolution) => void): void {
-    if (((syn.esr >>> 24) & 1) === 0) { this.stats.s2Refused++; this.stats.refusals.push(`MMIO ${dev.name}: no ISV, cannot emulate`); resume('deliver'); return; }
+    if (((syn.esr >>> 24) & 1) === 0) {
+      this.stats.s2Refused++; this.stats.refusals.push(`MMIO ${dev.name}: no ISV, cannot emulate`);
+      if (pe.timeline !== undefined) pe.noteFault({ decision: `MMIO ${dev.name}: no ISV, abort injected` });
+      resume('deliver'); return;
+    }
     this.stats.mmioExits++;
+    if (pe.timeline !== undefined) pe.noteFault({ decision: `MMIO exit to the VMM (${dev.name})` });
     const a = pe.faultingAccess();
     const offset = syn.ipa - dev.ipa;
     let bytes: Uint8Array | undefined;
@@ -365,7 +370,11 @@ export class Hypervisor {
     // fetch's S1PTW fault reads a table: a data access, which must not get X or an I-cache invalidation).
     const fetch = ((syn.esr >>> 26) & 0x3f) === 0x20 && !syn.s1ptw;
     const write = !fetch && ((syn.esr >>> 6) & 1) === 1;
-    if (slot === undefined || syn.s1ptw && slot === undefined) { this.stats.s2Refused++; resume('deliver'); return; }
+    if (slot === undefined || syn.s1ptw && slot === undefined) {
+      this.stats.s2Refused++;
+      if (pe.timeline !== undefined) pe.noteFault({ decision: 'no memslot: abort injected' });
+      resume('deliver'); return;
+    }
     const page = Math.floor(syn.ipa / 4096) * 4096;
     const dfsc = syn.esr & 0x3f;
     const permission = dfsc >= 0x0c && dfsc <= 0x0f;
@@ -373,6 +382,7 @@ export class Hypervisor {
     if (prior !== undefined && !permission) {
       // Another vCPU mapped it between this one's walk and now (KVM finds the PTE valid and returns).
       this.stats.spuriousFaults++;
+      if (pe.timeline !== undefined) pe.noteFault({ decision: 'spurious (already mapped)' });
       resume('retry');
       return;
     }
@@ -381,6 +391,7 @@ export class Hypervisor {
       // (AArch64.S2CheckPermissions, fault.tagaccess). KVM does not remap: it injects an abort.
       this.stats.tagAccessFaults++;
       this.stats.refusals.push(`tag access at IPA 0x${syn.ipa.toString(16)}: stage-2 NoTagAccess, abort injected`);
+      if (pe.timeline !== undefined) pe.noteFault({ decision: 'tag access to NoTagAccess: abort injected' });
       resume('deliver');
       return;
     }
@@ -388,6 +399,7 @@ export class Hypervisor {
     if (d.kind === 'refuse') {
       this.stats.s2Refused++;
       this.stats.refusals.push(`fault at IPA 0x${syn.ipa.toString(16)}: -${d.errno} (${d.reason})`);
+      if (pe.timeline !== undefined) pe.noteFault({ decision: `refused: -${d.errno} (${d.reason})`, policy: this.cfg.policy });
       resume('deliver');
       return;
     }
@@ -405,6 +417,12 @@ export class Hypervisor {
     new DataView(descBytes.buffer).setUint32(0, desc.lo, true);
     new DataView(descBytes.buffer).setUint32(4, desc.hi, true);
     const lb = this.deps.lineBytes, cfg = this.cfg, stats = this.stats, caps = this.deps.caps;
+    if (pe.timeline !== undefined) {
+      pe.noteFault({
+        decision: `map ${d.attr} ${d.write ? 'rw' : 'ro'}${d.exec ? 'x' : ''}${d.noTagAccess ? ' NoTagAccess' : ''}`, hostPa: `0x${hostPage.toString(16)}`,
+        policy: cfg.policy, cmo: cfg.cmo, cleaned: cfg.cmo === 'clean-on-s2-fault' && d.attr === 'normal-wb', icInvalidated: fetch && !caps.ctrDic,
+      });
+    }
     function* handler(): Program {
       if (cfg.trapCycles > 0) yield prog.compute(cfg.trapCycles);
       // The leaf descriptor, stored through the host map (host VA = PA), then made visible to the walker.

@@ -4,9 +4,10 @@ import { Pe, type OpSource } from '../core/index.js';
 import { PeMmu, TlbDomain, resolveAttrOptions, resolveMmuFeatures, registerTlbStats, type MmuConfig } from '../mmu/index.js';
 import { CacheHierarchy } from '../cache/hierarchy.js';
 import { STATE_DIRTY } from '../cache/index.js';
-import { DmaMaster, PathMemory, SmmuEngine, resolveDmaConfig, resolveSmmuConfig, type DmaConfig, type SmmuConfig } from '../smmu/index.js';
+import { CERROR_NAMES, DmaMaster, PathMemory, SmmuEngine, resolveDmaConfig, resolveSmmuConfig, type DmaConfig, type SmmuConfig } from '../smmu/index.js';
 import { UserError } from '../sim/index.js';
 import { readIdRegister, SysReg } from '../cache/id-regs.js';
+import type { Timeline } from '../sim/timeline.js';
 import { checkPlatform, type PlatformConfig } from './schema.js';
 
 export type EndReason = 'done' | 'max-cycles' | 'watchdog' | 'deadlock';
@@ -41,6 +42,8 @@ export class System {
   private finishedCount = 0;
   private readonly smmuCfg: { engine: SmmuConfig; dma: DmaConfig } | undefined;
   private smmuParts: SmmuParts | undefined;
+  /** The timeline this run records, if any (`setTimeline`). */
+  timeline: Timeline | undefined = undefined;
 
   constructor(readonly cfg: PlatformConfig, readonly seed: number) {
     const { q, stats } = this;
@@ -161,7 +164,33 @@ export class System {
       dataCycles: { unit: 'cycles', desc: 'cycles of data beats' }, faults: count('jobs ended by a fault or abort'), razWi: count('beats answered RAZ/WI'), stalls: count('stalled translations'),
     });
     this.smmuParts = { engine, mem, dma };
+    if (this.timeline !== undefined) this.traceSmmu(this.timeline);
     return this.smmuParts;
+  }
+
+  /**
+   * Records the run on `tl` (call before `run`): each PE (its ops, walks, maintenance, TLBI+DSB
+   * and stage-2 fault handling), and the SMMU and its DMA master once they are built. Caches are
+   * not tracks of their own yet: maintenance shows its reach on the PE's lanes.
+   */
+  setTimeline(tl: Timeline): void {
+    this.timeline = tl;
+    for (const pe of this.pes) pe.setTimeline(tl);
+    if (this.smmuParts !== undefined) this.traceSmmu(tl);
+  }
+
+  /** SMMU commands (instantaneous in the model: zero-length spans at the cycle they ran) and DMA. */
+  private traceSmmu(tl: Timeline): void {
+    const { engine, dma } = this.smmuParts!;
+    const smmuName = 'system.smmu0', track = tl.track(smmuName, 'commands', { process: 10000, thread: 0 }), q = this.q;
+    dma.setTimeline(tl, smmuName);
+    engine.onCommand = (c, err) => {
+      if (!tl.wants(q.now)) { tl.dropped++; return; }
+      const args: Record<string, string | number | boolean | null> = {};
+      for (const [k, v] of Object.entries(c)) if (typeof v === 'number' && k !== 'opcode') args[k] = k === 'Address' ? `0x${v.toString(16)}` : v;
+      if (err !== 0) args.error = CERROR_NAMES[err] ?? err;
+      tl.span(track, c.name, 'smmu-cmd', q.now, q.now, args);
+    };
   }
 
   /**

@@ -24,6 +24,7 @@
  * MSIs for completion (the scenario polls `busy` or uses `onDone`).
  */
 import type { EventQueue } from '../sim/index.js';
+import type { Timeline, TimelineArgs, TimelineTrack } from '../sim/timeline.js';
 import { SmmuAccess, type SmmuEngine, type SmmuCompletion, type SmmuResult } from './engine.js';
 import { eventName } from './events.js';
 import type { PathMemory } from './memory.js';
@@ -142,6 +143,21 @@ export class DmaMaster {
   private pendWrite = false;
   private pendRazWi = false;
   private stag = -1;
+  /** The run's timeline while it records (`setTimeline`); tested before any tracing work. */
+  timeline: Timeline | undefined = undefined;
+  private tlJobs: TimelineTrack | undefined = undefined;
+  private tlXlate: TimelineTrack | undefined = undefined;
+
+  /**
+   * Records this master on `tl`: its jobs (with their data beats nested in them) on a track of
+   * process `name`, and its translations on a track of the SMMU's process `smmuName` (translation
+   * time: translateCycles plus descriptorReadCycles per read the engine made).
+   */
+  setTimeline(tl: Timeline, smmuName: string): void {
+    this.tlJobs = tl.track(this.name, 'jobs', { process: 10001 });
+    this.tlXlate = tl.track(smmuName, `translations (${this.name})`, { process: 10000, thread: 1 });
+    this.timeline = tl;
+  }
 
   constructor(
     readonly name: string,
@@ -209,6 +225,7 @@ export class DmaMaster {
     if (t.via === 'tlb') { res.tlbHits++; st.tlbHits++; }
     res.descriptorReads += t.reads; st.descriptorReads += t.reads;
     res.translateCycles += cycles; st.translateCycles += cycles;
+    if (this.timeline !== undefined) this.traceTranslation(r, t, iova, write, cycles);
     if (t.status === 'stalled') {
       res.stalls++; st.stalls++;
       this.stag = t.stag;
@@ -294,16 +311,44 @@ export class DmaMaster {
     }
     st.beats++;
     st.dataCycles += this.cfg.beatCycles;
+    if (this.timeline !== undefined) this.timeline.span(this.tlJobs!, this.pendWrite ? 'write beat' : 'read beat', 'dma', this.q.now, this.q.now + this.cfg.beatCycles, { pa: `0x${this.pendPa.toString(16)}`, bytes: n, razWi: this.pendRazWi });
     this.schedule(this.cfg.beatCycles, ACT_TRANSLATE);
   }
 
   private finish(r: Running, status: 'done' | 'fault'): void {
     r.res.status = status;
     r.res.endCycle = this.q.now;
+    if (this.timeline !== undefined) this.traceJob(r);
     this.cur = null;
     r.onDone?.(r.res);
     // onDone may have submitted (and so scheduled) the next job already: one event chain per master.
     if (this.queue.length > 0 && !this.scheduled) this.schedule(0, ACT_TRANSLATE);
+  }
+
+  private traceTranslation(r: Running, t: SmmuResult, iova: number, write: boolean, cycles: number): void {
+    const tl = this.timeline!, now = this.q.now;
+    if (!tl.wants(now)) { tl.dropped++; return; }
+    const args: TimelineArgs = {
+      streamId: r.spec.streamId, iova: `0x${iova.toString(16)}`, access: write ? 'write' : 'read', status: t.status, via: t.via, reads: t.reads, walkReads: t.walkReads,
+    };
+    if (r.spec.ssv) args.substreamId = r.spec.substreamId ?? 0;
+    if (t.status === 'ok' || t.status === 'raz-wi') args.pa = `0x${t.pa.toString(16)}`;
+    if (t.event !== null) { args.event = eventName(t.event.type); args.recorded = t.recorded; }
+    tl.span(this.tlXlate!, t.via === 'tlb' ? 'translate (IOTLB hit)' : `translate (${t.via})`, 'smmu', now, now + cycles, args);
+  }
+
+  private traceJob(r: Running): void {
+    const tl = this.timeline!, res = r.res, s = r.spec;
+    if (!tl.wants(res.startCycle)) { tl.dropped++; return; }
+    const args: TimelineArgs = {
+      streamId: s.streamId, bytes: s.bytes, bytesDone: res.bytesDone, status: res.status, translations: res.translations, tlbHits: res.tlbHits,
+      descriptorReads: res.descriptorReads, translateCycles: res.translateCycles,
+    };
+    if (s.src !== undefined) args.src = `0x${s.src.toString(16)}`;
+    if (s.dst !== undefined) args.dst = `0x${s.dst.toString(16)}`;
+    if (res.tag !== '') args.tag = res.tag;
+    if (res.fault !== null) { args.fault = res.fault.event; args.faultIova = res.fault.iova; }
+    tl.span(this.tlJobs!, `${s.op} ${s.bytes} B`, 'dma', res.startCycle, this.q.now, args);
   }
 }
 

@@ -236,6 +236,12 @@ export class SmmuEngine {
   // Translation
   // -------------------------------------------------------------------------------------------
 
+  /**
+   * Called after each command is executed (`error`: its CERROR code, 0 when done). The engine has
+   * no clock: the platform stamps these (the timeline's SMMU command track). Unset costs nothing.
+   */
+  onCommand: ((command: SmmuCommand, error: number) => void) | undefined = undefined;
+
   /** Translates one transaction. See `SmmuResult`. */
   translate(req: SmmuRequest): SmmuResult {
     const res: SmmuResult = {
@@ -760,7 +766,7 @@ export class SmmuEngine {
    * of commands consumed.
    */
   processCommands(): number {
-    const regs = this.regs;
+    const regs = this.regs, hook = this.onCommand;
     let n = 0;
     for (;;) {
       if ((regs.get(Reg.CR0) & CR0_CMDQEN) === 0 || (regs.activeErrors() & GERROR_CMDQ_ERR) !== 0) break;
@@ -776,7 +782,9 @@ export class SmmuEngine {
         if (!this.read(at + 8, this.queueAttrs())) err = CError.ABT;
         else {
           this.words[2] = this.d.lo; this.words[3] = this.d.hi;
-          err = this.execute(decodeCommand(this.words));
+          const c = decodeCommand(this.words);
+          err = this.execute(c);
+          if (hook !== undefined) hook(c, err);
         }
       }
       if (err !== CError.NONE) {
