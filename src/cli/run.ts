@@ -1,6 +1,6 @@
 import { basename, dirname } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
-import { DEFAULT_TIMELINE_MAX_EVENTS, Timeline, parseTimelineWindow } from '../sim/timeline.js';
+import { DEFAULT_TIMELINE_MAX_EVENTS, Timeline, parseTimelineWindow } from '../sim/index.js';
 import { UserError, sortKeys } from '../sim/index.js';
 import { resolveConfig } from '../sim/config.js';
 import { PRESETS, DEFAULT_PLATFORM, PlatformSchema, System, type Scenario, type ScenarioContext, type Check, type PlatformConfig, type RunOutcome } from '../platform/index.js';

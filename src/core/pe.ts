@@ -1,6 +1,6 @@
 import { Histogram, REQ_FLAG_EXCLUSIVE, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type StatsRegistry } from '../sim/index.js';
 import { AccessType, TlbiOp, TR_HIT, TR_WALK, type PeMmu } from '../mmu/index.js';
-import type { Timeline, TimelineArgs, TimelineTrack } from '../sim/timeline.js';
+import type { Timeline, TimelineArgs, TimelineTrack } from '../sim/index.js';
 import { CMO_NAMES, CmoOp, OP_NAMES, OpCode, cmoIsByVa } from './ops.js';
 import { OpSlot, type Fault, type MmuSyndrome, type OpResult, type OpSource } from './op-source.js';
 

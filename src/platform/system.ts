@@ -7,7 +7,7 @@ import { STATE_DIRTY } from '../cache/index.js';
 import { CERROR_NAMES, DmaMaster, PathMemory, SmmuEngine, resolveDmaConfig, resolveSmmuConfig, type DmaConfig, type SmmuConfig } from '../smmu/index.js';
 import { UserError } from '../sim/index.js';
 import { readIdRegister, SysReg } from '../cache/id-regs.js';
-import type { Timeline } from '../sim/timeline.js';
+import type { Timeline } from '../sim/index.js';
 import { checkPlatform, type PlatformConfig } from './schema.js';
 
 export type EndReason = 'done' | 'max-cycles' | 'watchdog' | 'deadlock';

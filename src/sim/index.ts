@@ -17,3 +17,4 @@ export { WordViews } from './words.js';
 export { ResponseRouter } from './response-router.js';
 export { UserError } from './errors.js';
 export { resolveConfig, loadConfigFile, applySet, parseSize, zSize, zAddress, zInt, zPow2, deepFreeze } from './config.js';
+export { Timeline, DEFAULT_TIMELINE_MAX_EVENTS, TIMELINE_TIME_UNIT, parseTimelineWindow, type TimelineOptions, type TimelineArgs, type TimelineTrack } from './timeline.js';

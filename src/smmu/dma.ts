@@ -24,7 +24,7 @@
  * MSIs for completion (the scenario polls `busy` or uses `onDone`).
  */
 import type { EventQueue } from '../sim/index.js';
-import type { Timeline, TimelineArgs, TimelineTrack } from '../sim/timeline.js';
+import type { Timeline, TimelineArgs, TimelineTrack } from '../sim/index.js';
 import { SmmuAccess, type SmmuEngine, type SmmuCompletion, type SmmuResult } from './engine.js';
 import { eventName } from './events.js';
 import type { PathMemory } from './memory.js';
