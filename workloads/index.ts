@@ -8,6 +8,8 @@ import { scenario as guestBootMmuOff } from './guest-boot-mmu-off.js';
 import { scenario as atomicsNormalNc } from './atomics-normal-nc.js';
 import { scenario as smmuNoncoherentDma } from './smmu-noncoherent-dma.js';
 import { scenario as smmuNestedDma } from './smmu-nested-dma.js';
+import { scenario as smmuFaults } from './smmu-faults.js';
+import { scenario as smmuInvalidation } from './smmu-invalidation.js';
 import { scenario as execOnDeviceMemory } from './exec-on-device-memory.js';
 import { scenario as mteOnPfnmap } from './mte-on-pfnmap.js';
 import { scenario as cowDevicePfnClean } from './cow-device-pfn-clean.js';
@@ -15,4 +17,4 @@ import { scenario as hcrDcDma } from './hcr-dc-dma.js';
 import { scenario as vfioLiveMigrationAlias } from './vfio-live-migration-alias.js';
 
 /** The scenario catalog: `armsim list` shows it, `armsim run NAME` runs from it. */
-export const SCENARIOS: readonly Scenario<any>[] = [dramStream, latMemRd, setWayVsL3, mismatchedAlias, atomicsContention, guestBootMmuOff, atomicsNormalNc, execOnDeviceMemory, mteOnPfnmap, cowDevicePfnClean, smmuNoncoherentDma, smmuNestedDma, hcrDcDma, vfioLiveMigrationAlias];
+export const SCENARIOS: readonly Scenario<any>[] = [dramStream, latMemRd, setWayVsL3, mismatchedAlias, atomicsContention, guestBootMmuOff, atomicsNormalNc, execOnDeviceMemory, mteOnPfnmap, cowDevicePfnClean, smmuNoncoherentDma, smmuNestedDma, smmuFaults, smmuInvalidation, hcrDcDma, vfioLiveMigrationAlias];

@@ -112,8 +112,33 @@ export const PFNMAP_POLICIES_SUITE: Suite = {
   skips: [needsEl2],
 };
 
+export const SMMU_INVALIDATION_SUITE: Suite = {
+  name: 'smmu-invalidation',
+  description: 'nested SMMU: a device streams DMA over 64 pages while the guest remaps 8 per round and invalidates per page, by range, by ASID, all (NH_ALL) or the whole VM (S12_VMALL), each + CMD_SYNC: IOTLB hits/misses, descriptor reads, DMA throughput, commands, stale pages',
+  scenarios: ['smmu-invalidation'],
+  platforms: ['neoverse-n1', 'grace'],
+  axes: [
+    // vmall (CMD_TLBI_S12_VMALL) is host-only: what a VMM does after changing stage 2, here for its cost.
+    { name: 'granularity', key: 'scenario.granularity', kind: 'enum', values: ['page', 'range', 'asid', 'all', 'vmall'], quick: ['page', 'all'] },
+  ],
+  seeds: [1],
+  measures: [
+    { path: 'correct.value', label: 'correct' },
+    { path: 'correct.stalePages', label: 'stalePages' },
+    { path: 'iotlb.hits', label: 'iotlbHits' },
+    { path: 'iotlb.misses', label: 'iotlbMisses' },
+    { path: 'walks.descriptorReads', label: 'descReads' },
+    { path: 'dma.cycles', label: 'dmaCycles' },
+    { path: 'dma.bytes', label: 'dmaBytes' },
+    { path: 'dma.bytesPerKcycle', label: 'bytesPerKcycle' },
+    { path: 'invalidation.commands', label: 'commands' },
+    { path: 'invalidation.cycles', label: 'invCycles' },
+  ],
+  skips: [],
+};
+
 /** Every suite `armsim bench` knows, by name. */
-export const SUITES: readonly Suite[] = [CMO_STRATEGIES_SUITE, PFNMAP_POLICIES_SUITE];
+export const SUITES: readonly Suite[] = [CMO_STRATEGIES_SUITE, PFNMAP_POLICIES_SUITE, SMMU_INVALIDATION_SUITE];
 
 /** Bytes as the shortest exact KiB/MiB/GiB form (the canonical spelling in cell keys). */
 export function fmtSize(n: number): string {

@@ -1,0 +1,291 @@
+import { z } from 'zod';
+import { ProgramOpSource, prog, type Program, type ProgramOp } from '../src/core/index.js';
+import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
+import { DEVICE_nGnRE, NORMAL_NC_OSH, NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
+import { PageTableBuilder } from '../src/mmu/index.js';
+import {
+  Reg, commandSlots, enableSmmu, encodeCd, encodeSte, writeWords,
+  type CmdFields, type CmdOpName, type DmaJobResult, type SmmuLayout,
+} from '../src/smmu/index.js';
+import { UserError, zInt } from '../src/sim/index.js';
+
+/**
+ * IOTLB behaviour and DMA throughput against the granularity of the guest driver's invalidations
+ * (issue 7's smmu-invalidation suite; seed 004's nested set-up, as smmu-nested-dma).
+ *
+ * A device streams over `pages` IOVA pages (one checksum DMA job per page) through a nested
+ * stream (STE Config 0b111: the guest's CD and stage 1 in guest memory, the host's stage 2).
+ * After a cold round, each of `rounds` rounds the guest driver remaps `remapPages` contiguous
+ * pages (a window that moves round by round) to other backing pages, as Linux iommu_unmap then
+ * iommu_map does: it stores invalid leaves, invalidates at `granularity` and waits for CMD_SYNC
+ * (CMDQ_CONS == PROD), then stores the new leaves (an invalid entry is never cached, so a map
+ * needs no TLBI); then the device streams all pages again. The rounds are sequential, as a
+ * driver must quiesce DMA to a page before unmapping it.
+ *
+ * Granularities (IHI 0070 4.4 "TLB invalidation"; Linux arm_smmu_tlb_inv_range_cmd):
+ * - page: one CMD_TLBI_NH_VA (Leaf=1) per remapped page;
+ * - range: CMD_TLBI_NH_VA with TG=4K and NUM/SCALE (IDR3.RIL; Linux's split of a page count into
+ *   (NUM+1)*2^SCALE chunks), or, without RIL, the per-page batch (the check says which);
+ * - asid: CMD_TLBI_NH_ASID; all: CMD_TLBI_NH_ALL (what a guest may issue: the host forces its
+ *   VMID); vmall: CMD_TLBI_S12_VMALL (host only; also drops stage-2 and stage-2 walk-cache entries);
+ * - none: the driver forgets to invalidate (the check then expects the stale pages it finds).
+ * Each is followed by CMD_SYNC. Every backing page holds a distinct pattern, so each page's
+ * checksum names which backing page the device read: a stale translation used after the SYNC
+ * shows up as the old page's checksum.
+ *
+ * Cost model: command processing is instantaneous in the engine (src/smmu/engine.ts contract:
+ * "processCommands consumes CMDQ_CONS..CMDQ_PROD at once"), so the invalidation costs what the
+ * PE spends writing commands, the doorbell and the CONS poll, plus the DMA's refill misses.
+ */
+const Params = z.strictObject({
+  granularity: z.enum(['page', 'range', 'asid', 'all', 'vmall', 'none']).default('page'),
+  /** IOVA pages the device streams over (4 KiB each). */
+  pages: zInt(2, 512).default(64),
+  /** Pages remapped per round (contiguous, at most `pages`). */
+  remapPages: zInt(1, 512).default(8),
+  /** Rounds after the cold one. */
+  rounds: zInt(1, 16).default(4),
+});
+type P = z.infer<typeof Params>;
+
+const SID = 6, VMID = 3, ASID = 12;
+const IPA_BASE = 0x4000_0000, GUEST_BYTES = 0x100_0000;        // 16 MiB of guest RAM at IPA 1 GiB
+const CD_IPA = IPA_BASE + 0x1000;
+const BACKING_IPA = [IPA_BASE + 0x40_0000, IPA_BASE + 0x80_0000]; // backing page sets A and B (up to 512 pages each)
+const IOVA_BASE = 0x8000_0000;
+const PAGE = 4096;
+const FNV_OFFSET = 0x811c9dc5, FNV_PRIME = 0x01000193;
+
+interface Round {
+  remapped: number[];
+  invalidateCycles: number; dmaCycles: number; bytes: number;
+  translations: number; tlbHits: number; descriptorReads: number; commands: number;
+  stale: number; wrong: number; faults: number;
+}
+interface Marks {
+  layout: SmmuLayout; attrs: number; pa: (ipa: number) => number; s1: PageTableBuilder; regs: number;
+  /** Which backing set (0/1) each IOVA page maps now. */
+  backing: number[];
+  /** FNV-1a of each backing page, [set][page]. */
+  sums: number[][];
+  rounds: Round[];
+  rangeMode: string;
+  commandsByName: Record<string, number>;
+}
+const marks = new WeakMap<object, Marks>();
+/**
+ * Attributes of the driver's stores of what the SMMU reads (commands, descriptors): Normal WB on an
+ * IO-coherent SMMU; Normal-NC without COHACC (Linux: dma_alloc_coherent memory is mapped
+ * non-cacheable for a non-coherent device), so the stores reach memory where the SMMU reads.
+ */
+const swAttrs = (cohacc: boolean): number => (cohacc ? NORMAL_WB_RWA_ISH : NORMAL_NC_OSH);
+
+function fnv(b: Uint8Array): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, FNV_PRIME) >>> 0;
+  return h;
+}
+
+/** Publishes commands in queue-sized chunks; the SMMU consumes each chunk; CONS == PROD is the SYNC's completion. */
+function* commands(ctx: ScenarioContext<P>, m: Marks, cmds: Array<readonly [CmdOpName, CmdFields?]>): Generator<ProgramOp, void, unknown> {
+  const { engine } = ctx.sys.smmu;
+  const chunk = 2 ** m.layout.cmdqLog2;
+  for (let k = 0; k < cmds.length; k += chunk) {
+    const part = cmds.slice(k, k + chunk);
+    const { slots, prod } = commandSlots(engine, m.layout, part);
+    for (const s of slots) yield prog.store(s.pa, 16, s.bytes, { attrs: m.attrs });
+    yield prog.dsb();
+    yield prog.store(m.regs + Reg.CMDQ_PROD, 4, prod, { attrs: DEVICE_nGnRE, wait: true });
+    engine.mmioWrite(Reg.CMDQ_PROD, 4, prod);
+    engine.processCommands();
+    yield prog.load(m.regs + Reg.CMDQ_CONS, 4, { attrs: DEVICE_nGnRE });
+    for (const [op] of part) m.commandsByName[op] = (m.commandsByName[op] ?? 0) + 1;
+  }
+}
+
+/**
+ * The invalidation commands for IOVA pages [first, first+n) at `g`. Range: Linux
+ * arm_smmu_tlb_inv_range_cmd: SCALE = the lowest set bit of the pages left, NUM+1 = the next five
+ * bits, until none are left.
+ */
+function invalidation(g: P['granularity'], ril: boolean, first: number, n: number): Array<readonly [CmdOpName, CmdFields?]> {
+  const out: Array<readonly [CmdOpName, CmdFields?]> = [];
+  if (g === 'none') return out;
+  if (g === 'page' || (g === 'range' && !ril)) {
+    for (let i = 0; i < n; i++) out.push(['TLBI_NH_VA', { VMID, ASID, Address: IOVA_BASE + (first + i) * PAGE, Leaf: 1 }]);
+  } else if (g === 'range') {
+    let left = n, addr = IOVA_BASE + first * PAGE;
+    while (left > 0) {
+      let scale = 0;
+      while ((left / 2 ** scale) % 2 === 0) scale++;
+      const num = Math.floor(left / 2 ** scale) % 32;
+      out.push(['TLBI_NH_VA', { VMID, ASID, Address: addr, Leaf: 1, TG: 1, NUM: num - 1, SCALE: scale }]);
+      left -= num * 2 ** scale;
+      addr += num * 2 ** scale * PAGE;
+    }
+  } else if (g === 'asid') out.push(['TLBI_NH_ASID', { VMID, ASID }]);
+  else if (g === 'all') out.push(['TLBI_NH_ALL', { VMID }]);
+  else out.push(['TLBI_S12_VMALL', { VMID }]);
+  out.push(['SYNC', { CS: 0 }]);
+  return out;
+}
+
+/** One streaming pass: a checksum job per page, queued at once; waits for the last. */
+function* stream(ctx: ScenarioContext<P>, m: Marks, r: Round): Program {
+  const { dma } = ctx.sys.smmu;
+  const jobs: DmaJobResult[] = [];
+  const st = dma.stats, t0 = st.translations, h0 = st.tlbHits, d0 = st.descriptorReads;
+  for (let i = 0; i < ctx.params.pages; i++) jobs.push(dma.submit({ op: 'checksum', streamId: SID, src: IOVA_BASE + i * PAGE, bytes: PAGE, tag: `page${i}` }));
+  const last = jobs[jobs.length - 1]!;
+  while (last.status === 'queued' || last.status === 'running') yield prog.compute(64);
+  r.dmaCycles = last.endCycle - jobs[0]!.startCycle;
+  r.translations = st.translations - t0; r.tlbHits = st.tlbHits - h0; r.descriptorReads = st.descriptorReads - d0;
+  jobs.forEach((j, i) => {
+    r.bytes += j.bytesDone;
+    if (j.status !== 'done') { r.faults++; return; }
+    const now = m.backing[i]!;
+    if (j.checksum === m.sums[now]![i]) return;
+    if (j.checksum === m.sums[1 - now]![i]) r.stale++;
+    else r.wrong++;
+  });
+}
+
+function* driver(ctx: ScenarioContext<P>, m: Marks): Program {
+  const p = ctx.params, { engine } = ctx.sys.smmu;
+  const round = (remapped: number[]): Round => ({
+    remapped, invalidateCycles: 0, dmaCycles: 0, bytes: 0, translations: 0, tlbHits: 0, descriptorReads: 0, commands: 0, stale: 0, wrong: 0, faults: 0,
+  });
+  const cold = round([]);
+  yield* stream(ctx, m, cold);
+  m.rounds.push(cold);
+  for (let k = 0; k < p.rounds; k++) {
+    const first = (k * p.remapPages) % p.pages;
+    const pagesNow = Array.from({ length: p.remapPages }, (_, i) => (first + i) % p.pages);
+    const r = round(pagesNow);
+    const c0 = engine.stats.commands, t0 = ctx.sys.q.now;
+    // Unmap: invalid leaves, DSB, then the invalidation (contiguous runs for the range form).
+    for (const i of pagesNow) yield prog.store(m.pa(m.s1.slotAddress(IOVA_BASE + i * PAGE, 3)), 8, 0, { attrs: m.attrs });
+    yield prog.dsb();
+    const runs: Array<[number, number]> = [];
+    for (const i of pagesNow) {
+      const last = runs[runs.length - 1];
+      if (last !== undefined && last[0] + last[1] === i) last[1]++;
+      else runs.push([i, 1]);
+    }
+    const cmds: Array<readonly [CmdOpName, CmdFields?]> = [];
+    if (p.granularity === 'page' || p.granularity === 'range') {
+      for (const [f, n] of runs) cmds.push(...invalidation(p.granularity, engine.config.ril, f, n).filter(([op]) => op !== 'SYNC'));
+      cmds.push(['SYNC', { CS: 0 }]);
+    } else cmds.push(...invalidation(p.granularity, engine.config.ril, 0, 0));
+    yield* commands(ctx, m, cmds);
+    // Map: the new leaves (the other backing set).
+    for (const i of pagesNow) {
+      m.backing[i] = 1 - m.backing[i]!;
+      const d = m.s1.leaf(BACKING_IPA[m.backing[i]!]! + i * PAGE, 3, { s1: { nG: true, ap: 0b01 } });
+      yield prog.store(m.pa(m.s1.slotAddress(IOVA_BASE + i * PAGE, 3)), 8, (BigInt(d.hi >>> 0) << 32n) | BigInt(d.lo >>> 0), { attrs: m.attrs });
+    }
+    yield prog.dsb();
+    r.invalidateCycles = ctx.sys.q.now - t0;
+    r.commands = engine.stats.commands - c0;
+    yield* stream(ctx, m, r);
+    m.rounds.push(r);
+  }
+}
+
+export const scenario = defineScenario<P>({
+  name: 'smmu-invalidation',
+  description: 'nested SMMU: a device streams DMA over N pages while the guest remaps some and invalidates per page, by range, by ASID or all (+ CMD_SYNC): IOTLB hits/misses, walks, DMA throughput, commands, no stale translation after SYNC',
+  platform: 'neoverse-n1',
+  platformSets: ['core.count=1'],
+  params: Params,
+  setup(ctx) {
+    const sys = ctx.sys, p = ctx.params;
+    if (p.remapPages > p.pages) throw new UserError(`scenario.remapPages: at most scenario.pages (${p.pages}), got ${p.remapPages}`);
+    const ram = sys.map.regions.find((r) => r.kind === 'dram');
+    const dev = sys.map.regions.find((r) => r.kind === 'device');
+    if (ram === undefined || dev === undefined) throw new UserError('smmu-invalidation needs a dram and a device region');
+    if (ram.size < 0x200_0000) throw new UserError(`smmu-invalidation needs 32 MiB of dram (region '${ram.name}' has ${ram.size})`);
+    const { engine, dma } = sys.smmu;
+    if (!engine.config.s1p || !engine.config.s2p) throw new UserError('smmu-invalidation needs smmu.config.s1p and s2p (nesting)');
+    const R = ram.base, GUEST_PA = R + 0x100_0000;
+    const pa = (ipa: number): number => ipa - IPA_BASE + GUEST_PA;
+    const layout: SmmuLayout = {
+      strtab: R + 0x20_0000, strtabLog2: 4, cmdq: R + 0x22_0000, cmdqLog2: 8, evtq: R + 0x23_0000, evtqLog2: 4,
+      attrs: engine.config.cohacc ? 'wb-ish' : 'nc',
+    };
+    const store = sys.coherent;
+    const s2 = new PageTableBuilder(store, { stage: 2, granule: '4K', inputBits: 48, startLevel: 0, allocBase: R + 0x40_0000, allocLimit: R + 0x50_0000 });
+    s2.map({ va: IPA_BASE, oa: GUEST_PA, size: GUEST_BYTES, s2: {} });
+    writeWords(store, layout.strtab + SID * 64, encodeSte({
+      V: 1, Config: 7, S1ContextPtr: CD_IPA, S1CIR: 1, S1COR: 1, S1CSH: 3,
+      S2VMID: VMID, S2T0SZ: 16, S2SL0: 2, S2IR0: 1, S2OR0: 1, S2SH0: 3, S2TG: 0, S2PS: 5, S2AA64: 1, S2R: 1, S2TTB: s2.root,
+    }));
+    const s1 = new PageTableBuilder(store, { stage: 1, granule: '4K', inputBits: 48, allocBase: IPA_BASE + 0x10_0000, allocLimit: IPA_BASE + 0x20_0000, physOf: pa });
+    s1.map({ va: IOVA_BASE, oa: BACKING_IPA[0]!, size: p.pages * PAGE, level: 3, s1: { nG: true, ap: 0b01 } });
+    writeWords(store, pa(CD_IPA), encodeCd({
+      T0SZ: 16, TG0: 0, IR0: 1, OR0: 1, SH0: 3, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID, TTB0: s1.root, MAIR0: 0xff,
+    }));
+    // Each backing page: 32-bit words of (set << 24 | page << 12 | word index), so every page differs.
+    const sums: number[][] = [[], []];
+    const buf = new Uint8Array(PAGE), v = new DataView(buf.buffer);
+    for (const set of [0, 1]) {
+      for (let i = 0; i < p.pages; i++) {
+        for (let w = 0; w < PAGE / 4; w++) v.setUint32(4 * w, ((set << 24) | (i << 12) | w) >>> 0, true);
+        store.write(pa(BACKING_IPA[set]! + i * PAGE), buf, 0, PAGE);
+        sums[set]!.push(fnv(buf));
+      }
+    }
+    enableSmmu(engine, layout);
+    dma.keepBytes = 0;
+    const rangeMode = engine.config.ril
+      ? `range TLBI (IDR3.RIL=1): TLBI_NH_VA TG=4K NUM/SCALE, ranges above ${engine.config.maxRangePages} pages become the ASID scope`
+      : 'per-page TLBI_NH_VA batch (IDR3.RIL=0)';
+    const m: Marks = { layout, attrs: swAttrs(engine.config.cohacc), pa, s1, regs: dev.base, backing: new Array<number>(p.pages).fill(0), sums, rounds: [], rangeMode, commandsByName: {} };
+    marks.set(ctx, m);
+    sys.attach(0, new ProgramOpSource(driver(ctx, m), 'guest driver'));
+  },
+  check(ctx, outcome) {
+    const m = marks.get(ctx)!, p = ctx.params;
+    const { engine } = ctx.sys.smmu;
+    const measured = m.rounds.slice(1);
+    const sum = (k: keyof Round): number => measured.reduce((a, r) => a + (r[k] as number), 0);
+    const stale = sum('stale'), wrong = sum('wrong'), faults = sum('faults');
+    const expectStale = p.granularity === 'none';
+    const translations = sum('translations'), hits = sum('tlbHits'), misses = translations - hits;
+    const dmaCycles = sum('dmaCycles'), bytes = sum('bytes'), invCycles = sum('invalidateCycles');
+    const cold = m.rounds[0]!;
+    const vs = engine.statsSnapshot().vmids[VMID];
+    return {
+      completed: { pass: outcome.endReason === 'done' && m.rounds.length === p.rounds + 1, endReason: outcome.endReason, rounds: m.rounds.length - 1 },
+      correct: {
+        // No stale translation after the SYNC: every page's checksum is that of the page it maps now.
+        pass: wrong === 0 && faults === 0 && (expectStale ? stale > 0 : stale === 0),
+        value: stale === 0 && wrong === 0 && faults === 0,
+        expected: expectStale ? 'stale' : 'fresh', granularity: p.granularity,
+        remappedPages: p.remapPages * p.rounds, stalePages: stale, wrongPages: wrong, faultedPages: faults,
+        ...(stale > 0 ? { firstStale: (() => {
+          const k = measured.findIndex((r) => r.stale > 0);
+          return { round: k + 1, remapped: `${measured[k]!.remapped[0]}..${measured[k]!.remapped[measured[k]!.remapped.length - 1]}` };
+        })() } : {}),
+      },
+      iotlb: {
+        pass: true,
+        hits, misses, translations, missRatePct: translations === 0 ? 0 : Math.round((1000 * misses) / translations) / 10,
+        missesPerRound: Math.round((10 * misses) / measured.length) / 10,
+        coldMisses: cold.translations - cold.tlbHits,
+      },
+      walks: { pass: true, descriptorReads: sum('descriptorReads'), perRound: Math.round((10 * sum('descriptorReads')) / measured.length) / 10, cold: cold.descriptorReads },
+      dma: {
+        pass: true, cycles: dmaCycles, bytes, bytesPerKcycle: dmaCycles === 0 ? 0 : Math.round((1000 * bytes) / dmaCycles),
+        coldCycles: cold.dmaCycles, coldBytesPerKcycle: cold.dmaCycles === 0 ? 0 : Math.round((1000 * cold.bytes) / cold.dmaCycles),
+      },
+      invalidation: {
+        pass: true, granularity: p.granularity,
+        mode: p.granularity === 'range' ? m.rangeMode : p.granularity,
+        commands: sum('commands'), commandsPerRound: Math.round((10 * sum('commands')) / measured.length) / 10,
+        byName: Object.entries(m.commandsByName).map(([k, v]) => `${k}=${v}`).join(' ') || 'none', entriesRemoved: vs?.invalidations ?? 0,
+        cycles: invCycles, totalCycles: invCycles + dmaCycles,
+      },
+    };
+  },
+});
