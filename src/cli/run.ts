@@ -212,7 +212,7 @@ function summary(r: RunReport): string {
   if (r.ops !== undefined) lines.push(`  ops replayed: ${r.ops}`);
   for (const [name, c] of Object.entries(r.checks)) {
     const { pass, ...measured } = c;
-    const m = Object.entries(measured).map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.length} points]` : String(v)}`).join(' ');
+    const m = Object.entries(measured).map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.length} points]` : v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ');
     lines.push(`  ${pass ? 'ok  ' : 'FAIL'} ${name}${m ? `: ${m}` : ''}`);
   }
   lines.push(`  (${r.host.wallSeconds} s wall, ${r.host.eventsPerSecond} events/s; --json for every stat)`);
