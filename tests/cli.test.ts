@@ -117,3 +117,15 @@ describe('armsim list / help / version', () => {
     expect(armsim(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });
+
+describe('armsim bench speed', () => {
+  it('runs the per-block speed benchmarks (--only narrows them) and refuses sweep flags with exit 2', () => {
+    const r = armsim(['bench', 'speed', '--only', 'cache-build']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/build neoverse-n1 with core\.count=64[^\n]*build time[^\n]*(pass|FAIL)/);
+    const bad = armsim(['bench', 'speed', '--jobs', '2']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toContain('--jobs does not apply to the speed suite');
+  });
+});

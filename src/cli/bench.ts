@@ -1,5 +1,8 @@
 import { writeReport } from './report.js';
 import { parseArgs } from 'node:util';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../sim/index.js';
@@ -30,6 +33,9 @@ Exit codes: 0 every run passed its checks, 1 a check failed, 2 bad input, 3 a ru
 
 Suites:
 ${SUITES.map((s) => `  ${s.name.padEnd(18)} ${s.description}`).join('\n')}
+  ${'speed'.padEnd(18)} the simulator's own speed benchmarks (bench/*.bench.ts, as 'npm run bench'):
+                     prints their table and writes bench/results/latest.json; --only NAME runs the
+                     benchmarks whose name contains NAME (e.g. --only cache-build)
 `;
 
 const OPTIONS = {
@@ -41,6 +47,7 @@ const OPTIONS = {
   quick: { type: 'boolean' },
   axis: { type: 'string', multiple: true },
   seeds: { type: 'string' },
+  only: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -57,7 +64,9 @@ export async function runBenchCommand(args: readonly string[]): Promise<number> 
   }
   const v = p.values;
   if (v.help) { process.stdout.write(BENCH_HELP); return 0; }
-  const names = SUITES.map((s) => s.name).join(', ');
+  const names = [...SUITES.map((s) => s.name), 'speed'].join(', ');
+  if (p.positionals.length === 1 && p.positionals[0] === 'speed') return runSpeedSuite(v);
+  if (v.only !== undefined) throw new UserError(`bench: --only applies to the speed suite only`);
   if (p.positionals.length !== 1) throw new UserError(`bench: expected one suite (got ${p.positionals.length}; accepted: ${names})`);
   const suite = SUITES.find((s) => s.name === p.positionals[0]);
   if (!suite) throw new UserError(`bench: unknown suite '${p.positionals[0]}' (accepted: ${names})`);
@@ -121,6 +130,20 @@ export async function runBenchCommand(args: readonly string[]): Promise<number> 
   }
   const c = verdictCounts(res.records);
   return c.error > 0 ? 3 : c.fail > 0 ? 1 : 0;
+}
+
+/**
+ * The speed suite: the per-block speed benchmarks (dist/bench/run.js, what `npm run bench` runs)
+ * in a child process, so their timings are not disturbed by this one. Returns its exit code.
+ */
+function runSpeedSuite(v: { only?: string; platform?: string; jobs?: string; out?: string; resume?: boolean; json?: boolean; quick?: boolean; axis?: string[]; seeds?: string }): number {
+  for (const k of ['platform', 'jobs', 'out', 'resume', 'json', 'quick', 'axis', 'seeds'] as const) {
+    if (v[k] !== undefined) throw new UserError(`bench: --${k} does not apply to the speed suite (accepted: --only NAME)`);
+  }
+  const runner = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
+  if (!existsSync(runner)) throw new UserError(`bench: the speed benchmarks are not built (${runner} is missing): run npm run build`);
+  const r = spawnSync(process.execPath, [runner, ...(v.only !== undefined ? [v.only] : [])], { stdio: 'inherit' });
+  return r.status ?? 3;
 }
 
 function verdictCounts(records: readonly SweepRecord[]): { pass: number; fail: number; error: number } {
