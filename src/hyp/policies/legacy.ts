@@ -12,7 +12,26 @@
  * use tags on Device memory. No NoTagAccess: FEAT_MTE_PERM support postdates this code.
  */
 import { commonMemslotChecks, map, refuse, vmHasMte, writable } from './common.js';
-import type { StagePolicy } from './types.js';
+import type { Decision, FaultInfo, PlatformCaps, StagePolicy, VmaInfo } from './types.js';
+
+/**
+ * The fault rule `legacy` and `wc` share: kernel memory Normal WB, anything else non-cacheable
+ * and never executable; `uncachedOk` (wc) lets a VM_ALLOW_ANY_UNCACHED device VMA be Normal-NC.
+ */
+export function linearMapFault(vma: VmaInfo, f: FaultInfo, caps: PlatformCaps, uncachedOk: boolean): Decision {
+  const device = !f.pfnInLinearMap;
+  if (f.exec && device) return refuse('ENOEXEC', 'exec fault on device PFN');
+  if (!device && vmHasMte(f.vmMte, caps) && !vma.mteAllowed)
+    return refuse('EFAULT', 'MTE VM: cacheable mapping of a VMA without VM_MTE_ALLOWED');
+  const w = writable(vma, f.write);
+  if (device) {
+    return uncachedOk && vma.allowAnyUncached
+      ? map('normal-nc', false, w, 'device PFN with VM_ALLOW_ANY_UNCACHED: Normal-NC')
+      : map('device-nGnRE', false, w, 'PFN outside the linear map: Device-nGnRE');
+  }
+  // The X bit is given on every fault when CTR_EL0.DIC makes I-cache maintenance unnecessary.
+  return map('normal-wb', f.exec || caps.ctrDic, w, 'PFN in the linear map: Normal WB');
+}
 
 export const legacyPolicy = Object.freeze<StagePolicy>({
   name: 'legacy',
@@ -20,14 +39,5 @@ export const legacyPolicy = Object.freeze<StagePolicy>({
   memslot(vma, caps, slot?) {
     return commonMemslotChecks(vma, caps, slot) ?? { ok: true };
   },
-  fault(vma, f, caps) {
-    const device = !f.pfnInLinearMap;
-    if (f.exec && device) return refuse('ENOEXEC', 'exec fault on device PFN');
-    if (!device && vmHasMte(f.vmMte, caps) && !vma.mteAllowed)
-      return refuse('EFAULT', 'MTE VM: cacheable mapping of a VMA without VM_MTE_ALLOWED');
-    const w = writable(vma, f.write);
-    if (device) return map('device-nGnRE', false, w, 'PFN outside the linear map: Device-nGnRE');
-    // The X bit is given on every fault when CTR_EL0.DIC makes I-cache maintenance unnecessary.
-    return map('normal-wb', f.exec || caps.ctrDic, w, 'PFN in the linear map: Normal WB');
-  },
+  fault(vma, f, caps) { return linearMapFault(vma, f, caps, false); },
 });

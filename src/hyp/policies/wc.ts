@@ -9,7 +9,8 @@
  *
  * MTE: as `legacy`.
  */
-import { commonMemslotChecks, map, refuse, vmHasMte, writable } from './common.js';
+import { commonMemslotChecks } from './common.js';
+import { linearMapFault } from './legacy.js';
 import type { StagePolicy } from './types.js';
 
 export const wcPolicy = Object.freeze<StagePolicy>({
@@ -18,17 +19,5 @@ export const wcPolicy = Object.freeze<StagePolicy>({
   memslot(vma, caps, slot?) {
     return commonMemslotChecks(vma, caps, slot) ?? { ok: true };
   },
-  fault(vma, f, caps) {
-    const device = !f.pfnInLinearMap;
-    if (f.exec && device) return refuse('ENOEXEC', 'exec fault on device PFN');
-    if (!device && vmHasMte(f.vmMte, caps) && !vma.mteAllowed)
-      return refuse('EFAULT', 'MTE VM: cacheable mapping of a VMA without VM_MTE_ALLOWED');
-    const w = writable(vma, f.write);
-    if (device) {
-      return vma.allowAnyUncached
-        ? map('normal-nc', false, w, 'device PFN with VM_ALLOW_ANY_UNCACHED: Normal-NC')
-        : map('device-nGnRE', false, w, 'PFN outside the linear map: Device-nGnRE');
-    }
-    return map('normal-wb', f.exec || caps.ctrDic, w, 'PFN in the linear map: Normal WB');
-  },
+  fault(vma, f, caps) { return linearMapFault(vma, f, caps, true); },
 });
