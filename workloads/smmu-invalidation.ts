@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ProgramOpSource, prog, type Program, type ProgramOp } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
+import { dramAndDevice } from './regions.js';
 import { DEVICE_nGnRE, NORMAL_NC_OSH, NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
 import { PageTableBuilder } from '../src/mmu/index.js';
 import {
@@ -201,10 +202,7 @@ export const scenario = defineScenario<P>({
   setup(ctx) {
     const sys = ctx.sys, p = ctx.params;
     if (p.remapPages > p.pages) throw new UserError(`scenario.remapPages: at most scenario.pages (${p.pages}), got ${p.remapPages}`);
-    const ram = sys.map.regions.find((r) => r.kind === 'dram');
-    const dev = sys.map.regions.find((r) => r.kind === 'device');
-    if (ram === undefined || dev === undefined) throw new UserError('smmu-invalidation needs a dram and a device region');
-    if (ram.size < 0x200_0000) throw new UserError(`smmu-invalidation needs 32 MiB of dram (region '${ram.name}' has ${ram.size})`);
+    const { ram, dev } = dramAndDevice(sys, 'smmu-invalidation', 0x200_0000);
     const { engine, dma } = sys.smmu;
     if (!engine.config.s1p || !engine.config.s2p) throw new UserError('smmu-invalidation needs smmu.config.s1p and s2p (nesting)');
     const R = ram.base, GUEST_PA = R + 0x100_0000;

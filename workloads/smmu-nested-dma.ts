@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
+import { dramAndDevice } from './regions.js';
 import { DEVICE_nGnRE, NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
 import { PageTableBuilder } from '../src/mmu/index.js';
 import {
@@ -99,10 +100,7 @@ export const scenario = defineScenario<P>({
   params: Params,
   setup(ctx) {
     const sys = ctx.sys;
-    const ram = sys.map.regions.find((r) => r.kind === 'dram');
-    const dev = sys.map.regions.find((r) => r.kind === 'device');
-    if (ram === undefined || dev === undefined) throw new UserError('smmu-nested-dma needs a dram and a device region');
-    if (ram.size < 0x200_0000) throw new UserError(`smmu-nested-dma needs 32 MiB of dram (region '${ram.name}' has ${ram.size})`);
+    const { ram, dev } = dramAndDevice(sys, 'smmu-nested-dma', 0x200_0000);
     const R = ram.base, GUEST_PA = R + 0x100_0000;
     const { engine } = sys.smmu;
     if (!engine.config.s1p || !engine.config.s2p) throw new UserError('smmu-nested-dma needs smmu.config.s1p and s2p (nesting)');

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
+import { dramAndDevice } from './regions.js';
 import { DEVICE_nGnRE, NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
 import { PageTableBuilder } from '../src/mmu/index.js';
 import { encodeCd, encodeSte, enableSmmu, writeWords, type DmaJobResult, type SmmuLayout } from '../src/smmu/index.js';
-import { UserError, zInt } from '../src/sim/index.js';
+import { zInt } from '../src/sim/index.js';
 
 /**
  * A driver fills a descriptor ring and its payload buffers through a cacheable (Normal WB) mapping
@@ -110,10 +111,7 @@ export const scenario = defineScenario<P>({
   params: Params,
   setup(ctx) {
     const sys = ctx.sys;
-    const ram = sys.map.regions.find((r) => r.kind === 'dram');
-    const dev = sys.map.regions.find((r) => r.kind === 'device');
-    if (ram === undefined || dev === undefined) throw new UserError('smmu-noncoherent-dma needs a dram and a device region');
-    if (ram.size < 0x50_0000) throw new UserError(`smmu-noncoherent-dma needs 5 MiB of dram (region '${ram.name}' has ${ram.size})`);
+    const { ram, dev } = dramAndDevice(sys, 'smmu-noncoherent-dma', 0x50_0000);
     const R = ram.base;
     const { engine } = sys.smmu;
     const cohacc = engine.config.cohacc;

@@ -1,0 +1,15 @@
+import type { System } from '../src/platform/index.js';
+import { UserError } from '../src/sim/index.js';
+
+/**
+ * The first dram region (with at least `minDramBytes`) and the first device region of the
+ * platform, for scenarios that place tables and buffers in one and a device window in the other;
+ * a one-line UserError naming the scenario when the platform lacks them.
+ */
+export function dramAndDevice(sys: System, scenario: string, minDramBytes: number) {
+  const ram = sys.map.regions.find((r) => r.kind === 'dram');
+  const dev = sys.map.regions.find((r) => r.kind === 'device');
+  if (ram === undefined || dev === undefined) throw new UserError(`${scenario} needs a dram and a device region`);
+  if (ram.size < minDramBytes) throw new UserError(`${scenario} needs ${minDramBytes / 2 ** 20} MiB of dram (region '${ram.name}' has ${ram.size})`);
+  return { ram, dev };
+}
