@@ -43,6 +43,8 @@ export type Fault = 'external-abort' | 'unsupported-atomic' | 'alignment'
 
 /** The exception an MMU fault raised: its syndrome as software would read it. */
 export interface MmuSyndrome {
+  /** What kind of fault it was (the op's result carries the same). */
+  readonly fault: Fault;
   /** 1: stage-1 fault (taken to EL1); 2: stage-2 fault (taken to EL2). */
   readonly stage: 1 | 2;
   readonly level: number;

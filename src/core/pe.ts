@@ -1,5 +1,5 @@
 import { Histogram, REQ_FLAG_EXCLUSIVE, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type StatsRegistry } from '../sim/index.js';
-import { AccessType, TlbiOp, TR_HIT, TR_WALK, type PeMmu } from '../mmu/index.js';
+import { AccessType, TlbiOp, TR_HIT, TR_WALK, hpfarEl2, type PeMmu } from '../mmu/index.js';
 import type { Timeline, TimelineArgs, TimelineTrack } from '../sim/index.js';
 import { CMO_NAMES, CmoOp, OP_NAMES, OpCode, cmoIsByVa } from './ops.js';
 import { OpSlot, type Fault, type MmuSyndrome, type OpResult, type OpSource } from './op-source.js';
@@ -779,11 +779,10 @@ export class Pe {
       ? (1 << 24) | (Math.log2(size) << 22) | (size === 8 ? 1 << 15 : 0) | (slot.acquire || slot.release ? 1 << 14 : 0) : 0;
     const esr = mmu.recordFault(this.walkVa, this.walkTop, isCmo, isv);
     const syn: MmuSyndrome = {
-      stage: f.stage, level: f.level, esr,
+      fault: FAULT_NAMES[f.type]!, stage: f.stage, level: f.level, esr,
       farLo: (this.walkVa % 4294967296) >>> 0, farHi: (((this.walkTop << 20) | Math.floor(this.walkVa / 4294967296)) >>> 0),
-      hpfar: f.stage === 2 ? Math.floor(f.ipa / 4096) * 16 : 0, ipa: f.stage === 2 ? f.ipa : -1, s1ptw: f.s1ptw,
+      hpfar: f.stage === 2 ? hpfarEl2(f.ipa) : 0, ipa: f.stage === 2 ? f.ipa : -1, s1ptw: f.s1ptw,
     };
-    (syn as { fault?: Fault }).fault = FAULT_NAMES[f.type];
     this.stats.mmuFaults++;
     this.lastFault = syn;
     if (f.stage === 2 && this.stage2Handler !== undefined) {
@@ -811,8 +810,7 @@ export class Pe {
     const esr = (((lower ? 0x24 : 0x25) << 26) | (1 << 25) | 0x21 | (this.slot.op === OP_STORE ? 1 << 6 : 0)) >>> 0;
     const farLo = (va % 4294967296) >>> 0, farHi = ((top << 20) | Math.floor(va / 4294967296)) >>> 0;
     mmu.recordOtherFault(esr, farLo, farHi);
-    const syn: MmuSyndrome = { stage: 1, level: 0, esr, farLo, farHi, hpfar: 0, ipa: -1, s1ptw: false };
-    (syn as { fault?: Fault }).fault = 'alignment';
+    const syn: MmuSyndrome = { fault: 'alignment', stage: 1, level: 0, esr, farLo, farHi, hpfar: 0, ipa: -1, s1ptw: false };
     this.stats.mmuFaults++;
     this.lastFault = syn;
     return this.deliverFault(syn);
@@ -835,7 +833,7 @@ export class Pe {
   private deliverFault(syn: MmuSyndrome): number {
     const slot = this.slot;
     const wait = slot.wait;
-    const fault = (syn as { fault?: Fault }).fault ?? 'translation';
+    const fault = syn.fault;
     this.consume();
     if (wait) this.source!.deliver({ ok: false, fault, syndrome: syn, bytes: new Uint8Array(0), value: 0, valueLo: 0, valueHi: 0, cycle: this.q.now });
     return XL_FAULTED;
@@ -1059,7 +1057,7 @@ export class Pe {
     t.faultAt = -1;
     const args: TimelineArgs = {
       ipa: syn.ipa >= 0 ? `0x${syn.ipa.toString(16)}` : null, va: `0x${(syn.farHi * 4294967296 + syn.farLo).toString(16)}`,
-      esr: `0x${(syn.esr >>> 0).toString(16)}`, fault: (syn as { fault?: Fault }).fault ?? 'translation', level: syn.level, s1ptw: syn.s1ptw,
+      esr: `0x${(syn.esr >>> 0).toString(16)}`, fault: syn.fault, level: syn.level, s1ptw: syn.s1ptw,
       resolution: typeof r === 'string' ? r : 'emulate',
       ...t.faultNote,
     };

@@ -370,7 +370,7 @@ export class Hypervisor {
     // fetch's S1PTW fault reads a table: a data access, which must not get X or an I-cache invalidation).
     const fetch = ((syn.esr >>> 26) & 0x3f) === 0x20 && !syn.s1ptw;
     const write = !fetch && ((syn.esr >>> 6) & 1) === 1;
-    if (slot === undefined || syn.s1ptw && slot === undefined) {
+    if (slot === undefined) {
       this.stats.s2Refused++;
       if (pe.timeline !== undefined) pe.noteFault({ decision: 'no memslot: abort injected' });
       resume('deliver'); return;

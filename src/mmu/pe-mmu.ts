@@ -115,6 +115,8 @@ export class PeMmu {
   /** The EL2 regime's translations (no VMID, no ASID). */
   readonly el2tlb: Tlb;
   readonly walkCache: WalkCache | undefined;
+  /** The EL1&0 regime's TLBs, which the EL1 TLBI scopes act on. */
+  private readonly el1Tlbs: readonly Tlb[];
 
   // Outputs of `translate`.
   /** The PA of the translated address. */
@@ -147,6 +149,7 @@ export class PeMmu {
     this.l2tlb = new Tlb({ entries: cfg.l2.entries, ways: cfg.l2.ways, ipaInvalidatesCombined: cfg.ipaInvalidatesCombined });
     this.el2tlb = new Tlb({ entries: cfg.l1d.entries, ways: cfg.l1d.ways, ipaInvalidatesCombined: false });
     this.microStats = this.dtlb.stats;
+    this.el1Tlbs = [this.dtlb, this.itlb, this.l2tlb];
     this.walkCache = cfg.walkCacheEntries > 0 ? new WalkCache({ entries: cfg.walkCacheEntries }) : undefined;
     this.walker.walkCache = this.walkCache;
     domain.members.push(this);
@@ -407,7 +410,7 @@ export class PeMmu {
     const tag = top & 0xf;
     let n = 0;
     this.dropMicro();
-    const tlbs = [this.dtlb, this.itlb, this.l2tlb];
+    const tlbs = this.el1Tlbs;
     const wc = this.walkCache;
     switch (scope) {
       case TlbiOp.VMALLE1:
