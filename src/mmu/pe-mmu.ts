@@ -96,12 +96,9 @@ export class PeMmu {
    * The last data and the last instruction translation used, a one-entry micro TLB each in front
    * of the L1 TLBs (as real cores have): page bounds, output, attributes and permissions. Emptied
    * by every TLBI this PE performs, every context synchronization that changed a register, and
-   * every EL change, so it never outlives what the L1 TLB entry it came from would.
-   */
-  private dVa = -1; private dEnd = -1; private dTop = 0; private dPa = 0; private dAttrs = 0; private dPerms = 0;
-  /**
-   * The data micro TLB as the PE's issue path reads it without a call: page bounds, VA[63:52],
-   * output page, attributes, and whether the current EL may read / write through it.
+   * every EL change, so it never outlives what the L1 TLB entry it came from would. The data one
+   * is public: the PE's issue path reads it without a call (page bounds, VA[63:52], output page,
+   * attributes, and whether the current EL may read / write through it).
    */
   microVa = -1; microEnd = -1; microTop = 0; microPa = 0; microAttrs = 0; microRead = false; microWrite = false;
   /** The TLB whose hits the micro TLB's count as (the DTLB, or the EL2 TLB at EL2). */
@@ -189,7 +186,7 @@ export class PeMmu {
     this.dropMicro();
   }
 
-  private dropMicro(): void { this.dVa = -1; this.dEnd = -1; this.iVa = -1; this.iEnd = -1; this.microVa = -1; this.microEnd = -1; }
+  private dropMicro(): void { this.iVa = -1; this.iEnd = -1; this.microVa = -1; this.microEnd = -1; }
 
   /** A context synchronization event: written registers take effect. */
   contextSync(): void {
@@ -231,9 +228,10 @@ export class PeMmu {
         (el === 2 ? this.el2tlb : this.itlb).stats.hits++;
         return TR_HIT;
       }
-    } else if (va >= this.dVa && va < this.dEnd && top === this.dTop && permissionFault(this.dPerms, access, el === 0 ? 0 : 1) < 0) {
-      this.outPa = this.dPa + (va - this.dVa); this.outAttrs = this.dAttrs; this.outPageLeft = this.dEnd - va; this.outCycles = 0;
-      (el === 2 ? this.el2tlb : this.dtlb).stats.hits++;
+    } else if (va >= this.microVa && va < this.microEnd && top === this.microTop
+      && (access === AccessType.Read ? this.microRead : access === AccessType.Write ? this.microWrite : this.microRead && this.microWrite)) {
+      this.outPa = this.microPa + (va - this.microVa); this.outAttrs = this.microAttrs; this.outPageLeft = this.microEnd - va; this.outCycles = 0;
+      this.microStats.hits++;
       return TR_HIT;
     }
     const rg = el === 2 ? this.regimeEl2 : this.regime;
@@ -282,7 +280,6 @@ export class PeMmu {
   private setMicro(fetch: boolean, base: number, page: number, top: number, pa: number, attrs: number, perms: number): void {
     if (fetch) { this.iVa = base; this.iEnd = base + page; this.iTop = top; this.iPa = pa; this.iAttrs = attrs; this.iPerms = perms; }
     else {
-      this.dVa = base; this.dEnd = base + page; this.dTop = top; this.dPa = pa; this.dAttrs = attrs; this.dPerms = perms;
       const el = this.el === 0 ? 0 : 1;
       this.microVa = base; this.microEnd = base + page; this.microTop = top; this.microPa = pa; this.microAttrs = attrs;
       this.microRead = permissionFault(perms, AccessType.Read, el) < 0;
