@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
 import { SparseMemory } from '../mem/index.js';
 import { PageTableBuilder, encodeS1Leaf, encodeS2Leaf, NORMAL_WB_RWA_ISH } from '../mmu/index.js';
 import { encodeCommand, type CmdFields, type CmdOpName } from './commands.js';
@@ -407,5 +408,69 @@ describe('registers', () => {
 
   it('an unknown config key is a one-line error naming it', () => {
     expect(() => resolveSmmuConfig({ cmdqsize: 4 })).toThrow(/smmu\.cmdqsize: unknown key/);
+  });
+});
+
+describe('translations in flight (begin / supply)', () => {
+  // Eight pages mapped through both stages, one unmapped page, a second ASID-less stream (bad SID).
+  const PAGES = 8, HOLE = VA + PAGES * 4096;
+  function mapped() {
+    const r = rig();
+    for (let i = 1; i < PAGES; i++) {
+      r.s1.map({ va: VA + i * 4096, oa: IPA + i * 4096, size: 4096, level: 3, s1: { nG: true, ap: 0b01 } });
+      r.s2.map({ va: IPA + i * 4096, oa: PA + i * 0x2000, size: 4096, level: 3, s2: {} });
+    }
+    return r;
+  }
+  const requests: SmmuRequest[] = [];
+  for (let i = 0; i < PAGES; i++) requests.push({ streamId: SID, iova: VA + i * 4096 + 8 * i, access: i % 3 === 0 ? SmmuAccess.Write : SmmuAccess.Read });
+  requests.push({ streamId: SID, iova: HOLE + 0x40, access: SmmuAccess.Read });   // stage-1 translation fault
+  requests.push({ streamId: 200, iova: VA, access: SmmuAccess.Read });            // STE V=0: C_BAD_STE
+
+  it('any interleaving of the answers gives each transaction the result it gets alone', () => {
+    const ref = mapped();
+    const want = requests.map((q) => ref.e.translate(q));
+    expect(want.filter((x) => x.status === 'ok')).toHaveLength(PAGES);
+    const wantEvents = ref.events().map((ev) => ev.type).sort();
+    expect(wantEvents).toEqual([EvtType.F_TRANSLATION, EvtType.C_BAD_STE].sort());
+    fc.assert(fc.property(fc.array(fc.nat(), { minLength: 1, maxLength: 400 }), (picks) => {
+      const r = mapped();
+      const txs = requests.map((q) => r.e.begin(q));
+      const d = { lo: 0, hi: 0 };
+      let k = 0;
+      for (;;) {
+        const waiting = txs.filter((t) => !t.done);
+        if (waiting.length === 0) break;
+        const t = waiting[picks[k++ % picks.length]! % waiting.length]!;
+        const ok = r.mem.read64(t.readPa, d);
+        r.e.supply(t, ok, d.lo, d.hi);
+      }
+      txs.forEach((t, i) => {
+        const got = t.result, exp = want[i]!;
+        expect({ status: got.status, pa: got.pa, attrs: got.attrs, perms: got.perms, event: got.event?.type })
+          .toEqual({ status: exp.status, pa: exp.pa, attrs: exp.attrs, perms: exp.perms, event: exp.event?.type });
+        r.e.release(t);
+      });
+      // Every fault was recorded once, whatever the order.
+      expect(r.events().map((ev) => ev.type).sort()).toEqual(wantEvents);
+    }), { numRuns: 40 });
+  });
+
+  it('a read answered with an abort ends the walk with F_WALK_EABT naming that read', () => {
+    const r = rig({ walkCacheEntries: 0 });
+    const t = r.e.begin({ streamId: SID, iova: VA, access: SmmuAccess.Read });
+    const d = { lo: 0, hi: 0 };
+    // Answer the STE and CD fetches and the CD's stage-2 walk, then abort the first walk read.
+    for (let i = 0; i < 8 + 4 + 8; i++) { r.mem.read64(t.readPa, d); r.e.supply(t, true, d.lo, d.hi); }
+    const failed = t.readPa;
+    r.e.supply(t, false);
+    expect(t.done).toBe(true);
+    expect(t.result).toMatchObject({ status: 'abort', reads: 21 });
+    expect(t.result.event).toMatchObject({ name: 'F_WALK_EABT', FetchAddr: failed });
+    expect(() => r.e.supply(t, true)).toThrow(/not waiting/);
+    r.e.release(t);
+    const u = r.e.begin({ streamId: SID, iova: VA, access: SmmuAccess.Read });
+    expect(u.done).toBe(false);
+    expect(() => r.e.release(u)).toThrow(/still waiting/);
   });
 });

@@ -11,6 +11,10 @@
  * Contract:
  * - `translate` never throws for architectural input: bad STEs/CDs, faults and aborts become the
  *   result's status and the event record (written to the event queue when the rules say so).
+ * - Translations can also be stepped (`begin` / `supply` / `release`): each stops at every 8-byte
+ *   read (STE, L1STD, CD, L1CD, descriptors) until its answer is supplied, so a timed front end
+ *   answers each read at its own simulated time and keeps many walks outstanding; `translate` is
+ *   the same steps answered at once through `mem`, with the same results.
  * - Caches (STE, CD, IOTLB, walk cache) are filled by translations and emptied ONLY by commands
  *   (and by capacity eviction), so a driver that forgets CFGI_* or TLBI_* sees stale data.
  * - `processCommands` consumes CMDQ_CONS..CMDQ_PROD at once when called (phase 2 gives commands
@@ -96,6 +100,37 @@ export interface SmmuResult {
 }
 
 export interface SmmuCompletion { streamId: number; stag: number; result: SmmuResult }
+
+/**
+ * One translation in flight (`SmmuEngine.begin`): it carries its own walker and scratch state, so
+ * several translations can wait for their memory reads at the same time, each answered when its
+ * read completes (`SmmuEngine.supply`). This is what lets a timed front end (a device port, a
+ * worker host) keep many walks outstanding and answer each descriptor read at its own simulated
+ * time; `SmmuEngine.translate` is the same steps with every read answered at once.
+ */
+export class SmmuTxn {
+  /** No read is pending: `result` is final. */
+  done = true;
+  /** The 8-byte read the translation waits for (PA and packed attributes), while not done. */
+  readPa = 0;
+  readAttrs = 0;
+  req: SmmuRequest = { streamId: 0, iova: 0, access: 0 };
+  result: SmmuResult = newResult();
+  // Engine-private state below (the engine reads and writes it; callers do not).
+  /** @internal */ readonly walker = new TranslationWalker();
+  /** @internal The answer to the pending read. */ readonly d: Dword = { lo: 0, hi: 0 };
+  /** @internal */ readOk = false;
+  /** @internal A 64-byte record being read (STE, CD). */ readonly words = new Uint32Array(16);
+  /** @internal The STE and CD of the transaction (fault records and the stall decision). */ ste: SteEntry | null = null;
+  /** @internal */ cd: CdEntry | null = null;
+  /** @internal The PA of the read that aborted (F_WALK_EABT FetchAddr). */ lastReadPa = 0;
+  /** @internal */ steps: Generator<void, void, void> | null = null;
+  /** @internal */ st: SmmuStreamStats | null = null;
+}
+
+function newResult(): SmmuResult {
+  return { status: 'ok', pa: 0, attrs: 0, perms: 0, via: 'walk', event: null, recorded: false, stag: -1, reads: 0, walkReads: 0 };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Stats
@@ -196,18 +231,14 @@ export class SmmuEngine {
   private readonly useWalkCache: boolean;
   private readonly steCache = new Map<number, SteEntry>();
   private readonly cdCache = new Map<number, CdEntry>();
-  private readonly walker = new TranslationWalker();
+  /** Command reads (the queue is consumed synchronously). */
   private readonly d: Dword = { lo: 0, hi: 0 };
   private readonly words = new Uint32Array(16);
-  private memReads = 0;
   private nextStag = 0;
   private readonly stalled: Array<{ stag: number; req: SmmuRequest }> = [];
   private completions: SmmuCompletion[] = [];
-  // The transaction being translated (for fault records).
-  private curSte: SteEntry | null = null;
-  private curCd: CdEntry | null = null;
-  /** The PA of the read that aborted (F_WALK_EABT FetchAddr). */
-  private lastReadPa = 0;
+  /** Finished transactions kept for reuse (`release`), so a translation allocates no walker. */
+  private readonly txnPool: SmmuTxn[] = [];
 
   constructor(readonly mem: SmmuMemory, config: SmmuConfig = DEFAULT_SMMU_CONFIG) {
     this.config = config;
@@ -242,26 +273,72 @@ export class SmmuEngine {
    */
   onCommand: ((command: SmmuCommand, error: number) => void) | undefined = undefined;
 
-  /** Translates one transaction. See `SmmuResult`. */
+  /** Translates one transaction, every memory read answered at once through `mem`. See `SmmuResult`. */
   translate(req: SmmuRequest): SmmuResult {
-    const res: SmmuResult = {
-      status: 'ok', pa: 0, attrs: 0, perms: 0, via: 'walk', event: null, recorded: false, stag: -1, reads: 0, walkReads: 0,
-    };
-    const before = this.memReads;
+    const tx = this.begin(req);
+    while (!tx.done) {
+      tx.readOk = this.mem.read64(tx.readPa, tx.d, tx.readAttrs);
+      this.advance(tx);
+    }
+    const res = tx.result;
+    this.release(tx);
+    return res;
+  }
+
+  /**
+   * Starts translating `req` and runs it to its first memory read (or to its end: `tx.done`).
+   * While `tx.done` is false, `tx.readPa`/`tx.readAttrs` name the 8-byte read it waits for;
+   * answer it with `supply`. Transactions are independent: any number may wait at once, and the
+   * engine's caches are shared among them as an SMMU's walkers share its TLBs. Give the
+   * transaction back with `release` once its `result` has been taken.
+   */
+  begin(req: SmmuRequest): SmmuTxn {
+    const tx = this.txnPool.pop() ?? new SmmuTxn();
+    tx.req = req;
+    tx.result = newResult();
+    tx.ste = null;
+    tx.cd = null;
+    tx.done = false;
     const st = this.streamStat(req.streamId >>> 0);
     st.translations++;
-    this.curSte = null;
-    this.curCd = null;
+    tx.st = st;
+    tx.steps = this.steps(tx);
+    this.advance(tx);
+    return tx;
+  }
+
+  /** Answers the read `tx` waits for (`ok` false: an External abort on it) and runs it to its next read or its end. */
+  supply(tx: SmmuTxn, ok: boolean, lo = 0, hi = 0): void {
+    if (tx.done) throw new Error('supply: the transaction is not waiting for a read');
+    tx.readOk = ok;
+    tx.d.lo = lo >>> 0;
+    tx.d.hi = hi >>> 0;
+    this.advance(tx);
+  }
+
+  /** Returns a finished transaction to the pool (its `result` object stays the caller's). */
+  release(tx: SmmuTxn): void {
+    if (!tx.done) throw new Error('release: the transaction is still waiting for a read');
+    tx.steps = null;
+    tx.st = null;
+    this.txnPool.push(tx);
+  }
+
+  private advance(tx: SmmuTxn): void {
+    if (tx.steps!.next().done === true) tx.done = true;
+  }
+
+  /** The whole translation as steps that yield at each memory read (the read is in `tx.readPa`). */
+  private *steps(tx: SmmuTxn): Generator<void, void, void> {
+    const res = tx.result, st = tx.st!;
     try {
-      this.doTranslate(req, res, st);
+      yield* this.doTranslate(tx);
     } catch (e) {
       if (!(e instanceof Fault)) throw e;
-      this.onFault(req, res, e, st);
+      this.onFault(tx, e);
     }
-    res.reads = this.memReads - before;
     st.walkReads += res.walkReads;
     st.configReads += res.reads - res.walkReads;
-    return res;
   }
 
   /** Completions of stalled transactions resolved by RESUME / STALL_TERM since the last call. */
@@ -276,7 +353,8 @@ export class SmmuEngine {
     return this.stalled.map((s) => ({ stag: s.stag, streamId: s.req.streamId }));
   }
 
-  private doTranslate(req: SmmuRequest, res: SmmuResult, st: SmmuStreamStats): void {
+  private *doTranslate(tx: SmmuTxn): Generator<void, void, void> {
+    const req = tx.req, res = tx.result, st = tx.st!;
     const sid = req.streamId >>> 0;
     const [vaHi, vaLo] = typeof req.iova === 'number' ? [Math.floor(req.iova / TWO_32), req.iova % TWO_32] : [req.iova.hi >>> 0, req.iova.lo >>> 0];
     const regs = this.regs;
@@ -289,8 +367,8 @@ export class SmmuEngine {
       res.attrs = this.overrideAttrs(req.attrs ?? NORMAL_WB_RWA_OSH, (gbpa >>> 4) & 1, gbpa & 0xf, (gbpa >>> 12) & 3);
       return;
     }
-    const se = this.steFor(sid, req, st);
-    this.curSte = se;
+    const se = yield* this.steFor(tx, sid, st);
+    tx.ste = se;
     if (se.abort) throw new Fault(newEvent(0), SILENT, 0); // Config 0b0xx: abort, no event (IHI 0070 5.2)
     const ste = se.ste;
     let priv = req.privileged === true;
@@ -311,15 +389,15 @@ export class SmmuEngine {
       const ssv = req.ssv === true, ssid = ssv ? (req.substreamId ?? 0) >>> 0 : 0;
       if (ste.S1CDMax === 0) {
         if (ssv) throw this.fault(EvtType.C_BAD_SUBSTREAMID, CONFIG, 0);
-        ce = this.cdFor(se, sid, 0, st);
+        ce = yield* this.cdFor(tx, se, sid, 0, st);
       } else if (!ssv) {
         if (ste.S1DSS === S1Dss.Terminate) throw this.fault(EvtType.F_STREAM_DISABLED, CONFIG, 0);
-        if (ste.S1DSS === S1Dss.Substream0) ce = this.cdFor(se, sid, 0, st);
+        if (ste.S1DSS === S1Dss.Substream0) ce = yield* this.cdFor(tx, se, sid, 0, st);
       } else {
         if (ssid >= 2 ** ste.S1CDMax || (ste.S1DSS === S1Dss.Substream0 && ssid === 0)) throw this.fault(EvtType.C_BAD_SUBSTREAMID, CONFIG, 0);
-        ce = this.cdFor(se, sid, ssid, st);
+        ce = yield* this.cdFor(tx, se, sid, ssid, st);
       }
-      this.curCd = ce;
+      tx.cd = ce;
     }
     const access = req.access === SmmuAccess.Write ? AccessType.Write : exec ? AccessType.Fetch : AccessType.Read;
     const el: 0 | 1 = priv ? 1 : 0;
@@ -345,8 +423,8 @@ export class SmmuEngine {
         // denied it (the TLB keeps only the combined permissions).
       }
       st.tlbMisses++; vs.tlbMisses++;
-      this.walk(rg, se.el2 ? this.walkCacheEl2 : this.walkCacheNh, vaHi, vaLo, access, el, res, EvtClass.IN);
-      const r = this.walker.result;
+      yield* this.walk(tx, rg, se.el2 ? this.walkCacheEl2 : this.walkCacheNh, vaHi, vaLo, access, el, EvtClass.IN);
+      const r = tx.walker.result;
       res.via = 'walk'; res.pa = r.pa; res.attrs = r.attrs; res.perms = r.perms;
       const flags = TLB_S1 | (r.global ? TLB_GLOBAL : 0) | (r.s2Level >= 0 ? TLB_S2 : 0);
       if (r.pageBytes >= 4096) tlb.insertEntry(va, top, ce.asid, se.vmid, r.pageBytes, r.pa, r.ipa, r.attrs, r.perms, flags, r.s2BlockBytes || r.pageBytes);
@@ -368,8 +446,8 @@ export class SmmuEngine {
       return;
     }
     st.tlbMisses++; vs.tlbMisses++;
-    this.walk(rg, this.walkCacheNh, vaHi, vaLo, access, el, res, EvtClass.IN);
-    const r = this.walker.result;
+    yield* this.walk(tx, rg, this.walkCacheNh, vaHi, vaLo, access, el, EvtClass.IN);
+    const r = tx.walker.result;
     res.via = 'walk'; res.pa = r.pa; res.perms = r.perms;
     // Stage 1 bypassed: the incoming attributes (after the STE overrides) stand in for stage 1.
     res.attrs = combineS1S2(incoming, r.s2Attrs, rg.attrOpts);
@@ -386,17 +464,17 @@ export class SmmuEngine {
   }
 
   /** A whole walk through `mem`; throws the mapped fault. `cls`: CLASS of a fault on the final input. */
-  private walk(rg: Regime, wc: WalkCache, vaHi: number, vaLo: number, access: AccessType, el: 0 | 1, res: SmmuResult, cls: number): void {
-    const w = this.walker;
+  private *walk(tx: SmmuTxn, rg: Regime, wc: WalkCache, vaHi: number, vaLo: number, access: AccessType, el: 0 | 1, cls: number): Generator<void, void, void> {
+    const w = tx.walker;
     w.walkCache = this.useWalkCache ? wc : undefined;
     w.start(rg, vaHi, vaLo, access, el);
     while (!w.done) {
       const pa = w.readPa;
-      if (this.read(pa, w.readAttrs)) w.supply(this.d.lo, this.d.hi);
-      else { this.lastReadPa = pa; w.abortRead(); }
+      if (yield* this.read(tx, pa, w.readAttrs)) w.supply(tx.d.lo, tx.d.hi);
+      else { tx.lastReadPa = pa; w.abortRead(); }
     }
-    res.walkReads += w.result.reads;
-    if (w.faulted) throw this.walkFault(w.fault, cls);
+    tx.result.walkReads += w.result.reads;
+    if (w.faulted) throw this.walkFault(tx, w.fault, cls);
   }
 
   /**
@@ -405,7 +483,7 @@ export class SmmuEngine {
    * translating a stage-1 table IPA (S1PTW): S2=1 CLASS=TT IPA=that table's IPA; stage 2 on the
    * final IPA: S2=1 CLASS=IN (or CD for a CD fetch) IPA=the IPA.
    */
-  private walkFault(f: WalkFault, cls: number): Fault {
+  private walkFault(tx: SmmuTxn, f: WalkFault, cls: number): Fault {
     const type = FAULT_EVENT[f.type]!;
     const x = this.fault(type, TRANSLATION, f.stage);
     const ev = x.ev;
@@ -416,7 +494,7 @@ export class SmmuEngine {
     } else {
       ev.CLASS = f.type === FaultType.WalkExternalAbort ? EvtClass.TT : cls;
     }
-    if (f.type === FaultType.WalkExternalAbort) ev.FetchAddr = this.lastReadPa;
+    if (f.type === FaultType.WalkExternalAbort) ev.FetchAddr = tx.lastReadPa;
     return x;
   }
 
@@ -424,8 +502,9 @@ export class SmmuEngine {
     return new Fault(newEvent(type), kind, stage);
   }
 
-  private onFault(req: SmmuRequest, res: SmmuResult, x: Fault, st: SmmuStreamStats): void {
-    res.via = x.kind === SILENT && this.curSte !== null ? 'abort-ste' : 'fault';
+  private onFault(tx: SmmuTxn, x: Fault): void {
+    const req = tx.req, res = tx.result, st = tx.st!;
+    res.via = x.kind === SILENT && tx.ste !== null ? 'abort-ste' : 'fault';
     res.status = 'abort';
     if (x.kind === SILENT) return;
     st.faults++;
@@ -440,7 +519,7 @@ export class SmmuEngine {
     ev.InputAddr = typeof req.iova === 'number' ? BigInt(req.iova) : (BigInt(req.iova.hi >>> 0) << 32n) | BigInt(req.iova.lo >>> 0);
     res.event = ev;
     let record = true;
-    const se = this.curSte, ce = this.curCd;
+    const se = tx.ste, ce = tx.cd;
     const translationClass = ev.type >= EvtType.F_TRANSLATION && ev.type <= EvtType.F_PERMISSION;
     if (x.kind === TRANSLATION && translationClass && se !== null) {
       // Stall model (IHI 0070 3.12): stage-1 faults with CD.S=1 and STE.S1STALLD=0, stage-2
@@ -470,9 +549,20 @@ export class SmmuEngine {
   // Configuration: STE
   // -------------------------------------------------------------------------------------------
 
-  /** One 8-byte read with the attributes of that access (they choose the coherent or non-coherent path). */
-  private read(pa: number, attrs: number): boolean {
-    this.memReads++;
+  /**
+   * One 8-byte read of a translation with the attributes of that access (they choose the coherent
+   * or non-coherent path): yields until it is answered, then the value is in `tx.d`.
+   */
+  private *read(tx: SmmuTxn, pa: number, attrs: number): Generator<void, boolean, void> {
+    tx.result.reads++;
+    tx.readPa = pa;
+    tx.readAttrs = attrs;
+    yield;
+    return tx.readOk;
+  }
+
+  /** A command-queue read, answered at once (commands are consumed synchronously). */
+  private readNow(pa: number, attrs: number): boolean {
     return this.mem.read64(pa, this.d, attrs);
   }
 
@@ -506,17 +596,17 @@ export class SmmuEngine {
     return this.codeAttrs((cr1 >>> 6) & 3, (cr1 >>> 8) & 3, (cr1 >>> 10) & 3);
   }
 
-  /** Reads a 64-byte record at `pa` into `this.words`; false (and lastReadPa) on an abort. */
-  private readRecord(pa: number, attrs: number): boolean {
+  /** Reads a 64-byte record at `pa` into `tx.words`; false (and tx.lastReadPa) on an abort. */
+  private *readRecord(tx: SmmuTxn, pa: number, attrs: number): Generator<void, boolean, void> {
     for (let i = 0; i < 8; i++) {
-      if (!this.read(pa + 8 * i, attrs)) { this.lastReadPa = pa + 8 * i; return false; }
-      this.words[2 * i] = this.d.lo;
-      this.words[2 * i + 1] = this.d.hi;
+      if (!(yield* this.read(tx, pa + 8 * i, attrs))) { tx.lastReadPa = pa + 8 * i; return false; }
+      tx.words[2 * i] = tx.d.lo;
+      tx.words[2 * i + 1] = tx.d.hi;
     }
     return true;
   }
 
-  private steFor(sid: number, _req: SmmuRequest, st: SmmuStreamStats): SteEntry {
+  private *steFor(tx: SmmuTxn, sid: number, st: SmmuStreamStats): Generator<void, SteEntry, void> {
     const hit = this.steCache.get(sid);
     if (hit !== undefined) { st.steHits++; return hit; }
     st.steMisses++;
@@ -533,19 +623,33 @@ export class SmmuEngine {
       // table holds 2^(Span-1) STEs. Span above SPLIT+1 is treated as SPLIT+1 (assumed).
       const sp = Math.min(split, log2size);
       const l1 = base + Math.floor(sid / 2 ** sp) * 8;
-      if (!this.read(l1, this.tableAttrs())) { const x = this.fault(EvtType.F_STE_FETCH, CONFIG, 0); x.ev.FetchAddr = l1; throw x; }
-      const d = decodeL1Std(this.d.lo, this.d.hi);
+      if (!(yield* this.read(tx, l1, this.tableAttrs()))) { const x = this.fault(EvtType.F_STE_FETCH, CONFIG, 0); x.ev.FetchAddr = l1; throw x; }
+      const d = decodeL1Std(tx.d.lo, tx.d.hi);
       const idx = sid % 2 ** sp;
       if (d.Span === 0 || idx >= 2 ** (Math.min(d.Span, sp + 1) - 1)) throw this.fault(EvtType.C_BAD_STREAMID, CONFIG, 0);
       steAddr = d.L2Ptr + idx * 64;
     } else {
       throw this.fault(EvtType.C_BAD_STREAMID, CONFIG, 0); // reserved FMT (assumed)
     }
-    if (!this.readRecord(steAddr, this.tableAttrs())) { const x = this.fault(EvtType.F_STE_FETCH, CONFIG, 0); x.ev.FetchAddr = this.lastReadPa; throw x; }
-    const ste = decodeSte(this.words);
+    if (!(yield* this.readRecord(tx, steAddr, this.tableAttrs()))) { const x = this.fault(EvtType.F_STE_FETCH, CONFIG, 0); x.ev.FetchAddr = tx.lastReadPa; throw x; }
+    const ste = decodeSte(tx.words);
     const entry = this.checkSte(ste);
     this.cacheInsert(this.steCache, sid, entry, this.config.steCacheEntries);
     return entry;
+  }
+
+  /** CMD_PREFETCH_CONFIG: fetch the STE into the configuration cache if it is well formed; a hint, never an event. */
+  private prefetchConfig(sid: number): void {
+    const tx = this.txnPool.pop() ?? new SmmuTxn();
+    tx.result = newResult();
+    const g = this.steFor(tx, sid, this.streamStat(sid));
+    try {
+      while (g.next().done !== true) tx.readOk = this.mem.read64(tx.readPa, tx.d, tx.readAttrs);
+    } catch (e) {
+      if (!(e instanceof Fault)) throw e;
+    }
+    tx.done = true;
+    this.release(tx);
   }
 
   /** STE legality (IHI 0070 5.2 "ILLEGAL" cases; QEMU decode_ste / decode_ste_s2_cfg): C_BAD_STE. */
@@ -583,7 +687,7 @@ export class SmmuEngine {
   // -------------------------------------------------------------------------------------------
 
   /** The PA of a CD-table address: an IPA translated by the stream's stage 2 in nested mode (CLASS=CD faults). */
-  private cdPa(se: SteEntry, addr: number, res: SmmuResult): number {
+  private *cdPa(tx: SmmuTxn, se: SteEntry, addr: number): Generator<void, number, void> {
     if (!se.s2) return addr;
     const rg = se.s2Regime!;
     if (addr >= 2 ** rg.s2.inputBits) {
@@ -592,43 +696,45 @@ export class SmmuEngine {
       throw x;
     }
     // A CD fetch counts as a data read at stage 2 (../shared/reference/smmuv3.md §4).
-    this.walk(rg, this.walkCacheNh, Math.floor(addr / TWO_32), addr % TWO_32, AccessType.Read, 1, res, EvtClass.CD);
-    return this.walker.result.pa;
+    // Its descriptor reads count as config reads of the transaction, not as walk reads of the data address.
+    const walkReads = tx.result.walkReads;
+    yield* this.walk(tx, rg, this.walkCacheNh, Math.floor(addr / TWO_32), addr % TWO_32, AccessType.Read, 1, EvtClass.CD);
+    tx.result.walkReads = walkReads;
+    return tx.walker.result.pa;
   }
 
   /**
    * Attributes of CD and L1CD fetches: STE.S1CIR/S1COR/S1CSH, and in nested mode combined with the
    * stage-2 attributes of the CD's IPA (the last `cdPa` walk) as a stage-1 access would be.
    */
-  private cdAttrs(se: SteEntry): number {
+  private cdAttrs(tx: SmmuTxn, se: SteEntry): number {
     const s = se.ste;
     const a = this.codeAttrs(s.S1CIR, s.S1COR, s.S1CSH);
-    return se.s2 ? combineS1S2(a, this.walker.result.s2Attrs, se.s2Regime!.attrOpts) : a;
+    return se.s2 ? combineS1S2(a, tx.walker.result.s2Attrs, se.s2Regime!.attrOpts) : a;
   }
 
-  private cdFor(se: SteEntry, sid: number, ssid: number, st: SmmuStreamStats): CdEntry {
+  private *cdFor(tx: SmmuTxn, se: SteEntry, sid: number, ssid: number, st: SmmuStreamStats): Generator<void, CdEntry, void> {
     const key = sid * 2 ** 20 + ssid;
     const hit = this.cdCache.get(key);
     if (hit !== undefined) { st.cdHits++; return hit; }
     st.cdMisses++;
     const ste = se.ste;
-    const scratch: SmmuResult = { status: 'ok', pa: 0, attrs: 0, perms: 0, via: 'walk', event: null, recorded: false, stag: -1, reads: 0, walkReads: 0 };
     let cdAddr: number;
     if (ste.S1CDMax === 0 || ste.S1Fmt === 0) {
       cdAddr = ste.S1ContextPtr + ssid * 64;
     } else {
       const split = cdLeafSplit(ste.S1Fmt);
       const l1Ipa = ste.S1ContextPtr + Math.floor(ssid / 2 ** split) * 8;
-      const l1Pa = this.cdPa(se, l1Ipa, scratch);
-      if (!this.read(l1Pa, this.cdAttrs(se))) { const x = this.fault(EvtType.F_CD_FETCH, CONFIG, 0); x.ev.FetchAddr = l1Pa; throw x; }
-      const d = decodeL1Cd(this.d.lo, this.d.hi);
+      const l1Pa = yield* this.cdPa(tx, se, l1Ipa);
+      if (!(yield* this.read(tx, l1Pa, this.cdAttrs(tx, se)))) { const x = this.fault(EvtType.F_CD_FETCH, CONFIG, 0); x.ev.FetchAddr = l1Pa; throw x; }
+      const d = decodeL1Cd(tx.d.lo, tx.d.hi);
       if (d.V === 0) throw this.fault(EvtType.C_BAD_SUBSTREAMID, CONFIG, 0);
       cdAddr = d.L2Ptr + (ssid % 2 ** split) * 64;
     }
     // A CD is 64-byte aligned, so one translation covers it.
-    const pa = this.cdPa(se, cdAddr, scratch);
-    if (!this.readRecord(pa, this.cdAttrs(se))) { const x = this.fault(EvtType.F_CD_FETCH, CONFIG, 0); x.ev.FetchAddr = this.lastReadPa; throw x; }
-    const cd = decodeCd(this.words);
+    const pa = yield* this.cdPa(tx, se, cdAddr);
+    if (!(yield* this.readRecord(tx, pa, this.cdAttrs(tx, se)))) { const x = this.fault(EvtType.F_CD_FETCH, CONFIG, 0); x.ev.FetchAddr = tx.lastReadPa; throw x; }
+    const cd = decodeCd(tx.words);
     const entry = this.checkCd(se, cd);
     this.cacheInsert(this.cdCache, key, entry, this.config.cdCacheEntries);
     return entry;
@@ -776,10 +882,10 @@ export class SmmuEngine {
       if (qEmpty(prod, cons, q.log2size)) break;
       const at = q.base + qIndex(cons, q.log2size) * 16;
       let err: number = CError.NONE;
-      if (!this.read(at, this.queueAttrs())) err = CError.ABT;
+      if (!this.readNow(at, this.queueAttrs())) err = CError.ABT;
       else {
         this.words[0] = this.d.lo; this.words[1] = this.d.hi;
-        if (!this.read(at + 8, this.queueAttrs())) err = CError.ABT;
+        if (!this.readNow(at + 8, this.queueAttrs())) err = CError.ABT;
         else {
           this.words[2] = this.d.lo; this.words[3] = this.d.hi;
           const c = decodeCommand(this.words);
@@ -809,7 +915,7 @@ export class SmmuEngine {
     switch (c.opcode) {
       case CmdOp.PREFETCH_CONFIG: {
         // A hint: fetch the STE into the configuration cache if it is well formed; never an event.
-        try { this.steFor(c.StreamID!, { streamId: c.StreamID!, iova: 0, access: SmmuAccess.Read }, this.streamStat(c.StreamID!)); } catch (e) { if (!(e instanceof Fault)) throw e; }
+        this.prefetchConfig(c.StreamID!);
         return CError.NONE;
       }
       case CmdOp.PREFETCH_ADDR: return CError.NONE;
