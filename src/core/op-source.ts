@@ -88,6 +88,8 @@ export interface OpSource {
   readonly label: string;
 }
 
+const OP_FETCH: number = OpCode.Fetch;
+
 /** Replays one agent of a trace, a chunk at a time. */
 export class TraceOpSource implements OpSource {
   private op: Uint8Array = new Uint8Array(0);
@@ -100,10 +102,13 @@ export class TraceOpSource implements OpSource {
   /** Optional address translation for traces of virtual addresses (folded into a region). */
   private readonly foldBase: number;
   private readonly foldSize: number;
+  /** 1 / foldSize when that is exact (foldSize a power of two, as replay folds), else 0. */
+  private readonly foldInv: number;
 
   constructor(private readonly cursor: TraceCursor, readonly label: string, fold?: { base: number; size: number }) {
     this.foldBase = fold?.base ?? 0;
     this.foldSize = fold?.size ?? 0;
+    this.foldInv = this.foldSize > 0 && Number.isInteger(Math.log2(this.foldSize)) ? 1 / this.foldSize : 0;
   }
 
   next(slot: OpSlot): boolean {
@@ -112,7 +117,11 @@ export class TraceOpSource implements OpSource {
     const op = this.op[i]!;
     slot.op = op;
     let a = this.addr[i]!;
-    if (this.foldSize !== 0 && op <= OpCode.Fetch) a = this.foldBase + mod(a, this.foldSize);
+    if (this.foldSize !== 0 && op <= OP_FETCH) {
+      // a mod foldSize; with a power-of-two size, a * (1 / size) is a / size exactly and the
+      // multiply is much cheaper than the division in mod().
+      a = this.foldBase + (this.foldInv !== 0 ? a - Math.floor(a * this.foldInv) * this.foldSize : mod(a, this.foldSize));
+    }
     slot.addr = a;
     slot.vaTop = 0;
     slot.size = this.size[i]!;

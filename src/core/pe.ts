@@ -46,19 +46,18 @@ class PeStats {
 
 /** Outstanding accesses are counted per 8-byte granule, hashed into this many buckets. */
 const ORDER_BUCKETS = 4096;
-const GRANULE_BYTES = 8;
-/** Granule g = floor(addr / 8) lands in bucket g mod 4096 = floor((addr mod 32768) / 8). */
-const BUCKET_SPAN = ORDER_BUCKETS * GRANULE_BYTES;
-const INV_BUCKET_SPAN = 1 / BUCKET_SPAN;           // exact: a power of two
-/** addr mod BUCKET_SPAN: a small number, so the granule arithmetic on it below stays in small integers. */
-const spanOffset = (addr: number): number => addr - Math.floor(addr * INV_BUCKET_SPAN) * BUCKET_SPAN;
-/** The bucket of the granule holding `addr`: floor(addr / 8) mod 4096. */
-const firstBucket = (addr: number): number => Math.floor(spanOffset(addr) * (1 / GRANULE_BYTES));
-/** Granules [addr, addr + size) touches: floor((addr + size - 1) / 8) - floor(addr / 8) + 1 (0 if size < 1 ends before it). */
-const granulesTouched = (addr: number, size: number): number => {
-  const a = spanOffset(addr);
-  return Math.floor((a + size - 1) * (1 / GRANULE_BYTES)) - Math.floor(a * (1 / GRANULE_BYTES)) + 1;
-};
+/**
+ * The bucket of the granule holding `addr`: floor(addr / 8) mod 4096. For an integer addr below
+ * 2^53, `addr >>> 3` is floor((addr mod 2^32) / 8), and 2^32 is a multiple of 8 * 4096, so the
+ * 32-bit truncation drops nothing the bucket depends on (no float division or floor needed).
+ */
+const firstBucket = (addr: number): number => (addr >>> 3) & (ORDER_BUCKETS - 1);
+/**
+ * Granules [addr, addr + size) touches, for size >= 1: floor((addr mod 8 + size - 1) / 8) + 1,
+ * which is floor((addr + size - 1) / 8) - floor(addr / 8) + 1. `addr & 7` is addr mod 8 (exact,
+ * as above).
+ */
+const granulesTouched = (addr: number, size: number): number => ((addr & 7) + size + 7) >>> 3;
 
 // Module-level copies of imported constants: V8 compiles these as immediates, but reads a
 // property of the imported object (with a map check) at every use.
