@@ -74,6 +74,13 @@ export const TR_WALK = 2;
 /** PEs whose TLBs an IS TLBI reaches (the Inner Shareable domain). */
 export class TlbDomain {
   readonly members: PeMmu[] = [];
+  /**
+   * Another agent in the domain that IS TLBIs reach, e.g. an SMMU with IDR0.BTM (IHI 0070 3.17):
+   * told of each broadcast op when the issuing PE's DSB completes it, with the op's scope (a
+   * `TlbiOp` without the IS flag), VA[51:0] or IPA, VA[63:52], ASID and the issuer's VMID. The
+   * platform sets it; unset costs one test per broadcast op.
+   */
+  onBroadcast: ((scope: number, addr: number, vaTop: number, asid: number, vmid: number) => void) | undefined = undefined;
 }
 
 class MmuStats {
@@ -383,6 +390,7 @@ export class PeMmu {
         broadcast = true;
         this.stats.tlbiBroadcasts++;
         for (const m of this.domain.members) this.stats.tlbiEntriesRemoved += m.invalidate(tlbiScope(op), this.tlbiAddr[i]!, this.tlbiTop[i]!, this.tlbiAsid[i]!, vmid);
+        this.domain.onBroadcast?.(tlbiScope(op), this.tlbiAddr[i]!, this.tlbiTop[i]!, this.tlbiAsid[i]!, vmid);
       } else {
         this.stats.tlbiEntriesRemoved += this.invalidate(tlbiScope(op), this.tlbiAddr[i]!, this.tlbiTop[i]!, this.tlbiAsid[i]!, vmid);
       }
@@ -392,6 +400,7 @@ export class PeMmu {
       const targets = this.tlbiOverflowIs ? this.domain.members : [this];
       for (const m of targets) m.invalidate(TlbiOp.ALLE1, 0, 0, 0, 0);
       for (const m of targets) m.invalidate(TlbiOp.ALLE2, 0, 0, 0, 0);
+      if (this.tlbiOverflowIs) { this.domain.onBroadcast?.(TlbiOp.ALLE1, 0, 0, 0, 0); this.domain.onBroadcast?.(TlbiOp.ALLE2, 0, 0, 0, 0); }
       broadcast ||= this.tlbiOverflowIs;
       this.tlbiOverflow = false; this.tlbiOverflowIs = false;
     }

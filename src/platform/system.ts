@@ -149,7 +149,10 @@ export class System {
       stalls: count('stalled transactions'), resumes: count('CMD_RESUMEs that found their transaction'), stallTerminations: count('stalls ended by CMD_STALL_TERM'),
       atcInvalidations: count('ATC_INV commands'), priResponses: count('PRI_RESP commands'), irqEventq: count('event queue interrupts'),
       irqGerror: count('GERROR interrupts'), irqCmdSync: count('CMD_SYNC wired interrupts'), sev: count('CMD_SYNC send-events'), msiWrites: count('MSI writes'),
+      broadcastTlbis: count('PE broadcast (IS) TLBIs received (IDR0.BTM)'), broadcastTlbiEntries: count('IOTLB and walk-cache entries removed by PE broadcast TLBIs'),
     });
+    // IDR0.BTM: the PEs' IS TLBIs reach the SMMU when their DSB completes them (IHI 0070 3.17); without it they do not.
+    if (c.engine.btm) this.tlbDomain.onBroadcast = (op, addr, top, asid, vmid) => { engine.broadcastTlbi(op, addr, top, asid, vmid); };
     this.stats.add('system.smmu0.mem', mem.stats, {
       coherentReads: count('SMMU reads through the PEs\' caches'), coherentWrites: count('SMMU writes through the PEs\' caches'),
       nonCoherentReads: count('SMMU reads of memory at the PoC (no snoop)'), nonCoherentWrites: count('SMMU writes to memory at the PoC (no snoop)'),

@@ -28,12 +28,13 @@
  * HTTU (CD.HA/HD and STE.S2HA/S2HD are C_BAD_CD/C_BAD_STE), AFFD/S2AFFD (decoded; the walker
  * always checks the Access flag), AArch32 tables, big-endian tables, Secure/Realm streams,
  * TLB/config conflict events, event merging (MEV), STE ALLOCCFG/NSCFG, MSIs for GERROR and the
- * event queue (counted as wired interrupts), BTM.
+ * event queue (counted as wired interrupts), CR0.VMW, CD.ASET for broadcast TLBIs (ASET=1 entries are
+ * invalidated too: allowed, as they are only "not required" to be).
  */
 import {
   ATTR_SH_MASK, ATTR_SH_SHIFT, AccessType, FaultType, NORMAL_WB_RWA_OSH, Shareability, TLB_GLOBAL, TLB_S1, TLB_S2,
   TranslationWalker, Tlb, WalkCache, combineS1S2, decodeRegime, decodeS2MemAttr, encodeHcr, encodeSctlr, encodeTcr, encodeTtbr,
-  encodeVtcr, permissionFault, regimeRegisters, resolveMmuFeatures, tlbTop, tlbVa,
+  encodeVtcr, permissionFault, regimeRegisters, resolveMmuFeatures, tlbTop, tlbVa, TlbiOp, tlbiScope,
   type MmuFeatures, type Regime, type WalkFault,
 } from '../mmu/index.js';
 import { packAttrs } from '../mem/index.js';
@@ -163,6 +164,8 @@ export class SmmuStats {
   eventsSuppressed = 0;
   stalls = 0; resumes = 0; stallTerminations = 0;
   atcInvalidations = 0; priResponses = 0;
+  /** PE broadcast TLBIs received (IDR0.BTM; `broadcastTlbi`), and the IOTLB and walk-cache entries they removed. */
+  broadcastTlbis = 0; broadcastTlbiEntries = 0;
   irqEventq = 0; irqGerror = 0; irqCmdSync = 0; sev = 0; msiWrites = 0;
 }
 
@@ -522,10 +525,14 @@ export class SmmuEngine {
     const se = tx.ste, ce = tx.cd;
     const translationClass = ev.type >= EvtType.F_TRANSLATION && ev.type <= EvtType.F_PERMISSION;
     if (x.kind === TRANSLATION && translationClass && se !== null) {
-      // Stall model (IHI 0070 3.12): stage-1 faults with CD.S=1 and STE.S1STALLD=0, stage-2
-      // faults with STE.S2S=1, when STALL_MODEL allows stalling.
-      const stall = this.config.stallModel !== 1
-        && ((x.stage === 1 && ce !== null && ce.cd.S === 1 && se.ste.S1STALLD === 0) || (x.stage === 2 && se.ste.S2S === 1));
+      // Stall model (IHI 0070 3.12, 5.5 "Fault configuration (A, R, S bits)"): STALL_MODEL 0b00
+      // stalls stage-1 faults with CD.S=1 (and STE.S1STALLD=0) and stage-2 faults with STE.S2S=1;
+      // 0b01 never stalls; 0b10 ("stall forced") stalls every translation-related fault at either
+      // stage: no immediate termination exists, so CD.R and CD.A do not apply (checkSte/checkCd
+      // make S=0, S2S=0 and S1STALLD=1 illegal there, so this agrees with the fields).
+      const model = this.config.stallModel;
+      const stall = model === 2
+        || (model === 0 && ((x.stage === 1 && ce !== null && ce.cd.S === 1 && se.ste.S1STALLD === 0) || (x.stage === 2 && se.ste.S2S === 1)));
       if (stall) {
         ev.Stall = 1;
         ev.STAG = this.nextStag;
@@ -668,6 +675,9 @@ export class SmmuEngine {
       if (ste.S1CDMax > c.ssidSize || ste.S1Fmt === 3 || (ste.S1Fmt !== 0 && !c.cd2l) || ste.S1DSS === 3) throw bad();
     }
     if (s1 && !s2 && ste.S1ContextPtr >= 2 ** c.oasBits) throw bad();
+    // IHI 0070 5.5: with stage 1 on, S1STALLD=1 is ILLEGAL unless STALL_MODEL = 0b00 (Linux sets it
+    // only then: "Avoid ILLEGAL setting of STE.S1STALLD and CD.S", 9cff86fd2b96).
+    if (s1 && ste.S1STALLD === 1 && c.stallModel !== 0) throw bad();
     const vmid = c.s2p && !el2 ? ste.S2VMID : 0;
     let s2Regime: Regime | null = null;
     if (s2) {
@@ -675,7 +685,11 @@ export class SmmuEngine {
       const psCode = Math.min(ste.S2PS, OAS_BITS.indexOf(c.oasBits as 48));
       const psBits = OAS_BITS[Math.min(psCode, 5)]!;
       if (ste.S2AA64 === 0 || ste.S2ENDI === 1 || gran === undefined || !c.granules.includes(gran) || ste.S2HA === 1 || ste.S2HD === 1
-        || (ste.S2S === 1 && c.stallModel === 1) || ste.S2TTB >= 2 ** psBits) throw bad();
+        || ste.S2TTB >= 2 ** psBits) throw bad();
+      // IHI 0070 5.5: with stage 2 on, S2S=1 is ILLEGAL under STALL_MODEL 0b01 (no stalls) and S2S=0
+      // under 0b10 (stall forced; SteIllegal() "stall_model forcing stall, but S2S == 0"; Linux sets
+      // S2S for stall-enabled masters since ce7cb08e22e0 "Match Stall behaviour for S2").
+      if ((ste.S2S === 1 && c.stallModel === 1) || (ste.S2S === 0 && c.stallModel === 2)) throw bad();
       s2Regime = this.regime(ste, null, vmid);
       if (s2Regime.s2.configFault) throw bad(); // S2T0SZ / S2SL0 out of range or inconsistent (AArch64.S2InvalidSL)
     }
@@ -745,7 +759,11 @@ export class SmmuEngine {
     const c = this.config;
     const bad = (): Fault => this.fault(EvtType.C_BAD_CD, CONFIG, 0);
     if (cd.V === 0 || cd.AA64 === 0 || cd.ENDI === 1 || cd.HA === 1 || cd.HD === 1) throw bad();
-    if ((cd.S === 1 && c.stallModel === 1) || (cd.A === 0 && c.termModel === 1)) throw bad();
+    // IHI 0070 5.5: CD.S=1 is ILLEGAL under STALL_MODEL 0b01, or under 0b00 through an STE with
+    // S1STALLD=1; CD.S=0 is ILLEGAL under 0b10 (stall forced: Linux sets CD.S whenever
+    // ARM_SMMU_FEAT_STALL_FORCE). CD.A=0 is ILLEGAL with TERM_MODEL=1.
+    if (cd.S === 1 ? c.stallModel === 1 || (c.stallModel === 0 && se.ste.S1STALLD === 1) : c.stallModel === 2) throw bad();
+    if (cd.A === 0 && c.termModel === 1) throw bad();
     const ipsBits = OAS_BITS[Math.min(cd.IPS, OAS_BITS.indexOf(c.oasBits as 48), 5)]!;
     for (const n of [0, 1] as const) {
       if ((n === 0 ? cd.EPD0 : cd.EPD1) === 1) continue;
@@ -977,22 +995,26 @@ export class SmmuEngine {
         this.stats.priResponses++;
         return CError.NONE;
       case CmdOp.RESUME: {
-        if (cf.stallModel === 1) return CError.ILL; // assumed: no stalls, no RESUME
+        // IHI 0070 4.7.1: CERROR_ILL when STALL_MODEL = 0b01; valid under 0b00 and 0b10 (stall forced
+        // still terminates: by CMD_RESUME or CMD_STALL_TERM). A STAG that names no stalled
+        // transaction of that StreamID is a no-op.
+        if (cf.stallModel === 1) return CError.ILL;
         const i = this.stalled.findIndex((s) => s.stag === c.STAG && s.req.streamId >>> 0 === c.StreamID);
-        if (i < 0) return CError.NONE; // no such stalled transaction: ignored
+        if (i < 0) return CError.NONE;
         const [s] = this.stalled.splice(i, 1);
         this.stats.resumes++;
         this.complete(s!.stag, s!.req, c.Action === ResumeAction.Retry ? null : c.Action === ResumeAction.Abort ? 'abort' : 'terminate');
         return CError.NONE;
       }
       case CmdOp.STALL_TERM: {
+        // IHI 0070 4.7.2: every stalled transaction of the StreamID terminates with an abort; ILL under 0b01.
         if (cf.stallModel === 1) return CError.ILL;
         for (let i = 0; i < this.stalled.length;) {
           const s = this.stalled[i]!;
           if (s.req.streamId >>> 0 === c.StreamID) {
             this.stalled.splice(i, 1);
             this.stats.stallTerminations++;
-            this.complete(s.stag, s.req, 'terminate');
+            this.complete(s.stag, s.req, 'abort');
           } else i++;
         }
         return CError.NONE;
@@ -1072,19 +1094,72 @@ export class SmmuEngine {
     this.cdCache.clear();
   }
 
-  /** Resolves a stalled transaction: retry (null) translates it again; otherwise it ends with an abort. */
+  /** Resolves a stalled transaction: retry (null) translates it again; otherwise it is terminated (abort, or RAZ/WI). */
   private complete(stag: number, req: SmmuRequest, how: 'abort' | 'terminate' | null): void {
     let result: SmmuResult;
     if (how === null) result = this.translate(req);
     else {
       result = { status: 'abort', pa: 0, attrs: 0, perms: 0, via: 'fault', event: null, recorded: false, stag, reads: 0, walkReads: 0 };
-      // Terminate follows CD.A (RAZ/WI when 0); Abort always aborts (IHI 0070 4.6.x CMD_RESUME).
-      if (how === 'terminate') {
-        const ce = this.cdCache.get((req.streamId >>> 0) * 2 ** 20 + (req.ssv ? (req.substreamId ?? 0) >>> 0 : 0));
-        if (ce !== undefined && ce.cd.A === 0) result.status = 'raz-wi';
-      }
+      // CMD_RESUME Action [13:12] is {Ab, Ac} (IHI 0070 4.7.1): Terminate with Ab=0 completes the
+      // transaction RAZ/WI unless TERM_MODEL=1 (then it aborts); Ab=1 (Linux RESP_ABORT) aborts.
+      // Neither depends on CD.A or STE.S2S.
+      if (how === 'terminate' && this.config.termModel === 0) result.status = 'raz-wi';
     }
     this.completions.push({ streamId: req.streamId >>> 0, stag, result });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Broadcast TLB maintenance (IDR0.BTM)
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * A TLBI that a PE broadcast to its Inner Shareable domain (the IS forms), as it reaches this SMMU
+   * when the PE's DSB completes it. IHI 0070 3.17 "TLB tagging, VMIDs, ASIDs and participation in
+   * broadcast TLB maintenance": only with IDR0.BTM = 1, and ignored while SMMU_CR2.PTM = 1 (allowed,
+   * and what Arm "strongly recommends"; Linux clears PTM only when it uses BTM). Matching is a PE
+   * TLB's: NS-EL1 scopes (VMALLE1, VAE1, VALE1, VAAE1, ASIDE1: stage-1 and combined entries;
+   * VMALLS12E1: everything of the VMID; IPAS2E1/IPAS2LE1: stage-2-only entries and the stage-2
+   * walk cache, combined entries kept as with CMD_TLBI_S2_IPA; ALLE1: every NS-EL1 entry) act on
+   * entries inserted through STEs with StreamWorld NS-EL1, tagged with STE.S2VMID (VMID 0 without
+   * S2P); EL2 scopes (ALLE2, VAE2: no ASID, non-VHE) on StreamWorld EL2 entries. Leaf forms (VALE1,
+   * IPAS2LE1) leave walk-cache entries. CD.ASET=1 entries are removed too (3.17 only says they are
+   * "not required to be invalidated" by VA/ASID scopes). Contract: never throws; unknown scopes
+   * are ignored, as messages for unimplemented stages must be.
+   *
+   * `op`: an mmu `TlbiOp` (the IS flag is ignored); `addr`: VA[51:0] (the IPA for IPAS2*); `vaTop`:
+   * VA[63:52] as the PE's TLBI operand carries it; `asid`; `vmid`: the issuer's VTTBR_EL2.VMID (0 if
+   * it has no EL2). Returns the IOTLB and walk-cache entries removed (-1: not participating).
+   */
+  broadcastTlbi(op: number, addr: number, vaTop: number, asid: number, vmid: number): number {
+    const CR2_PTM = 1 << 2; // SMMU_CR2.PTM, Linux arm-smmu-v3.h CR2_PTM
+    this.stats.broadcastTlbis++;
+    if (!this.config.btm || (this.regs.get(Reg.CR2) & CR2_PTM) !== 0) return -1;
+    const top = (vaTop >>> 3) & 1;          // VA[55] (the engine's TLB tag), from VA[63:52]
+    const v = this.config.s2p ? vmid & 0xffff : 0;
+    const nh = this.tlbNh, wc = this.walkCacheNh;
+    let n = 0;
+    switch (tlbiScope(op)) {
+      case TlbiOp.VMALLE1: n = nh.invalidateVmid(v) + wc.invalidateVmid(v, false); break;
+      case TlbiOp.VMALLS12E1: n = nh.invalidateVmid(v) + this.tlbS2.invalidateVmid(v) + wc.invalidateVmid(v, true); break;
+      case TlbiOp.VAE1: case TlbiOp.VALE1: {
+        const leaf = tlbiScope(op) === TlbiOp.VALE1;
+        n = nh.invalidateVa(addr, top, asid & 0xffff, v, leaf) + wc.invalidateVa(addr, top, v, leaf);
+        break;
+      }
+      case TlbiOp.VAAE1: n = nh.invalidateVaAllAsid(addr, top, v, false) + wc.invalidateVa(addr, top, v); break;
+      case TlbiOp.ASIDE1: n = nh.invalidateAsid(asid & 0xffff, v) + wc.invalidateAsid(asid & 0xffff, v); break;
+      case TlbiOp.IPAS2E1: case TlbiOp.IPAS2LE1: {
+        const leaf = tlbiScope(op) === TlbiOp.IPAS2LE1;
+        n = this.tlbS2.invalidateIpa(addr, v, leaf) + wc.invalidateIpa(addr, v, leaf);
+        break;
+      }
+      case TlbiOp.ALLE1: n = nh.invalidateAll() + this.tlbS2.invalidateAll() + wc.invalidateAll(); break;
+      case TlbiOp.ALLE2: n = this.tlbEl2.invalidateAll() + this.walkCacheEl2.invalidateAll(); break;
+      case TlbiOp.VAE2: n = this.tlbEl2.invalidateVaAllAsid(addr, top, 0, false) + this.walkCacheEl2.invalidateVa(addr, top, 0); break;
+      default: break;
+    }
+    this.stats.broadcastTlbiEntries += n;
+    return n;
   }
 
   // -------------------------------------------------------------------------------------------
