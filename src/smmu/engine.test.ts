@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { SparseMemory } from '../mem/index.js';
-import { PageTableBuilder, encodeS1Leaf, encodeS2Leaf, NORMAL_WB_RWA_ISH } from '../mmu/index.js';
+import { PageTableBuilder, TlbiOp, encodeS1Leaf, encodeS2Leaf, NORMAL_WB_RWA_ISH } from '../mmu/index.js';
 import { encodeCommand, type CmdFields, type CmdOpName } from './commands.js';
 import { resolveSmmuConfig } from './config.js';
 import { SmmuAccess, SmmuEngine, type SmmuRequest } from './engine.js';
@@ -472,5 +472,147 @@ describe('translations in flight (begin / supply)', () => {
     const u = r.e.begin({ streamId: SID, iova: VA, access: SmmuAccess.Read });
     expect(u.done).toBe(false);
     expect(() => r.e.release(u)).toThrow(/still waiting/);
+  });
+});
+
+describe('stall forced (IDR0.STALL_MODEL = 0b10; IHI 0070 5.5)', () => {
+  const forced = () => {
+    const r = rig({ stallModel: 2 });
+    r.setSte(SID, r.ste({ S2S: 1 }));                  // a stage-2 STE must stall: S2S=0 is ILLEGAL
+    r.m.write(CD_PA, new Uint8Array(r.cd({ S: 1 }).buffer), 0, 64);
+    return r;
+  };
+
+  it('IDR0 says so; CD.S=0 is C_BAD_CD, STE.S2S=0 and S1STALLD=1 are C_BAD_STE', () => {
+    const r = rig({ stallModel: 2 });
+    expect((r.e.mmioRead(Reg.IDR0)[0] >>> 24) & 3).toBe(2);
+    expect(r.tr()).toMatchObject({ status: 'abort', event: { name: 'C_BAD_STE' } });          // the rig's STE has S2S=0
+    r.setSte(SID, r.ste({ S2S: 1 }));
+    r.submit(['CFGI_STE', { StreamID: SID, Leaf: 1 }]);
+    expect(r.tr()).toMatchObject({ status: 'abort', recorded: true, event: { name: 'C_BAD_CD' } });   // CD.S=0
+    r.setSte(SID, r.ste({ S2S: 1, S1STALLD: 1 }));
+    r.submit(['CFGI_STE', { StreamID: SID, Leaf: 1 }]);
+    expect(r.tr().event).toMatchObject({ name: 'C_BAD_STE' });
+    // Stage 1 only (Config 0b101): S2S is not looked at, CD.S still must be 1.
+    r.setSte(SID, r.ste({ Config: 5, S1ContextPtr: CD_PA }));
+    r.submit(['CFGI_STE', { StreamID: SID, Leaf: 1 }]);
+    expect(r.tr().event).toMatchObject({ name: 'C_BAD_CD' });
+    expect(r.events().map((e) => e.name)).toEqual(['C_BAD_STE', 'C_BAD_CD', 'C_BAD_STE', 'C_BAD_CD']);
+  });
+
+  it('a stage-1 fault stalls even with CD.R=0 (the stall is always recorded), and RESUME retry after the fix succeeds', () => {
+    const r = forced();
+    r.m.write(CD_PA, new Uint8Array(r.cd({ S: 1, R: 0 }).buffer), 0, 64);
+    const va2 = VA + 0x20_0000;
+    const x = r.tr({ iova: va2, access: SmmuAccess.Write });
+    expect(x).toMatchObject({ status: 'stalled', recorded: true, event: { name: 'F_TRANSLATION', Stall: 1, S2: 0, RnW: 0 } });
+    expect(r.events()[0]).toMatchObject({ Stall: 1, STAG: x.stag, StreamID: SID });
+    r.s1.map({ va: va2, oa: IPA, size: 4096, level: 3, s1: { nG: true, ap: 0b01 } });
+    r.submit(['RESUME', { StreamID: SID, STAG: x.stag + 1, Action: 1 }]);   // a STAG that names nothing: a no-op
+    expect(r.e.takeCompletions()).toHaveLength(0);
+    r.submit(['RESUME', { StreamID: SID, STAG: x.stag, Action: 1 }], ['SYNC']);
+    expect(r.e.takeCompletions()).toEqual([{ streamId: SID, stag: x.stag, result: expect.objectContaining({ status: 'ok', pa: PA }) }]);
+    expect(r.e.stats).toMatchObject({ stalls: 1, resumes: 1, commandErrors: 0 });
+  });
+
+  it('stage-2 faults stall too, on the input and on the CD fetch (CLASS=CD); terminate is still possible', () => {
+    const r = forced();
+    r.s2.setDescriptor(IPA, 3, { lo: 0, hi: 0 });
+    const a = r.tr();
+    const b = r.tr({ streamId: SID, iova: VA + 8 });
+    expect([a.status, b.status]).toEqual(['stalled', 'stalled']);
+    expect(r.events().map((e) => [e.S2, e.CLASS, e.Stall])).toEqual([[1, EvtClass.IN, 1], [1, EvtClass.IN, 1]]);
+    // CMD_RESUME Action [13:12] = {Ab, Ac}: Terminate with Ab=0 completes RAZ/WI (TERM_MODEL=0,
+    // whatever CD.A and S2S say); Ab=1 (Linux CMDQ_RESUME_0_RESP_ABORT) aborts (IHI 0070 4.7.1).
+    r.submit(['RESUME', { StreamID: SID, STAG: a.stag, Action: 0 }], ['RESUME', { StreamID: SID, STAG: b.stag, Action: 2 }]);
+    expect(r.e.takeCompletions().map((c) => c.result.status)).toEqual(['raz-wi', 'abort']);
+    // The CD's IPA unmapped at stage 2: the CD fetch stalls with CLASS=CD.
+    r.s2.setDescriptor(CD_IPA, 3, { lo: 0, hi: 0 });
+    r.submit(['CFGI_CD_ALL', { StreamID: SID }]);
+    const c = r.tr();
+    expect(c).toMatchObject({ status: 'stalled', event: { name: 'F_TRANSLATION', S2: 1, CLASS: EvtClass.CD, IPA: CD_IPA } });
+    // CMD_STALL_TERM aborts every stalled transaction of the stream (IHI 0070 4.7.2).
+    r.submit(['STALL_TERM', { StreamID: SID }]);
+    expect(r.e.takeCompletions()).toEqual([{ streamId: SID, stag: c.stag, result: expect.objectContaining({ status: 'abort' }) }]);
+    expect(r.e.stalledTransactions()).toHaveLength(0);
+  });
+
+  it('with TERM_MODEL=1 a RESUME terminate aborts; faults that are not translation-related still terminate at once', () => {
+    const r = rig({ stallModel: 2, termModel: 1 });
+    r.setSte(SID, r.ste({ S2S: 1 }));
+    r.m.write(CD_PA, new Uint8Array(r.cd({ S: 1 }).buffer), 0, 64);
+    const x = r.tr({ iova: VA + 0x40_0000 });
+    expect(x.status).toBe('stalled');
+    r.submit(['RESUME', { StreamID: SID, STAG: x.stag, Action: 0 }]);
+    expect(r.e.takeCompletions()[0]!.result.status).toBe('abort');
+    // C_BAD_SUBSTREAMID (a configuration error) and F_WALK_EABT are never stalled (IHI 0070 3.12).
+    expect(r.tr({ ssv: true, substreamId: 1 })).toMatchObject({ status: 'abort', event: { name: 'C_BAD_SUBSTREAMID' } });
+    const w = rig({ stallModel: 2, walkCacheEntries: 0 });
+    w.setSte(SID, w.ste({ S2S: 1 }));
+    w.m.write(CD_PA, new Uint8Array(w.cd({ S: 1 }).buffer), 0, 64);
+    const t = w.e.begin({ streamId: SID, iova: VA, access: SmmuAccess.Read });
+    const d = { lo: 0, hi: 0 };
+    for (let i = 0; i < 8 + 4 + 8; i++) { w.mem.read64(t.readPa, d); w.e.supply(t, true, d.lo, d.hi); }   // STE, CD's stage 2, CD
+    w.e.supply(t, false);                                    // the first walk read aborts
+    expect(t.result).toMatchObject({ status: 'abort', event: { name: 'F_WALK_EABT', Stall: 0 } });
+    w.e.release(t);
+    expect(r.e.stalledTransactions().length + w.e.stalledTransactions().length).toBe(0);
+  });
+
+  it('the other models: S1STALLD=1 with CD.S=1 is C_BAD_CD under 0b00 (terminate-only use is fine); under 0b01 S1STALLD=1 is C_BAD_STE and RESUME is CERROR_ILL', () => {
+    const r0 = rig({ stallModel: 0 });
+    r0.setSte(SID, r0.ste({ S1STALLD: 1 }));
+    expect(r0.tr().status).toBe('ok');
+    r0.m.write(CD_PA, new Uint8Array(r0.cd({ S: 1 }).buffer), 0, 64);
+    r0.submit(['CFGI_CD_ALL', { StreamID: SID }]);
+    expect(r0.tr({ iova: VA + 0x20_0000 }).event).toMatchObject({ name: 'C_BAD_CD' });
+    const r1 = rig({ stallModel: 1 });
+    r1.setSte(SID, r1.ste({ S1STALLD: 1 }));
+    expect(r1.tr().event).toMatchObject({ name: 'C_BAD_STE' });
+    expect(r1.submit(['RESUME', { StreamID: SID, STAG: 0, Action: 1 }])).toBe(0);
+    expect(r1.e.mmioRead(Reg.CMDQ_CONS)[0] >>> 24 & 0x7f).toBe(1);   // CERROR_ILL
+  });
+});
+
+describe('broadcast TLB maintenance (IDR0.BTM; IHI 0070 3.17)', () => {
+  const warm = (cfg: Record<string, unknown>) => {
+    const r = rig(cfg);
+    expect(r.tr()).toMatchObject({ status: 'ok', via: 'walk', pa: PA + 0x123 });
+    r.s1.setDescriptor(VA, 3, { lo: 0, hi: 0 });          // the page is unmapped; the IOTLB still has it
+    expect(r.tr()).toMatchObject({ status: 'ok', via: 'tlb' });
+    return r;
+  };
+
+  it('with BTM a PE TLBI VAE1IS for the stream\'s VMID and ASID removes the IOTLB entry; without BTM nothing reaches it', () => {
+    const r = warm({ btm: true });
+    expect(r.e.broadcastTlbi(TlbiOp.VALE1IS, VA, 0, ASID + 1, VMID)).toBe(0);    // another ASID
+    expect(r.e.broadcastTlbi(TlbiOp.VAE1IS, VA, 0, ASID, VMID + 1)).toBe(0);     // another VM (walk-cache entries are per VMID too)
+    expect(r.tr().via).toBe('tlb');
+    expect(r.e.broadcastTlbi(TlbiOp.VALE1IS, VA, 0, ASID, VMID)).toBeGreaterThan(0);
+    expect(r.tr({ access: SmmuAccess.Write })).toMatchObject({ status: 'abort', event: { name: 'F_TRANSLATION' } });
+    expect(r.e.stats).toMatchObject({ broadcastTlbis: 3, commands: 0 });
+    expect(r.e.stats.broadcastTlbiEntries).toBeGreaterThan(0);
+    const off = warm({ btm: false });
+    expect(off.e.broadcastTlbi(TlbiOp.VAE1IS, VA, 0, ASID, VMID)).toBe(-1);
+    expect(off.tr().via).toBe('tlb');                         // stale until a CMD_TLBI
+  });
+
+  it('SMMU_CR2.PTM=1 opts out of broadcasts', () => {
+    const r = warm({ btm: true });
+    r.e.mmioWrite(Reg.CR2, 4, 1 << 2);
+    expect(r.e.broadcastTlbi(TlbiOp.VMALLS12E1IS, 0, 0, 0, VMID)).toBe(-1);
+    expect(r.tr().via).toBe('tlb');
+  });
+
+  it('IPAS2E1IS keeps combined entries (as CMD_TLBI_S2_IPA); VMALLE1IS, ASIDE1IS and ALLE1IS remove them; VMID 0 without S2P', () => {
+    for (const [op, kept] of [[TlbiOp.IPAS2E1IS, true], [TlbiOp.VMALLE1IS, false], [TlbiOp.ASIDE1IS, false], [TlbiOp.ALLE1IS, false], [TlbiOp.ALLE2IS, true]] as const) {
+      const r = warm({ btm: true });
+      r.e.broadcastTlbi(op, op === TlbiOp.IPAS2E1IS ? IPA : 0, 0, ASID, VMID);
+      expect([op, r.tr().via]).toEqual([op, kept ? 'tlb' : 'fault']);
+    }
+    // Stage-1-only SMMU (S2P=0): TLB entries carry VMID 0, and so do the broadcasts it matches.
+    const m = new SparseMemory({ base: 0, size: 2 ** 48, chunkBytes: 64 * 1024 });
+    const e = new SmmuEngine(new StoreMemory(m), resolveSmmuConfig({ s2p: false, btm: true }));
+    expect(e.broadcastTlbi(TlbiOp.VMALLE1IS, 0, 0, 0, 5)).toBe(0);
   });
 });
