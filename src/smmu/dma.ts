@@ -108,12 +108,82 @@ export class DmaStats {
   faults = 0; razWi = 0; stalls = 0;
 }
 
-const FNV_OFFSET = 0x811c9dc5, FNV_PRIME = 0x01000193;
-const ACT_TRANSLATE = 0, ACT_DATA = 1, ACT_STALL_POLL = 2;
+// ---------------------------------------------------------------------------------------------
+// Pieces every device behind the SMMU shares (DmaMaster here, StreamDevice in stream-device.ts)
+// ---------------------------------------------------------------------------------------------
+
+/** FNV-1a (32-bit) start value: the checksum of nothing. */
+export const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
 const PAGE = 4096;
 
-/** Completions taken from an engine but not yet claimed by the master that owns them. */
+/** FNV-1a (32-bit) of `b[0..n)`, continuing from `h` (start with `FNV_OFFSET`). */
+export function fnv1a(h: number, b: Uint8Array, n: number): number {
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ b[i]!, FNV_PRIME) >>> 0;
+  return h;
+}
+
+/** What a translation costs the device: `translateCycles`, plus `descriptorReadCycles` per STE/CD/descriptor read the engine made (none on an IOTLB hit). */
+export const translationCycles = (cfg: DmaConfig, t: SmmuResult): number => cfg.translateCycles + t.reads * cfg.descriptorReadCycles;
+
+/** The fault a device sees for a translation that aborted, at `cycle` (when the abort reaches it): the engine's event, or 'none' for a silent abort. */
+export function translationFault(t: SmmuResult, iova: number, write: boolean, cycle: number): DmaFault {
+  return { iova: `0x${iova.toString(16)}`, access: write ? 'write' : 'read', event: t.event === null ? 'none' : eventName(t.event.type), recorded: t.recorded, cycle };
+}
+
+/** Completions taken from an engine but not yet claimed by the device that owns them. */
 const unclaimed = new WeakMap<SmmuEngine, SmmuCompletion[]>();
+
+/**
+ * The answer to the stalled transaction (`streamId`, `stag`) once software gave it (CMD_RESUME,
+ * CMD_STALL_TERM), else null. The engine hands out completions once (`takeCompletions`), so they
+ * are kept per engine until their device claims them: any number of devices can share an SMMU.
+ */
+export function claimCompletion(engine: SmmuEngine, streamId: number, stag: number): SmmuCompletion | null {
+  let list = unclaimed.get(engine);
+  if (list === undefined) { list = []; unclaimed.set(engine, list); }
+  list.push(...engine.takeCompletions());
+  const i = list.findIndex((c) => c.stag === stag && c.streamId === streamId >>> 0);
+  return i < 0 ? null : list.splice(i, 1)[0]!;
+}
+
+/** A translation as a span on an SMMU timeline track (`cycles` long from `now`), with what the engine answered. */
+export function traceTranslation(
+  tl: Timeline, track: TimelineTrack, now: number, cycles: number, t: SmmuResult, iova: number, write: boolean,
+  streamId: number, substreamId: number | undefined,
+): void {
+  if (!tl.wants(now)) { tl.dropped++; return; }
+  const args: TimelineArgs = {
+    streamId, iova: `0x${iova.toString(16)}`, access: write ? 'write' : 'read', status: t.status, via: t.via, reads: t.reads, walkReads: t.walkReads,
+  };
+  if (substreamId !== undefined) args.substreamId = substreamId;
+  if (t.status === 'ok' || t.status === 'raz-wi') args.pa = `0x${t.pa.toString(16)}`;
+  if (t.event !== null) { args.event = eventName(t.event.type); args.recorded = t.recorded; }
+  tl.span(track, t.via === 'tlb' ? 'translate (IOTLB hit)' : `translate (${t.via})`, 'smmu', now, now + cycles, args);
+}
+
+/**
+ * A device behind the SMMU: its instance name, the System's event queue (one handler, `step`, takes
+ * every event of the device), the engine that translates for it, the memory paths its data
+ * accesses take, and the timing of both (`DmaConfig`).
+ */
+export abstract class SmmuDevice {
+  protected readonly handler: number;
+  constructor(
+    readonly name: string,
+    protected readonly q: EventQueue,
+    readonly engine: SmmuEngine,
+    readonly mem: PathMemory,
+    readonly cfg: DmaConfig = DEFAULT_DMA_CONFIG,
+  ) {
+    this.handler = q.register(`${name}.step`, (a) => this.step(a));
+  }
+
+  /** Runs one event of this device (`arg` as it was scheduled). */
+  protected abstract step(arg: number): void;
+}
+
+const ACT_TRANSLATE = 0, ACT_DATA = 1, ACT_STALL_POLL = 2;
 
 interface Running {
   spec: DmaJobSpec;
@@ -126,7 +196,7 @@ interface Running {
   beatLen: number;
 }
 
-export class DmaMaster {
+export class DmaMaster extends SmmuDevice {
   readonly stats = new DmaStats();
   /** Every job ever submitted, in order (results fill in as they run). */
   readonly jobs: DmaJobResult[] = [];
@@ -134,7 +204,6 @@ export class DmaMaster {
   keepBytes = 256;
   private readonly queue: Running[] = [];
   private cur: Running | null = null;
-  private readonly handler: number;
   private scheduled = false;
   private readonly beat: Uint8Array;
   // The data access the current translation resolved, performed by the ACT_DATA event.
@@ -159,14 +228,8 @@ export class DmaMaster {
     this.timeline = tl;
   }
 
-  constructor(
-    readonly name: string,
-    private readonly q: EventQueue,
-    readonly engine: SmmuEngine,
-    readonly mem: PathMemory,
-    readonly cfg: DmaConfig = DEFAULT_DMA_CONFIG,
-  ) {
-    this.handler = q.register(`${name}.step`, (a) => this.step(a));
+  constructor(name: string, q: EventQueue, engine: SmmuEngine, mem: PathMemory, cfg: DmaConfig = DEFAULT_DMA_CONFIG) {
+    super(name, q, engine, mem, cfg);
     this.beat = new Uint8Array(cfg.beatBytes);
   }
 
@@ -189,7 +252,7 @@ export class DmaMaster {
     return res;
   }
 
-  private step(action: number): void {
+  protected step(action: number): void {
     this.scheduled = false;
     if (action === ACT_DATA) { this.data(); return; }
     if (action === ACT_STALL_POLL) { this.pollStall(); return; }
@@ -220,12 +283,12 @@ export class DmaMaster {
 
   private afterTranslate(r: Running, t: SmmuResult, iova: number, write: boolean): void {
     const res = r.res, st = this.stats;
-    const cycles = this.cfg.translateCycles + t.reads * this.cfg.descriptorReadCycles;
+    const cycles = translationCycles(this.cfg, t);
     res.translations++; st.translations++;
     if (t.via === 'tlb') { res.tlbHits++; st.tlbHits++; }
     res.descriptorReads += t.reads; st.descriptorReads += t.reads;
     res.translateCycles += cycles; st.translateCycles += cycles;
-    if (this.timeline !== undefined) this.traceTranslation(r, t, iova, write, cycles);
+    if (this.timeline !== undefined) traceTranslation(this.timeline, this.tlXlate!, this.q.now, cycles, t, iova, write, r.spec.streamId, r.spec.ssv ? r.spec.substreamId ?? 0 : undefined);
     if (t.status === 'stalled') {
       res.stalls++; st.stalls++;
       this.stag = t.stag;
@@ -235,10 +298,7 @@ export class DmaMaster {
     }
     if (t.status === 'abort') {
       st.faults++;
-      res.fault = {
-        iova: `0x${iova.toString(16)}`, access: write ? 'write' : 'read', event: t.event === null ? 'none' : eventName(t.event.type),
-        recorded: t.recorded, cycle: this.q.now + cycles,
-      };
+      res.fault = translationFault(t, iova, write, this.q.now + cycles);
       this.q.schedule(this.handler, cycles, ACT_DATA);   // the abort reaches the device after the translation time
       this.scheduled = true;
       this.pendRazWi = false;
@@ -260,16 +320,12 @@ export class DmaMaster {
 
   private pollStall(): void {
     const r = this.cur!;
-    let list = unclaimed.get(this.engine);
-    if (list === undefined) { list = []; unclaimed.set(this.engine, list); }
-    list.push(...this.engine.takeCompletions());
-    const i = list.findIndex((c) => c.stag === this.stag && c.streamId === r.spec.streamId >>> 0);
-    if (i < 0) { this.schedule(this.cfg.stallPollCycles, ACT_STALL_POLL); return; }
-    const [c] = list.splice(i, 1);
+    const c = claimCompletion(this.engine, r.spec.streamId, this.stag);
+    if (c === null) { this.schedule(this.cfg.stallPollCycles, ACT_STALL_POLL); return; }
     const s = r.spec, reading = !this.pendWrite;
     const iova = reading ? s.src! + r.offset : s.dst! + r.offset;
     // The retried translation's reads were made by the engine at RESUME time; charge them here.
-    this.afterTranslate(r, c!.result, iova, this.pendWrite);
+    this.afterTranslate(r, c.result, iova, this.pendWrite);
   }
 
   /** The data access of the current beat, at the end of its translation. */
@@ -283,12 +339,8 @@ export class DmaMaster {
       else ok = this.mem.readBytes(this.pendPa, b, 0, n, this.pendAttrs);
       if (ok) {
         st.bytesRead += n;
-        let h = res.checksum;
-        for (let i = 0; i < n; i++) {
-          h = Math.imul(h ^ b[i]!, FNV_PRIME) >>> 0;
-          if (res.data.length < this.keepBytes) res.data.push(b[i]!);
-        }
-        res.checksum = h;
+        res.checksum = fnv1a(res.checksum, b, n);
+        for (let i = 0; i < n && res.data.length < this.keepBytes; i++) res.data.push(b[i]!);
         if (s.op === 'copy') r.haveData = true;
         else { r.offset += n; res.bytesDone = r.offset; }
       }
@@ -323,18 +375,6 @@ export class DmaMaster {
     r.onDone?.(r.res);
     // onDone may have submitted (and so scheduled) the next job already: one event chain per master.
     if (this.queue.length > 0 && !this.scheduled) this.schedule(0, ACT_TRANSLATE);
-  }
-
-  private traceTranslation(r: Running, t: SmmuResult, iova: number, write: boolean, cycles: number): void {
-    const tl = this.timeline!, now = this.q.now;
-    if (!tl.wants(now)) { tl.dropped++; return; }
-    const args: TimelineArgs = {
-      streamId: r.spec.streamId, iova: `0x${iova.toString(16)}`, access: write ? 'write' : 'read', status: t.status, via: t.via, reads: t.reads, walkReads: t.walkReads,
-    };
-    if (r.spec.ssv) args.substreamId = r.spec.substreamId ?? 0;
-    if (t.status === 'ok' || t.status === 'raz-wi') args.pa = `0x${t.pa.toString(16)}`;
-    if (t.event !== null) { args.event = eventName(t.event.type); args.recorded = t.recorded; }
-    tl.span(this.tlXlate!, t.via === 'tlb' ? 'translate (IOTLB hit)' : `translate (${t.via})`, 'smmu', now, now + cycles, args);
   }
 
   private traceJob(r: Running): void {

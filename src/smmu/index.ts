@@ -11,7 +11,10 @@
  * a cold 4x4 walk); the architectural events with S2/CLASS/IPA; a configuration cache, IOTLBs
  * (mmu `Tlb`) and walk caches (mmu `WalkCache`) emptied only by commands; command queue
  * consumption with CERROR_ILL/ABT and GERROR/GERRORN; event queue writes with overflow; the
- * stall model with RESUME/STALL_TERM; stats per stream and per VMID.
+ * stall model with RESUME/STALL_TERM under IDR0.STALL_MODEL 0b00, 0b01 and 0b10 (stall forced: CD.S=0
+ * and STE.S2S=0 are C_BAD_CD / C_BAD_STE, every translation-related fault stalls); broadcast TLB
+ * maintenance (IDR0.BTM, `SmmuEngine.broadcastTlbi`: a PE's IS TLBIs reach the IOTLBs and walk
+ * caches unless CR2.PTM=1); stats per stream and per VMID.
  *
  * Runs anywhere: plain data in and out, memory only through `SmmuMemory`, so the same engine can
  * run in a worker thread (phase 2b).
@@ -22,9 +25,11 @@
  * attributes; `DmaMaster` runs copy/fill/checksum jobs by StreamID/SubstreamID and IOVA on the
  * System's event queue with a translation latency (per translation and per descriptor read on a
  * miss) and a per-beat data latency; faults end the job with the event the engine recorded.
+ * `StreamDevice` streams reads or writes over an IOVA range at a request rate with up to N requests
+ * in flight (same latency model; stats: requests, bytes, IOTLB hits, faults, latency, bandwidth).
  *
  * Leaves out (phase 2b and later): timing of commands (processCommands is instantaneous), worker
- * threads and the lookahead protocol, a streaming device with a request rate, ATS/ATC and the PRI queue, HTTU, AFFD, BTM, AArch32 and big-endian tables,
+ * threads and the lookahead protocol, ATS/ATC and the PRI queue, HTTU, AFFD, CD.ASET opt-out of broadcast TLBIs, CR0.VMW, AArch32 and big-endian tables,
  * Secure/Realm streams, MSIs for GERROR/event interrupts (counted as wired), event merging,
  * conflict events. See engine.ts for the detailed list.
  */
@@ -47,6 +52,7 @@ export {
 } from './registers.js';
 export { StoreMemory, PathMemory, SmmuMemoryStats, isCoherentAccess, type SmmuMemory } from './memory.js';
 export { DmaMaster, DmaStats, DEFAULT_DMA_CONFIG, resolveDmaConfig, type DmaConfig, type DmaJobSpec, type DmaJobResult, type DmaFault, type DmaOp } from './dma.js';
+export { StreamDevice, StreamStats, type StreamSpec, type StreamRequest } from './stream-device.js';
 export {
   SmmuEngine, SmmuAccess, SmmuStats, SmmuStreamStats, SmmuVmidStats,
   type SmmuRequest, type SmmuResult, type SmmuStatus, type SmmuCompletion,
