@@ -4,7 +4,7 @@ import { Pe, type OpSource } from '../core/index.js';
 import { PeMmu, TlbDomain, resolveAttrOptions, resolveMmuFeatures, registerTlbStats, type MmuConfig } from '../mmu/index.js';
 import { CacheHierarchy } from '../cache/hierarchy.js';
 import { STATE_DIRTY } from '../cache/index.js';
-import { CERROR_NAMES, DmaMaster, PathMemory, SmmuEngine, resolveDmaConfig, resolveSmmuConfig, type DmaConfig, type SmmuConfig } from '../smmu/index.js';
+import { CERROR_NAMES, DmaMaster, PathMemory, SmmuEngine, StreamDevice, resolveDmaConfig, resolveSmmuConfig, type DmaConfig, type SmmuConfig } from '../smmu/index.js';
 import { UserError } from '../sim/index.js';
 import { readIdRegister, SysReg } from '../cache/id-regs.js';
 import type { Timeline } from '../sim/index.js';
@@ -166,7 +166,29 @@ export class System {
       descriptorReads: count('STE/CD/descriptor reads made for DMA translations'), translateCycles: { unit: 'cycles', desc: 'cycles spent translating' },
       dataCycles: { unit: 'cycles', desc: 'cycles of data beats' }, faults: count('jobs ended by a fault or abort'), razWi: count('beats answered RAZ/WI'), stalls: count('stalled translations'),
     });
-    this.smmuParts = { engine, mem, dma };
+    const { q, stats } = this, sys = this;
+    let stream: StreamDevice | undefined;
+    this.smmuParts = {
+      engine, mem, dma,
+      // system.smmu0.stream0: built, and its stats registered, on first use (as the SMMU itself).
+      get stream(): StreamDevice {
+        if (stream !== undefined) return stream;
+        const s = stream = new StreamDevice('system.smmu0.stream0', q, engine, mem, c.dma);
+        stats.add('system.smmu0.stream0', s.stats, {
+          requests: count('requests issued'), completed: count('requests completed without a fault'), faults: count('requests ended by a fault or abort'),
+          bytesRead: { unit: 'bytes', desc: 'bytes read' }, bytesWritten: { unit: 'bytes', desc: 'bytes written' },
+          translations: count('translations requested'), tlbHits: count('translations answered by the IOTLB'),
+          descriptorReads: count('STE/CD/descriptor reads made for its translations'), translateCycles: { unit: 'cycles', desc: 'cycles spent translating, summed over requests' },
+          dataCycles: { unit: 'cycles', desc: 'cycles the device port moved data' }, stalls: count('stalled translations'), razWi: count('requests answered RAZ/WI'),
+          throttledCycles: { unit: 'cycles', desc: 'cycles issues waited because maxOutstanding requests were in flight' },
+          maxInFlight: count('most requests in flight at once'), hitsUnderMiss: count('IOTLB hits that waited for an earlier request\'s walk'),
+        });
+        stats.addHistogram('system.smmu0.stream0.latency', s.latency, { unit: 'cycles', desc: 'request latency, issue to completion' });
+        stats.addFormula('system.smmu0.stream0.bytesPerKcycle', () => s.bytesPerKcycle(), { unit: 'bytes/kcycle', desc: 'achieved bandwidth, first issue to last completion' });
+        if (sys.timeline !== undefined) s.setTimeline(sys.timeline, 'system.smmu0');
+        return s;
+      },
+    };
     if (this.timeline !== undefined) this.traceSmmu(this.timeline);
     return this.smmuParts;
   }
@@ -312,6 +334,8 @@ export interface SmmuParts {
   readonly engine: SmmuEngine;
   readonly mem: PathMemory;
   readonly dma: DmaMaster;
+  /** A streaming device (system.smmu0.stream0), built on first use; `stream.start(spec)` runs a stream. */
+  readonly stream: StreamDevice;
 }
 
 /** The PE MMU configuration from the platform's `mmu` section (features and attribute choices checked here). */
