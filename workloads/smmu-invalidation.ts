@@ -3,7 +3,7 @@ import { ProgramOpSource, prog, type Program, type ProgramOp } from '../src/core
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
 import { dramAndDevice } from './regions.js';
 import { DEVICE_nGnRE, NORMAL_NC_OSH, NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
-import { PageTableBuilder } from '../src/mmu/index.js';
+import { MmuReg, PageTableBuilder, encodeTtbr } from '../src/mmu/index.js';
 import {
   Reg, commandSlots, enableSmmu, encodeCd, encodeSte, writeWords,
   type CmdFields, type CmdOpName, type DmaJobResult, type SmmuLayout,
@@ -29,8 +29,15 @@ import { UserError, zInt } from '../src/sim/index.js';
  *   (NUM+1)*2^SCALE chunks), or, without RIL, the per-page batch (the check says which);
  * - asid: CMD_TLBI_NH_ASID; all: CMD_TLBI_NH_ALL (what a guest may issue: the host forces its
  *   VMID); vmall: CMD_TLBI_S12_VMALL (host only; also drops stage-2 and stage-2 walk-cache entries);
- * - none: the driver forgets to invalidate (the check then expects the stale pages it finds).
- * Each is followed by CMD_SYNC. Every backing page holds a distinct pattern, so each page's
+ * - none: the driver forgets to invalidate (the check then expects the stale pages it finds);
+ * - btm: the guest CPU invalidates instead, TLBI VALE1IS (its VMID, the stream's ASID) per page and
+ *   DSB ISH, as Linux SVA does when the SMMU has broadcast TLB maintenance
+ *   (arm-smmu-v3-sva.c skips CMD_TLBI with ARM_SMMU_FEAT_BTM). IHI 0070 3.17: the broadcast reaches
+ *   the SMMU only with IDR0.BTM (and CR2.PTM=0), so it is correct with smmu.config.btm=true and
+ *   leaves stale translations without it. It needs a PE MMU (mmu.translation=vmsa) to issue TLBIs;
+ *   the driver runs at EL1 with its own stage 1 off (VA = PA, Device memory: only its TLBIs
+ *   matter) and VTTBR_EL2.VMID = the stream's S2VMID, as the hypervisor set it.
+ * Each CMD_TLBI is followed by CMD_SYNC. Every backing page holds a distinct pattern, so each page's
  * checksum names which backing page the device read: a stale translation used after the SYNC
  * shows up as the old page's checksum.
  *
@@ -39,7 +46,7 @@ import { UserError, zInt } from '../src/sim/index.js';
  * PE spends writing commands, the doorbell and the CONS poll, plus the DMA's refill misses.
  */
 const Params = z.strictObject({
-  granularity: z.enum(['page', 'range', 'asid', 'all', 'vmall', 'none']).default('page'),
+  granularity: z.enum(['page', 'range', 'asid', 'all', 'vmall', 'none', 'btm']).default('page'),
   /** IOVA pages the device streams over (4 KiB each). */
   pages: zInt(2, 512).default(64),
   /** Pages remapped per round (contiguous, at most `pages`). */
@@ -111,7 +118,7 @@ function* commands(ctx: ScenarioContext<P>, m: Marks, cmds: Array<readonly [CmdO
  */
 function invalidation(g: P['granularity'], ril: boolean, first: number, n: number): Array<readonly [CmdOpName, CmdFields?]> {
   const out: Array<readonly [CmdOpName, CmdFields?]> = [];
-  if (g === 'none') return out;
+  if (g === 'none' || g === 'btm') return out;
   if (g === 'page' || (g === 'range' && !ril)) {
     for (let i = 0; i < n; i++) out.push(['TLBI_NH_VA', { VMID, ASID, Address: IOVA_BASE + (first + i) * PAGE, Leaf: 1 }]);
   } else if (g === 'range') {
@@ -157,6 +164,13 @@ function* driver(ctx: ScenarioContext<P>, m: Marks): Program {
     remapped, invalidateCycles: 0, dmaCycles: 0, bytes: 0, translations: 0, tlbHits: 0, descriptorReads: 0, commands: 0, stale: 0, wrong: 0, faults: 0,
   });
   const cold = round([]);
+  if (p.granularity === 'btm') {
+    // The hypervisor entered the guest with VTTBR_EL2.VMID = the VM's VMID (stage 2 of the PE is
+    // not used here): the VMID the guest's broadcast TLBIs carry (IHI 0070 3.17).
+    yield prog.exceptionLevel(2);
+    yield prog.sysRegWriteHalves(MmuReg.VTTBR_EL2, encodeTtbr(0, VMID));
+    yield prog.exceptionLevel(1);
+  }
   yield* stream(ctx, m, cold);
   m.rounds.push(cold);
   for (let k = 0; k < p.rounds; k++) {
@@ -178,6 +192,12 @@ function* driver(ctx: ScenarioContext<P>, m: Marks): Program {
       for (const [f, n] of runs) cmds.push(...invalidation(p.granularity, engine.config.ril, f, n).filter(([op]) => op !== 'SYNC'));
       cmds.push(['SYNC', { CS: 0 }]);
     } else cmds.push(...invalidation(p.granularity, engine.config.ril, 0, 0));
+    if (p.granularity === 'btm') {
+      // TLBI VALE1IS, Xt (ASID, VA) per page, then DSB ISH: done for every agent in the domain.
+      for (const i of pagesNow) yield prog.tlbi('vale1is', IOVA_BASE + i * PAGE, ASID);
+      yield prog.dsb();
+      m.commandsByName['TLBI VALE1IS (PE)'] = (m.commandsByName['TLBI VALE1IS (PE)'] ?? 0) + pagesNow.length;
+    }
     yield* commands(ctx, m, cmds);
     // Map: the new leaves (the other backing set).
     for (const i of pagesNow) {
@@ -195,13 +215,16 @@ function* driver(ctx: ScenarioContext<P>, m: Marks): Program {
 
 export const scenario = defineScenario<P>({
   name: 'smmu-invalidation',
-  description: 'nested SMMU: a device streams DMA over N pages while the guest remaps some and invalidates per page, by range, by ASID or all (+ CMD_SYNC): IOTLB hits/misses, walks, DMA throughput, commands, no stale translation after SYNC',
+  description: 'nested SMMU: a device streams DMA over N pages while the guest remaps some and invalidates per page, by range, by ASID or all (+ CMD_SYNC), or with the CPU broadcast TLBI (btm): IOTLB hits/misses, walks, DMA throughput, commands, no stale translation after SYNC',
   platform: 'neoverse-n1',
   platformSets: ['core.count=1'],
   params: Params,
   setup(ctx) {
     const sys = ctx.sys, p = ctx.params;
     if (p.remapPages > p.pages) throw new UserError(`scenario.remapPages: at most scenario.pages (${p.pages}), got ${p.remapPages}`);
+    if (p.granularity === 'btm' && sys.cfg.mmu.translation !== 'vmsa') {
+      throw new UserError('scenario.granularity=btm: the guest invalidates with TLBI VALE1IS, which needs a PE MMU: add --set mmu.translation=vmsa');
+    }
     const { ram, dev } = dramAndDevice(sys, 'smmu-invalidation', 0x200_0000);
     const { engine, dma } = sys.smmu;
     if (!engine.config.s1p || !engine.config.s2p) throw new UserError('smmu-invalidation needs smmu.config.s1p and s2p (nesting)');
@@ -248,7 +271,8 @@ export const scenario = defineScenario<P>({
     const measured = m.rounds.slice(1);
     const sum = (k: keyof Round): number => measured.reduce((a, r) => a + (r[k] as number), 0);
     const stale = sum('stale'), wrong = sum('wrong'), faults = sum('faults');
-    const expectStale = p.granularity === 'none';
+    // btm is correct only if the PE's broadcast reaches the SMMU (IDR0.BTM; enableSmmu leaves CR2.PTM=0).
+    const expectStale = p.granularity === 'none' || (p.granularity === 'btm' && !engine.config.btm);
     const translations = sum('translations'), hits = sum('tlbHits'), misses = translations - hits;
     const dmaCycles = sum('dmaCycles'), bytes = sum('bytes'), invCycles = sum('invalidateCycles');
     const cold = m.rounds[0]!;
@@ -279,10 +303,12 @@ export const scenario = defineScenario<P>({
       },
       invalidation: {
         pass: true, granularity: p.granularity,
-        mode: p.granularity === 'range' ? m.rangeMode : p.granularity,
+        mode: p.granularity === 'range' ? m.rangeMode
+          : p.granularity === 'btm' ? `PE TLBI VALE1IS per page + DSB ISH, no CMD_TLBI (IDR0.BTM=${engine.config.btm ? 1 : 0})` : p.granularity,
         commands: sum('commands'), commandsPerRound: Math.round((10 * sum('commands')) / measured.length) / 10,
         byName: Object.entries(m.commandsByName).map(([k, v]) => `${k}=${v}`).join(' ') || 'none', entriesRemoved: vs?.invalidations ?? 0,
         cycles: invCycles, totalCycles: invCycles + dmaCycles,
+        ...(p.granularity === 'btm' ? { btm: engine.config.btm, broadcastTlbis: engine.stats.broadcastTlbis, broadcastEntriesRemoved: engine.stats.broadcastTlbiEntries } : {}),
       },
     };
   },
