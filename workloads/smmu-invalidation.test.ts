@@ -30,3 +30,20 @@ describe('smmu-invalidation granularity=btm (the guest CPU invalidates with TLBI
     await expect(run('smmu-invalidation', { sets: ['scenario.granularity=btm', 'smmu.config.btm=true'] })).rejects.toThrow(/mmu\.translation=vmsa/);
   });
 });
+
+describe('smmu-invalidation device=stream (the streaming device reads each page in one 4 KiB request)', () => {
+  it('per-page invalidation leaves no stale page; forgetting it does; more requests in flight hide the refill walks', async () => {
+    const go = async (...sets: string[]) => (await run('smmu-invalidation', { sets: ['scenario.device=stream', ...sets] })).r;
+    const page = await go('scenario.granularity=page');
+    expect(page.verdict).toBe('pass');
+    expect(page.checks.correct).toMatchObject({ value: true, stalePages: 0, remappedPages: 32 });
+    expect(page.checks.iotlb).toMatchObject({ translations: 256, misses: 32 });   // one translation per page per round
+    expect(page.checks.dma).toMatchObject({ device: 'stream', maxOutstanding: 8, requests: 320 });
+    const none = await go('scenario.granularity=none');
+    expect(none.checks.correct).toMatchObject({ expected: 'stale', value: false });
+    const one = await go('scenario.granularity=page', 'scenario.streamOutstanding=1', 'scenario.streamInterval=1');
+    const eight = await go('scenario.granularity=page', 'scenario.streamOutstanding=8', 'scenario.streamInterval=1');
+    expect(eight.checks.dma!.cycles).toBeLessThan(one.checks.dma!.cycles);
+    expect(one.checks.dma!.throttledCycles).toBeGreaterThan(0);
+  });
+});

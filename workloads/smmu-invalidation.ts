@@ -53,6 +53,14 @@ const Params = z.strictObject({
   remapPages: zInt(1, 512).default(8),
   /** Rounds after the cold one. */
   rounds: zInt(1, 16).default(4),
+  /**
+   * What streams: the DMA master (a checksum job per page in 64-byte beats, one at a time) or the
+   * streaming device (system.smmu0.stream0: one 4 KiB read per page every `streamInterval` cycles,
+   * up to `streamOutstanding` in flight).
+   */
+  device: z.enum(['dma', 'stream']).default('dma'),
+  streamInterval: zInt(1, 1_000_000).default(256),   // 4 KiB per 256 cycles: 16 B/cycle, the device port's rate with 64-byte beats of 4 cycles
+  streamOutstanding: zInt(1, 64).default(8),
 });
 type P = z.infer<typeof Params>;
 
@@ -138,19 +146,35 @@ function invalidation(g: P['granularity'], ril: boolean, first: number, n: numbe
   return out;
 }
 
-/** One streaming pass: a checksum job per page, queued at once; waits for the last. */
+/**
+ * One streaming pass over every page, by the DMA master (a checksum job per page, queued at once)
+ * or the streaming device (a 4 KiB read per page); waits for the last.
+ */
 function* stream(ctx: ScenarioContext<P>, m: Marks, r: Round): Program {
-  const { dma } = ctx.sys.smmu;
-  const jobs: DmaJobResult[] = [];
-  const st = dma.stats, t0 = st.translations, h0 = st.tlbHits, d0 = st.descriptorReads;
-  for (let i = 0; i < ctx.params.pages; i++) jobs.push(dma.submit({ op: 'checksum', streamId: SID, src: IOVA_BASE + i * PAGE, bytes: PAGE, tag: `page${i}` }));
-  const last = jobs[jobs.length - 1]!;
-  while (last.status === 'queued' || last.status === 'running') yield prog.compute(64);
-  r.dmaCycles = last.endCycle - jobs[0]!.startCycle;
+  const p = ctx.params, smmu = ctx.sys.smmu;
+  const st = p.device === 'stream' ? smmu.stream.stats : smmu.dma.stats, t0 = st.translations, h0 = st.tlbHits, d0 = st.descriptorReads;
+  const seen: Array<{ done: boolean; bytes: number; checksum: number }> = [];
+  if (p.device === 'stream') {
+    const dev = smmu.stream, start = ctx.sys.q.now;
+    dev.onRequest = (q) => { seen[q.index] = { done: q.status === 'done', bytes: q.status === 'done' ? PAGE : 0, checksum: q.checksum }; };
+    dev.start({
+      op: 'read', streamId: SID, base: IOVA_BASE, rangeBytes: p.pages * PAGE, bytes: PAGE, intervalCycles: p.streamInterval,
+      maxOutstanding: p.streamOutstanding, count: p.pages,
+    });
+    while (dev.busy) yield prog.compute(64);
+    r.dmaCycles = dev.lastDoneCycle - start;
+  } else {
+    const jobs: DmaJobResult[] = [];
+    for (let i = 0; i < p.pages; i++) jobs.push(smmu.dma.submit({ op: 'checksum', streamId: SID, src: IOVA_BASE + i * PAGE, bytes: PAGE, tag: `page${i}` }));
+    const last = jobs[jobs.length - 1]!;
+    while (last.status === 'queued' || last.status === 'running') yield prog.compute(64);
+    r.dmaCycles = last.endCycle - jobs[0]!.startCycle;
+    for (const j of jobs) seen.push({ done: j.status === 'done', bytes: j.bytesDone, checksum: j.checksum });
+  }
   r.translations = st.translations - t0; r.tlbHits = st.tlbHits - h0; r.descriptorReads = st.descriptorReads - d0;
-  jobs.forEach((j, i) => {
-    r.bytes += j.bytesDone;
-    if (j.status !== 'done') { r.faults++; return; }
+  seen.forEach((j, i) => {
+    r.bytes += j.bytes;
+    if (!j.done) { r.faults++; return; }
     const now = m.backing[i]!;
     if (j.checksum === m.sums[now]![i]) return;
     if (j.checksum === m.sums[1 - now]![i]) r.stale++;
@@ -300,6 +324,13 @@ export const scenario = defineScenario<P>({
       dma: {
         pass: true, cycles: dmaCycles, bytes, bytesPerKcycle: dmaCycles === 0 ? 0 : Math.round((1000 * bytes) / dmaCycles),
         coldCycles: cold.dmaCycles, coldBytesPerKcycle: cold.dmaCycles === 0 ? 0 : Math.round((1000 * cold.bytes) / cold.dmaCycles),
+        ...(p.device === 'stream' ? (() => {
+          const dev = ctx.sys.smmu.stream, lat = dev.latency.summary();
+          return {
+            device: 'stream', intervalCycles: p.streamInterval, maxOutstanding: p.streamOutstanding, requests: dev.stats.requests,
+            latencyMean: lat.mean, latencyMax: lat.max, throttledCycles: dev.stats.throttledCycles, hitsUnderMiss: dev.stats.hitsUnderMiss,
+          };
+        })() : {}),
       },
       invalidation: {
         pass: true, granularity: p.granularity,
