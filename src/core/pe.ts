@@ -220,6 +220,8 @@ export class Pe {
    */
   private readonly syncSlot: Int32Array;
   private readonly syncAt: Float64Array;
+  /** The FIFO's capacity - 1: a power of two >= 2 * window (two parts per op at most, so it never fills). */
+  private readonly syncMask: number;
   private syncHead = 0;
   private syncLen = 0;
   private dmbPending = false;
@@ -285,8 +287,10 @@ export class Pe {
     this.wAddr = new Float64Array(w); this.wSize = new Uint16Array(w); this.wIssued = new Float64Array(w);
     this.wBytes = new Uint8Array(w * 64);
     this.wFree = new Int32Array(w);
-    this.syncSlot = new Int32Array(2 * w);
-    this.syncAt = new Float64Array(2 * w);
+    const syncCap = 2 ** Math.ceil(Math.log2(2 * w));
+    this.syncSlot = new Int32Array(syncCap);
+    this.syncAt = new Float64Array(syncCap);
+    this.syncMask = syncCap - 1;
     for (let i = 0; i < w; i++) this.wFree[i] = w - 1 - i;
     this.nFree = w;
     this.lineBytes = cfg.lineBytes;
@@ -396,12 +400,11 @@ export class Pe {
 
   /** Retires the on-the-spot completions due by `now`, in order. */
   private retireSync(now: number): void {
-    const cap = this.syncSlot.length;
     while (this.syncLen > 0) {
       const at = this.syncAt[this.syncHead]!;
       if (at > now) return;
       const w = this.syncSlot[this.syncHead]!;
-      this.syncHead = this.syncHead + 1 === cap ? 0 : this.syncHead + 1;
+      this.syncHead = (this.syncHead + 1) & this.syncMask;
       this.syncLen--;
       if (--this.wParts[w]! === 0) this.opDone(w, at);
     }
@@ -424,6 +427,11 @@ export class Pe {
       if (this.lastIssueCycle !== now) { this.lastIssueCycle = now; this.issuedThisCycle = 0; }
       if (this.issuedThisCycle >= this.cfg.issueWidth) { this.scheduleStep(now + 1); return; }
       const op = slot.op;
+      if (op <= OP_FETCH && this.mmu === undefined && !slot.acquire && !slot.release) {
+        if (!this.issuePlain()) return;
+        if (this.waitingSlot >= 0) return;
+        continue;
+      }
       if (op <= OP_FETCH || op === OP_CMO || (op >= OP_ATOMIC && op <= OP_STX)) {
         if (!this.issueMemory()) return;
         if (this.waitingSlot >= 0) return;
@@ -543,9 +551,92 @@ export class Pe {
     if (this.stall !== STALL_NONE) this.endStall();
   }
 
+  /**
+   * Same-address ordering: true (the stall recorded) when an outstanding op overlaps
+   * [addr, addr + size) and either is a store. Granules b0 .. b0 + ng - 1 are the access's; their
+   * counters rule most accesses in without a scan of the window. Only while ops are outstanding.
+   */
+  private orderBlocked(addr: number, size: number, isStore: boolean, b0: number, ng: number): boolean {
+    const counts = isStore ? this.anyByBucket : this.storesByBucket;
+    let maybe = false;
+    for (let k = 0; k < ng; k++) if (counts[(b0 + k) & (ORDER_BUCKETS - 1)]! > 0) { maybe = true; break; }
+    if (!maybe) return false;
+    const end = addr + size;
+    for (let i = 0; i < this.cfg.window; i++) {
+      if (this.wParts[i] === 0 || this.wSize[i] === 0) continue;
+      const a0 = this.wAddr[i]!;
+      if (a0 < end && addr < a0 + this.wSize[i]! && (isStore || this.wStore[i] === 1)) { this.blockedOn = i; this.setStall(STALL_ORDER); return true; }
+    }
+    return false;
+  }
+
+  /** True (the stall recorded, a retry arranged) when the link or the request table cannot take `parts` requests now. */
+  private backpressured(parts: number, now: number): boolean {
+    const link = this.memLink!, table = this.table;
+    if (link.available >= parts && table.inUse + parts <= table.capacity) return false;
+    if (link.available < parts) link.onCredit = this.onCreditFn;
+    this.setStall(STALL_BACKPRESSURE);
+    if (table.inUse + parts > table.capacity) this.scheduleStep(now + 1);
+    return true;
+  }
+
+  /** Takes a free window slot for the op in `slot` (issued now, in `parts` requests) and returns it. */
+  private openSlot(op: number, isStore: boolean, parts: number, returnsData: boolean, addr: number, size: number, now: number): number {
+    const w = this.wFree[--this.nFree]!;
+    this.wStore[w] = isStore ? 1 : 0; this.wParts[w] = parts;
+    this.wWait[w] = this.slot.wait ? 1 : 0; this.wOk[w] = 1; this.wOp[w] = op; this.wStatus[w] = STATUS_OK;
+    this.wRet[w] = returnsData ? 1 : 0;
+    this.wAddr[w] = addr; this.wSize[w] = size; this.wIssued[w] = now;
+    if (this.timeline !== undefined) { const slot = this.slot, t = this.tl!; t.va[w] = slot.addr; t.top[w] = slot.vaTop; t.aux[w] = slot.aux; t.el[w] = this.el; }
+    this.outstanding++;
+    return w;
+  }
+
+  /**
+   * issueMemory for a plain load, store or fetch (the caller checks: no MMU, no acquire or
+   * release): the same checks in the same order and the same window, request and stats updates,
+   * without the branches for maintenance, atomics, exclusives and translation. Nearly every trace
+   * op comes this way; being small, it gets its callees inlined (issueMemory is too big for that).
+   */
+  private issuePlain(): boolean {
+    const slot = this.slot, now = this.q.now;
+    if (this.dmbPending) {
+      if (this.outstanding > 0) { this.setStall(STALL_BARRIER); return false; }
+      this.dmbPending = false;
+    }
+    if (this.nFree === 0) { this.setStall(STALL_WINDOW); return false; }
+    const op = slot.op, addr = slot.addr, size = slot.size;
+    const isStore = op === OP_STORE;
+    this.opPa = addr; this.opAttrs = slot.attrs; this.opPa2 = -1;
+    const lb = this.lineBytes, inv = this.invLineBytes;
+    const line = inv !== 0 ? Math.floor(addr * inv) : Math.floor(addr / lb);
+    const lastLine = inv !== 0 ? Math.floor((addr + size - 1) * inv) : Math.floor((addr + size - 1) / lb);
+    const b0 = firstBucket(addr), ng = size === 0 ? 0 : granulesTouched(addr, size);
+    if (this.outstanding > 0 && this.orderBlocked(addr, size, isStore, b0, ng)) return false;
+    const parts = lastLine === line ? 1 : 2;
+    if (this.backpressured(parts, now)) return false;
+    const w = this.openSlot(op, isStore, parts, !isStore, addr, size, now);
+    this.countGranules(b0, ng, isStore, 1);
+    const kind = op === OP_LOAD ? REQ_READ : isStore ? REQ_WRITE : REQ_FETCH;
+    if (parts === 1) this.sendPart(w, kind, size, 0);
+    else {
+      const firstLen = (line + 1) * lb - addr;
+      this.sendPart(w, kind, firstLen, 0);
+      this.sendPart(w, kind, size - firstLen, firstLen);
+    }
+    const stats = this.stats;
+    if (isStore) { stats.stores++; stats.bytesWritten += size; }
+    else if (op === OP_LOAD) { stats.loads++; stats.bytesRead += size; }
+    else { stats.fetches++; stats.bytesRead += size; }
+    if (slot.wait) this.waitingSlot = w;
+    if (slot.spin) { this.spins++; this.lastSpinAddr = addr; } else this.lastSpinAddr = -1;
+    this.consume();
+    return true;
+  }
+
   /** Tries to issue the memory op in `slot`; false if it must wait (the reason is recorded). */
   private issueMemory(): boolean {
-    const slot = this.slot, table = this.table, now = this.q.now;
+    const slot = this.slot, now = this.q.now;
     if (this.dmbPending) {
       if (this.outstanding > 0) { this.setStall(STALL_BARRIER); return false; }
       this.dmbPending = false;
@@ -579,34 +670,10 @@ export class Pe {
     // same line go ahead: the home node and the targets keep one agent's same-line requests in order.
     // Per-granule counters rule most accesses in without a scan of the window.
     const b0 = firstBucket(addr), ng = size === 0 ? 0 : granulesTouched(addr, size);
-    let maybe = false;
-    if (this.outstanding > 0) {
-      const counts = isStore ? this.anyByBucket : this.storesByBucket;
-      for (let k = 0; k < ng; k++) if (counts[(b0 + k) & (ORDER_BUCKETS - 1)]! > 0) { maybe = true; break; }
-    }
-    if (maybe) {
-      const end = addr + size;
-      for (let i = 0; i < this.cfg.window; i++) {
-        if (this.wParts[i] === 0 || this.wSize[i] === 0) continue;
-        const a0 = this.wAddr[i]!;
-        if (a0 < end && addr < a0 + this.wSize[i]! && (isStore || this.wStore[i] === 1)) { this.blockedOn = i; this.setStall(STALL_ORDER); return false; }
-      }
-    }
+    if (this.outstanding > 0 && this.orderBlocked(addr, size, isStore, b0, ng)) return false;
     const parts = lastLine === line || isCmo || isRmw ? 1 : 2;
-    const link = this.memLink!;
-    if (link.available < parts || table.inUse + parts > table.capacity) {
-      if (link.available < parts) link.onCredit = this.onCreditFn;
-      this.setStall(STALL_BACKPRESSURE);
-      if (table.inUse + parts > table.capacity) this.scheduleStep(now + 1);
-      return false;
-    }
-    const w = this.wFree[--this.nFree]!;
-    this.wStore[w] = isStore ? 1 : 0; this.wParts[w] = parts;
-    this.wWait[w] = slot.wait ? 1 : 0; this.wOk[w] = 1; this.wOp[w] = op; this.wStatus[w] = STATUS_OK;
-    this.wRet[w] = op === OP_LOAD || op === OP_FETCH || isRmw ? 1 : 0;
-    this.wAddr[w] = addr; this.wSize[w] = size; this.wIssued[w] = now;
-    if (this.timeline !== undefined) { const t = this.tl!; t.va[w] = slot.addr; t.top[w] = slot.vaTop; t.aux[w] = slot.aux; t.el[w] = this.el; }
-    this.outstanding++;
+    if (this.backpressured(parts, now)) return false;
+    const w = this.openSlot(op, isStore, parts, op === OP_LOAD || op === OP_FETCH || isRmw, addr, size, now);
     this.countGranules(b0, ng, isStore, 1);
     if (isCmo) {
       this.sendCmo(w, addr, size);
@@ -927,13 +994,13 @@ export class Pe {
   private tookOnTheSpot(id: number): void {
     const at = this.memLink!.completedAt;
     if (at === undefined || at < 0) return;
-    const cap = this.syncSlot.length;
-    if (this.syncLen === cap || (this.syncLen > 0 && at < this.syncAt[(this.syncHead + this.syncLen - 1) % cap]!)) {
+    const mask = this.syncMask;
+    if (this.syncLen > mask || (this.syncLen > 0 && at < this.syncAt[(this.syncHead + this.syncLen - 1) & mask]!)) {
       this.q.schedule(this.respHandler, at - this.q.now, id);
       return;
     }
     const w = this.takeResult(id);
-    const i = (this.syncHead + this.syncLen) % cap;
+    const i = (this.syncHead + this.syncLen) & mask;
     this.syncSlot[i] = w; this.syncAt[i] = at;
     this.syncLen++;
   }
