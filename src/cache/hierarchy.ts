@@ -1,10 +1,10 @@
-import { Link, REQ_FLAG_EXCLUSIVE, REQ_FLAG_NO_DATA, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type Rng, type StatsRegistry } from '../sim/index.js';
+import { Link, REQ_FLAG_EXCLUSIVE, REQ_FLAG_NO_DATA, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type Rng, type StatsRegistry, type Timeline, type TimelineArgs } from '../sim/index.js';
 import {
   Cacheability, DeviceKind, attrDeviceKind, attrInnerCache, attrInnerReadAllocate, attrInnerWriteAllocate, attrIsDevice,
   attrOuterCache, attrOuterReadAllocate, effectiveShareability, Shareability, ATTRS_REGION_DEFAULT, ATTR_TAGGED,
   type AddressMap, type HomeNode,
 } from '../mem/index.js';
-import { AtomicOp, CmoOp } from '../core/ops.js';
+import { AtomicOp, CMO_NAMES, CmoOp } from '../core/ops.js';
 import type { CacheConfig } from '../platform/schema.js';
 import { CacheArray, MoesiState, STATE_DIRTY, STATE_SHARED } from './tag-array.js';
 import { createReplacement } from './replacement.js';
@@ -21,6 +21,15 @@ const ATOMIC: number = ReqKind.Atomic;
 const STATUS_OK: number = ReqStatus.Ok;
 const WB: number = Cacheability.WB, WT: number = Cacheability.WT;
 
+/** A level's timeline tracks (one set of lanes per kind of span); made by CacheHierarchy.setTimeline. */
+type Lanes = ReturnType<Timeline['lanes']>;
+interface LevelLanes { readonly misses: Lanes; readonly writebacks: Lanes; readonly snoops: Lanes; readonly maintenance: Lanes }
+/** What a maintenance op did at a level (timeline span arguments). */
+const TL_FOUND = 1, TL_CLEANED = 2, TL_INVALIDATED = 4, TL_ZEROED = 8, TL_TOOK_DIRTY = 16;
+/** Span names of a demand miss, by ReqKind. */
+const TL_MISS_NAMES = ['read miss', 'write miss', 'fetch miss', 'maintenance', 'atomic miss'];
+const TL_CMO_NAMES = CMO_NAMES.map((n) => n.toUpperCase());
+
 /** One level's storage and timing: a tag/data array plus, per line, when its data is there. */
 export class Level {
   readonly arr: CacheArray;
@@ -34,6 +43,8 @@ export class Level {
   /** Cycles a line transfer occupies this level's data port (0: unlimited), and when it is next free. */
   cyclesPerLine = 0;
   private portFree = 0;
+  /** This level's timeline lanes while a timeline records (CacheHierarchy.setTimeline), else undefined. */
+  tl: LevelLanes | undefined = undefined;
   constructor(
     readonly name: string,
     geometry: { sizeBytes: number; ways: number; lineBytes: number },
@@ -151,6 +162,20 @@ export class CacheHierarchy {
   /** Whether an L3 exists and caches Normal outer-cacheable lines. */
   private readonly hasL3: boolean;
   private readonly l3SystemCache: boolean;
+  /**
+   * The run's timeline while it records (setTimeline). Hot paths test only this field; what the
+   * recording needs below is allocated by setTimeline, never in a run without one.
+   */
+  timeline: Timeline | undefined = undefined;
+  /** Per request slot: the cycle a demand miss that waits for a memory fill was taken (-1: none); drawn when the fill lands. */
+  private tlMissAt = new Float64Array(0);
+  /** Per request slot of a fill or write-back to memory: the cycle it left, and (write-backs) the level it left. */
+  private tlSince = new Float64Array(0);
+  private tlFrom: (Level | undefined)[] = [];
+  /** The write memoryWrite sent last; the maintenance op toPoc is performing (for cleanCluster) and its PE. */
+  private tlLastWrite = -1;
+  private tlCmoId = -1;
+  private tlCmoPe = -1;
 
   constructor(o: HierarchyOptions) {
     const c = o.cfg;
@@ -287,6 +312,7 @@ export class CacheHierarchy {
       // A read that may not allocate: read the freshest copy without filling the L1D.
       const ready = this.obtain(pe, line, attrs, false, true, now + l1.tagLatency);
       this.copyOut(id, off, size);
+      if (this.timeline !== undefined) this.traceMiss(l1, id, line, ready);
       this.complete(pe, id, line, ready, 0, 0);
       return;
     }
@@ -315,6 +341,7 @@ export class CacheHierarchy {
     l1.arr.state[slot] = st;
     l1.readyAt[slot] = ready;
     if (isWrite && cache !== WB) { l1.arr.state[slot] = alone ? MoesiState.E : MoesiState.S; this.writeThroughBelowL1(pe, line, off, id, size); return; }
+    if (this.timeline !== undefined) this.traceMiss(l1, id, line, ready);
     this.complete(pe, id, line, ready, 0, 0);
   }
 
@@ -397,6 +424,7 @@ export class CacheHierarchy {
       if (this.cfg.dic) this.invalidateClusterIcaches(k, line);
       const ready = tHn + this.cfg.snoopLatency + this.downLatency;
       const r2 = l2.readyAt[s2]!;
+      if (this.timeline !== undefined) this.traceL2Miss(l2, 'upgrade', line, at, r2 === PENDING ? PENDING : Math.max(ready, r2), 'invalidates other clusters');
       return r2 === PENDING ? PENDING : Math.max(ready, r2);
     }
     // An L2 miss: a system transaction. Other clusters first (they may hold newer data).
@@ -418,6 +446,9 @@ export class CacheHierarchy {
         if (this.prefetchNextLine) this.prefetch(k, line + 1, attrs, at + l2.tagLatency + this.upLatency);
       }
       if ((snooped & SNOOP_HAD) !== 0 && ready !== PENDING) ready = Math.max(ready, tHn + this.cfg.snoopLatency + this.downLatency);
+    }
+    if (this.timeline !== undefined) {
+      this.traceL2Miss(l2, 'miss', line, at, ready, (snooped & SNOOP_HAD) !== 0 && (snooped & SNOOP_PENDING) === 0 ? 'another cluster' : wholeLine ? 'ownership only (whole-line write)' : 'L3');
     }
     if (unique && this.cfg.dic) this.invalidateClusterIcaches(k, line);
     const slot = this.installL2(k, line, attrs);
@@ -457,6 +488,7 @@ export class CacheHierarchy {
     l2.arr.state[slot] = MoesiState.E | STATE_PREFETCHED;
     l2.readyAt[slot] = (from & FROM_L3) !== 0 ? leaveAt + this.hnLatency + this.l3!.hitLatency + this.downLatency
       : this.memoryFill(k, line, attrs, leaveAt + (this.hasL3 ? this.l3!.tagLatency : 0));
+    if (this.timeline !== undefined) this.traceL2Miss(l2, 'prefetch', line, leaveAt, l2.readyAt[slot]!, 'L3');
     this.filter.add(line, k);
     l2.stats.prefetches++;
     this.buf.set(demand.subarray(0, this.lineBytes));
@@ -526,6 +558,7 @@ export class CacheHierarchy {
     if (entry < 0) throw new Error(`${this.l2[k]!.name}: MSHR allocation failed with a free MSHR`);
     this.table.tag[f] = k * 65536 + entry;
     this.hn.acceptAt(f, leaveAt > this.q.now ? leaveAt : this.q.now);
+    if (this.timeline !== undefined) this.tlSince[f] = leaveAt > this.q.now ? leaveAt : this.q.now;
     return PENDING;
   }
 
@@ -542,6 +575,7 @@ export class CacheHierarchy {
     const t = this.table;
     const tag = t.tag[id]!;
     if (t.kind[id] === WRITE) {
+      if (this.timeline !== undefined) this.traceWriteAck(id);
       t.release(id);
       if (tag >= 0) this.respond(tag, 0);                    // a CMO waiting for its write to reach memory
       return;
@@ -549,6 +583,7 @@ export class CacheHierarchy {
     const k = Math.floor(tag / 65536), e = tag - k * 65536;
     const m = this.mshr[k]!;
     const line = this.lineOf(t.addr[id]!);
+    if (this.timeline !== undefined) this.traceFill(id, k, line, m, e);
     t.release(id);
     const now = this.q.now;
     this.settle(this.l2[k]!, line, now);
@@ -562,6 +597,7 @@ export class CacheHierarchy {
       if (target < 0) continue;
       const p = t.source[target]!;
       if (t.kind[target] === FETCH) this.l1iMisses[p]--; else this.l1dMisses[p]--;
+      if (this.timeline !== undefined) this.traceFillWait(target);
       this.respond(target, 0);
     }
     m.release(e);
@@ -609,6 +645,7 @@ export class CacheHierarchy {
       const s = l1.arr.lookup(line);
       if (s < 0) continue;
       l1.stats.snoopsReceived++;
+      if (this.timeline !== undefined) this.traceSnoop(l1, line, 0, unique, this.l1d[pe]!.name);
       const dirty = (l1.arr.state[s]! & STATE_DIRTY) !== 0;
       if (dirty && s2 >= 0) {
         l1.arr.readBytes(s, 0, this.buf2, 0, this.lineBytes);
@@ -698,6 +735,7 @@ export class CacheHierarchy {
     let res = 0;
     if (s2 >= 0) {
       l2.stats.snoopsReceived++;
+      if (this.timeline !== undefined) this.traceSnoop(l2, line, this.upLatency + this.hnLatency, invalidate, undefined);
       res |= SNOOP_HAD;
       l2.arr.readBytes(s2, 0, this.buf, 0, this.lineBytes);
       if ((l2.arr.state[s2]! & STATE_DIRTY) !== 0) res |= SNOOP_DIRTY;
@@ -709,6 +747,7 @@ export class CacheHierarchy {
       const s = l1.arr.lookup(line);
       if (s >= 0) {
         l1.stats.snoopsReceived++;
+        if (this.timeline !== undefined) this.traceSnoop(l1, line, this.upLatency + this.hnLatency, invalidate, undefined);
         if (!withL1d && !invalidate) continue;
         res |= SNOOP_HAD;
         if ((l1.arr.state[s]! & STATE_DIRTY) !== 0) {
@@ -779,6 +818,7 @@ export class CacheHierarchy {
       if (dirty) l1.stats.writebacks++;
       arr.invalidate(slot);
       this.writeBackFromL1(pe, line, this.vb1, dirty);
+      if (this.timeline !== undefined && dirty) this.traceWriteBack(l1, line, 0, this.l2[this.clusterOf(pe)]!.name);
     } else {
       arr.invalidate(slot);
     }
@@ -846,7 +886,10 @@ export class CacheHierarchy {
       }
     }
     if (dirty) l2.stats.writebacks++;
-    if (dirty || toL3) this.writeBelowL2(line, this.vb2, 0, dirty);
+    if (dirty || toL3) {
+      const toMemory = this.writeBelowL2(line, this.vb2, 0, dirty);
+      if (this.timeline !== undefined && dirty) this.traceWriteBack(l2, line, toMemory, this.l3?.name ?? 'memory');
+    }
     // An inclusive L2 has just emptied the whole cluster of the line (writeBelowL2 installs nothing
     // above the L3): no need to look.
     if (this.cfg.l2.inclusion === 'inclusive') this.filter.remove(line, k);
@@ -900,6 +943,7 @@ export class CacheHierarchy {
     const w = this.allocInternal(WRITE, line * this.lineBytes, attrs);
     this.table.tag[w] = cmoReq;
     this.hn.acceptAt(w, this.q.now + this.upLatency);
+    if (this.timeline !== undefined) { this.tlSince[w] = this.q.now + this.upLatency; this.tlLastWrite = w; }
   }
 
   private installL3(line: number): number {
@@ -930,7 +974,11 @@ export class CacheHierarchy {
       }
       this.buf.set(saved.subarray(0, this.lineBytes));
     }
-    if (dirty) { l3.stats.writebacks++; this.memoryWrite(line, data, 0); }
+    if (dirty) {
+      l3.stats.writebacks++;
+      this.memoryWrite(line, data, 0);
+      if (this.timeline !== undefined) this.traceWriteBack(l3, line, 1, 'memory');
+    }
   }
 
   // ===== write-through and write-around ==============================================================
@@ -1228,6 +1276,7 @@ export class CacheHierarchy {
       this.filter.add(line, k);
     }
     this.copyOut(id, off, size);
+    if (this.timeline !== undefined) this.traceMiss(li, id, line, ready);
     this.complete(pe, id, line, ready, 0, 0);
   }
 
@@ -1263,6 +1312,7 @@ export class CacheHierarchy {
       ready = (from & FROM_L3) !== 0 ? tHn + this.l3!.hitLatency + this.downLatency
         : this.memoryFill(k, line, attrs, at + l2.tagLatency + this.upLatency + (this.hasL3 ? this.l3!.tagLatency : 0));
     }
+    if (this.timeline !== undefined) this.traceL2Miss(l2, 'miss', line, at, ready, (snooped & SNOOP_HAD) !== 0 && (snooped & SNOOP_PENDING) === 0 ? 'another cluster' : 'L3');
     if (hadOwn && coherent) this.buf.set(keep.subarray(0, this.lineBytes));            // the cluster's own dirty L1D copy is the freshest
     if (this.cfg.l2.inclusion !== 'exclusive') {
       const slot = this.installL2(k, line, attrs);
@@ -1320,6 +1370,9 @@ export class CacheHierarchy {
             this.writeBackFromL1(p, line, this.cmoBuf, true);
             lp.stats.cmoLinesCleaned++;
             wrote++;
+            if (this.timeline !== undefined) this.traceCmo(lp, id, 0, lp.tagLatency + this.l2[this.clusterOf(p)]!.hitLatency, line, TL_CLEANED);
+          } else if (this.timeline !== undefined && (s >= 0 || p === pe)) {
+            this.traceCmo(lp, id, 0, lp.tagLatency, line, s >= 0 ? TL_FOUND : 0);
           }
         }
         if (wrote > 0) cost += this.l2[k]!.hitLatency + (all && this.clusters > 1 ? this.cfg.snoopLatency : 0);
@@ -1338,6 +1391,7 @@ export class CacheHierarchy {
           const li = this.l1i[p]!;
           const s = li.arr.lookup(line);
           if (s >= 0) { li.arr.invalidate(s); this.forgetIfGone(this.clusterOf(p), line); }
+          if (this.timeline !== undefined && (s >= 0 || p === pe)) this.traceCmo(li, id, 0, li.tagLatency, line, s >= 0 ? TL_FOUND | TL_INVALIDATED : 0);
         }
         const cost = this.l1i[pe]!.tagLatency + (this.clusters > 1 ? this.cfg.snoopLatency : 0);
         this.l1i[pe]!.stats.cmoOps++; this.l1i[pe]!.stats.cmoCycles += cost;
@@ -1352,6 +1406,7 @@ export class CacheHierarchy {
           li.arr.forEachValid((slot, line) => { li.arr.invalidate(slot); this.forgetIfGone(this.clusterOf(p), line); });
           li.stats.cmoOps++;
           if (p === pe) cost = li.arr.sets;                  // a flash-invalidate walks the sets (est.)
+          if (this.timeline !== undefined) this.traceCmo(li, id, 0, li.arr.sets, -1, TL_INVALIDATED);
         }
         if (op === CmoOp.IC_IALLUIS && this.clusters > 1) cost += this.cfg.snoopLatency;
         this.l1i[pe]!.stats.cmoCycles += cost;
@@ -1384,6 +1439,7 @@ export class CacheHierarchy {
     // Own cluster first, then the others the filter names (exact: no false negatives).
     const lb = this.lineBytes;
     const data = this.cmoBuf;
+    if (this.timeline !== undefined) { this.tlCmoId = id; this.tlCmoPe = pe; }
     for (let i = -1; i < n; i++) {
       const o = i < 0 ? k : this.sharers[i]!;
       if (i >= 0 && o === k) continue;
@@ -1396,9 +1452,15 @@ export class CacheHierarchy {
     const l3 = this.l3;
     let toMemory = false;
     if (l3 !== undefined) {
+      const tlAt = cost + this.upLatency + this.hnLatency;
       cost += this.upLatency + this.hnLatency + l3.tagLatency;
       const s3 = l3.arr.lookup(line);
       l3.stats.cmoOps++;
+      if (this.timeline !== undefined) {
+        const st = s3 >= 0 ? l3.arr.state[s3]! : 0;
+        this.traceCmo(l3, id, tlAt, l3.tagLatency + (this.l3SystemCache && dirty ? l3.hitLatency : 0), line,
+          (s3 >= 0 ? TL_FOUND : 0) | (this.l3SystemCache ? (dirty ? TL_TOOK_DIRTY : 0) : (s3 >= 0 && clean && (dirty || (st & STATE_DIRTY) !== 0) ? TL_CLEANED : 0) | (s3 >= 0 && inv ? TL_INVALIDATED : 0)));
+      }
       if (this.l3SystemCache) {
         // At the PoC: dirty data from above lands here; the SLC itself needs no maintenance.
         if (dirty) { this.writeBelowL2(line, data.subarray(0, lb), 0, true); l3.stats.cmoCycles += l3.hitLatency; cost += l3.hitLatency; }
@@ -1442,6 +1504,7 @@ export class CacheHierarchy {
     let dirty = false;
     const s2 = l2.arr.lookup(line);
     if (s2 >= 0 && (l2.arr.state[s2]! & STATE_DIRTY) !== 0) { l2.arr.readBytes(s2, 0, out, 0, lb); dirty = true; }
+    if (this.timeline !== undefined) this.traceCleanCluster(o, line, s2, clean, inv);
     for (let p = o * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) {
       const l1 = this.l1d[p]!;
       const s = l1.arr.lookup(line);
@@ -1495,6 +1558,7 @@ export class CacheHierarchy {
     }
     l1.stats.cmoOps++;
     l1.stats.cmoCycles += cost;
+    if (this.timeline !== undefined) this.traceCmo(l1, id, 0, cost, this.lineOf(base), TL_ZEROED);
     this.respond(id, cost);
   }
 
@@ -1520,6 +1584,10 @@ export class CacheHierarchy {
     const slot = arr.slotOf(set, way);
     target.stats.cmoOps++;
     let cost = target.tagLatency;
+    // For the timeline: the line the slot held and what the op does to it (read before it does).
+    const tlWhat = this.timeline === undefined || !arr.isValid(slot) ? 0
+      : TL_FOUND | (clean && (arr.state[slot]! & STATE_DIRTY) !== 0 ? TL_CLEANED : 0) | (inv ? TL_INVALIDATED : 0);
+    const tlLine = tlWhat === 0 ? -1 : arr.lineOf(slot);
     if (arr.isValid(slot)) {
       const line = arr.lineOf(slot);
       const dirty = (arr.state[slot]! & STATE_DIRTY) !== 0;
@@ -1550,7 +1618,166 @@ export class CacheHierarchy {
       }
     }
     target.stats.cmoCycles += cost;
+    if (this.timeline !== undefined) this.traceSetWay(target, id, cost, tlLine, tlWhat, set, way);
     this.respond(id, cost);
+  }
+
+  // ===== timeline ======================================================================================
+  //
+  // Spans go where the hierarchy knows the time (see the class comment: accesses are performed when
+  // taken, their time computed then, or when a memory fill or write lands). Every hook is one test of
+  // `this.timeline` on a path that exists anyway; nothing below runs without a timeline.
+
+  /**
+   * Records the run on `tl`: a process per cache instance, named by its stats path
+   * (system.cpu0.l1d, system.cpu0.l2 or system.cluster0.l2, system.l3), with lanes for misses (from
+   * the access to its data, or from a fill request leaving to its landing), write-backs, snoops
+   * received and maintenance. A cache with nothing to show gets no track.
+   */
+  setTimeline(tl: Timeline): void {
+    this.timeline = tl;
+    const n = this.table.capacity;
+    this.tlMissAt = new Float64Array(n).fill(-1);
+    this.tlSince = new Float64Array(n);
+    this.tlFrom = new Array<Level | undefined>(n).fill(undefined);
+    // Perfetto order: after the PEs (100 + i), before the SMMU (10000).
+    const lanes = (l: Level, order: number): void => {
+      l.tl = {
+        misses: tl.lanes(l.name, 'misses', { process: order, thread: 0 }, 64),
+        writebacks: tl.lanes(l.name, 'write-backs', { process: order, thread: 100 }, 64),
+        snoops: tl.lanes(l.name, 'snoops', { process: order, thread: 200 }, 64),
+        maintenance: tl.lanes(l.name, 'maintenance', { process: order, thread: 300 }, 64),
+      };
+    };
+    this.l1i.forEach((l, p) => lanes(l, 2000 + 2 * p));
+    this.l1d.forEach((l, p) => lanes(l, 2001 + 2 * p));
+    this.l2.forEach((l, k) => lanes(l, 6000 + k));
+    if (this.l3 !== undefined) lanes(this.l3, 9000);
+  }
+
+  private hexLine(line: number): string { return `0x${(line * this.lineBytes).toString(16)}`; }
+
+  /** A demand miss of `l` (an L1) taken now, whose data is there at `ready` (PENDING: drawn when its fill lands). */
+  private traceMiss(l: Level, id: number, line: number, ready: number): void {
+    const now = this.q.now;
+    if (ready === PENDING) { this.tlMissAt[id] = now; return; }
+    const tl = this.timeline!;
+    if (!tl.wants(now)) { tl.dropped++; return; }
+    const kind = this.table.kind[id]!;
+    l.tl!.misses.span(TL_MISS_NAMES[kind] ?? 'miss', 'cache', now, ready > now ? ready : now, { pa: this.hexLine(line), bytes: this.table.size[id]! });
+  }
+
+  /** Request `id`, waiting in an MSHR, gets its data now: a miss (traceMiss) or a hit on a line whose fill was in flight. */
+  private traceFillWait(id: number): void {
+    const t = this.table, tl = this.timeline!;
+    const kind = t.kind[id]!, p = t.source[id]!;
+    const l = kind === FETCH ? this.l1i[p] : this.l1d[p];
+    // A mark older than the request's issue belongs to an earlier request in the same slot.
+    const marked = this.tlMissAt[id]! >= t.issuedAt[id]!;
+    const from = marked ? this.tlMissAt[id]! : t.issuedAt[id]!;
+    this.tlMissAt[id] = -1;
+    if (l === undefined) return;
+    if (!tl.wants(from)) { tl.dropped++; return; }
+    l.tl!.misses.span(marked ? (TL_MISS_NAMES[kind] ?? 'miss') : 'hit, waits for fill', 'cache', from, this.q.now, { pa: this.hexLine(this.lineOf(t.addr[id]!)), bytes: t.size[id]! });
+  }
+
+  /** An L2 miss, upgrade or prefetch from `from` to `to` whose data came from `source` (PENDING: the memory fill is drawn when it lands). */
+  private traceL2Miss(l2: Level, name: string, line: number, from: number, to: number, source: string): void {
+    if (to === PENDING) return;
+    const tl = this.timeline!;
+    if (!tl.wants(from)) { tl.dropped++; return; }
+    l2.tl!.misses.span(name, 'cache', from, to > from ? to : from, { pa: this.hexLine(line), from: source });
+  }
+
+  /** Fill `id` for cluster k's MSHR entry e landed now: the L2's span from the request leaving, and the L3's miss. */
+  private traceFill(id: number, k: number, line: number, m: MshrTable, e: number): void {
+    const tl = this.timeline!, from = this.tlSince[id]!;
+    if (!tl.wants(from)) { tl.dropped++; return; }
+    let waiters = 0;
+    for (let i = 0, n = m.targetCount(e); i < n; i++) if (m.target(e, i) >= 0) waiters++;
+    const l2 = this.l2[k]!, now = this.q.now, pa = this.hexLine(line);
+    l2.tl!.misses.span('memory fill', 'cache', from, now, { pa, waiters });
+    const l3 = this.l3;
+    if (l3 !== undefined && this.l3Applies(this.table.attrs[id]!)) l3.tl!.misses.span('miss', 'cache', from, now, { pa, for: l2.name });
+  }
+
+  /** A snoop of `line` found it in `l`: it arrives `delay` cycles from now and takes the snoop latency (a cluster-internal one: no time). */
+  private traceSnoop(l: Level, line: number, delay: number, invalidate: boolean, by: string | undefined): void {
+    const tl = this.timeline!, from = this.q.now + delay;
+    if (!tl.wants(from)) { tl.dropped++; return; }
+    const args: TimelineArgs = { pa: this.hexLine(line), invalidate };
+    if (by !== undefined) args.by = by;
+    l.tl!.snoops.span('snoop', 'snoop', from, by !== undefined ? from : from + this.cfg.snoopLatency, args);
+  }
+
+  /**
+   * `l` wrote back dirty `line` now: to the next level `to` (no time of its own in the model), or,
+   * `toMemory` 1, as the timed DRAM write memoryWrite just sent (drawn when it is acknowledged).
+   */
+  private traceWriteBack(l: Level, line: number, toMemory: number, to: string): void {
+    if (toMemory !== 0) { this.tlFrom[this.tlLastWrite] = l; return; }
+    const tl = this.timeline!, now = this.q.now;
+    if (!tl.wants(now)) { tl.dropped++; return; }
+    l.tl!.writebacks.span('write-back', 'writeback', now, now, { pa: this.hexLine(line), to });
+  }
+
+  /** Write `id` to memory was acknowledged now: if it was a level's write-back, its span. */
+  private traceWriteAck(id: number): void {
+    const l = this.tlFrom[id];
+    if (l === undefined) return;
+    this.tlFrom[id] = undefined;
+    const tl = this.timeline!, from = this.tlSince[id]!;
+    if (!tl.wants(from)) { tl.dropped++; return; }
+    l.tl!.writebacks.span('write-back', 'writeback', from, this.q.now, { pa: this.hexLine(this.lineOf(this.table.addr[id]!)), to: 'memory' });
+  }
+
+  /** Maintenance op `id` at level `l` from `offset` cycles after now, for `dur` cycles, on `line` (-1: every line). */
+  private traceCmo(l: Level, id: number, offset: number, dur: number, line: number, what: number): void {
+    const tl = this.timeline!, from = this.q.now + offset;
+    if (!tl.wants(from)) { tl.dropped++; return; }
+    const op = this.table.aux[id]!, name = TL_CMO_NAMES[op] ?? `CMO ${op}`;
+    const args: TimelineArgs = { op: name };
+    if (line >= 0) args.pa = this.hexLine(line);
+    else args.lines = 'all';
+    if ((what & TL_ZEROED) !== 0) args.bytes = this.table.size[id]!;
+    else {
+      if (line >= 0) args.found = (what & TL_FOUND) !== 0;
+      if ((what & TL_CLEANED) !== 0) args.cleaned = true;
+      if ((what & TL_INVALIDATED) !== 0) args.invalidated = true;
+      if ((what & TL_TOOK_DIRTY) !== 0) args.tookDirtyData = true;
+    }
+    l.tl!.maintenance.span(name, 'cmo', from, from + dur, args);
+  }
+
+  /**
+   * DC by VA to the PoC (toPoc) is about to clean/invalidate `line` in cluster o (its L2 at slot
+   * s2): a span at each level it looks up there. The issuing PE's own L1D and L2 are looked up in
+   * turn from now; another cluster is reached as a snoop after them.
+   */
+  private traceCleanCluster(o: number, line: number, s2: number, clean: boolean, inv: boolean): void {
+    const pe = this.tlCmoPe, id = this.tlCmoId, own = o === this.clusterOf(pe);
+    const l1Tag = this.l1d[pe]!.tagLatency, l2 = this.l2[o]!;
+    const what = (st: number): number => TL_FOUND | (clean && (st & STATE_DIRTY) !== 0 ? TL_CLEANED : 0) | (inv ? TL_INVALIDATED : 0);
+    const snoopAt = l1Tag + this.l2[this.clusterOf(pe)]!.tagLatency;
+    for (let p = o * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) {
+      const l1 = this.l1d[p]!;
+      const s = l1.arr.lookup(line);
+      if (s < 0 && p !== pe) continue;
+      this.traceCmo(l1, id, own ? 0 : snoopAt, own ? l1Tag : this.cfg.snoopLatency, line, s < 0 ? 0 : what(l1.arr.state[s]!));
+    }
+    this.traceCmo(l2, id, own ? l1Tag : snoopAt, own ? l2.tagLatency : this.cfg.snoopLatency, line, s2 < 0 ? 0 : what(l2.arr.state[s2]!));
+  }
+
+  /** DC xSW op `id` on `target` (set, way), which held `line` (-1: an invalid slot), costing `cost`. */
+  private traceSetWay(target: Level, id: number, cost: number, line: number, what: number, set: number, way: number): void {
+    const tl = this.timeline!, now = this.q.now;
+    if (!tl.wants(now)) { tl.dropped++; return; }
+    const op = this.table.aux[id]!, name = TL_CMO_NAMES[op] ?? `CMO ${op}`;
+    const args: TimelineArgs = { op: name, set, way, found: line >= 0 };
+    if (line >= 0) args.pa = this.hexLine(line);
+    if ((what & TL_CLEANED) !== 0) args.cleaned = true;
+    if ((what & TL_INVALIDATED) !== 0) args.invalidated = true;
+    target.tl!.maintenance.span(name, 'cmo', now, now + cost, args);
   }
 
   /** Where the freshest copy of the line holding `pa` sits, for reports ("cpu0.l1d dirty", "l3 dirty", "memory"). */

@@ -195,12 +195,15 @@ export class System {
 
   /**
    * Records the run on `tl` (call before `run`): each PE (its ops, walks, maintenance, TLBI+DSB
-   * and stage-2 fault handling), and the SMMU and its DMA master once they are built. Caches are
-   * not tracks of their own yet: maintenance shows its reach on the PE's lanes.
+   * and stage-2 fault handling), each cache instance under its stats path (system.cpu0.l1i,
+   * system.cpu0.l1d, the L2s, system.l3: misses to their fill, write-backs, snoops received and
+   * the maintenance each DC/IC op does there; CacheHierarchy.setTimeline), and the SMMU and its
+   * DMA master once they are built.
    */
   setTimeline(tl: Timeline): void {
     this.timeline = tl;
     for (const pe of this.pes) pe.setTimeline(tl);
+    this.caches.setTimeline(tl);
     if (this.smmuParts !== undefined) this.traceSmmu(tl);
   }
 

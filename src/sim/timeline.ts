@@ -5,9 +5,10 @@
  * Time: one simulated cycle is written as 1 ns, so `ts` and `dur` (microseconds in the format) are
  * cycles / 1000. A metadata event (process_labels of the "armsim" process) and `otherData` say so.
  *
- * Tracks: a process per block (`cpu0`, `smmu0`, `smmu0.dma0`) with named threads in it (lanes).
- * Complete events ("X") on one thread must nest or follow each other, so each caller keeps spans
- * that can overlap (a PE's outstanding memory ops) on different lanes.
+ * Tracks: a process per block (`cpu0`, `smmu0`, `smmu0.dma0`, `system.cpu0.l1d`) with named
+ * threads in it (lanes). Complete events ("X") on one thread must nest or follow each other, so
+ * spans that can overlap (a PE's outstanding memory ops, a cache's misses) go on different lanes:
+ * the caller's own (a PE's window slots) or a `TimelineLanes` set, which picks a free one.
  *
  * Bounds: only spans that start inside the window [start, end) are kept, and at most `maxEvents`
  * of them; the first one past that ends the recording with an instant event saying so. Events
@@ -78,6 +79,15 @@ export class Timeline {
     this.meta.push(JSON.stringify({ name: 'thread_name', ph: 'M', pid, tid, args: { name: thread } }));
     this.meta.push(JSON.stringify({ name: 'thread_sort_index', ph: 'M', pid, tid, args: { sort_index: order.thread ?? tid } }));
     return track;
+  }
+
+  /**
+   * A set of lanes for spans that may overlap (a cache's outstanding misses): thread `thread` in
+   * `process`, then `thread 2`, `thread 3`... as needed, at most `maxLanes`. Lanes are made on
+   * first use, so a block with nothing to show gets no track.
+   */
+  lanes(process: string, thread: string, order: { process: number; thread: number }, maxLanes = 16): TimelineLanes {
+    return new TimelineLanes(this, process, thread, order, maxLanes);
   }
 
   /** True when a span starting at cycle `at` would be kept (callers may skip building its arguments). */
@@ -158,6 +168,39 @@ export class Timeline {
     this.meta.push(JSON.stringify({ name: 'process_name', ph: 'M', pid, tid: 0, args: { name } }));
     this.meta.push(JSON.stringify({ name: 'process_sort_index', ph: 'M', pid, tid: 0, args: { sort_index: order ?? pid } }));
     return pid;
+  }
+}
+
+/**
+ * Lanes of one kind of span on a block (Timeline.lanes). A span goes to the first lane whose spans
+ * all end by its start, so the spans on each lane follow each other whatever order they are
+ * offered in (a miss that waited for memory is offered when its fill lands, after later hits
+ * were). When every lane is busy and there are `maxLanes`, the span is dropped (counted in
+ * Timeline.dropped) rather than drawn overlapping.
+ */
+export class TimelineLanes {
+  private readonly tracks: TimelineTrack[] = [];
+  private readonly busyUntil: number[] = [];
+  constructor(
+    private readonly tl: Timeline, readonly process: string, readonly thread: string,
+    private readonly order: { process: number; thread: number }, readonly maxLanes: number,
+  ) {}
+
+  /** A complete event from cycle `from` to `to` on the first free lane (see Timeline.span). */
+  span(name: string, cat: string, from: number, to: number, args?: TimelineArgs): void {
+    const tl = this.tl;
+    if (!tl.wants(from)) { tl.dropped++; return; }
+    const n = this.tracks.length;
+    let i = 0;
+    while (i < n && this.busyUntil[i]! > from) i++;
+    if (i === n) {
+      if (n >= this.maxLanes) { tl.dropped++; return; }
+      this.tracks.push(tl.track(this.process, n === 0 ? this.thread : `${this.thread} ${n + 1}`, { process: this.order.process, thread: this.order.thread + n }));
+      this.busyUntil.push(to);
+    } else {
+      this.busyUntil[i] = to;                      // to >= from >= every end on this lane
+    }
+    tl.span(this.tracks[i]!, name, cat, from, to, args);
   }
 }
 
