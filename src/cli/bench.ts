@@ -1,4 +1,5 @@
 import { writeReport } from './report.js';
+import { startProgress } from './progress.js';
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -84,11 +85,12 @@ export async function runBenchCommand(args: readonly string[]): Promise<number> 
   const cells = cellsOf(suite, { platforms, quick: v.quick === true, axes, seeds });
 
   const json = v.json === true;
-  const progress = !json && process.stdout.isTTY === true && process.stderr.isTTY === true;
   const t0 = performance.now();
   let recorded = 0;
+  // Runs done of those to run this time (resumed ones left out), rate, ETA and the last verdict.
+  const bar = startProgress(json, { label: suite.name, unit: 'runs', total: cells.filter((c) => c.skip === undefined).length });
   const onSigint = () => {
-    if (progress) process.stderr.write('\r\x1b[K');
+    bar?.stop();
     process.stderr.write(`armsim: bench interrupted: ${recorded} runs recorded in ${out} this time (--resume continues)\n`);
     process.exit(130);
   };
@@ -99,12 +101,13 @@ export async function runBenchCommand(args: readonly string[]): Promise<number> 
       suite, cells, jobs, out, resume: v.resume === true,
       onRecord: (r, done, total) => {
         recorded++;
-        if (progress) process.stderr.write(`\r\x1b[K${suite.name}: ${done}/${total} runs, ${r.verdict} ${r.key}`);
+        if (recorded === 1 && done > 1) bar?.setTotal(total - (done - 1));   // done counts the resumed runs
+        bar?.update(recorded, `${r.verdict} ${r.key}`);
       },
     });
   } finally {
     process.removeListener('SIGINT', onSigint);
-    if (progress) process.stderr.write('\r\x1b[K');
+    bar?.stop();
   }
   const wallSeconds = Math.round(performance.now() - t0) / 1000;
 
