@@ -6,6 +6,7 @@ import { resolveConfig } from '../sim/config.js';
 import { PRESETS, DEFAULT_PLATFORM, PlatformSchema, System, type Scenario, type ScenarioContext, type Check, type PlatformConfig, type RunOutcome } from '../platform/index.js';
 import { TraceReader, TraceOpSource } from '../core/index.js';
 import { SCENARIOS } from '../../workloads/index.js';
+import { startProgress, type ProgressBar } from './progress.js';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -109,7 +110,7 @@ function splitSets(sets: readonly string[]): { platform: string[]; scenario: str
 }
 
 export async function runScenarioCommand(arg: string, flags: RunFlags): Promise<number> {
-  const { report, timeline } = await runScenarioTimed(arg, flags);
+  const { report, timeline } = await runScenarioTimed(arg, flags, flags.json);
   finishTimeline(timeline, flags.timeline, flags.json);
   return emit(report, flags.json);
 }
@@ -119,12 +120,13 @@ export async function runScenarioCommand(arg: string, flags: RunFlags): Promise<
  * `flags.timeline` the trace-event file is written too. Throws UserError on bad input.
  */
 export async function runScenario(arg: string, flags: Omit<RunFlags, 'json'>): Promise<RunReport> {
-  const { report, timeline } = await runScenarioTimed(arg, flags);
+  const { report, timeline } = await runScenarioTimed(arg, flags, true);
   finishTimeline(timeline, flags.timeline, true);
   return report;
 }
 
-async function runScenarioTimed(arg: string, flags: Omit<RunFlags, 'json'>): Promise<{ report: RunReport; timeline: Timeline | undefined }> {
+/** `quiet` true: no progress bar (--json, or a worker of a sweep). */
+async function runScenarioTimed(arg: string, flags: Omit<RunFlags, 'json'>, quiet: boolean): Promise<{ report: RunReport; timeline: Timeline | undefined }> {
   const sc = await findScenario(arg);
   const [platformName, preset] = platformOf(flags.platform, sc.platform ?? DEFAULT_PLATFORM);
   const sets = splitSets(flags.sets);
@@ -135,7 +137,9 @@ async function runScenarioTimed(arg: string, flags: Omit<RunFlags, 'json'>): Pro
   const timeline = startTimeline(sys, flags.timeline);
   const ctx: ScenarioContext<unknown> = { sys, params, seed: flags.seed };
   sc.setup(ctx);
-  const outcome = sys.run({ maxCycles: flags.maxCycles });
+  // Simulated cycles, against --max-cycles when given (the only end known before the run).
+  const bar = startProgress(quiet, { label: sc.name, unit: 'cycles', total: flags.maxCycles });
+  const outcome = runWithProgress(sys, flags.maxCycles, bar, () => sys.q.now);
   const checks = sc.check(ctx, outcome);
   return { report: makeReport(sc.name, platformName, flags.seed, params, sys, outcome, checks, t0), timeline };
 }
@@ -161,7 +165,11 @@ export async function runReplayCommand(path: string, flags: RunFlags): Promise<n
       fold = { base: ram.base, size: 2 ** Math.floor(Math.log2(ram.size)) };
     }
     for (let a = 0; a < h.agents; a++) sys.attach(a, new TraceOpSource(reader.cursor(a), `${basename(path)}#${a}`, fold));
-    const outcome = sys.run({ maxCycles: flags.maxCycles });
+    // Ops retired of the trace's (its footer counts them per agent).
+    let total = 0;
+    for (let a = 0; a < h.agents; a++) total += reader.opCount(a);
+    const bar = startProgress(flags.json, { label: basename(path), unit: 'ops', total });
+    const outcome = runWithProgress(sys, flags.maxCycles, bar, () => { let n = 0; for (const pe of sys.pes) n += pe.stats.ops; return n; });
     let ops = 0;
     for (const pe of sys.pes) ops += pe.stats.loads + pe.stats.stores + pe.stats.fetches;
     const checks: Record<string, Check> = {
@@ -174,6 +182,18 @@ export async function runReplayCommand(path: string, flags: RunFlags): Promise<n
     return emit(report, flags.json);
   } finally {
     reader.close();
+  }
+}
+
+/** sys.run, updating `bar` (if any) with `done()` from the run loop, and clearing it at the end. */
+function runWithProgress(sys: System, maxCycles: number | undefined, bar: ProgressBar | undefined, done: () => number): RunOutcome {
+  if (bar === undefined) return sys.run({ maxCycles });
+  try {
+    const outcome = sys.run({ maxCycles, onProgress: () => bar.update(done()) });
+    bar.update(done());
+    return outcome;
+  } finally {
+    bar.stop();
   }
 }
 

@@ -283,8 +283,10 @@ export class System {
   /**
    * Runs until every attached agent has finished, `maxCycles` pass, or the watchdog finds that no
    * agent has made progress for `watchdogCycles` (a livelock or deadlock), naming who is stuck.
+   * `onProgress` (a progress bar) is called between events at most every `progressMs` of wall
+   * time (default 100); nothing it sees or does changes the run (see runSlice).
    */
-  run(opts: { maxCycles?: number; watchdogCycles?: number } = {}): RunOutcome {
+  run(opts: { maxCycles?: number; watchdogCycles?: number; onProgress?: () => void; progressMs?: number } = {}): RunOutcome {
     const q = this.q;
     const maxCycles = opts.maxCycles ?? Number.MAX_SAFE_INTEGER;
     const wd = opts.watchdogCycles ?? this.cfg.sim.watchdogCycles;
@@ -292,9 +294,10 @@ export class System {
     let lastProgress = this.progress();
     let lastProgressAt = q.now;
     if (this.active === 0) return { cycles: q.now, endReason: 'done', diagnosis: undefined, events: 0 };
+    const ticker = opts.onProgress === undefined ? undefined : new ProgressTicker(opts.onProgress, opts.progressMs ?? 100);
     for (;;) {
       const sliceEnd = Math.min(maxCycles, lastProgressAt + wd);
-      const drained = q.runUntil(sliceEnd);
+      const drained = ticker === undefined ? q.runUntil(sliceEnd) : this.runSlice(sliceEnd, ticker);
       if (this.finishedCount === this.active) return this.outcome('done', undefined, ev0);
       if (!drained) continue;                           // stopped for another reason: go on
       if (q.size === 0) return this.outcome('deadlock', `deadlock: no events pending at cycle ${q.now}; ${this.stuck()}`, ev0);
@@ -308,6 +311,27 @@ export class System {
         q.now = lastProgressAt + wd;
         return this.outcome('watchdog', `watchdog: no progress for ${wd} cycles (cycle ${lastProgressAt} to ${q.now}); ${this.stuck()}`, ev0);
       }
+    }
+  }
+
+  /**
+   * q.runUntil(end) in pieces, calling the ticker between them. Equivalent to one call: runUntil
+   * dispatches the events before its end in queue order and leaves `now` at the last one, so a
+   * run cut at cycles e1 < e2 < ... < end dispatches the same events in the same order, and the
+   * watchdog above sees the same slices. Pieces start `step` cycles long and adapt to take a few
+   * tens of milliseconds each; the wall clock decides only where they are cut.
+   */
+  private runSlice(end: number, ticker: ProgressTicker): boolean {
+    const q = this.q;
+    for (;;) {
+      const next = q.peekTime();
+      if (next >= end) return q.runUntil(end);              // nothing (more) before end
+      const cut = Math.min(end, next + ticker.step);
+      const t0 = performance.now();
+      const drained = q.runUntil(cut);
+      ticker.after(performance.now() - t0);
+      if (!drained) return false;                            // stopped: every agent done, or another reason
+      if (cut >= end) return true;
     }
   }
 
@@ -329,6 +353,24 @@ export class System {
 
   private stuck(): string {
     return this.pes.filter((p) => !p.isFinished).map((p) => p.describe()).join('; ') || 'no agent is stuck';
+  }
+}
+
+/**
+ * When System.run calls its progress callback: after pieces of the run `step` cycles long, resized
+ * so that each takes roughly 10-40 ms of wall time, and at most every `intervalMs`.
+ */
+class ProgressTicker {
+  step = 10_000;
+  private last = performance.now();
+  constructor(private readonly callback: () => void, private readonly intervalMs: number) {}
+
+  /** A piece of the run took `ms`. */
+  after(ms: number): void {
+    if (ms < 10 && this.step < 2 ** 40) this.step *= 2;
+    else if (ms > 40 && this.step > 1) this.step = Math.ceil(this.step / 2);
+    const now = performance.now();
+    if (now - this.last >= this.intervalMs) { this.last = now; this.callback(); }
   }
 }
 
