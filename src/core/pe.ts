@@ -362,7 +362,9 @@ export class Pe {
   private scheduleStep(at: number): void {
     if (this.stepAt !== -1 && this.stepAt <= at) return;
     this.stepAt = at;
-    this.q.scheduleAt(this.stepHandler, at);
+    // Usually the last thing a step schedules, and the next event of all: then the queue runs it
+    // without storing it (scheduleLast).
+    this.q.scheduleLast(this.stepHandler, at);
   }
 
   private setStall(reason: number): void {

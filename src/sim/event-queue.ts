@@ -52,6 +52,16 @@ export class EventQueue {
   private n = 0;
   private nextSeq = 0;
 
+  /**
+   * An event scheduled with scheduleLast and not stored yet (heldHandler -1: none). It is stored
+   * before anything else is scheduled, so it keeps its place in (cycle, sequence) order; if it is
+   * still held when the handler returns and no stored event is due at or before it, the run loop
+   * dispatches it at once, which is what popping it would have done.
+   */
+  private heldHandler = -1;
+  private heldAt = 0;
+  private heldArg = 0;
+
   private readonly handlers: Handler[] = [];
   private readonly names: string[] = [];
   private stopRequested = false;
@@ -78,10 +88,11 @@ export class EventQueue {
 
   handlerName(id: number): string { return this.names[id] ?? `#${id}`; }
 
-  get size(): number { return this.n + this.wheelCount; }
+  get size(): number { this.storeHeld(); return this.n + this.wheelCount; }
 
   /** Cycle of the earliest pending event, or Infinity. */
   peekTime(): Cycle {
+    this.storeHeld();
     const th = this.n > 0 ? this.when[0]! : Infinity;
     if (this.wheelCount === 0) return th;
     return Math.min(th, this.base + this.nextWheelOffset());
@@ -92,9 +103,33 @@ export class EventQueue {
     this.scheduleAt(handler, this.now + delay, arg);
   }
 
+  /**
+   * As scheduleAt, for a handler that is likely to schedule nothing more before it returns (a PE's
+   * next step): the event is held back rather than stored, and when it is due next the run loop
+   * dispatches it without a trip through the wheel. Order and results are those of scheduleAt.
+   */
+  scheduleLast(handler: number, at: Cycle, arg = 0): void {
+    if (!(at >= this.now)) this.inThePast(handler, at);
+    if (this.heldHandler !== -1) this.storeHeld();
+    this.heldHandler = handler; this.heldAt = at; this.heldArg = arg;
+  }
+
   /** Runs `handler(arg)` at absolute cycle `at` (>= now). */
   scheduleAt(handler: number, at: Cycle, arg = 0): void {
     if (!(at >= this.now)) this.inThePast(handler, at);
+    if (this.heldHandler !== -1) this.storeHeld();
+    this.store(handler, at, arg);
+  }
+
+  /** Stores the held event (see heldHandler), if any, as scheduleAt would have. */
+  private storeHeld(): void {
+    const h = this.heldHandler;
+    if (h === -1) return;
+    this.heldHandler = -1;
+    this.store(h, this.heldAt, this.heldArg);
+  }
+
+  private store(handler: number, at: Cycle, arg: number): void {
     const d = at - this.base;
     if (d < WHEEL && (d | 0) === d && d >= 0) {
       let node = this.freeNode;
@@ -129,12 +164,33 @@ export class EventQueue {
     this.stopRequested = false;
     const handlers = this.handlers;
     const head = this.head;
-    while (this.n + this.wheelCount > 0) {
+    for (;;) {
       const th = this.n > 0 ? this.when[0]! : Infinity;
+      const tw = this.wheelCount > 0 ? this.base + this.nextWheelOffset() : Infinity;
+      if (this.heldHandler !== -1) {
+        // The held event was scheduled after every stored one, so it runs first only when it is
+        // due strictly before them all (at equal cycles the stored ones are older).
+        const at = this.heldAt;
+        if (at < th && at < tw) {
+          if (at >= end) { this.storeHeld(); return true; }
+          const h = this.heldHandler;
+          this.heldHandler = -1;
+          this.now = at;
+          // Every stored event is due after `at`: the wheel may move up to it (as for a heap event).
+          const fl = Math.floor(at);
+          if (fl > this.base) { this.cursor = (this.cursor + ((fl - this.base) % WHEEL)) & MASK; this.base = fl; }
+          this.dispatched++;
+          handlers[h]!(this.heldArg);
+          if (this.stopRequested) return false;
+          continue;
+        }
+        this.storeHeld();
+        continue;
+      }
+      if (this.n + this.wheelCount === 0) return true;
       if (this.wheelCount > 0) {
-        const d = this.nextWheelOffset();
-        const tw = this.base + d;
         if (tw < th) { // at equal cycles the heap's events are older: see the class comment
+          const d = tw - this.base;
           if (tw >= end) return true;
           const b = (this.cursor + d) & MASK;
           const node = head[b]!;
