@@ -328,7 +328,7 @@ export const scenario = defineScenario<P>({
           const dev = ctx.sys.smmu.stream, lat = dev.latency.summary();
           return {
             device: 'stream', intervalCycles: p.streamInterval, maxOutstanding: p.streamOutstanding, requests: dev.stats.requests,
-            latencyMean: lat.mean, latencyMax: lat.max, throttledCycles: dev.stats.throttledCycles, hitsUnderMiss: dev.stats.hitsUnderMiss,
+            latencyMean: lat.mean, latencyMax: lat.max, throttledCycles: dev.stats.throttledCycles,
           };
         })() : {}),
       },

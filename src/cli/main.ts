@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { UserError } from '../sim/index.js';
+import { SmmuWorkerError } from '../smmu/index.js';
 import { runScenarioCommand, runReplayCommand, timelineFlags, type RunFlags } from './run.js';
 import { listText } from './list.js';
 import { runAttrsCommand } from './attrs.js';
@@ -54,6 +55,8 @@ Run options (run, replay):
                        record only spans starting in cycles [START, END) (either side may be empty)
   --timeline-max-events N
                        keep at most N events (default 1000000), then stop and mark it truncated
+  --smmu-threads N     run the SMMU's translation engine inline (0, default) or in a worker
+                       thread (1); results are identical, only the host time differs
 
 Exit codes: 0 pass, 1 the outcome check failed, 2 bad input, 3 internal error.
 `;
@@ -102,6 +105,7 @@ const RUN_OPTIONS = {
   timeline: { type: 'string' },
   'timeline-window': { type: 'string' },
   'timeline-max-events': { type: 'string' },
+  'smmu-threads': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -114,6 +118,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (e instanceof UserError) {
       process.stderr.write(`armsim: ${e.message}\n`);
       return 2;
+    }
+    if (e instanceof SmmuWorkerError) {
+      process.stderr.write(`armsim: ${e.message}\n`);   // one line: the worker's own message, no stack of the main thread
+      return 3;
     }
     process.stderr.write(`armsim: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 3;
@@ -184,7 +192,8 @@ function parseRun(cmd: string, args: readonly string[]): { positionals: string[]
     help: v.help === true,
     flags: {
       platform: v.platform,
-      sets: v.set ?? [],
+      // --smmu-threads is the platform key smmu.threads, applied after every --set.
+      sets: [...(v.set ?? []), ...(v['smmu-threads'] === undefined ? [] : [`smmu.threads=${intFlag('--smmu-threads', v['smmu-threads'], 0, 1)}`])],
       config: v.config,
       seed: v.seed === undefined ? 1 : intFlag('--seed', v.seed, 0, 2 ** 32 - 1),
       maxCycles: v['max-cycles'] === undefined ? undefined : intFlag('--max-cycles', v['max-cycles'], 1, Number.MAX_SAFE_INTEGER),

@@ -134,14 +134,19 @@ async function runScenarioTimed(arg: string, flags: Omit<RunFlags, 'json'>, quie
   const params = resolveConfig(sc.params, {}, { sets: sets.scenario, root: 'scenario' }) as Record<string, unknown>;
   const t0 = performance.now();
   const sys = new System(cfg, flags.seed);
-  const timeline = startTimeline(sys, flags.timeline);
-  const ctx: ScenarioContext<unknown> = { sys, params, seed: flags.seed };
-  sc.setup(ctx);
-  // Simulated cycles, against --max-cycles when given (the only end known before the run).
-  const bar = startProgress(quiet, { label: sc.name, unit: 'cycles', total: flags.maxCycles });
-  const outcome = runWithProgress(sys, flags.maxCycles, bar, () => sys.q.now);
-  const checks = sc.check(ctx, outcome);
-  return { report: makeReport(sc.name, platformName, flags.seed, params, sys, outcome, checks, t0), timeline };
+  try {
+    const timeline = startTimeline(sys, flags.timeline);
+    const ctx: ScenarioContext<unknown> = { sys, params, seed: flags.seed };
+    sc.setup(ctx);
+    // Simulated cycles, against --max-cycles when given (the only end known before the run).
+    const bar = startProgress(quiet, { label: sc.name, unit: 'cycles', total: flags.maxCycles });
+    const outcome = runWithProgress(sys, flags.maxCycles, bar, () => sys.q.now);
+    const checks = sc.check(ctx, outcome);
+    await sys.close();   // the SMMU worker's last counters into the stats, and the worker stopped
+    return { report: makeReport(sc.name, platformName, flags.seed, params, sys, outcome, checks, t0), timeline };
+  } finally {
+    await sys.close();
+  }
 }
 
 export async function runReplayCommand(path: string, flags: RunFlags): Promise<number> {

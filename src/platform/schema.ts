@@ -159,6 +159,12 @@ export const HypSchema = z.strictObject({
 export const SmmuPlatformSchema = z.strictObject({
   /** SmmuConfig overrides (src/smmu/config.ts, checked by resolveSmmuConfig): cohacc, s1p, s2p, stallModel, tlbEntries, ... */
   config: z.record(z.string(), z.unknown()),
+  /**
+   * Where the translation engine runs (src/smmu/host.ts): 0 on the simulation's thread, 1 in a
+   * worker thread (piscina). Results are byte-identical either way; only host time differs.
+   * Default 0. `armsim run --smmu-threads N` sets it.
+   */
+  threads: z.union([z.literal(0), z.literal(1)]).optional(),
   /** The DMA master's timing (src/smmu/dma.ts DmaConfig). */
   dma: z.strictObject({
     translateCycles: zInt(0, 100_000),

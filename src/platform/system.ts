@@ -4,7 +4,7 @@ import { Pe, type OpSource } from '../core/index.js';
 import { PeMmu, TlbDomain, resolveAttrOptions, resolveMmuFeatures, registerTlbStats, type MmuConfig } from '../mmu/index.js';
 import { CacheHierarchy } from '../cache/hierarchy.js';
 import { STATE_DIRTY } from '../cache/index.js';
-import { CERROR_NAMES, DmaMaster, PathMemory, SmmuEngine, StreamDevice, resolveDmaConfig, resolveSmmuConfig, type DmaConfig, type SmmuConfig } from '../smmu/index.js';
+import { CERROR_NAMES, DmaMaster, PathMemory, SmmuHost, StreamDevice, resolveDmaConfig, resolveSmmuConfig, type DmaConfig, type SmmuConfig, type SmmuControl } from '../smmu/index.js';
 import { UserError } from '../sim/index.js';
 import { readIdRegister, SysReg } from '../cache/id-regs.js';
 import type { Timeline } from '../sim/index.js';
@@ -40,7 +40,7 @@ export class System {
   readonly tlbDomain = new TlbDomain();
   private active = 0;
   private finishedCount = 0;
-  private readonly smmuCfg: { engine: SmmuConfig; dma: DmaConfig } | undefined;
+  private readonly smmuCfg: { engine: SmmuConfig; dma: DmaConfig; threads: 0 | 1 } | undefined;
   private smmuParts: SmmuParts | undefined;
   /** The timeline this run records, if any (`setTimeline`). */
   timeline: Timeline | undefined = undefined;
@@ -124,7 +124,11 @@ export class System {
       // Checked now (unknown keys are errors before anything runs); built on first use of `smmu`.
       let dma: DmaConfig;
       try { dma = resolveDmaConfig(cfg.smmu.dma); } catch (e) { throw new UserError(`smmu.dma.${(e as Error).message}`); }
-      this.smmuCfg = { engine: resolveSmmuConfig(cfg.smmu.config, 'smmu.config'), dma };
+      // The SMMU host's lookahead is the shorter of the two latencies; it needs two cycles (src/smmu/host.ts).
+      for (const k of ['translateCycles', 'descriptorReadCycles'] as const) {
+        if (dma[k] < 2) throw new UserError(`smmu.dma.${k}: expected at least 2 (the SMMU's minimum latency, its lookahead), got ${dma[k]}`);
+      }
+      this.smmuCfg = { engine: resolveSmmuConfig(cfg.smmu.config, 'smmu.config'), dma, threads: cfg.smmu.threads ?? 0 };
     }
   }
 
@@ -139,8 +143,11 @@ export class System {
     const c = this.smmuCfg;
     if (c === undefined) throw new UserError('this platform has no smmu section; add one (see src/platform/presets/neoverse-n1.ts)');
     const mem = new PathMemory(c.engine.cohacc, this.coherent, this.memoryAtPoC, (pa, len) => this.map.find(pa, len) >= 0);
-    const engine = new SmmuEngine(mem, c.engine);
-    const dma = new DmaMaster('system.smmu0.dma0', this.q, engine, mem, c.dma);
+    // The engine behind its timed protocol, on this thread or in a worker (smmu.threads): software
+    // models program it through `engine` (the engine itself, or a proxy of the worker's).
+    const host = new SmmuHost(this.q, mem, c.engine, c.dma, { threads: c.threads });
+    const engine = host.control;
+    const dma = new DmaMaster('system.smmu0.dma0', this.q, host, mem, c.dma);
     const count = (desc: string) => ({ unit: 'count', desc }) as const;
     this.stats.add('system.smmu0', engine.stats, {
       commands: count('commands executed'), commandErrors: count('commands that stopped the queue (CERROR_*)'), syncs: count('CMD_SYNCs'),
@@ -169,11 +176,11 @@ export class System {
     const { q, stats } = this, sys = this;
     let stream: StreamDevice | undefined;
     this.smmuParts = {
-      engine, mem, dma,
+      engine, host, mem, dma,
       // system.smmu0.stream0: built, and its stats registered, on first use (as the SMMU itself).
       get stream(): StreamDevice {
         if (stream !== undefined) return stream;
-        const s = stream = new StreamDevice('system.smmu0.stream0', q, engine, mem, c.dma);
+        const s = stream = new StreamDevice('system.smmu0.stream0', q, host, mem, c.dma);
         stats.add('system.smmu0.stream0', s.stats, {
           requests: count('requests issued'), completed: count('requests completed without a fault'), faults: count('requests ended by a fault or abort'),
           bytesRead: { unit: 'bytes', desc: 'bytes read' }, bytesWritten: { unit: 'bytes', desc: 'bytes written' },
@@ -181,7 +188,7 @@ export class System {
           descriptorReads: count('STE/CD/descriptor reads made for its translations'), translateCycles: { unit: 'cycles', desc: 'cycles spent translating, summed over requests' },
           dataCycles: { unit: 'cycles', desc: 'cycles the device port moved data' }, stalls: count('stalled translations'), razWi: count('requests answered RAZ/WI'),
           throttledCycles: { unit: 'cycles', desc: 'cycles issues waited because maxOutstanding requests were in flight' },
-          maxInFlight: count('most requests in flight at once'), hitsUnderMiss: count('IOTLB hits that waited for an earlier request\'s walk'),
+          maxInFlight: count('most requests in flight at once'),
         });
         stats.addHistogram('system.smmu0.stream0.latency', s.latency, { unit: 'cycles', desc: 'request latency, issue to completion' });
         stats.addFormula('system.smmu0.stream0.bytesPerKcycle', () => s.bytesPerKcycle(), { unit: 'bytes/kcycle', desc: 'achieved bandwidth, first issue to last completion' });
@@ -271,6 +278,17 @@ export class System {
       }
     },
   };
+
+  /**
+   * Ends what runs beside the simulation: takes the SMMU worker's final counters into the stats
+   * registry and stops the worker. Call once the run and its checks are over; idempotent.
+   */
+  async close(): Promise<void> {
+    const p = this.smmuParts;
+    if (p === undefined) return;
+    p.host.refreshStats();
+    await p.host.close();
+  }
 
   /** Gives PE `index` its ops. Call before `run`. */
   attach(index: number, source: OpSource): void {
@@ -376,7 +394,10 @@ class ProgressTicker {
 
 /** The SMMU of a System and what hangs off it (System.smmu). */
 export interface SmmuParts {
-  readonly engine: SmmuEngine;
+  /** The engine's registers, commands and stats (the engine itself, or a proxy of the worker's). */
+  readonly engine: SmmuControl;
+  /** Translation requests from devices, timed (src/smmu/host.ts). */
+  readonly host: SmmuHost;
   readonly mem: PathMemory;
   readonly dma: DmaMaster;
   /** A streaming device (system.smmu0.stream0), built on first use; `stream.start(spec)` runs a stream. */

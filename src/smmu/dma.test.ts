@@ -3,7 +3,7 @@ import { EventQueue } from '../sim/index.js';
 import { NORMAL_NC_OSH, NORMAL_WB_RWA_ISH, NORMAL_WB_RWA_NSH, SparseMemory } from '../mem/index.js';
 import { resolveSmmuConfig } from './config.js';
 import { DmaMaster, resolveDmaConfig } from './dma.js';
-import { SmmuEngine } from './engine.js';
+import { SmmuHost } from './host.js';
 import { PathMemory, isCoherentAccess } from './memory.js';
 
 describe('PathMemory', () => {
@@ -32,9 +32,9 @@ describe('DmaMaster', () => {
     const q = new EventQueue(64);
     const store = new SparseMemory({ base: 0, size: 2 ** 24, chunkBytes: 4096 });
     const mem = new PathMemory(true, store, store);
-    const e = new SmmuEngine(mem, resolveSmmuConfig({}));            // SMMUEN=0, GBPA: bypass
     const cfg = resolveDmaConfig({ translateCycles: 8, descriptorReadCycles: 60, beatCycles: 4 });
-    const d = new DmaMaster('dma', q, e, mem, cfg);
+    const host = new SmmuHost(q, mem, resolveSmmuConfig({}), cfg, { threads: 0 });   // SMMUEN=0, GBPA: bypass
+    const d = new DmaMaster('dma', q, host, mem, cfg);
     const job = d.submit({ op: 'fill', streamId: 0, dst: 0x1000 - 32, bytes: 160, value: 0xab });
     const sum = d.submit({ op: 'checksum', streamId: 0, src: 0x1000 - 32, bytes: 160 });
     q.runUntil(1e9);

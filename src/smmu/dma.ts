@@ -25,7 +25,8 @@
  */
 import type { EventQueue } from '../sim/index.js';
 import type { Timeline, TimelineArgs, TimelineTrack } from '../sim/index.js';
-import { SmmuAccess, type SmmuEngine, type SmmuCompletion, type SmmuResult } from './engine.js';
+import { SmmuAccess, type SmmuCompletion, type SmmuResult } from './engine.js';
+import type { SmmuControl, SmmuHost, TranslateClient } from './host.js';
 import { eventName } from './events.js';
 import type { PathMemory } from './memory.js';
 
@@ -132,14 +133,14 @@ export function translationFault(t: SmmuResult, iova: number, write: boolean, cy
 }
 
 /** Completions taken from an engine but not yet claimed by the device that owns them. */
-const unclaimed = new WeakMap<SmmuEngine, SmmuCompletion[]>();
+const unclaimed = new WeakMap<SmmuControl, SmmuCompletion[]>();
 
 /**
  * The answer to the stalled transaction (`streamId`, `stag`) once software gave it (CMD_RESUME,
  * CMD_STALL_TERM), else null. The engine hands out completions once (`takeCompletions`), so they
  * are kept per engine until their device claims them: any number of devices can share an SMMU.
  */
-export function claimCompletion(engine: SmmuEngine, streamId: number, stag: number): SmmuCompletion | null {
+export function claimCompletion(engine: SmmuControl, streamId: number, stag: number): SmmuCompletion | null {
   let list = unclaimed.get(engine);
   if (list === undefined) { list = []; unclaimed.set(engine, list); }
   list.push(...engine.takeCompletions());
@@ -167,20 +168,27 @@ export function traceTranslation(
  * every event of the device), the engine that translates for it, the memory paths its data
  * accesses take, and the timing of both (`DmaConfig`).
  */
-export abstract class SmmuDevice {
+export abstract class SmmuDevice implements TranslateClient {
   protected readonly handler: number;
+  /** The SMMU's registers and completions (stalls). */
+  readonly engine: SmmuControl;
   constructor(
     readonly name: string,
     protected readonly q: EventQueue,
-    readonly engine: SmmuEngine,
+    /** Translations go through the host: each answer arrives at the cycle it is due (`onTranslated`). */
+    protected readonly host: SmmuHost,
     readonly mem: PathMemory,
     readonly cfg: DmaConfig = DEFAULT_DMA_CONFIG,
   ) {
     this.handler = q.register(`${name}.step`, (a) => this.step(a));
+    this.engine = host.control;
   }
 
   /** Runs one event of this device (`arg` as it was scheduled). */
   protected abstract step(arg: number): void;
+
+  /** A translation this device asked for (`tag` as it gave it), at the cycle it completes. */
+  abstract onTranslated(tag: number, result: SmmuResult): void;
 }
 
 const ACT_TRANSLATE = 0, ACT_DATA = 1, ACT_STALL_POLL = 2;
@@ -212,6 +220,9 @@ export class DmaMaster extends SmmuDevice {
   private pendWrite = false;
   private pendRazWi = false;
   private stag = -1;
+  // The translation in flight (one at a time).
+  private xlIova = 0;
+  private xlWrite = false;
   /** The run's timeline while it records (`setTimeline`); tested before any tracing work. */
   timeline: Timeline | undefined = undefined;
   private tlJobs: TimelineTrack | undefined = undefined;
@@ -228,8 +239,8 @@ export class DmaMaster extends SmmuDevice {
     this.timeline = tl;
   }
 
-  constructor(name: string, q: EventQueue, engine: SmmuEngine, mem: PathMemory, cfg: DmaConfig = DEFAULT_DMA_CONFIG) {
-    super(name, q, engine, mem, cfg);
+  constructor(name: string, q: EventQueue, host: SmmuHost, mem: PathMemory, cfg: DmaConfig = DEFAULT_DMA_CONFIG) {
+    super(name, q, host, mem, cfg);
     this.beat = new Uint8Array(cfg.beatBytes);
   }
 
@@ -275,32 +286,43 @@ export class DmaMaster extends SmmuDevice {
       r.beatLen = n;
     }
     const iova = reading ? s.src! + r.offset : s.dst! + r.offset;
-    const t = this.engine.translate({
+    this.xlIova = iova;
+    this.xlWrite = !reading;
+    this.scheduled = true;   // the translation's answer continues this master's chain of events
+    this.host.translate({
       streamId: s.streamId, substreamId: s.substreamId, ssv: s.ssv, iova, access: reading ? SmmuAccess.Read : SmmuAccess.Write, privileged: s.privileged,
-    });
-    this.afterTranslate(r, t, iova, !reading);
+    }, this, 0);
   }
 
-  private afterTranslate(r: Running, t: SmmuResult, iova: number, write: boolean): void {
+  onTranslated(_tag: number, t: SmmuResult): void {
+    this.scheduled = false;
+    this.afterTranslate(this.cur!, t, this.xlIova, this.xlWrite, 0);
+  }
+
+  /**
+   * Takes a translation's answer `wait` cycles before it is in effect: 0 when the host delivers it
+   * at the cycle it completes, its whole cost for a stalled transaction's completion (its retry
+   * made its reads at RESUME time, charged here).
+   */
+  private afterTranslate(r: Running, t: SmmuResult, iova: number, write: boolean, wait: number): void {
     const res = r.res, st = this.stats;
     const cycles = translationCycles(this.cfg, t);
     res.translations++; st.translations++;
     if (t.via === 'tlb') { res.tlbHits++; st.tlbHits++; }
     res.descriptorReads += t.reads; st.descriptorReads += t.reads;
     res.translateCycles += cycles; st.translateCycles += cycles;
-    if (this.timeline !== undefined) traceTranslation(this.timeline, this.tlXlate!, this.q.now, cycles, t, iova, write, r.spec.streamId, r.spec.ssv ? r.spec.substreamId ?? 0 : undefined);
+    if (this.timeline !== undefined) traceTranslation(this.timeline, this.tlXlate!, this.q.now + wait - cycles, cycles, t, iova, write, r.spec.streamId, r.spec.ssv ? r.spec.substreamId ?? 0 : undefined);
     if (t.status === 'stalled') {
       res.stalls++; st.stalls++;
       this.stag = t.stag;
       this.pendWrite = write;
-      this.schedule(cycles + this.cfg.stallPollCycles, ACT_STALL_POLL);
+      this.schedule(wait + this.cfg.stallPollCycles, ACT_STALL_POLL);
       return;
     }
     if (t.status === 'abort') {
       st.faults++;
-      res.fault = translationFault(t, iova, write, this.q.now + cycles);
-      this.q.schedule(this.handler, cycles, ACT_DATA);   // the abort reaches the device after the translation time
-      this.scheduled = true;
+      res.fault = translationFault(t, iova, write, this.q.now + wait);
+      this.schedule(wait, ACT_DATA);   // the abort reaches the device when the translation ends
       this.pendRazWi = false;
       this.pendPa = -1;
       return;
@@ -310,7 +332,7 @@ export class DmaMaster extends SmmuDevice {
     this.pendWrite = write;
     this.pendRazWi = t.status === 'raz-wi';
     if (this.pendRazWi) { res.razWi++; st.razWi++; }
-    this.schedule(cycles, ACT_DATA);
+    this.schedule(wait, ACT_DATA);
   }
 
   private schedule(delay: number, action: number): void {
@@ -325,7 +347,7 @@ export class DmaMaster extends SmmuDevice {
     const s = r.spec, reading = !this.pendWrite;
     const iova = reading ? s.src! + r.offset : s.dst! + r.offset;
     // The retried translation's reads were made by the engine at RESUME time; charge them here.
-    this.afterTranslate(r, c.result, iova, this.pendWrite);
+    this.afterTranslate(r, c.result, iova, this.pendWrite, translationCycles(this.cfg, c.result));
   }
 
   /** The data access of the current beat, at the end of its translation. */

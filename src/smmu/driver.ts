@@ -10,7 +10,7 @@
  */
 import type { PhysicalStore } from '../mem/index.js';
 import { encodeCommand, type CmdFields, type CmdOpName } from './commands.js';
-import type { SmmuEngine } from './engine.js';
+import type { SmmuControl } from './host.js';
 import { EVT_BYTES, decodeEvent, type EventRecord } from './events.js';
 import { CR0_CMDQEN, CR0_EVENTQEN, CR0_SMMUEN, Q_OVERFLOW_FLAG, Reg } from './registers.js';
 
@@ -31,10 +31,10 @@ export function cr1Of(attrs: SmmuLayout['attrs']): number {
   return attrs === 'wb-ish' ? (1 | (1 << 2) | (3 << 4) | (1 << 6) | (1 << 8) | (3 << 10)) : ((2 << 4) | (2 << 10));
 }
 
-const w64 = (e: SmmuEngine, off: number, v: number): void => e.mmioWrite(off, 8, v % 2 ** 32, Math.floor(v / 2 ** 32));
+const w64 = (e: SmmuControl, off: number, v: number): void => e.mmioWrite(off, 8, v % 2 ** 32, Math.floor(v / 2 ** 32));
 
 /** Programs the stream table, both queues, CR1 and CR0 (SMMUEN, EVENTQEN, CMDQEN). */
-export function enableSmmu(e: SmmuEngine, l: SmmuLayout): void {
+export function enableSmmu(e: SmmuControl, l: SmmuLayout): void {
   w64(e, Reg.STRTAB_BASE, l.strtab);
   e.mmioWrite(Reg.STRTAB_BASE_CFG, 4, l.strtabLog2);            // FMT 0: linear
   w64(e, Reg.CMDQ_BASE, l.cmdq + l.cmdqLog2);
@@ -53,7 +53,7 @@ export function writeWords(store: PhysicalStore, pa: number, words: ArrayLike<nu
  * The command slots for `cmds` starting at CMDQ_PROD: each command's 16-byte image, the PA it goes
  * to, and the CMDQ_PROD value (index + wrap) that publishes them all. Does not check for a full queue.
  */
-export function commandSlots(e: SmmuEngine, l: SmmuLayout, cmds: ReadonlyArray<readonly [CmdOpName | 'CFGI_ALL', CmdFields?]>): { slots: Array<{ pa: number; bytes: Uint8Array }>; prod: number } {
+export function commandSlots(e: SmmuControl, l: SmmuLayout, cmds: ReadonlyArray<readonly [CmdOpName | 'CFGI_ALL', CmdFields?]>): { slots: Array<{ pa: number; bytes: Uint8Array }>; prod: number } {
   let prod = e.mmioRead(Reg.CMDQ_PROD)[0];
   const slots: Array<{ pa: number; bytes: Uint8Array }> = [];
   for (const [op, f] of cmds) {
@@ -65,7 +65,7 @@ export function commandSlots(e: SmmuEngine, l: SmmuLayout, cmds: ReadonlyArray<r
 }
 
 /** Reads the event records between EVENTQ_CONS and EVENTQ_PROD through `store` and consumes them (EVENTQ_CONS = PROD). */
-export function drainEvents(e: SmmuEngine, l: SmmuLayout, store: PhysicalStore): EventRecord[] {
+export function drainEvents(e: SmmuControl, l: SmmuLayout, store: PhysicalStore): EventRecord[] {
   const out: EventRecord[] = [];
   const prod = e.mmioRead(Reg.EVENTQ_PROD)[0];
   const m = 2 ** (l.evtqLog2 + 1);

@@ -58,3 +58,6 @@ export {
   type SmmuRequest, type SmmuResult, type SmmuStatus, type SmmuCompletion,
 } from './engine.js';
 export { enableSmmu, cr1Of, writeWords, commandSlots, drainEvents, type SmmuLayout } from './driver.js';
+export {
+  SmmuHost, SmmuCore, SmmuWorkerError, type SmmuControl, type TranslateClient, type HostTiming, type HostOptions,
+} from './host.js';

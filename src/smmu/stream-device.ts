@@ -9,11 +9,10 @@
  * per STE/CD/descriptor read the engine made (0 on an IOTLB hit); its data access is then performed
  * on the `PathMemory` (coherent or not, as the translation's attributes and IDR0.COHACC decide)
  * when the device port is free, and occupies the port for `beatCycles` per `beatBytes` of data.
- * Translations of different requests overlap (the SMMU is assumed to have as many translation slots
- * as the device has requests in flight); data transfers do not (one port). The engine answers a
- * translation at once, so a later request can hit an IOTLB entry whose walk, made for an earlier
- * request, has not finished in simulated time: such a hit waits for that walk (as a miss merged
- * into a walk in flight would; tracked per 4 KiB page, `hitsUnderMiss`). A request is complete
+ * Translations of different requests overlap (the SMMU host keeps every one in flight, each walk
+ * reading its descriptors at their own cycles: src/smmu/host.ts); data transfers do not (one
+ * port). An IOTLB entry exists from the end of its walk, so a request for a page whose walk is
+ * still in flight misses and walks too (misses to one page are not merged). A request is complete
  * at the end of its data transfer; its slot then frees. Requests issue at start + k *
  * intervalCycles, unless all `maxOutstanding` slots are busy: then the next request issues when one
  * frees, and the rate resumes from there (`throttledCycles` counts the delay).
@@ -87,8 +86,6 @@ export class StreamStats {
   throttledCycles = 0;
   /** The most requests in flight at once. */
   maxInFlight = 0;
-  /** IOTLB hits that waited for the walk of an earlier request still in flight (same 4 KiB page). */
-  hitsUnderMiss = 0;
 }
 
 const ACT_ISSUE = 0, ACT_DATA = 1, ACT_DONE = 2, ACT_POLL = 3;
@@ -98,6 +95,8 @@ class Slot {
   busy = false;
   index = 0; iova = 0; issueCycle = 0;
   result: SmmuResult | null = null;
+  /** The slot's copy of its translation's answer (the host reuses its result object). */
+  readonly answer: SmmuResult = { status: 'ok', pa: 0, attrs: 0, perms: 0, via: 'walk', event: null, recorded: false, stag: -1, reads: 0, walkReads: 0 };
   reads = 0; stalls = 0; stag = -1; checksum = FNV_OFFSET;
   fault: DmaFault | null = null;
   tlRequests: TimelineTrack | undefined = undefined;
@@ -131,8 +130,6 @@ export class StreamDevice extends SmmuDevice {
   private portFreeAt = 0;
   private dataCyclesPerRequest = 0;
   private readonly buf = new Uint8Array(4096);
-  /** IOVA page number -> cycle at which the walk an earlier request started for it completes. */
-  private readonly fills = new Map<number, number>();
 
   /** Records the requests (one track per request slot) and their translations (on SMMU process `smmuName`). */
   setTimeline(tl: Timeline, smmuName: string): void {
@@ -223,44 +220,44 @@ export class StreamDevice extends SmmuDevice {
     st.requests++;
     if (++this.inFlight > st.maxInFlight) st.maxInFlight = this.inFlight;
     this.nextIssueAt = now + spec.intervalCycles;
-    const t = this.engine.translate({
+    this.host.translate({
       streamId: spec.streamId, substreamId: spec.substreamId, ssv: spec.ssv, iova: s.iova,
       access: spec.op === 'write' ? SmmuAccess.Write : SmmuAccess.Read, privileged: spec.privileged,
-    });
-    this.afterTranslate(i, t);
+    }, this, i);
     if (spec.count !== undefined && this.issued >= spec.count) this.halt();
     else if (!this.issueScheduled) this.scheduleIssue(spec.intervalCycles);
   }
 
-  private afterTranslate(i: number, t: SmmuResult): void {
-    const s = this.slots[i]!, st = this.stats, write = this.spec!.op === 'write', now = this.q.now;
-    let cycles = translationCycles(this.cfg, t);
-    const page = Math.floor(s.iova / 4096);
-    if (t.via === 'walk') {
-      this.fills.set(page, now + cycles);
-      if (this.fills.size > 4 * this.slots.length) for (const [k, at] of this.fills) if (at <= now) this.fills.delete(k);
-    } else if (t.via === 'tlb') {
-      const at = this.fills.get(page);
-      if (at !== undefined && at > now + cycles) { cycles = at - now; st.hitsUnderMiss++; }
-    }
+  onTranslated(i: number, t: SmmuResult): void {
+    // The host reuses its result object: keep a copy for the data access and the record.
+    this.afterTranslate(i, Object.assign(this.slots[i]!.answer, t), 0);
+  }
+
+  /**
+   * Slot `i`'s translation answer, `wait` cycles before it is in effect: 0 when the host delivers
+   * it at the cycle it completes, its whole cost for a stalled transaction's completion.
+   */
+  private afterTranslate(i: number, t: SmmuResult, wait: number): void {
+    const s = this.slots[i]!, st = this.stats, write = this.spec!.op === 'write';
+    const cycles = translationCycles(this.cfg, t);
     s.result = t;
     s.reads += t.reads;
     st.translations++; st.descriptorReads += t.reads; st.translateCycles += cycles;
     if (t.via === 'tlb') st.tlbHits++;
     if (this.timeline !== undefined) {
       s.tlXlate ??= this.timeline.track(this.smmuName, `translations (${this.name} slot ${i})`, { process: 10000, thread: 100 + i });
-      traceTranslation(this.timeline, s.tlXlate, this.q.now, cycles, t, s.iova, write, this.spec!.streamId, this.spec!.ssv ? this.spec!.substreamId ?? 0 : undefined);
+      traceTranslation(this.timeline, s.tlXlate, this.q.now + wait - cycles, cycles, t, s.iova, write, this.spec!.streamId, this.spec!.ssv ? this.spec!.substreamId ?? 0 : undefined);
     }
     if (t.status === 'stalled') {
       s.stalls++; st.stalls++;
       s.stag = t.stag;
-      this.schedule(i, cycles + this.cfg.stallPollCycles, ACT_POLL);
+      this.schedule(i, wait + this.cfg.stallPollCycles, ACT_POLL);
     } else if (t.status === 'abort') {
-      s.fault = translationFault(t, s.iova, write, this.q.now + cycles);
-      this.schedule(i, cycles, ACT_DONE);      // the abort reaches the device after the translation time
+      s.fault = translationFault(t, s.iova, write, this.q.now + wait);
+      this.schedule(i, wait, ACT_DONE);      // the abort reaches the device when the translation ends
     } else {
       if (t.status === 'raz-wi') st.razWi++;
-      this.schedule(i, cycles, ACT_DATA);
+      this.schedule(i, wait, ACT_DATA);
     }
   }
 
@@ -269,7 +266,7 @@ export class StreamDevice extends SmmuDevice {
     const c = claimCompletion(this.engine, this.spec!.streamId, s.stag);
     if (c === null) { this.schedule(i, this.cfg.stallPollCycles, ACT_POLL); return; }
     // A retried translation's reads were made by the engine at RESUME time; they are charged here.
-    this.afterTranslate(i, c.result);
+    this.afterTranslate(i, c.result, translationCycles(this.cfg, c.result));
   }
 
   /** The data access of slot `i`, once its translation is done and the port is free. */

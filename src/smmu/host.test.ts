@@ -1,0 +1,168 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { EventQueue } from '../sim/index.js';
+import { SparseMemory } from '../mem/index.js';
+import { PageTableBuilder, encodeS1Leaf } from '../mmu/index.js';
+import { resolveSmmuConfig } from './config.js';
+import { SmmuAccess, SmmuEngine, type SmmuRequest, type SmmuResult } from './engine.js';
+import { encodeCd, encodeSte } from './formats.js';
+import { StoreMemory } from './memory.js';
+import { CR0_CMDQEN, CR0_EVENTQEN, CR0_SMMUEN, Reg } from './registers.js';
+import { SmmuHost, SmmuWorkerError, type HostTiming, type SmmuControl } from './host.js';
+
+// A nested set-up: 8 streams, each with its own CD (ASID) and stage-1 tables in guest memory, one
+// shared stage 2; 64 pages per stream so that the IOTLB (small here) misses often.
+const STRTAB = 0x1000_0000, CMDQ = 0x1100_0000, EVTQ = 0x1200_0000, CD_PA = 0x1300_0000, CD_IPA = 0x80_0000_0000;
+const IPA_TO_PA = 0x3_0000_0000, VA = 0x10_0000_0000, IPA = 0x8_0000_0000, PA = 0x6_0000_0000;
+const STREAMS = 8, PAGES = 64, VMID = 5;
+const TIMING: HostTiming = { translateCycles: 8, descriptorReadCycles: 60 };
+
+function world() {
+  const m = new SparseMemory({ base: 0, size: 2 ** 48, chunkBytes: 64 * 1024 });
+  const mem = new StoreMemory(m);
+  const s2 = new PageTableBuilder(m, { stage: 2, granule: '4K', inputBits: 48, startLevel: 0, allocBase: 0x2000_0000, allocLimit: 0x2100_0000 });
+  s2.map({ va: 0x4000_0000, oa: 0x4000_0000 + IPA_TO_PA, size: 0x40_0000, level: 3, s2: {} });
+  s2.map({ va: CD_IPA, oa: CD_PA, size: 0x1000, level: 3, s2: {} });
+  s2.map({ va: IPA, oa: PA, size: PAGES * 4096, level: 3, s2: {} });
+  const put = (pa: number, w: Uint32Array): void => m.write(pa, new Uint8Array(w.buffer), 0, w.byteLength);
+  const s1s: PageTableBuilder[] = [];
+  for (let sid = 0; sid < STREAMS; sid++) {
+    const s1 = new PageTableBuilder(m, { stage: 1, granule: '4K', inputBits: 48, allocBase: 0x4000_0000 + sid * 0x8_0000, allocLimit: 0x4000_0000 + (sid + 1) * 0x8_0000, physOf: (ipa) => ipa + IPA_TO_PA });
+    s1.map({ va: VA, oa: IPA, size: PAGES * 4096, level: 3, s1: { nG: true, ap: 0b01 } });
+    s1s.push(s1);
+    put(CD_PA + sid * 64, encodeCd({ T0SZ: 16, TG0: 0, IR0: 1, OR0: 1, SH0: 3, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: 10 + sid, TTB0: s1.root, MAIR0: 0xff }));
+    put(STRTAB + sid * 64, encodeSte({
+      V: 1, Config: 7, S1ContextPtr: CD_IPA + sid * 64, S2VMID: VMID, S2T0SZ: 16, S2SL0: 2, S2IR0: 1, S2OR0: 1, S2SH0: 3, S2TG: 0, S2PS: 5,
+      S2AA64: 1, S2R: 1, S2TTB: s2.root,
+    }));
+  }
+  const config = resolveSmmuConfig({ tlbEntries: 64, tlbWays: 4, walkCacheEntries: 16 });
+  const program = (c: SmmuControl): void => {
+    const w64 = (off: number, v: number): void => c.mmioWrite(off, 8, v % 2 ** 32, Math.floor(v / 2 ** 32));
+    w64(Reg.STRTAB_BASE, STRTAB);
+    c.mmioWrite(Reg.STRTAB_BASE_CFG, 4, 8);
+    w64(Reg.CMDQ_BASE, CMDQ + 4);
+    w64(Reg.EVENTQ_BASE, EVTQ + 4);
+    c.mmioWrite(Reg.CR0, 4, CR0_SMMUEN | CR0_EVENTQEN | CR0_CMDQEN);
+  };
+  return { m, mem, s1s, s2, config, program };
+}
+
+interface Done { tag: number; iova: number; cycle: number; status: string; pa: number; reads: number; event: string | null }
+
+/**
+ * Each stream issues `perStream` translations one after the other (the next when the previous
+ * answers), over pages chosen by a fixed LCG; a table change lands at cycle `changeAt` through
+ * `change`. Returns what each translation answered and when.
+ */
+function drive(threads: 0 | 1, opts: { perStream?: number; changeAt?: number; change?: (w: ReturnType<typeof world>) => void; stallTimeoutMs?: number } = {}) {
+  const w = world();
+  const q = new EventQueue();
+  const host = new SmmuHost(q, w.mem, w.config, TIMING, { threads, stallTimeoutMs: opts.stallTimeoutMs });
+  w.program(host.control);
+  const log: Done[] = [];
+  const per = opts.perStream ?? 40;
+  const left = new Array<number>(STREAMS).fill(per);
+  let seed = 12345;
+  const nextPage = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 8) % PAGES; };
+  const issue = (sid: number): void => {
+    const req: SmmuRequest = { streamId: sid, iova: VA + nextPage() * 4096 + 8 * sid, access: sid % 2 === 0 ? SmmuAccess.Read : SmmuAccess.Write };
+    iovas[sid] = req.iova as number;
+    host.translate(req, client, sid);
+  };
+  const iovas: number[] = [];
+  const client = {
+    onTranslated(tag: number, r: SmmuResult) {
+      log.push({ tag, iova: iovas[tag]!, cycle: q.now, status: r.status, pa: r.pa, reads: r.reads, event: r.event === null ? null : r.event.name });
+      if (--left[tag]! > 0) issue(tag);
+    },
+  };
+  for (let sid = 0; sid < STREAMS; sid++) issue(sid);
+  if (opts.change !== undefined) q.scheduleAt(q.register('change', () => opts.change!(w)), opts.changeAt ?? 0);
+  return { w, q, host, log, run: () => { q.runUntil(Number.MAX_SAFE_INTEGER); } };
+}
+
+const hosts: SmmuHost[] = [];
+afterEach(async () => { for (const h of hosts.splice(0)) await h.close(); });
+
+describe('SmmuHost: the engine behind a timed protocol', () => {
+  it('a translation takes reads * descriptorReadCycles + translateCycles and answers what the engine answers', () => {
+    const d = drive(0, { perStream: 1 });
+    d.run();
+    expect(d.log).toHaveLength(STREAMS);
+    for (const x of d.log) {
+      expect(x.cycle).toBe(x.reads * TIMING.descriptorReadCycles + TIMING.translateCycles);
+      const ref = world();
+      const e = new SmmuEngine(ref.mem, ref.config);
+      ref.program(e);
+      const r = e.translate({ streamId: x.tag, iova: x.iova, access: x.tag % 2 === 0 ? SmmuAccess.Read : SmmuAccess.Write });
+      expect({ status: x.status, pa: x.pa }).toEqual({ status: 'ok', pa: r.pa });
+      expect(x.reads).toBeGreaterThan(24); // STE, CD and a cold nested walk (walk-cache hits vary with company)
+    }
+    // Several walks were outstanding at once: the cold translations overlap in time.
+    expect(new Set(d.log.map((x) => x.cycle)).size).toBeLessThan(STREAMS);
+  });
+
+  it('inline and worker runs give identical answers at identical cycles (IOTLB misses >= 20%)', async () => {
+    const a = drive(0);
+    a.run();
+    const b = drive(1);
+    hosts.push(b.host);
+    b.run();
+    expect(b.log).toEqual(a.log);
+    const misses = a.log.filter((x) => x.reads > 0).length / a.log.length;
+    expect(misses).toBeGreaterThanOrEqual(0.2);
+    expect(b.host.control.statsSnapshot()).toEqual(a.host.control.statsSnapshot());
+    expect(b.host.hostStats.boundaries).toBe(a.host.hostStats.boundaries);
+  });
+
+  it('the engine reads table memory as it is at each read\'s cycle, inline and in the worker', () => {
+    // At cycle 2200 (after the first, cold translations) stream 3's stage-1 leaf for every page
+    // moves to a new IPA: walks that read a leaf after 2200 see it; those before do not.
+    const change = (w: ReturnType<typeof world>): void => {
+      for (let p = 0; p < PAGES; p++) w.s1s[3]!.setDescriptor(VA + p * 4096, 3, encodeS1Leaf(IPA + 0x100_0000 + p * 4096, 3, 12, { nG: true, ap: 0b01 }));
+    };
+    const runs = ([0, 1] as const).map((t) => {
+      const d = drive(t, { perStream: 6, changeAt: 2200, change });
+      if (t === 1) hosts.push(d.host);
+      d.run();
+      return d.log.filter((x) => x.tag === 3);
+    });
+    expect(runs[1]).toEqual(runs[0]);
+    // The first translation's walk finished before 2200 (old mapping); a later miss faults at
+    // stage 2 (the new IPA is not mapped): the answers change at the cycle of the change.
+    const s = runs[0]!;
+    expect(s[0]!.cycle).toBeLessThan(2200);
+    expect(s[0]!.status).toBe('ok');
+    expect(s[0]!.pa - PA).toBeLessThan(PAGES * 4096);
+    const late = s.filter((x) => x.cycle - x.reads * TIMING.descriptorReadCycles > 2200 && x.reads > 0);
+    expect(late.length).toBeGreaterThan(0);
+    for (const x of late) expect(x).toMatchObject({ status: 'abort', event: 'F_TRANSLATION' });
+  });
+
+  it('an exception in the worker ends the run with its message, not a hang', () => {
+    const w = world();
+    const host = new SmmuHost(new EventQueue(), w.mem, w.config, TIMING, { threads: 1, stallTimeoutMs: 10_000 });
+    hosts.push(host);
+    expect(() => host.call('noSuchCall', [])).toThrow(SmmuWorkerError);
+    expect(() => host.call('noSuchCall', [])).toThrow(/SMMU worker failed: .*unknown call noSuchCall/);
+  });
+
+  it('a worker that never answers ends the run after the timeout', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'armsim-host-'));
+    const file = join(dir, 'dead-worker.mjs');
+    writeFileSync(file, 'export default function () { return new Promise(() => {}); }\n');
+    const w = world();
+    const host = new SmmuHost(new EventQueue(), w.mem, w.config, TIMING, { threads: 1, stallTimeoutMs: 300, workerUrl: pathToFileURL(file) });
+    hosts.push(host);
+    expect(() => host.control.mmioRead(Reg.IDR0)).toThrow(/did not answer/);
+  });
+
+  it('refuses a lookahead below 2 cycles', () => {
+    const w = world();
+    expect(() => new SmmuHost(new EventQueue(), w.mem, w.config, { translateCycles: 1, descriptorReadCycles: 60 }, { threads: 0 })).toThrow(/at least 2/);
+  });
+});

@@ -1,0 +1,793 @@
+/**
+ * The SMMU's translation engine behind a timed protocol, run inline (`threads: 0`) or in a worker
+ * thread managed by piscina (`threads: 1`), with byte-identical results either way.
+ *
+ * Split (DESIGN.md "Worker threads for the SMMU"): the main thread owns the event queue, memory,
+ * caches and DMA data movement; the engine side (`SmmuCore`: config fetch, nested walks, IOTLB,
+ * walk and config caches, commands, fault records) owns the `SmmuEngine`. They exchange
+ * fixed-size records (`REC` float64 slots) — in the worker case through two single-producer
+ * single-consumer rings in SharedArrayBuffers:
+ * - in (main → core): a translation request at cycle t; the answer to a descriptor read at t; a
+ *   call (register access, command consumption, stats) at t, its arguments msgpackr-encoded.
+ * - out (core → main): a descriptor read to perform at t; a translation result at t; a memory
+ *   write (event record) at t; the answer to a call.
+ *
+ * Time. Every output is due at least L = min(translateCycles, descriptorReadCycles) cycles after
+ * the input that caused it: a read issued by a translation is performed descriptorReadCycles
+ * after the step that issued it (the answer to the previous read, or the request), and a
+ * translation's result (and the fault record it writes) comes translateCycles after its last
+ * step. So a translation that makes n reads takes n * descriptorReadCycles + translateCycles, the
+ * DmaMaster's cost model, and every read is performed on the main thread at its own cycle: the
+ * engine sees table memory as it is at that cycle (through the caches on the coherent path).
+ * The main thread takes outputs in at boundaries every Q = floor(L / 2) cycles: at boundary B it
+ * schedules every output due before B + Q, in the order the core produced them. Those come from
+ * inputs before B + Q - L <= B - Q, so in the worker case the main thread waits only until the
+ * core has consumed those inputs — it runs up to Q..L cycles ahead of the core, the lookahead.
+ * Outputs are a pure function of the sequence of inputs, and the main thread takes them in at
+ * the same boundaries in both cases: `threads` changes the host time, never the results.
+ *
+ * Calls (`control`: the SmmuControl the platform hands to software models — mmioRead/Write,
+ * processCommands, stats, stalled transactions) run at the caller's cycle after every earlier
+ * input: synchronous RPCs in the worker case, during which the core's own memory accesses
+ * (command reads, MSI and event writes of commands) are served by the main thread at once.
+ *
+ * Failure: an exception in the worker is reported with its message; a worker that stops
+ * answering for `stallTimeoutMs` ends the run with an error naming that. Never a hang.
+ *
+ * Leaves out: a write-back abort on an event record written at its due cycle is not reported
+ * back to the engine (GERROR.EVENTQ_ABT_ERR is raised only for writes made inside calls).
+ */
+import { Piscina } from 'piscina';
+import { pack, unpack } from 'msgpackr';
+import type { EventQueue } from '../sim/index.js';
+import type { Dword } from './bits.js';
+import type { SmmuConfig } from './config.js';
+import {
+  SmmuEngine, SmmuStats, type SmmuCompletion, type SmmuRequest, type SmmuResult, type SmmuStatus, type SmmuTxn,
+} from './engine.js';
+import { decodeEvent, encodeEvent } from './events.js';
+import type { SmmuMemory } from './memory.js';
+import type { SmmuCommand } from './commands.js';
+
+/** Float64 slots per record. */
+export const REC = 24;
+
+// Inputs (main -> core).
+const IN_REQ = 1, IN_ANS = 2, IN_CALL = 3, IN_MEMANS = 4, IN_STOP = 5;
+// Outputs (core -> main).
+const OUT_READ = 1, OUT_RESULT = 2, OUT_WRITE = 3, OUT_MEMREAD = 4, OUT_MEMWRITE = 5, OUT_CALLRET = 6;
+
+const STATUS: readonly SmmuStatus[] = ['ok', 'abort', 'raz-wi', 'stalled'];
+const VIA: readonly SmmuResult['via'][] = ['gbpa', 'bypass', 'tlb', 'walk', 'fault', 'abort-ste'];
+const TWO_32 = 4294967296;
+
+/** What software models use of an SMMU: the engine itself inline, a proxy of it with a worker. */
+export interface SmmuControl {
+  readonly config: SmmuConfig;
+  /** Live counters (refreshed from the worker on each read of this property). */
+  readonly stats: SmmuStats;
+  mmioRead(offset: number, size?: 4 | 8): [number, number];
+  mmioWrite(offset: number, size: 4 | 8, lo: number, hi?: number): void;
+  processCommands(): number;
+  statsSnapshot(): ReturnType<SmmuEngine['statsSnapshot']>;
+  takeCompletions(): SmmuCompletion[];
+  stalledTransactions(): Array<{ stag: number; streamId: number }>;
+  /** Called after each command with its CERROR code (timeline). */
+  onCommand: ((command: SmmuCommand, error: number) => void) | undefined;
+  /** A PE's broadcast TLBI reaching the SMMU (IDR0.BTM; SmmuEngine.broadcastTlbi). */
+  broadcastTlbi(op: number, addr: number, vaTop: number, asid: number, vmid: number): number;
+}
+
+/** The receiver of a translation's result (called at the cycle it is due; copy what you keep). */
+export interface TranslateClient {
+  onTranslated(tag: number, result: SmmuResult): void;
+}
+
+export interface HostTiming {
+  readonly translateCycles: number;
+  readonly descriptorReadCycles: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine side
+// ---------------------------------------------------------------------------------------------
+
+/** How the core reaches the main thread: outputs, and memory at once inside a call. */
+export interface CorePort {
+  emit(rec: Float64Array): void;
+  readNow(pa: number, out: Dword, attrs: number): boolean;
+  writeNow(pa: number, lo: number, hi: number, attrs: number, size: 4 | 8): boolean;
+}
+
+/** The engine side of the protocol; the same code inline and in the worker. */
+export class SmmuCore {
+  readonly engine: SmmuEngine;
+  private readonly txns = new Map<number, SmmuTxn>();
+  private readonly out = new Float64Array(REC);
+  private now = 0;
+  /** Inside a call: memory goes to the main thread at once. */
+  private inCall = false;
+  private commandLog: Array<[SmmuCommand, number]> | null = null;
+
+  constructor(config: SmmuConfig, private readonly timing: HostTiming, private readonly port: CorePort) {
+    const core = this;
+    const mem: SmmuMemory = {
+      read64(pa, out, attrs = 0) {
+        if (!core.inCall) throw new Error('SmmuCore: a synchronous read outside a call');
+        return port.readNow(pa, out, attrs);
+      },
+      write64(pa, lo, hi, attrs = 0) { return core.write(pa, lo, hi, attrs, 8); },
+      write32(pa, value, attrs = 0) { return core.write(pa, value, 0, attrs, 4); },
+    };
+    this.engine = new SmmuEngine(mem, config);
+  }
+
+  /** A write by the engine: at once inside a call, else due with the translation's result. */
+  private write(pa: number, lo: number, hi: number, attrs: number, size: 4 | 8): boolean {
+    if (this.inCall) return this.port.writeNow(pa, lo, hi, attrs, size);
+    const o = this.out;
+    o.fill(0);
+    o[0] = OUT_WRITE; o[1] = this.now + this.timing.translateCycles; o[3] = pa; o[4] = lo >>> 0; o[5] = hi >>> 0; o[6] = attrs; o[7] = size;
+    this.port.emit(o);
+    return true;
+  }
+
+  /** One input record (not a call). */
+  input(r: Float64Array, at: number): void {
+    const kind = r[at]!;
+    this.now = r[at + 1]!;
+    const id = r[at + 2]!;
+    if (kind === IN_REQ) {
+      const ssid = r[at + 4]!, hi = r[at + 5]!, lo = r[at + 6]!, attrs = r[at + 9]!;
+      const req: SmmuRequest = {
+        streamId: r[at + 3]!, iova: hi === 0 ? lo : { hi, lo }, access: r[at + 7]! as SmmuRequest['access'], privileged: r[at + 8]! === 1,
+      };
+      if (ssid >= 0) { req.ssv = true; req.substreamId = ssid; }
+      if (attrs >= 0) req.attrs = attrs;
+      this.step(id, this.engine.begin(req));
+    } else if (kind === IN_ANS) {
+      const tx = this.txns.get(id)!;
+      this.engine.supply(tx, r[at + 3]! === 1, r[at + 4]!, r[at + 5]!);
+      this.step(id, tx);
+    } else {
+      throw new Error(`SmmuCore: unexpected input kind ${kind}`);
+    }
+  }
+
+  /** After a step of translation `id`: its next read, or its result. */
+  private step(id: number, tx: SmmuTxn): void {
+    const o = this.out;
+    o.fill(0);
+    o[2] = id;
+    if (!tx.done) {
+      this.txns.set(id, tx);
+      o[0] = OUT_READ; o[1] = this.now + this.timing.descriptorReadCycles; o[3] = tx.readPa; o[4] = tx.readAttrs;
+      this.port.emit(o);
+      return;
+    }
+    this.txns.delete(id);
+    const x = tx.result;
+    o[0] = OUT_RESULT; o[1] = this.now + this.timing.translateCycles;
+    encodeResult(x, o, 3);
+    this.engine.release(tx);
+    this.port.emit(o);
+  }
+
+  /** Runs `fn` as a call at cycle `now`: the engine's memory accesses go to the main thread at once. */
+  sync<T>(now: number, fn: () => T): T {
+    this.now = now;
+    this.inCall = true;
+    try { return fn(); } finally { this.inCall = false; }
+  }
+
+  /** A call, at cycle `now`: the engine method `name` with `args`; returns what it returns (transportable). */
+  call(now: number, name: string, args: unknown[]): unknown {
+    this.now = now;
+    this.inCall = true;
+    try {
+      const e = this.engine;
+      switch (name) {
+        case 'mmioRead': return e.mmioRead(args[0] as number, args[1] as 4 | 8);
+        case 'mmioWrite': e.mmioWrite(args[0] as number, args[1] as 4 | 8, args[2] as number, args[3] as number); return null;
+        case 'processCommands': {
+          this.commandLog = args[0] === true ? [] : null;
+          e.onCommand = this.commandLog === null ? undefined : (c, err) => { this.commandLog!.push([c, err]); };
+          const n = e.processCommands();
+          const log = this.commandLog;
+          this.commandLog = null;
+          e.onCommand = undefined;
+          return { n, log };
+        }
+        case 'stats': return { ...e.stats, commandsByName: { ...e.stats.commandsByName } };
+        case 'statsSnapshot': return e.statsSnapshot();
+        case 'takeCompletions': return e.takeCompletions().map((c) => ({ streamId: c.streamId, stag: c.stag, result: resultToWire(c.result) }));
+        case 'stalledTransactions': return e.stalledTransactions();
+        case 'broadcastTlbi': return e.broadcastTlbi(args[0] as number, args[1] as number, args[2] as number, args[3] as number, args[4] as number);
+        default: throw new Error(`SmmuCore: unknown call ${name}`);
+      }
+    } finally {
+      this.inCall = false;
+    }
+  }
+}
+
+function encodeResult(x: SmmuResult, o: Float64Array, at: number): void {
+  o[at] = STATUS.indexOf(x.status); o[at + 1] = x.pa; o[at + 2] = x.attrs; o[at + 3] = x.perms; o[at + 4] = VIA.indexOf(x.via);
+  o[at + 5] = x.stag; o[at + 6] = x.reads; o[at + 7] = x.walkReads; o[at + 8] = x.recorded ? 1 : 0;
+  o[at + 9] = x.event === null ? 0 : 1;
+  if (x.event !== null) {
+    const w = encodeEvent(x.event);
+    for (let i = 0; i < 8; i++) o[at + 10 + i] = w[i]!;
+  }
+}
+
+function decodeResult(o: Float64Array, at: number, x: SmmuResult): void {
+  x.status = STATUS[o[at]!]!; x.pa = o[at + 1]!; x.attrs = o[at + 2]!; x.perms = o[at + 3]!; x.via = VIA[o[at + 4]!]!;
+  x.stag = o[at + 5]!; x.reads = o[at + 6]!; x.walkReads = o[at + 7]!; x.recorded = o[at + 8]! === 1;
+  if (o[at + 9]! === 0) { x.event = null; return; }
+  const w = new Uint32Array(8);
+  for (let i = 0; i < 8; i++) w[i] = o[at + 10 + i]!;
+  x.event = decodeEvent(w);
+}
+
+/** A result as plain numbers (msgpackr-safe: the event record travels as its 32-byte image). */
+function resultToWire(x: SmmuResult): number[] {
+  const o = new Float64Array(REC);
+  encodeResult(x, o, 0);
+  return Array.from(o.subarray(0, 18));
+}
+
+function resultFromWire(w: number[]): SmmuResult {
+  const o = new Float64Array(REC);
+  o.set(w);
+  const x = newResult();
+  decodeResult(o, 0, x);
+  return x;
+}
+
+function newResult(): SmmuResult {
+  return { status: 'ok', pa: 0, attrs: 0, perms: 0, via: 'walk', event: null, recorded: false, stag: -1, reads: 0, walkReads: 0 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared-memory rings (worker case)
+// ---------------------------------------------------------------------------------------------
+
+/** Control words of the shared block. */
+export const CTL = {
+  /** Inputs the core has consumed (outputs of those are in the out ring before this moves). */
+  CONSUMED: 0,
+  /** 0 running, 1 stopped cleanly, 2 failed (message in the out mailbox). */
+  STATUS: 1,
+  /** Bumped by the core after each input / output; the main thread sleeps on it. */
+  BELL: 2,
+  /** The main thread is asleep on BELL. */
+  MAIN_WAITING: 3,
+  IN_HEAD: 4, IN_TAIL: 5, OUT_HEAD: 6, OUT_TAIL: 7,
+  /** Bytes in the in / out mailboxes. */
+  IN_LEN: 8, OUT_LEN: 9,
+  /** The core is asleep on IN_HEAD. */
+  CORE_WAITING: 10,
+} as const;
+
+export interface SharedBlock {
+  ctl: SharedArrayBuffer;
+  inRing: SharedArrayBuffer;
+  outRing: SharedArrayBuffer;
+  inBox: SharedArrayBuffer;
+  outBox: SharedArrayBuffer;
+  capacity: number;
+}
+
+/** A single-producer single-consumer ring of records over shared memory. */
+export class Ring {
+  private readonly data: Float64Array;
+  constructor(private readonly ctl: Int32Array, buf: SharedArrayBuffer, private readonly cap: number, private readonly head: number, private readonly tail: number) {
+    this.data = new Float64Array(buf);
+  }
+
+  /** Appends `rec`; false when full (the caller waits and retries). */
+  tryPush(rec: Float64Array): boolean {
+    const h = Atomics.load(this.ctl, this.head), t = Atomics.load(this.ctl, this.tail);
+    if (((h - t) | 0) >= this.cap) return false;
+    this.data.set(rec, (h % this.cap >>> 0) * REC);
+    Atomics.store(this.ctl, this.head, (h + 1) | 0);
+    return true;
+  }
+
+  /** Copies the oldest record into `out`; false when empty. */
+  tryPop(out: Float64Array): boolean {
+    const h = Atomics.load(this.ctl, this.head), t = Atomics.load(this.ctl, this.tail);
+    if (h === t) return false;
+    const at = ((t >>> 0) % this.cap) * REC;
+    out.set(this.data.subarray(at, at + REC));
+    Atomics.store(this.ctl, this.tail, (t + 1) | 0);
+    return true;
+  }
+}
+
+export function newSharedBlock(capacity = 4096, boxBytes = 4 << 20): SharedBlock {
+  return {
+    ctl: new SharedArrayBuffer(16 * 4),
+    inRing: new SharedArrayBuffer(capacity * REC * 8),
+    outRing: new SharedArrayBuffer(capacity * REC * 8),
+    inBox: new SharedArrayBuffer(boxBytes),
+    outBox: new SharedArrayBuffer(boxBytes),
+    capacity,
+  };
+}
+
+/** Writes `bytes` into a mailbox; its length into ctl[lenIdx]. */
+export function putBox(ctl: Int32Array, lenIdx: number, box: SharedArrayBuffer, bytes: Uint8Array): void {
+  if (bytes.length > box.byteLength) throw new Error(`SMMU host: a message of ${bytes.length} bytes exceeds the ${box.byteLength}-byte mailbox`);
+  new Uint8Array(box).set(bytes);
+  Atomics.store(ctl, lenIdx, bytes.length);
+}
+
+export function takeBox(ctl: Int32Array, lenIdx: number, box: SharedArrayBuffer): Uint8Array {
+  const n = Atomics.load(ctl, lenIdx);
+  return new Uint8Array(box).slice(0, n);
+}
+
+/** The worker's task: `workerMain` in host-worker.ts runs the core over these until IN_STOP. */
+export interface WorkerTask {
+  block: SharedBlock;
+  config: SmmuConfig;
+  timing: HostTiming;
+}
+
+export { IN_STOP };
+
+/** The core loop over a shared block (the body of the worker task; also callable on a thread of a test). */
+export function runCoreLoop(task: WorkerTask): void {
+  const b = task.block;
+  const ctl = new Int32Array(b.ctl);
+  const inRing = new Ring(ctl, b.inRing, b.capacity, CTL.IN_HEAD, CTL.IN_TAIL);
+  const outRing = new Ring(ctl, b.outRing, b.capacity, CTL.OUT_HEAD, CTL.OUT_TAIL);
+  const rec = new Float64Array(REC);
+  const bell = (): void => {
+    Atomics.add(ctl, CTL.BELL, 1);
+    if (Atomics.load(ctl, CTL.MAIN_WAITING) !== 0) Atomics.notify(ctl, CTL.BELL);
+  };
+  const emit = (o: Float64Array): void => {
+    while (!outRing.tryPush(o)) Atomics.wait(ctl, CTL.OUT_TAIL, Atomics.load(ctl, CTL.OUT_TAIL), 5);
+    bell();
+  };
+  /** The next input, waiting for it (spinning a little first: the main thread is usually close behind). */
+  const next = (): void => {
+    for (let spin = 0; !inRing.tryPop(rec); spin++) {
+      if (spin > 200_000) {
+        // Empty means head == tail, and only this thread moves tail: sleep while head is still
+        // that value (a push after the flag is set is noticed by the wait itself).
+        Atomics.store(ctl, CTL.CORE_WAITING, 1);
+        Atomics.wait(ctl, CTL.IN_HEAD, Atomics.load(ctl, CTL.IN_TAIL), 5);
+        Atomics.store(ctl, CTL.CORE_WAITING, 0);
+      }
+    }
+  };
+  const memRec = new Float64Array(REC);
+  const port: CorePort = {
+    emit,
+    readNow(pa, out, attrs) {
+      memRec.fill(0); memRec[0] = OUT_MEMREAD; memRec[3] = pa; memRec[4] = attrs;
+      emit(memRec);
+      next();
+      if (rec[0] !== IN_MEMANS) throw new Error(`SMMU worker: expected a memory answer, got input kind ${rec[0]}`);
+      out.lo = rec[4]!; out.hi = rec[5]!;
+      return rec[3] === 1;
+    },
+    writeNow(pa, lo, hi, attrs, size) {
+      memRec.fill(0); memRec[0] = OUT_MEMWRITE; memRec[3] = pa; memRec[4] = lo >>> 0; memRec[5] = hi >>> 0; memRec[6] = attrs; memRec[7] = size;
+      emit(memRec);
+      next();
+      if (rec[0] !== IN_MEMANS) throw new Error(`SMMU worker: expected a memory answer, got input kind ${rec[0]}`);
+      return rec[3] === 1;
+    },
+  };
+  const core = new SmmuCore(task.config, task.timing, port);
+  const retRec = new Float64Array(REC);
+  try {
+    for (;;) {
+      next();
+      const kind = rec[0]!;
+      if (kind === IN_STOP) { Atomics.store(ctl, CTL.STATUS, 1); bell(); return; }
+      if (kind === IN_CALL) {
+        const { name, args } = unpack(takeBox(ctl, CTL.IN_LEN, b.inBox)) as { name: string; args: unknown[] };
+        const ret = core.call(rec[1]!, name, args);
+        putBox(ctl, CTL.OUT_LEN, b.outBox, pack(ret ?? null));
+        retRec.fill(0); retRec[0] = OUT_CALLRET;
+        // Counted as consumed before the answer goes out, so the main thread sees both together.
+        Atomics.add(ctl, CTL.CONSUMED, 1);
+        emit(retRec);
+        continue;
+      }
+      core.input(rec, 0);
+      Atomics.add(ctl, CTL.CONSUMED, 1);
+      bell();
+    }
+  } catch (e) {
+    const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    try { putBox(ctl, CTL.OUT_LEN, b.outBox, pack(msg)); } catch { /* the message is lost; STATUS still says failed */ }
+    Atomics.store(ctl, CTL.STATUS, 2);
+    bell();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The main-thread side
+// ---------------------------------------------------------------------------------------------
+
+/** Thrown when the worker fails or stops answering: the run ends with this message. */
+export class SmmuWorkerError extends Error {}
+
+export interface HostOptions {
+  /** 0: the engine runs on this thread; 1: in a piscina worker thread. */
+  readonly threads: 0 | 1;
+  /** How long the main thread waits for a silent worker before giving up (ms). */
+  readonly stallTimeoutMs?: number;
+  /** Worker module URL (tests); default the built host-worker.js. */
+  readonly workerUrl?: URL;
+}
+
+function defaultWorkerUrl(): URL {
+  return import.meta.url.endsWith('.ts') ? new URL('../../dist/src/smmu/host-worker.js', import.meta.url) : new URL('./host-worker.js', import.meta.url);
+}
+
+/**
+ * The main-thread side: takes translation requests from DMA masters at their cycle, performs the
+ * engine's descriptor reads at theirs on `mem`, applies its writes, and delivers each result at
+ * the cycle it is due. See the file comment for the protocol.
+ */
+export class SmmuHost {
+  /** Boundary spacing Q and minimum latency L (cycles). */
+  readonly quantum: number;
+  readonly lookahead: number;
+  readonly control: SmmuControl;
+  readonly threads: 0 | 1;
+  /** Inline: the core itself. */
+  private readonly core: SmmuCore | undefined;
+  private readonly handler: number;
+  // Translation ids: client and tag per id, free list.
+  private clients: Array<TranslateClient | undefined> = [];
+  private tags: number[] = [];
+  private readonly freeIds: number[] = [];
+  private inFlight = 0;
+  // Outputs produced by the core, not yet scheduled (emission order).
+  private pend = new Float64Array(64 * REC);
+  private pendCount = 0;
+  // Outputs scheduled on the event queue (event arg = slot + 1).
+  private slots = new Float64Array(64 * REC);
+  private readonly freeSlots: number[] = [];
+  private slotCount = 0;
+  private boundaryAt = -1;
+  // Inputs sent (worker): their cycles in order, for the wait rule.
+  private sentTimes = new Float64Array(1024);
+  private sentHead = 0;
+  private sentCount = 0;
+  private readonly rec = new Float64Array(REC);
+  private readonly result = newResult();
+  private readonly d: Dword = { lo: 0, hi: 0 };
+  // Worker case.
+  private readonly pool: Piscina | undefined;
+  private readonly block: SharedBlock | undefined;
+  private readonly ctl: Int32Array | undefined;
+  private readonly inRing: Ring | undefined;
+  private readonly outRing: Ring | undefined;
+  private readonly timeoutMs: number;
+  private failed: string | undefined;
+  private closed = false;
+  /** Host-side counters (not simulation results): boundaries, waits for the worker. */
+  readonly hostStats = { boundaries: 0, waits: 0, calls: 0 };
+
+  constructor(
+    private readonly q: EventQueue,
+    private readonly mem: SmmuMemory,
+    config: SmmuConfig,
+    readonly timing: HostTiming,
+    opts: HostOptions,
+    name = 'system.smmu0',
+  ) {
+    const L = Math.min(timing.translateCycles, timing.descriptorReadCycles);
+    if (L < 2) throw new RangeError(`translateCycles and descriptorReadCycles: expected at least 2 (the SMMU host's lookahead), got ${L}`);
+    this.lookahead = L;
+    this.quantum = Math.floor(L / 2);
+    this.threads = opts.threads;
+    this.timeoutMs = opts.stallTimeoutMs ?? 60_000;
+    this.handler = q.register(`${name}.host`, (a) => this.onEvent(a));
+    if (opts.threads === 0) {
+      const port: CorePort = {
+        emit: (o) => this.addPending(o),
+        readNow: (pa, out, attrs) => this.mem.read64(pa, out, attrs),
+        writeNow: (pa, lo, hi, attrs, size) => (size === 8 ? this.mem.write64(pa, lo, hi, attrs) : this.mem.write32(pa, lo, attrs)),
+      };
+      this.core = new SmmuCore(config, timing, port);
+      this.control = new InlineControl(this.core, q);
+    } else {
+      this.block = newSharedBlock();
+      this.ctl = new Int32Array(this.block.ctl);
+      this.inRing = new Ring(this.ctl, this.block.inRing, this.block.capacity, CTL.IN_HEAD, CTL.IN_TAIL);
+      this.outRing = new Ring(this.ctl, this.block.outRing, this.block.capacity, CTL.OUT_HEAD, CTL.OUT_TAIL);
+      this.pool = new Piscina({ filename: (opts.workerUrl ?? defaultWorkerUrl()).href, minThreads: 1, maxThreads: 1, idleTimeout: 1000 });
+      const task: WorkerTask = { block: this.block, config, timing };
+      this.pool.run(task).catch((e: unknown) => {
+        // Seen only when the main thread next waits (it polls STATUS and this flag).
+        this.failed = e instanceof Error ? e.message : String(e);
+      });
+      this.control = new WorkerControl(this, config);
+    }
+  }
+
+  /** Translates `req` from this cycle; `client.onTranslated(tag, result)` runs at the cycle the result is due. */
+  translate(req: SmmuRequest, client: TranslateClient, tag: number): void {
+    const id = this.freeIds.pop() ?? this.clients.length;
+    this.clients[id] = client;
+    this.tags[id] = tag;
+    this.inFlight++;
+    const r = this.rec;
+    r.fill(0);
+    r[0] = IN_REQ; r[1] = this.q.now; r[2] = id; r[3] = req.streamId >>> 0; r[4] = req.ssv === true ? (req.substreamId ?? 0) >>> 0 : -1;
+    if (typeof req.iova === 'number') { r[5] = Math.floor(req.iova / TWO_32); r[6] = req.iova % TWO_32; } else { r[5] = req.iova.hi >>> 0; r[6] = req.iova.lo >>> 0; }
+    r[7] = req.access; r[8] = req.privileged === true ? 1 : 0; r[9] = req.attrs ?? -1;
+    this.send(r);
+    this.ensureBoundary();
+  }
+
+  /** Worker: copies the worker's counters into `control.stats` (the object the stats registry holds). */
+  refreshStats(): void {
+    if (this.core === undefined && !this.closed) void this.control.stats;
+  }
+
+  /** Translations requested and not yet delivered. */
+  get pending(): number { return this.inFlight; }
+
+  /** Ends the worker (if any). Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pool === undefined) return;
+    if (this.failed === undefined && Atomics.load(this.ctl!, CTL.STATUS) === 0) {
+      const r = this.rec;
+      r.fill(0); r[0] = IN_STOP; r[1] = this.q.now;
+      if (this.inRing!.tryPush(r)) Atomics.notify(this.ctl!, CTL.IN_HEAD);
+    }
+    await this.pool.destroy();
+  }
+
+  // --- inputs -------------------------------------------------------------------------------
+
+  private send(r: Float64Array): void {
+    if (this.core !== undefined) { this.core.input(r, 0); return; }
+    this.noteSent(r[1]!);
+    this.push(r);
+  }
+
+  private push(r: Float64Array): void {
+    if (!this.inRing!.tryPush(r)) this.waitFor(() => this.inRing!.tryPush(r), true);
+    if (Atomics.load(this.ctl!, CTL.CORE_WAITING) !== 0) Atomics.notify(this.ctl!, CTL.IN_HEAD);
+  }
+
+  private noteSent(t: number): void {
+    if (this.sentCount - this.sentHead >= this.sentTimes.length) {
+      const n = new Float64Array(this.sentTimes.length * 2);
+      for (let i = this.sentHead; i < this.sentCount; i++) n[i % n.length] = this.sentTimes[i % this.sentTimes.length]!;
+      this.sentTimes = n;
+    }
+    this.sentTimes[this.sentCount % this.sentTimes.length] = t;
+    this.sentCount++;
+  }
+
+  // --- outputs ------------------------------------------------------------------------------
+
+  private addPending(o: Float64Array): void {
+    if ((this.pendCount + 1) * REC > this.pend.length) {
+      const n = new Float64Array(this.pend.length * 2);
+      n.set(this.pend);
+      this.pend = n;
+    }
+    this.pend.set(o, this.pendCount * REC);
+    this.pendCount++;
+  }
+
+  /** Worker: moves what the core has written into the pending list, answering nothing. */
+  private drain(): void {
+    const o = this.rec;
+    while (this.outRing!.tryPop(o)) {
+      if (o[0] === OUT_CALLRET || o[0] === OUT_MEMREAD || o[0] === OUT_MEMWRITE) throw new SmmuWorkerError('SMMU worker: a call answer outside a call');
+      this.addPending(o);
+    }
+  }
+
+  private ensureBoundary(): void {
+    if (this.boundaryAt >= 0) return;
+    const Q = this.quantum, now = this.q.now;
+    this.boundaryAt = (Math.floor(now / Q) + 1) * Q;
+    this.q.schedule(this.handler, this.boundaryAt - now, 0);
+  }
+
+  private onEvent(a: number): void {
+    if (a === 0) { this.boundary(); return; }
+    const s = a - 1, o = this.slots, at = s * REC;
+    this.freeSlots.push(s);
+    const kind = o[at]!;
+    if (kind === OUT_READ) {
+      const id = o[at + 2]!;
+      const ok = this.mem.read64(o[at + 3]!, this.d, o[at + 4]!);
+      const r = this.rec;
+      r.fill(0);
+      r[0] = IN_ANS; r[1] = this.q.now; r[2] = id; r[3] = ok ? 1 : 0; r[4] = ok ? this.d.lo : 0; r[5] = ok ? this.d.hi : 0;
+      this.send(r);
+      this.ensureBoundary();
+    } else if (kind === OUT_WRITE) {
+      const pa = o[at + 3]!, lo = o[at + 4]!, hi = o[at + 5]!, attrs = o[at + 6]!;
+      if (o[at + 7] === 8) this.mem.write64(pa, lo, hi, attrs); else this.mem.write32(pa, lo, attrs);
+    } else if (kind === OUT_RESULT) {
+      const id = o[at + 2]!;
+      const client = this.clients[id]!, tag = this.tags[id]!;
+      this.clients[id] = undefined;
+      this.freeIds.push(id);
+      this.inFlight--;
+      decodeResult(o, at + 3, this.result);
+      client.onTranslated(tag, this.result);
+    }
+  }
+
+  /** Boundary B: schedule every output due before B + Q (waiting for the worker to have them). */
+  private boundary(): void {
+    const B = this.boundaryAt, Q = this.quantum;
+    this.boundaryAt = -1;
+    this.hostStats.boundaries++;
+    const horizon = B + Q;
+    if (this.core === undefined) {
+      // Outputs due before B + Q come from inputs before B + Q - L: wait until the core has consumed those.
+      const limit = horizon - this.lookahead;
+      while (this.sentHead < this.sentCount && this.sentTimes[this.sentHead % this.sentTimes.length]! < limit) this.sentHead++;
+      const need = this.sentHead;
+      if (Atomics.load(this.ctl!, CTL.CONSUMED) < need) { this.hostStats.waits++; this.waitFor(() => Atomics.load(this.ctl!, CTL.CONSUMED) >= need, true); }
+      this.drain();
+    }
+    // Schedule due outputs in production order; keep the rest.
+    const p = this.pend;
+    let keep = 0;
+    for (let i = 0; i < this.pendCount; i++) {
+      const at = i * REC, t = p[at + 1]!;
+      if (t < horizon) {
+        const s = this.freeSlots.pop() ?? this.newSlot();
+        this.slots.set(p.subarray(at, at + REC), s * REC);
+        this.q.schedule(this.handler, t - this.q.now, s + 1);
+      } else {
+        if (keep !== i) p.copyWithin(keep * REC, at, at + REC);
+        keep++;
+      }
+    }
+    this.pendCount = keep;
+    if (this.inFlight > 0 || this.pendCount > 0) this.ensureBoundary();
+  }
+
+  private newSlot(): number {
+    const s = this.slotCount++;
+    if (this.slotCount * REC > this.slots.length) {
+      const n = new Float64Array(this.slots.length * 2);
+      n.set(this.slots);
+      this.slots = n;
+    }
+    return s;
+  }
+
+  // --- worker calls -------------------------------------------------------------------------
+
+  /** A synchronous call on the worker's engine at this cycle, after every earlier input. */
+  call(name: string, args: unknown[]): unknown {
+    if (this.core !== undefined) throw new Error('SmmuHost.call: inline hosts call the engine directly');
+    this.hostStats.calls++;
+    const ctl = this.ctl!;
+    putBox(ctl, CTL.IN_LEN, this.block!.inBox, pack({ name, args }));
+    const r = new Float64Array(REC);
+    r[0] = IN_CALL; r[1] = this.q.now;
+    this.noteSent(this.q.now);
+    this.push(r);
+    const o = new Float64Array(REC);
+    for (;;) {
+      let got = false;
+      this.waitFor(() => (got = this.outRing!.tryPop(o)), false);
+      if (!got) continue;
+      const kind = o[0]!;
+      if (kind === OUT_CALLRET) return unpack(takeBox(ctl, CTL.OUT_LEN, this.block!.outBox));
+      if (kind === OUT_MEMREAD) {
+        const ok = this.mem.read64(o[3]!, this.d, o[4]!);
+        const a = new Float64Array(REC);
+        a[0] = IN_MEMANS; a[3] = ok ? 1 : 0; a[4] = ok ? this.d.lo : 0; a[5] = ok ? this.d.hi : 0;
+        this.push(a);
+      } else if (kind === OUT_MEMWRITE) {
+        const ok = o[7] === 8 ? this.mem.write64(o[3]!, o[4]!, o[5]!, o[6]!) : this.mem.write32(o[3]!, o[4]!, o[6]!);
+        const a = new Float64Array(REC);
+        a[0] = IN_MEMANS; a[3] = ok ? 1 : 0;
+        this.push(a);
+      } else this.addPending(o);
+    }
+  }
+
+  /**
+   * Waits until `ready()` (polled; with `drain`, outputs are moved to the pending list meanwhile
+   * so the worker never blocks on a full ring), spinning first and then sleeping on the core's bell. Throws SmmuWorkerError if
+   * the worker failed or has said nothing for `timeoutMs`.
+   */
+  private waitFor(ready: () => boolean, drain: boolean): void {
+    const ctl = this.ctl!;
+    let last = Date.now(), bell = Atomics.load(ctl, CTL.BELL);
+    for (let spin = 0; !ready(); spin++) {
+      if (drain) this.drain();
+      const st = Atomics.load(ctl, CTL.STATUS);
+      if (st === 2) {
+        let msg = 'no message';
+        try { msg = String(unpack(takeBox(ctl, CTL.OUT_LEN, this.block!.outBox))).split('\n')[0]!; } catch { /* keep 'no message' */ }
+        this.failed = msg;
+      }
+      if (this.failed !== undefined) throw new SmmuWorkerError(`SMMU worker failed: ${this.failed}`);
+      if (st === 1) throw new SmmuWorkerError('SMMU worker stopped while the simulation still needed it');
+      const b = Atomics.load(ctl, CTL.BELL);
+      if (b !== bell) { bell = b; last = Date.now(); spin = 0; continue; }
+      if (spin < 200_000) continue;
+      Atomics.store(ctl, CTL.MAIN_WAITING, 1);
+      Atomics.wait(ctl, CTL.BELL, b, 20);
+      Atomics.store(ctl, CTL.MAIN_WAITING, 0);
+      if (Date.now() - last > this.timeoutMs) throw new SmmuWorkerError(`SMMU worker did not answer for ${Math.round(this.timeoutMs / 1000)} s (crashed or stuck)`);
+    }
+  }
+}
+
+/** SmmuControl over the engine on this thread: each method runs as a call at the current cycle. */
+class InlineControl implements SmmuControl {
+  private readonly e: SmmuEngine;
+  constructor(private readonly core: SmmuCore, private readonly q: EventQueue) { this.e = core.engine; }
+  get config(): SmmuConfig { return this.e.config; }
+  get stats(): SmmuStats { return this.e.stats; }
+  get onCommand(): SmmuControl['onCommand'] { return this.e.onCommand; }
+  set onCommand(f: SmmuControl['onCommand']) { this.e.onCommand = f; }
+  mmioRead(offset: number, size: 4 | 8 = 4): [number, number] { return this.core.sync(this.q.now, () => this.e.mmioRead(offset, size)); }
+  mmioWrite(offset: number, size: 4 | 8, lo: number, hi = 0): void { this.core.sync(this.q.now, () => this.e.mmioWrite(offset, size, lo, hi)); }
+  processCommands(): number { return this.core.sync(this.q.now, () => this.e.processCommands()); }
+  statsSnapshot(): ReturnType<SmmuEngine['statsSnapshot']> { return this.e.statsSnapshot(); }
+  takeCompletions(): SmmuCompletion[] { return this.core.sync(this.q.now, () => this.e.takeCompletions()); }
+  stalledTransactions(): Array<{ stag: number; streamId: number }> { return this.e.stalledTransactions(); }
+  broadcastTlbi(op: number, addr: number, vaTop: number, asid: number, vmid: number): number {
+    return this.core.sync(this.q.now, () => this.e.broadcastTlbi(op, addr, vaTop, asid, vmid));
+  }
+}
+
+/** SmmuControl over the worker's engine: every method is a synchronous call. */
+class WorkerControl implements SmmuControl {
+  private readonly counters = new SmmuStats();
+  onCommand: ((command: SmmuCommand, error: number) => void) | undefined = undefined;
+
+  constructor(private readonly host: SmmuHost, readonly config: SmmuConfig) {}
+
+  get stats(): SmmuStats {
+    Object.assign(this.counters, this.host.call('stats', []));
+    return this.counters;
+  }
+
+  /** The counters object (stats registry), refreshed by each read of `stats`. */
+  get statsObject(): SmmuStats { return this.counters; }
+
+  mmioRead(offset: number, size: 4 | 8 = 4): [number, number] { return this.host.call('mmioRead', [offset, size]) as [number, number]; }
+  mmioWrite(offset: number, size: 4 | 8, lo: number, hi = 0): void { this.host.call('mmioWrite', [offset, size, lo, hi]); }
+
+  processCommands(): number {
+    const { n, log } = this.host.call('processCommands', [this.onCommand !== undefined]) as { n: number; log: Array<[SmmuCommand, number]> | null };
+    if (log !== null && this.onCommand !== undefined) for (const [c, err] of log) this.onCommand(c, err);
+    return n;
+  }
+
+  statsSnapshot(): ReturnType<SmmuEngine['statsSnapshot']> { return this.host.call('statsSnapshot', []) as ReturnType<SmmuEngine['statsSnapshot']>; }
+
+  takeCompletions(): SmmuCompletion[] {
+    const list = this.host.call('takeCompletions', []) as Array<{ streamId: number; stag: number; result: number[] }>;
+    return list.map((c) => ({ streamId: c.streamId, stag: c.stag, result: resultFromWire(c.result) }));
+  }
+
+  stalledTransactions(): Array<{ stag: number; streamId: number }> { return this.host.call('stalledTransactions', []) as Array<{ stag: number; streamId: number }>; }
+
+  broadcastTlbi(op: number, addr: number, vaTop: number, asid: number, vmid: number): number {
+    return this.host.call('broadcastTlbi', [op, addr, vaTop, asid, vmid]) as number;
+  }
+}
