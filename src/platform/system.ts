@@ -124,9 +124,9 @@ export class System {
       // Checked now (unknown keys are errors before anything runs); built on first use of `smmu`.
       let dma: DmaConfig;
       try { dma = resolveDmaConfig(cfg.smmu.dma); } catch (e) { throw new UserError(`smmu.dma.${(e as Error).message}`); }
-      // The SMMU host's lookahead is the shorter of the two latencies; it needs two cycles (src/smmu/host.ts).
+      // The SMMU host's lookahead is the shorter of the two latencies; it needs one cycle (src/smmu/host.ts).
       for (const k of ['translateCycles', 'descriptorReadCycles'] as const) {
-        if (dma[k] < 2) throw new UserError(`smmu.dma.${k}: expected at least 2 (the SMMU's minimum latency, its lookahead), got ${dma[k]}`);
+        if (dma[k] < 1) throw new UserError(`smmu.dma.${k}: expected at least 1 (the SMMU's minimum latency, its lookahead), got ${dma[k]}`);
       }
       this.smmuCfg = { engine: resolveSmmuConfig(cfg.smmu.config, 'smmu.config'), dma, threads: cfg.smmu.threads ?? 0 };
     }

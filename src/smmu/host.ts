@@ -12,19 +12,20 @@
  * - out (core → main): a descriptor read to perform at t; a translation result at t; a memory
  *   write (event record) at t; the answer to a call.
  *
- * Time. Every output is due at least L = min(translateCycles, descriptorReadCycles) cycles after
- * the input that caused it: a read issued by a translation is performed descriptorReadCycles
- * after the step that issued it (the answer to the previous read, or the request), and a
- * translation's result (and the fault record it writes) comes translateCycles after its last
- * step. So a translation that makes n reads takes n * descriptorReadCycles + translateCycles, the
+ * Time. Each step of a translation (the request, or the answer to one of its reads) produces
+ * exactly one output: its next read, performed descriptorReadCycles after the step, or its
+ * result (with the fault record it writes, if any), due translateCycles after the step. So a
+ * translation that makes n reads takes n * descriptorReadCycles + translateCycles, the
  * DmaMaster's cost model, and every read is performed on the main thread at its own cycle: the
  * engine sees table memory as it is at that cycle (through the caches on the coherent path).
- * The main thread takes outputs in at boundaries every Q = floor(L / 2) cycles: at boundary B it
- * schedules every output due before B + Q, in the order the core produced them. Those come from
- * inputs before B + Q - L <= B - Q, so in the worker case the main thread waits only until the
- * core has consumed those inputs — it runs up to Q..L cycles ahead of the core, the lookahead.
- * Outputs are a pure function of the sequence of inputs, and the main thread takes them in at
- * the same boundaries in both cases: `threads` changes the host time, never the results.
+ * Because an input at cycle t can only have outputs due at t + translateCycles or t +
+ * descriptorReadCycles, the main thread puts a checkpoint at both when it sends the input; at a
+ * checkpoint X it takes in every output due at X, in the order the core produced them. Those come
+ * from inputs at or before X - L (L = the smaller latency, the lookahead), so in the worker case
+ * the main thread waits only until the core has consumed those: it runs L cycles ahead of the
+ * inputs it needs. Outputs are a pure function of the sequence of inputs, and the main thread
+ * takes them in at the same checkpoints in both cases: `threads` changes the host time, never
+ * the results.
  *
  * Calls (`control`: the SmmuControl the platform hands to software models — mmioRead/Write,
  * processCommands, stats, stalled transactions) run at the caller's cycle after every earlier
@@ -439,8 +440,7 @@ function defaultWorkerUrl(): URL {
  * the cycle it is due. See the file comment for the protocol.
  */
 export class SmmuHost {
-  /** Boundary spacing Q and minimum latency L (cycles). */
-  readonly quantum: number;
+  /** The minimum latency L of an output after its input (cycles): how far the main thread runs ahead. */
   readonly lookahead: number;
   readonly control: SmmuControl;
   readonly threads: 0 | 1;
@@ -459,7 +459,9 @@ export class SmmuHost {
   private slots = new Float64Array(64 * REC);
   private readonly freeSlots: number[] = [];
   private slotCount = 0;
-  private boundaryAt = -1;
+  // The last checkpoints scheduled at +translateCycles and +descriptorReadCycles (each series only grows).
+  private lastCheckTc = -1;
+  private lastCheckDrc = -1;
   // Inputs sent (worker): their cycles in order, for the wait rule.
   private sentTimes = new Float64Array(1024);
   private sentHead = 0;
@@ -476,8 +478,8 @@ export class SmmuHost {
   private readonly timeoutMs: number;
   private failed: string | undefined;
   private closed = false;
-  /** Host-side counters (not simulation results): boundaries, waits for the worker. */
-  readonly hostStats = { boundaries: 0, waits: 0, calls: 0 };
+  /** Host-side counters (not simulation results): checkpoints, waits for the worker, calls. */
+  readonly hostStats = { checkpoints: 0, waits: 0, calls: 0 };
 
   constructor(
     private readonly q: EventQueue,
@@ -488,9 +490,8 @@ export class SmmuHost {
     name = 'system.smmu0',
   ) {
     const L = Math.min(timing.translateCycles, timing.descriptorReadCycles);
-    if (L < 2) throw new RangeError(`translateCycles and descriptorReadCycles: expected at least 2 (the SMMU host's lookahead), got ${L}`);
+    if (L < 1) throw new RangeError(`translateCycles and descriptorReadCycles: expected at least 1 (the SMMU host's lookahead), got ${L}`);
     this.lookahead = L;
-    this.quantum = Math.floor(L / 2);
     this.threads = opts.threads;
     this.timeoutMs = opts.stallTimeoutMs ?? 60_000;
     this.handler = q.register(`${name}.host`, (a) => this.onEvent(a));
@@ -529,7 +530,7 @@ export class SmmuHost {
     if (typeof req.iova === 'number') { r[5] = Math.floor(req.iova / TWO_32); r[6] = req.iova % TWO_32; } else { r[5] = req.iova.hi >>> 0; r[6] = req.iova.lo >>> 0; }
     r[7] = req.access; r[8] = req.privileged === true ? 1 : 0; r[9] = req.attrs ?? -1;
     this.send(r);
-    this.ensureBoundary();
+    this.checkpoints();
   }
 
   /** Worker: copies the worker's counters into `control.stats` (the object the stats registry holds). */
@@ -597,15 +598,15 @@ export class SmmuHost {
     }
   }
 
-  private ensureBoundary(): void {
-    if (this.boundaryAt >= 0) return;
-    const Q = this.quantum, now = this.q.now;
-    this.boundaryAt = (Math.floor(now / Q) + 1) * Q;
-    this.q.schedule(this.handler, this.boundaryAt - now, 0);
+  /** After sending a translation step at this cycle: checkpoints where its one output can be due. */
+  private checkpoints(): void {
+    const now = this.q.now, tc = this.timing.translateCycles, drc = this.timing.descriptorReadCycles;
+    if (now + tc > this.lastCheckTc) { this.lastCheckTc = now + tc; this.q.schedule(this.handler, tc, 0); }
+    if (drc !== tc && now + drc > this.lastCheckDrc) { this.lastCheckDrc = now + drc; this.q.schedule(this.handler, drc, 0); }
   }
 
   private onEvent(a: number): void {
-    if (a === 0) { this.boundary(); return; }
+    if (a === 0) { this.checkpoint(); return; }
     const s = a - 1, o = this.slots, at = s * REC;
     this.freeSlots.push(s);
     const kind = o[at]!;
@@ -616,7 +617,7 @@ export class SmmuHost {
       r.fill(0);
       r[0] = IN_ANS; r[1] = this.q.now; r[2] = id; r[3] = ok ? 1 : 0; r[4] = ok ? this.d.lo : 0; r[5] = ok ? this.d.hi : 0;
       this.send(r);
-      this.ensureBoundary();
+      this.checkpoints();
     } else if (kind === OUT_WRITE) {
       const pa = o[at + 3]!, lo = o[at + 4]!, hi = o[at + 5]!, attrs = o[at + 6]!;
       if (o[at + 7] === 8) this.mem.write64(pa, lo, hi, attrs); else this.mem.write32(pa, lo, attrs);
@@ -631,36 +632,33 @@ export class SmmuHost {
     }
   }
 
-  /** Boundary B: schedule every output due before B + Q (waiting for the worker to have them). */
-  private boundary(): void {
-    const B = this.boundaryAt, Q = this.quantum;
-    this.boundaryAt = -1;
-    this.hostStats.boundaries++;
-    const horizon = B + Q;
+  /** Checkpoint at this cycle X: schedule every output due at X (waiting for the worker to have them). */
+  private checkpoint(): void {
+    const X = this.q.now;
+    this.hostStats.checkpoints++;
     if (this.core === undefined) {
-      // Outputs due before B + Q come from inputs before B + Q - L: wait until the core has consumed those.
-      const limit = horizon - this.lookahead;
-      while (this.sentHead < this.sentCount && this.sentTimes[this.sentHead % this.sentTimes.length]! < limit) this.sentHead++;
+      // Outputs due at X come from inputs at or before X - L: wait until the core has consumed those.
+      const limit = X - this.lookahead;
+      while (this.sentHead < this.sentCount && this.sentTimes[this.sentHead % this.sentTimes.length]! <= limit) this.sentHead++;
       const need = this.sentHead;
       if (Atomics.load(this.ctl!, CTL.CONSUMED) < need) { this.hostStats.waits++; this.waitFor(() => Atomics.load(this.ctl!, CTL.CONSUMED) >= need, true); }
       this.drain();
     }
-    // Schedule due outputs in production order; keep the rest.
+    // Outputs due now, in production order; keep the rest (each is due at a later checkpoint).
     const p = this.pend;
     let keep = 0;
     for (let i = 0; i < this.pendCount; i++) {
-      const at = i * REC, t = p[at + 1]!;
-      if (t < horizon) {
+      const at = i * REC;
+      if (p[at + 1]! <= X) {
         const s = this.freeSlots.pop() ?? this.newSlot();
         this.slots.set(p.subarray(at, at + REC), s * REC);
-        this.q.schedule(this.handler, t - this.q.now, s + 1);
+        this.q.schedule(this.handler, 0, s + 1);
       } else {
         if (keep !== i) p.copyWithin(keep * REC, at, at + REC);
         keep++;
       }
     }
     this.pendCount = keep;
-    if (this.inFlight > 0 || this.pendCount > 0) this.ensureBoundary();
   }
 
   private newSlot(): number {
@@ -678,6 +676,7 @@ export class SmmuHost {
   /** A synchronous call on the worker's engine at this cycle, after every earlier input. */
   call(name: string, args: unknown[]): unknown {
     if (this.core !== undefined) throw new Error('SmmuHost.call: inline hosts call the engine directly');
+    if (this.closed) throw new SmmuWorkerError(`SMMU host: '${name}' called after close()`);
     this.hostStats.calls++;
     const ctl = this.ctl!;
     putBox(ctl, CTL.IN_LEN, this.block!.inBox, pack({ name, args }));
