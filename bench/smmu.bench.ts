@@ -21,7 +21,7 @@ import { buildSystem, type System } from '../src/platform/index.js';
 import { StreamDevice, enableSmmu, encodeCd, encodeSte, writeWords, type SmmuLayout } from '../src/smmu/index.js';
 import { registerBench, type BenchResult } from './harness.js';
 
-const STREAMS = 8, PAGES = 256, PES = 4;
+const STREAMS = 8, PAGES = 256, PES = Number(process.env.BENCH_SMMU_PES ?? 0);
 const REQ_BYTES = 1024, INTERVAL = 48, OUTSTANDING = 4;
 const REQUESTS = 6000;               // per stream
 const PE_LINES = 48_000;             // per PE: a load and a store per 64-byte line
@@ -32,7 +32,7 @@ const VMID = 7, TARGET_RATIO = 1.3;
 interface Run { threads: 0 | 1; ms: number; translations: number; misses: number; stats: string; cycles: number; host: Record<string, number> }
 
 function setUp(threads: 0 | 1): { sys: System; devs: StreamDevice[] } {
-  const sys = buildSystem('neoverse-n1', [`core.count=${PES}`, `smmu.threads=${threads}`, ...(process.env.BENCH_SMMU_SETS ?? '').split(',').filter((x) => x !== '')]);
+  const sys = buildSystem('neoverse-n1', [`core.count=${Math.max(1, PES)}`, `smmu.threads=${threads}`, ...(process.env.BENCH_SMMU_SETS ?? '').split(',').filter((x) => x !== '')]);
   const ram = sys.map.regions.find((r) => r.kind === 'dram')!;
   const R = ram.base, GUEST_PA = R + 0x400_0000;
   const pa = (ipa: number): number => ipa - IPA_BASE + GUEST_PA;

@@ -1,13 +1,13 @@
 /**
  * A simple DMA engine behind the SMMU: copy, fill and checksum over IOVA ranges, issued by
- * StreamID/SubstreamID, translated by an `SmmuEngine` and performed on a `PathMemory` (coherent
- * or not, as the translation's final attributes and IDR0.COHACC decide).
+ * StreamID/SubstreamID, translated by the SMMU through its `SmmuHost` and performed on a
+ * `PathMemory` (coherent or not, as the translation's final attributes and IDR0.COHACC decide).
  *
  * Timing (all numbers per master, `DmaConfig`, assumed): a job runs as a sequence of beats of at
  * most `beatBytes` that never cross a 4 KiB page. Each beat is translated first — `translateCycles`
  * for every translation plus `descriptorReadCycles` for each STE/CD/descriptor read the engine
- * made (0 on an IOTLB hit) — and its data access is performed on the memory path at the end of
- * that time, after which the beat occupies `beatCycles`. Everything runs on the System's event
+ * made (0 on an IOTLB hit), each read performed at its own cycle by the host — and its data
+ * access is performed on the memory path when the answer arrives, after which the beat occupies `beatCycles`. Everything runs on the System's event
  * queue, one event at a time, so DMA interleaves with the PEs in simulated time. A copy is a read
  * beat then a write beat.
  *
@@ -17,8 +17,8 @@
  * answer every `stallPollCycles`.
  *
  * Contract: `submit` only queues; nothing moves until the queue runs. Jobs of one master run in
- * submission order. Plain data in and out (phase 2b moves the engine into a worker; the data
- * movement stays on the main thread).
+ * submission order. The data movement stays on the simulation's thread whether the engine runs
+ * there or in a worker.
  *
  * Leaves out: outstanding-transaction parallelism (one beat at a time), ATS, PCIe ordering rules,
  * MSIs for completion (the scenario polls `busy` or uses `onDone`).

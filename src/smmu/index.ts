@@ -16,8 +16,12 @@
  * maintenance (IDR0.BTM, `SmmuEngine.broadcastTlbi`: a PE's IS TLBIs reach the IOTLBs and walk
  * caches unless CR2.PTM=1); stats per stream and per VMID.
  *
- * Runs anywhere: plain data in and out, memory only through `SmmuMemory`, so the same engine can
- * run in a worker thread (phase 2b).
+ * Runs anywhere: plain data in and out, memory only through `SmmuMemory`. Translations can be
+ * stepped read by read (`SmmuEngine.begin/supply`), and `SmmuHost` (host.ts) runs the engine behind
+ * a timed protocol, on the simulation's thread or in a piscina worker (`smmu.threads`, `armsim run
+ * --smmu-threads 1`) with byte-identical results: devices ask the host, every descriptor read is
+ * performed on the main thread at its own cycle, results arrive when due, and software models
+ * reach the registers and commands through `SmmuControl` (synchronous calls in the worker case).
  *
  * Phase 2a: every SMMU memory access carries its attributes (CR1.TABLE_x and QUEUE_x, STE.S1Cxx, the
  * walk attributes, CMD_SYNC MSIAttr), and `PathMemory` sends it down the coherent path (through
@@ -28,8 +32,7 @@
  * `StreamDevice` streams reads or writes over an IOVA range at a request rate with up to N requests
  * in flight (same latency model; stats: requests, bytes, IOTLB hits, faults, latency, bandwidth).
  *
- * Leaves out (phase 2b and later): timing of commands (processCommands is instantaneous), worker
- * threads and the lookahead protocol, ATS/ATC and the PRI queue, HTTU, AFFD, CD.ASET opt-out of broadcast TLBIs, CR0.VMW, AArch32 and big-endian tables,
+ * Leaves out: timing of commands (processCommands is instantaneous), ATS/ATC and the PRI queue, HTTU, AFFD, CD.ASET opt-out of broadcast TLBIs, CR0.VMW, AArch32 and big-endian tables,
  * Secure/Realm streams, MSIs for GERROR/event interrupts (counted as wired), event merging,
  * conflict events. See engine.ts for the detailed list.
  */
