@@ -72,7 +72,7 @@ function setUp(threads: 0 | 1): { sys: System; devs: StreamDevice[] } {
   return { sys, devs };
 }
 
-async function once(threads: 0 | 1): Promise<Run> {
+export async function once(threads: 0 | 1): Promise<Run> {
   const { sys, devs } = setUp(threads);
   const t0 = performance.now();
   const out = sys.run();

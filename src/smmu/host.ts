@@ -255,21 +255,24 @@ function newResult(): SmmuResult {
 // ---------------------------------------------------------------------------------------------
 
 /** Control words of the shared block. */
+/** Int32 index of control word k: one 64-byte cache line each, so that a word one thread polls does not share a line with words the other thread writes. */
+const W = (k: number): number => k * 16;
 export const CTL = {
   /** Inputs the core has consumed (outputs of those are in the out ring before this moves). */
-  CONSUMED: 0,
+  CONSUMED: W(0),
   /** 0 running, 1 stopped cleanly, 2 failed (message in the out mailbox). */
-  STATUS: 1,
+  STATUS: W(1),
   /** Bumped by the core after each input / output; the main thread sleeps on it. */
-  BELL: 2,
+  BELL: W(2),
   /** The main thread is asleep on BELL. */
-  MAIN_WAITING: 3,
-  IN_HEAD: 4, IN_TAIL: 5, OUT_HEAD: 6, OUT_TAIL: 7,
+  MAIN_WAITING: W(3),
+  IN_HEAD: W(4), IN_TAIL: W(5), OUT_HEAD: W(6), OUT_TAIL: W(7),
   /** Bytes in the in / out mailboxes. */
-  IN_LEN: 8, OUT_LEN: 9,
+  IN_LEN: W(8), OUT_LEN: W(9),
   /** The core is asleep on IN_HEAD. */
-  CORE_WAITING: 10,
+  CORE_WAITING: W(10),
 } as const;
+const CTL_WORDS = W(11);
 
 export interface SharedBlock {
   ctl: SharedArrayBuffer;
@@ -309,7 +312,7 @@ export class Ring {
 
 export function newSharedBlock(capacity = 4096, boxBytes = 4 << 20): SharedBlock {
   return {
-    ctl: new SharedArrayBuffer(16 * 4),
+    ctl: new SharedArrayBuffer(CTL_WORDS * 4),
     inRing: new SharedArrayBuffer(capacity * REC * 8),
     outRing: new SharedArrayBuffer(capacity * REC * 8),
     inBox: new SharedArrayBuffer(boxBytes),
@@ -430,6 +433,24 @@ export interface HostOptions {
   readonly workerUrl?: URL;
 }
 
+/**
+ * One kept piscina pool of one thread per worker module: hosts that run one after another (a
+ * bench, a sweep worker, a test file) reuse its thread, whose compiled code stays warm. Its
+ * thread is started with the pool: a thread started later would need this thread's event loop
+ * to become ready, and the host blocks it. A host created while that thread is taken gets a pool
+ * of its own (destroyed on close). Idle pool threads do not keep the process alive.
+ */
+const POOLS = new Map<string, { pool: Piscina; busy: boolean }>();
+function takePool(url: string): { pool: Piscina; shared: boolean } {
+  let p = POOLS.get(url);
+  if (p === undefined) {
+    p = { pool: new Piscina({ filename: url, minThreads: 1, maxThreads: 1, idleTimeout: Number.MAX_SAFE_INTEGER }), busy: false };
+    POOLS.set(url, p);
+  }
+  if (!p.busy) { p.busy = true; return { pool: p.pool, shared: true }; }
+  return { pool: new Piscina({ filename: url, minThreads: 1, maxThreads: 1 }), shared: false };
+}
+
 function defaultWorkerUrl(): URL {
   return import.meta.url.endsWith('.ts') ? new URL('../../dist/src/smmu/host-worker.js', import.meta.url) : new URL('./host-worker.js', import.meta.url);
 }
@@ -471,6 +492,11 @@ export class SmmuHost {
   private readonly d: Dword = { lo: 0, hi: 0 };
   // Worker case.
   private readonly pool: Piscina | undefined;
+  /** The worker's task (settles when its loop ends); aborting it terminates the thread. */
+  private task: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+  /** Gives the pool back (the shared one) or destroys it (one of its own). */
+  private release: () => void | Promise<void> = () => undefined;
   private readonly block: SharedBlock | undefined;
   private readonly ctl: Int32Array | undefined;
   private readonly inRing: Ring | undefined;
@@ -508,11 +534,14 @@ export class SmmuHost {
       this.ctl = new Int32Array(this.block.ctl);
       this.inRing = new Ring(this.ctl, this.block.inRing, this.block.capacity, CTL.IN_HEAD, CTL.IN_TAIL);
       this.outRing = new Ring(this.ctl, this.block.outRing, this.block.capacity, CTL.OUT_HEAD, CTL.OUT_TAIL);
-      this.pool = new Piscina({ filename: (opts.workerUrl ?? defaultWorkerUrl()).href, minThreads: 1, maxThreads: 1, idleTimeout: 1000 });
+      const url = (opts.workerUrl ?? defaultWorkerUrl()).href;
+      const taken = takePool(url);
+      this.pool = taken.pool;
+      this.release = taken.shared ? () => { POOLS.get(url)!.busy = false; } : () => this.pool!.destroy();
       const task: WorkerTask = { block: this.block, config, timing };
-      this.pool.run(task).catch((e: unknown) => {
+      this.task = this.pool.run(task, { signal: this.abort.signal }).then(() => undefined, (e: unknown) => {
         // Seen only when the main thread next waits (it polls STATUS and this flag).
-        this.failed = e instanceof Error ? e.message : String(e);
+        this.failed ??= e instanceof Error ? e.message : String(e);
       });
       this.control = new WorkerControl(this, config);
     }
@@ -541,17 +570,28 @@ export class SmmuHost {
   /** Translations requested and not yet delivered. */
   get pending(): number { return this.inFlight; }
 
-  /** Ends the worker (if any). Idempotent. */
+  /**
+   * Ends the worker's task (if any): a clean stop when it is running and answering, else its thread
+   * is terminated. The pool's threads are shared by every host of the process (their compiled
+   * code stays warm) and do not keep it alive. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.pool === undefined) return;
+    const r = this.rec;
+    r.fill(0); r[0] = IN_STOP; r[1] = this.q.now;
+    // A loop that ended by itself (STATUS 1 or 2) or a task that settled needs no signal; a running
+    // loop gets IN_STOP; one that never started (or hangs) is terminated after a grace period.
     if (this.failed === undefined && Atomics.load(this.ctl!, CTL.STATUS) === 0) {
-      const r = this.rec;
-      r.fill(0); r[0] = IN_STOP; r[1] = this.q.now;
       if (this.inRing!.tryPush(r)) Atomics.notify(this.ctl!, CTL.IN_HEAD);
+      const timer = setTimeout(() => this.abort.abort(), 2000);
+      await this.task;
+      clearTimeout(timer);
+    } else {
+      await this.task;
     }
-    await this.pool.destroy();
+    await this.release();
   }
 
   // --- inputs -------------------------------------------------------------------------------
