@@ -1799,19 +1799,25 @@ export class CacheHierarchy {
    * state changes.
    */
   readCoherent(pa: number, len: number): Uint8Array {
-    const line = this.lineOf(pa), off = pa - line * this.lineBytes;
     const b = new Uint8Array(len);
-    const from = (l: Level, dirtyOnly: boolean): boolean => {
-      const s = l.arr.lookup(line);
-      if (s < 0 || (dirtyOnly && (l.arr.state[s]! & STATE_DIRTY) === 0)) return false;
-      l.arr.readBytes(s, off, b, 0, len);
-      return true;
-    };
-    for (const l of this.l1d) if (from(l, true)) return b;
-    for (const l of this.l2) if (from(l, true)) return b;
-    if (this.l3 !== undefined && from(this.l3, false)) return b;
-    this.map.store.read(pa, b, 0, len);
+    this.readCoherentInto(pa, len, b, 0);
     return b;
+  }
+
+  /** `readCoherent` into `dst` at `dstOff`, allocating nothing (the SMMU's descriptor reads and DMA on the coherent path). */
+  readCoherentInto(pa: number, len: number, dst: Uint8Array, dstOff: number): void {
+    const line = this.lineOf(pa), off = pa - line * this.lineBytes;
+    for (const l of this.l1d) if (this.copyIfHeld(l, line, off, len, dst, dstOff, true)) return;
+    for (const l of this.l2) if (this.copyIfHeld(l, line, off, len, dst, dstOff, true)) return;
+    if (this.l3 !== undefined && this.copyIfHeld(this.l3, line, off, len, dst, dstOff, false)) return;
+    this.map.store.read(pa, dst, dstOff, len);
+  }
+
+  private copyIfHeld(l: Level, line: number, off: number, len: number, dst: Uint8Array, dstOff: number, dirtyOnly: boolean): boolean {
+    const s = l.arr.lookup(line);
+    if (s < 0 || (dirtyOnly && (l.arr.state[s]! & STATE_DIRTY) === 0)) return false;
+    l.arr.readBytes(s, off, dst, dstOff, len);
+    return true;
   }
 
   /**

@@ -266,7 +266,7 @@ export class System {
     read: (pa, dst, dstOff, len) => {
       for (let done = 0; done < len;) {
         const lb = this.cfg.cache.lineBytes, a = pa + done, n = Math.min(len - done, lb - (a % lb));
-        dst.set(this.caches.readCoherent(a, n), dstOff + done);
+        this.caches.readCoherentInto(a, n, dst, dstOff + done);
         done += n;
       }
     },
