@@ -68,8 +68,10 @@ divided by 1000, the format's microseconds). Tracks: per PE (process system.cpuN
 (stage-2 fault handling from fault to resume with the IPA and the hypervisor's decision; DSBs and
 the TLBIs they complete), 'walks' (translation table walks) and lanes 'ops K' (each load, store,
 fetch, atomic and DC/IC maintenance operation from issue to completion, maintenance with its
-reach: PoC, PoU or a set/way level); per SMMU (system.smmu0) its commands and the translations of
-each DMA master; per DMA master (system.smmu0.dma0) its jobs with their data beats.
+reach: PoC, PoU or a set/way level); per cache instance (system.cpuN.l1i/l1d, the L2s,
+system.l3) lanes for misses to their fill, memory fills, write-backs, snoops received and the
+maintenance each DC/IC op does there; per SMMU (system.smmu0) its commands and the translations of
+each device; per DMA device (system.smmu0.dma0, system.smmu0.stream0) its jobs or requests.
 --timeline-window START:END keeps spans that start in cycles [START, END); --timeline-max-events N
 (default 1000000) stops recording at N events and ends the file with a 'timeline truncated' event.
 `;
