@@ -271,8 +271,11 @@ export const CTL = {
   IN_LEN: W(8), OUT_LEN: W(9),
   /** The core is asleep on IN_HEAD. */
   CORE_WAITING: W(10),
+  /** The main thread waits for CONSUMED to reach this (else NO_WANT): the core publishes as soon as it has. */
+  WANT: W(11),
 } as const;
-const CTL_WORDS = W(11);
+const CTL_WORDS = W(12);
+const NO_WANT = 0x7fffffff;
 
 export interface SharedBlock {
   ctl: SharedArrayBuffer;
@@ -288,6 +291,27 @@ export class Ring {
   private readonly data: Float64Array;
   constructor(private readonly ctl: Int32Array, buf: SharedArrayBuffer, private readonly cap: number, private readonly head: number, private readonly tail: number) {
     this.data = new Float64Array(buf);
+  }
+
+  /** The producer's head, ahead of the published one by the records staged since `publish`. */
+  private staged = -1;
+
+  /**
+   * Writes `rec` after the staged records without making it visible (`publish` does, for all of
+   * them at once: one shared write per batch); false when full (publish, wait, retry).
+   */
+  stage(rec: Float64Array): boolean {
+    if (this.staged < 0) this.staged = Atomics.load(this.ctl, this.head);
+    const h = this.staged, t = Atomics.load(this.ctl, this.tail);
+    if (((h - t) | 0) >= this.cap) return false;
+    this.data.set(rec, ((h >>> 0) % this.cap) * REC);
+    this.staged = (h + 1) | 0;
+    return true;
+  }
+
+  /** Makes the staged records visible to the consumer. */
+  publish(): void {
+    if (this.staged >= 0 && this.staged !== Atomics.load(this.ctl, this.head)) Atomics.store(this.ctl, this.head, this.staged);
   }
 
   /** Appends `rec`; false when full (the caller waits and retries). */
@@ -353,12 +377,21 @@ export function runCoreLoop(task: WorkerTask): void {
     Atomics.add(ctl, CTL.BELL, 1);
     if (Atomics.load(ctl, CTL.MAIN_WAITING) !== 0) Atomics.notify(ctl, CTL.BELL);
   };
-  const emit = (o: Float64Array): void => {
-    while (!outRing.tryPush(o)) Atomics.wait(ctl, CTL.OUT_TAIL, Atomics.load(ctl, CTL.OUT_TAIL), 5);
+  // Outputs are staged and published in batches, with the count of inputs consumed: outputs
+  // first, then CONSUMED, so the main thread that sees the count finds their outputs.
+  let unpublished = 0, consumed = 0;
+  const flush = (): void => {
+    outRing.publish();
+    if (unpublished !== 0) { Atomics.add(ctl, CTL.CONSUMED, unpublished); unpublished = 0; }
     bell();
   };
-  /** The next input, waiting for it (spinning a little first: the main thread is usually close behind). */
+  const emit = (o: Float64Array): void => {
+    while (!outRing.stage(o)) { flush(); Atomics.wait(ctl, CTL.OUT_TAIL, Atomics.load(ctl, CTL.OUT_TAIL), 5); }
+  };
+  /** The next input, waiting for it (spinning first: the main thread is usually close behind); publishes before waiting. */
   const next = (): void => {
+    if (inRing.tryPop(rec)) return;
+    flush();
     for (let spin = 0; !inRing.tryPop(rec); spin++) {
       if (spin > 200_000) {
         // Empty means head == tail, and only this thread moves tail: sleep while head is still
@@ -375,6 +408,7 @@ export function runCoreLoop(task: WorkerTask): void {
     readNow(pa, out, attrs) {
       memRec.fill(0); memRec[0] = OUT_MEMREAD; memRec[3] = pa; memRec[4] = attrs;
       emit(memRec);
+      flush();
       next();
       if (rec[0] !== IN_MEMANS) throw new Error(`SMMU worker: expected a memory answer, got input kind ${rec[0]}`);
       out.lo = rec[4]!; out.hi = rec[5]!;
@@ -383,6 +417,7 @@ export function runCoreLoop(task: WorkerTask): void {
     writeNow(pa, lo, hi, attrs, size) {
       memRec.fill(0); memRec[0] = OUT_MEMWRITE; memRec[3] = pa; memRec[4] = lo >>> 0; memRec[5] = hi >>> 0; memRec[6] = attrs; memRec[7] = size;
       emit(memRec);
+      flush();
       next();
       if (rec[0] !== IN_MEMANS) throw new Error(`SMMU worker: expected a memory answer, got input kind ${rec[0]}`);
       return rec[3] === 1;
@@ -394,20 +429,21 @@ export function runCoreLoop(task: WorkerTask): void {
     for (;;) {
       next();
       const kind = rec[0]!;
-      if (kind === IN_STOP) { Atomics.store(ctl, CTL.STATUS, 1); bell(); return; }
+      if (kind === IN_STOP) { flush(); Atomics.store(ctl, CTL.STATUS, 1); bell(); return; }
       if (kind === IN_CALL) {
         const { name, args } = unpack(takeBox(ctl, CTL.IN_LEN, b.inBox)) as { name: string; args: unknown[] };
         const ret = core.call(rec[1]!, name, args);
         putBox(ctl, CTL.OUT_LEN, b.outBox, pack(ret ?? null));
         retRec.fill(0); retRec[0] = OUT_CALLRET;
-        // Counted as consumed before the answer goes out, so the main thread sees both together.
-        Atomics.add(ctl, CTL.CONSUMED, 1);
+        // Counted as consumed when the answer goes out, so the main thread sees both together.
+        unpublished++; consumed++;
         emit(retRec);
+        flush();
         continue;
       }
       core.input(rec, 0);
-      Atomics.add(ctl, CTL.CONSUMED, 1);
-      bell();
+      consumed++;
+      if (++unpublished >= 32 || consumed >= Atomics.load(ctl, CTL.WANT)) flush();
     }
   } catch (e) {
     const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
@@ -532,6 +568,7 @@ export class SmmuHost {
     } else {
       this.block = newSharedBlock();
       this.ctl = new Int32Array(this.block.ctl);
+      Atomics.store(this.ctl, CTL.WANT, NO_WANT);
       this.inRing = new Ring(this.ctl, this.block.inRing, this.block.capacity, CTL.IN_HEAD, CTL.IN_TAIL);
       this.outRing = new Ring(this.ctl, this.block.outRing, this.block.capacity, CTL.OUT_HEAD, CTL.OUT_TAIL);
       const url = (opts.workerUrl ?? defaultWorkerUrl()).href;
@@ -681,7 +718,12 @@ export class SmmuHost {
       const limit = X - this.lookahead;
       while (this.sentHead < this.sentCount && this.sentTimes[this.sentHead % this.sentTimes.length]! <= limit) this.sentHead++;
       const need = this.sentHead;
-      if (Atomics.load(this.ctl!, CTL.CONSUMED) < need) { this.hostStats.waits++; this.waitFor(() => Atomics.load(this.ctl!, CTL.CONSUMED) >= need, true); }
+      if (Atomics.load(this.ctl!, CTL.CONSUMED) < need) {
+        this.hostStats.waits++;
+        Atomics.store(this.ctl!, CTL.WANT, need);
+        this.waitFor(() => Atomics.load(this.ctl!, CTL.CONSUMED) >= need, true);
+        Atomics.store(this.ctl!, CTL.WANT, NO_WANT);
+      }
       this.drain();
     }
     // Outputs due now, in production order; keep the rest (each is due at a later checkpoint).
