@@ -217,6 +217,7 @@ export class CacheHierarchy {
     this.l1dMshrs = c.l1d.mshrs; this.l1iMshrs = c.l1i.mshrs; this.l2Mshrs = c.l2.mshrs;
     this.l1dMisses = new Int32Array(o.peCount);
     this.l1iMisses = new Int32Array(o.peCount);
+    this.canMissNow = new Uint8Array(o.peCount).fill(1);     // no misses outstanding, and every mshrs >= 1
     this.monLine = new Float64Array(o.peCount).fill(-1);
     this.monSlot = new Int32Array(o.peCount).fill(-1);
     this.monGen = new Uint32Array(o.peCount);
@@ -268,6 +269,18 @@ export class CacheHierarchy {
   /** Outstanding L1D / L1I misses of each PE waiting for memory. */
   private readonly l1dMisses: Int32Array;
   private readonly l1iMisses: Int32Array;
+  /**
+   * canMiss(pe) as one byte per PE, which CpuPort.available reads for every op: the three counts
+   * it depends on change only in complete() (an L1 miss joins an MSHR), memoryFill() (an L2 MSHR
+   * opens) and onMemoryResponse() (a fill answers its waiters and frees its MSHR), and each of
+   * those recomputes the flag of the PEs it affects right after the change.
+   */
+  readonly canMissNow: Uint8Array;
+
+  /** Recomputes canMissNow for every PE of cluster k. */
+  private refreshCanMiss(k: number): void {
+    for (let p = k * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) this.canMissNow[p] = this.canMiss(p, k) ? 1 : 0;
+  }
 
   // ===== the access path =========================================================================
 
@@ -360,6 +373,7 @@ export class CacheHierarchy {
       const e = m.find(line);
       if (e >= 0 && m.merge(e, id) >= 0) {                // answered when the fill lands
         if (this.table.kind[id] === FETCH) this.l1iMisses[pe]++; else this.l1dMisses[pe]++;
+        this.canMissNow[pe] = this.canMiss(pe, k) ? 1 : 0;    // only pe's own count changed
         return;
       }
       ready = this.q.now;                                     // the fill has landed meanwhile
@@ -556,6 +570,7 @@ export class CacheHierarchy {
     const f = this.allocInternal(READ, line * this.lineBytes, attrs);
     const entry = m.open(line, -1 - f);                      // target -1-f marks the fill itself
     if (entry < 0) throw new Error(`${this.l2[k]!.name}: MSHR allocation failed with a free MSHR`);
+    this.refreshCanMiss(k);
     this.table.tag[f] = k * 65536 + entry;
     this.hn.acceptAt(f, leaveAt > this.q.now ? leaveAt : this.q.now);
     if (this.timeline !== undefined) this.tlSince[f] = leaveAt > this.q.now ? leaveAt : this.q.now;
@@ -601,6 +616,7 @@ export class CacheHierarchy {
       this.respond(target, 0);
     }
     m.release(e);
+    this.refreshCanMiss(k);
     this.wakeCluster(k);
   }
 
@@ -1864,15 +1880,13 @@ const ATTR_DEFAULT_U32 = ATTRS_REGION_DEFAULT >>> 0;
  */
 export class CpuPort implements RequestPort {
   onCredit: (() => void) | undefined = undefined;
-  private readonly k: number;
 
   constructor(private readonly h: CacheHierarchy, readonly pe: number, private readonly hnPort: RequestPort) {
-    this.k = h.clusterOf(pe);
     hnPort.onCredit = () => this.wake();
   }
 
   get available(): number {
-    return this.h.canMiss(this.pe, this.k) ? this.hnPort.available : 0;
+    return this.h.canMissNow[this.pe] !== 0 ? this.hnPort.available : 0;
   }
 
   /** See RequestPort.completedAt: set by each trySend. */
