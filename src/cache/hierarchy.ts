@@ -310,7 +310,7 @@ export class CacheHierarchy {
         else { this.writeThroughBelowL1(pe, line, off, id, size); return; }
       } else {
         l1.stats.readHits++;
-        l1.arr.readBytes(s1, off, t.data, t.dataOffset(id), size);
+        if ((t.flags[id]! & REQ_FLAG_NO_DATA) === 0) l1.arr.readBytes(s1, off, t.data, t.dataOffset(id), size);   // else REQ_FLAG_NO_DATA: nobody reads the bytes
       }
       this.complete(pe, id, line, l1.readyAt[s1]!, now, l1.hitLatency);
       return;
@@ -324,7 +324,7 @@ export class CacheHierarchy {
     if (!isWrite && s1 < 0 && !attrInnerReadAllocate(attrs)) {
       // A read that may not allocate: read the freshest copy without filling the L1D.
       const ready = this.obtain(pe, line, attrs, false, true, now + l1.tagLatency);
-      this.copyOut(id, off, size);
+      if ((t.flags[id]! & REQ_FLAG_NO_DATA) === 0) this.copyOut(id, off, size);
       if (this.timeline !== undefined) this.traceMiss(l1, id, line, ready);
       this.complete(pe, id, line, ready, 0, 0);
       return;
@@ -347,7 +347,7 @@ export class CacheHierarchy {
     if (isWrite) {
       st = MoesiState.M;
       this.applyWrite(l1.arr, slot, off, id, size, kind);
-    } else {
+    } else if ((t.flags[id]! & REQ_FLAG_NO_DATA) === 0) {
       l1.arr.readBytes(slot, off, t.data, t.dataOffset(id), size);
     }
     st |= l1.arr.state[slot]! & STATE_DIRTY;      // an upgrade keeps its dirty data; an exclusive L2 may hand up a dirty line
@@ -1259,7 +1259,7 @@ export class CacheHierarchy {
     if (s >= 0) {
       li.stats.readHits++;
       li.arr.touch(s);
-      li.arr.readBytes(s, off, t.data, t.dataOffset(id), size);
+      if ((t.flags[id]! & REQ_FLAG_NO_DATA) === 0) li.arr.readBytes(s, off, t.data, t.dataOffset(id), size);   // else REQ_FLAG_NO_DATA
       this.complete(pe, id, line, li.readyAt[s]!, now, li.hitLatency);
       return;
     }
@@ -1291,7 +1291,7 @@ export class CacheHierarchy {
       li.readyAt[slot] = ready;
       this.filter.add(line, k);
     }
-    this.copyOut(id, off, size);
+    if ((t.flags[id]! & REQ_FLAG_NO_DATA) === 0) this.copyOut(id, off, size);
     if (this.timeline !== undefined) this.traceMiss(li, id, line, ready);
     this.complete(pe, id, line, ready, 0, 0);
   }
@@ -1910,7 +1910,7 @@ export class CpuPort implements RequestPort {
   private fast(id: number): boolean {
     const h = this.h, t = h.table;
     const kind = t.kind[id]!;
-    if (kind > FETCH || t.flags[id] !== 0) return false;
+    if (!isPlain(kind, t.flags[id]!)) return false;
     const addr = t.addr[id]!, size = t.size[id]!;
     if (!(addr >= this.fastBase && addr + (size > 0 ? size : 1) <= this.fastEnd)) return false;   // as AddressMap.find
     // The region's default attributes, or the access's own (translated by an MMU) unless Tagged
@@ -1942,7 +1942,7 @@ export class CpuPort implements RequestPort {
     if ((t.flags[id]! & REQ_FLAG_EXCLUSIVE) !== 0) return h.exclusive(this.pe, id, region, this.hnPort);
     if (region < 0) return this.hnPort.trySend(id);        // the home node answers with a decode error
     if (attrInnerCache(attrs) >= WT) {
-      if (kind <= FETCH && t.flags[id] === 0 && this.fastRegion !== region) {
+      if (isPlain(kind, t.flags[id]!) && this.fastRegion !== region) {
         const r = h.map.regions[region]!;
         this.fastRegion = region; this.fastBase = r.base; this.fastEnd = r.base + r.size;
       }
@@ -1957,6 +1957,15 @@ export class CpuPort implements RequestPort {
     const f = this.onCredit;
     if (f !== undefined) f();
   }
+}
+
+/**
+ * Whether a request is a plain load, store or fetch (CpuPort.fast takes those): no flags, except
+ * that a read or fetch may carry REQ_FLAG_NO_DATA, which a PE sets when nothing will read the
+ * bytes (access() and fetch() then copy none: the same caches, stats and times, no data moved).
+ */
+function isPlain(kind: number, flags: number): boolean {
+  return kind <= FETCH && (flags === 0 || (flags === REQ_FLAG_NO_DATA && kind !== WRITE));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Histogram, REQ_FLAG_EXCLUSIVE, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type StatsRegistry } from '../sim/index.js';
+import { Histogram, REQ_FLAG_EXCLUSIVE, REQ_FLAG_NO_DATA, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type StatsRegistry } from '../sim/index.js';
 import { AccessType, TlbiOp, TR_HIT, TR_WALK, hpfarEl2, type PeMmu } from '../mmu/index.js';
 import type { Timeline, TimelineArgs, TimelineTrack } from '../sim/index.js';
 import { CMO_NAMES, CmoOp, OP_NAMES, OpCode, cmoIsByVa } from './ops.js';
@@ -928,6 +928,9 @@ export class Pe {
     table.addr[id] = opOffset === 0 ? this.opPa : this.opPa2 >= 0 ? this.opPa2 : this.opPa + opOffset;
     table.tag[id] = w * 64 + opOffset;     // window slot and byte offset of this part in the op
     if (kind === REQ_WRITE) this.fillStoreData(id, len, opOffset);
+    // takeResult copies a read's bytes only for an op the program waits on: otherwise ask for
+    // none (timing only), so that a cache hit or a DRAM read moves no bytes into the request.
+    else if (this.wWait[w] === 0) table.flags[id] = REQ_FLAG_NO_DATA;
     this.stats.requests++;
     this.memLink!.trySend(id);
     this.tookOnTheSpot(id);
