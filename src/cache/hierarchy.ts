@@ -336,8 +336,11 @@ export class CacheHierarchy {
     if (s1 < 0) {
       l1.arr.writeBytes(slot, 0, this.buf, 0, this.lineBytes);
       // The victim's write-back may have pushed the new line out of a non-inclusive L2: the
-      // cluster still holds it (in the L1D), so the filter must say so.
-      this.filter.add(line, this.clusterOf(pe));
+      // cluster still holds it (in the L1D), so the filter must say so. While the L2 still has
+      // it the filter already does (every path that installs an L2 line adds it), and a lookup
+      // in the set victim() just scanned is cheaper than a probe of the filter's table.
+      const k = this.clusterOf(pe);
+      if (this.l2[k]!.arr.lookup(line) < 0) this.filter.add(line, k);
     }
     l1.arr.touch(slot);
     const k = this.clusterOf(pe);
@@ -949,13 +952,13 @@ export class CacheHierarchy {
       }
     }
     if (!dirty) { if (cmoReq >= 0) this.respond(cmoReq, this.upLatency + this.hnLatency + this.downLatency); return 0; }
-    this.memoryWrite(line, data, attrs, cmoReq);
+    this.memoryWrite(line, data, 0, attrs, cmoReq);
     return 1;
   }
 
-  /** Writes a line to the store now and sends its timed DRAM write (answering `cmoReq` when it lands). */
-  private memoryWrite(line: number, data: Uint8Array, attrs: number, cmoReq = -1): void {
-    this.map.store.write(line * this.lineBytes, data, 0, this.lineBytes);
+  /** Writes a line (data[dataOff..]) to the store now and sends its timed DRAM write (answering `cmoReq` when it lands). */
+  private memoryWrite(line: number, data: Uint8Array, dataOff: number, attrs: number, cmoReq = -1): void {
+    this.map.store.write(line * this.lineBytes, data, dataOff, this.lineBytes);
     const w = this.allocInternal(WRITE, line * this.lineBytes, attrs);
     this.table.tag[w] = cmoReq;
     this.hn.acceptAt(w, this.q.now + this.upLatency);
@@ -976,25 +979,34 @@ export class CacheHierarchy {
     const arr = l3.arr;
     const line = arr.lineOf(slot);
     let dirty = (arr.state[slot]! & STATE_DIRTY) !== 0;
+    if (this.cfg.l3.inclusion !== 'inclusive') {
+      // Nothing above can replace the data: the store takes it straight from the array (the
+      // slot keeps its bytes until the caller fills it, after this returns).
+      arr.invalidate(slot);
+      if (dirty) this.writeBackL3(line, arr.data, arr.dataOffset(slot));
+      return;
+    }
     const data = this.vb3;
     // Only a dirty line's data is written back (a dirty copy snooped from above replaces it whole).
     if (dirty) arr.readBytes(slot, 0, data, 0, this.lineBytes);
     arr.invalidate(slot);
-    if (this.cfg.l3.inclusion === 'inclusive') {
-      // Back-invalidate every cluster holding the line; their dirty data wins.
-      const n = this.filter.sharers(line, this.sharers);
-      const saved = this.l3SaveBuf; saved.set(this.buf);
-      for (let i = n - 1; i >= 0; i--) {
-        const r = this.snoopCluster(this.sharers[i]!, line, true, true);
-        if ((r & SNOOP_DIRTY) !== 0) { data.set(this.buf); dirty = true; }
-      }
-      this.buf.set(saved.subarray(0, this.lineBytes));
+    // An inclusive L3 back-invalidates every cluster holding the line; their dirty data wins.
+    const n = this.filter.sharers(line, this.sharers);
+    const saved = this.l3SaveBuf; saved.set(this.buf);
+    for (let i = n - 1; i >= 0; i--) {
+      const r = this.snoopCluster(this.sharers[i]!, line, true, true);
+      if ((r & SNOOP_DIRTY) !== 0) { data.set(this.buf); dirty = true; }
     }
-    if (dirty) {
-      l3.stats.writebacks++;
-      this.memoryWrite(line, data, 0);
-      if (this.timeline !== undefined) this.traceWriteBack(l3, line, 1, 'memory');
-    }
+    this.buf.set(saved.subarray(0, this.lineBytes));
+    if (dirty) this.writeBackL3(line, data, 0);
+  }
+
+  /** An L3 victim's dirty data (data[dataOff..]) goes to memory. */
+  private writeBackL3(line: number, data: Uint8Array, dataOff: number): void {
+    const l3 = this.l3!;
+    l3.stats.writebacks++;
+    this.memoryWrite(line, data, dataOff, 0);
+    if (this.timeline !== undefined) this.traceWriteBack(l3, line, 1, 'memory');
   }
 
   // ===== write-through and write-around ==============================================================
