@@ -7,8 +7,9 @@
  * Layout: an open-addressed hash table with linear probing over flat typed arrays. `keys[slot]`
  * is the line number as a double (line numbers reach 2^46, beyond `|`'s 32 bits), `EMPTY_KEY`
  * (-1) for a free slot; the sharer set of a slot is `words` = ceil(nodes / 32) Uint32 words at
- * `sharerBits[slot * words ..]`, node n at bit n % 32 of word n / 32; `sharerCount[slot]` caches
- * the popcount so that `count` and the last-sharer test cost nothing. Deletion shifts the rest of
+ * `sharerBits[slot * words ..]`, node n at bit n % 32 of word n / 32; with more than one word
+ * `sharerCount[slot]` caches the popcount so that `count` and the last-sharer test cost nothing
+ * (with one word they read the word itself). Deletion shifts the rest of
  * the probe run back (Knuth 6.4, Algorithm R), so there are no tombstones and a lookup stops at
  * the first empty slot. The table doubles and rehashes before the load factor would pass 1/2.
  *
@@ -53,6 +54,13 @@ export function snoopLineHash(line: number): number {
   return h ^ (h >>> 16);
 }
 
+/** Set bits of a 32-bit word (SWAR popcount). */
+function popcount32(v: number): number {
+  v = v - ((v >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+}
+
 export class SnoopFilter {
   /** Uint32 words per sharer set: ceil(nodes / 32). */
   readonly words: number;
@@ -60,7 +68,11 @@ export class SnoopFilter {
   private keys: Float64Array;
   /** Sharer bit vectors, `words` per slot. All zero in a free slot. */
   private sharerBits: Uint32Array;
-  /** Popcount of each slot's sharer vector (0 in a free slot). */
+  /**
+   * Popcount of each slot's sharer vector (0 in a free slot), kept only when a vector has more
+   * than one word: with one word the popcount of that word is as cheap as reading the count, and
+   * not keeping it saves a third scattered array touch (a host cache miss) per add and remove.
+   */
   private sharerCount: Uint16Array;
   /** slots - 1; slots is a power of two. */
   private mask: number;
@@ -80,7 +92,7 @@ export class SnoopFilter {
     this.mask = slots - 1;
     this.keys = new Float64Array(slots).fill(EMPTY_KEY);
     this.sharerBits = new Uint32Array(slots * this.words);
-    this.sharerCount = new Uint16Array(slots);
+    this.sharerCount = new Uint16Array(this.words === 1 ? 0 : slots);
   }
 
   /** Lines tracked (entries with at least one sharer). */
@@ -104,7 +116,7 @@ export class SnoopFilter {
     const old = this.sharerBits[w]!;
     if ((old & bit) === 0) {
       this.sharerBits[w] = old | bit;
-      this.sharerCount[slot]++;
+      if (this.words !== 1) this.sharerCount[slot]++;
     }
   }
 
@@ -116,8 +128,9 @@ export class SnoopFilter {
     const w = slot * this.words + (node >>> 5), bit = 1 << (node & 31);
     const old = this.sharerBits[w]!;
     if ((old & bit) === 0) return;
-    this.sharerBits[w] = old & ~bit;
-    if (--this.sharerCount[slot] === 0) this.deleteSlot(slot);
+    const now = old & ~bit;
+    this.sharerBits[w] = now;
+    if (this.words === 1 ? now === 0 : --this.sharerCount[slot] === 0) this.deleteSlot(slot);
   }
 
   has(line: number, node: number): boolean {
@@ -150,7 +163,8 @@ export class SnoopFilter {
   /** Number of nodes holding `line`. */
   count(line: number): number {
     const slot = this.find(line);
-    return slot < 0 ? 0 : this.sharerCount[slot]!;
+    if (slot < 0) return 0;
+    return this.words === 1 ? popcount32(this.sharerBits[slot]!) : this.sharerCount[slot]!;
   }
 
   /** Forget everything (capacity is kept). */
@@ -216,13 +230,13 @@ export class SnoopFilter {
       // then does not cross the hole.
       if (hole <= j ? hole < h && h <= j : hole < h || h <= j) continue;
       keys[hole] = k;
-      cnt[hole] = cnt[j]!;
+      if (words !== 1) cnt[hole] = cnt[j]!;
       const from = j * words, to = hole * words;
       for (let w = 0; w < words; w++) bits[to + w] = bits[from + w]!;
       hole = j;
     }
     keys[hole] = EMPTY_KEY;
-    cnt[hole] = 0;
+    if (words !== 1) cnt[hole] = 0;
     this.lines--;
     bits.fill(0, hole * words, hole * words + words);
   }
@@ -235,13 +249,13 @@ export class SnoopFilter {
     this.mask = slots - 1;
     this.keys = new Float64Array(slots).fill(EMPTY_KEY);
     this.sharerBits = new Uint32Array(slots * words);
-    this.sharerCount = new Uint16Array(slots);
+    this.sharerCount = new Uint16Array(this.words === 1 ? 0 : slots);
     for (let i = 0; i < oldKeys.length; i++) {
       const k = oldKeys[i]!;
       if (k === EMPTY_KEY) continue;
       const s = this.freeSlotFor(k);
       this.keys[s] = k;
-      this.sharerCount[s] = oldCnt[i]!;
+      if (words !== 1) this.sharerCount[s] = oldCnt[i]!;
       const from = i * words, to = s * words;
       for (let w = 0; w < words; w++) this.sharerBits[to + w] = oldBits[from + w]!;
     }
