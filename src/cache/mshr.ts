@@ -54,9 +54,16 @@ export class MshrTable {
   /** The entry tracking `line`, or -1. */
   find(line: number): number {
     const l = this.line;
-    for (let e = 0; e < l.length; e++) if (l[e] === line) return e;
+    for (let e = 0, end = this.top; e < end; e++) if (l[e] === line) return e;
     return -1;
   }
+
+  /**
+   * 1 + the highest entry opened since the last reset: entries from here on have never held a
+   * line (line -1), so find() stops here. The free list hands out the lowest entries first and
+   * takes freed ones back on top, so this stays near the peak number in use, not the capacity.
+   */
+  private top = 0;
 
   /**
    * Records that request `target` waits for `line`: merges into the line's entry if there is one,
@@ -81,6 +88,7 @@ export class MshrTable {
   open(line: number, target: number): number {
     if (this.nFree === 0) return MSHR_FULL;
     const e = this.freeList[--this.nFree]!;
+    if (e >= this.top) this.top = e + 1;
     this.line[e] = line;
     this.flags[e] = 0;
     this.targets[e * this.maxTargets] = target;
@@ -133,5 +141,6 @@ export class MshrTable {
     this.nFree = this.capacity;
     for (let i = 0; i < this.capacity; i++) this.freeList[i] = this.capacity - 1 - i;
     this.lastWasMerge = false;
+    this.top = 0;
   }
 }
