@@ -1,3 +1,4 @@
+import { ringAndWait } from './smmu-driver.js';
 import { z } from 'zod';
 import { ProgramOpSource, prog, type Program, type ProgramOp } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
@@ -108,11 +109,7 @@ function* commands(ctx: ScenarioContext<P>, m: Marks, cmds: Array<readonly [CmdO
   const { slots, prod } = commandSlots(engine, m.layout, cmds);
   for (const s of slots) yield prog.store(s.pa, 16, s.bytes, { attrs: m.attrs });
   yield prog.dsb();
-  yield prog.store(m.regs + Reg.CMDQ_PROD, 4, prod, { attrs: DEVICE_nGnRE, wait: true });
-  engine.mmioWrite(Reg.CMDQ_PROD, 4, prod);
-  const consumed = engine.processCommands();
-  const cons = engine.mmioRead(Reg.CMDQ_CONS)[0];
-  yield prog.load(m.regs + Reg.CMDQ_CONS, 4, { attrs: DEVICE_nGnRE });
+  const { consumed, cons } = yield* ringAndWait(ctx.sys, m.regs, prod);
   return { consumed, cons, prod };
 }
 

@@ -1,3 +1,4 @@
+import { ringAndWait } from './smmu-driver.js';
 import { z } from 'zod';
 import { ProgramOpSource, prog, type Program, type ProgramOp } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
@@ -41,9 +42,9 @@ import { UserError, zInt } from '../src/sim/index.js';
  * checksum names which backing page the device read: a stale translation used after the SYNC
  * shows up as the old page's checksum.
  *
- * Cost model: command processing is instantaneous in the engine (src/smmu/engine.ts contract:
- * "processCommands consumes CMDQ_CONS..CMDQ_PROD at once"), so the invalidation costs what the
- * PE spends writing commands, the doorbell and the CONS poll, plus the DMA's refill misses.
+ * Cost model: the invalidation costs what the PE spends writing commands, the doorbell, and the
+ * CONS poll while the SMMU consumes one command per smmu.commandCycles (SmmuHost.doorbell), plus
+ * the DMA's refill misses.
  */
 const Params = z.strictObject({
   granularity: z.enum(['page', 'range', 'asid', 'all', 'vmall', 'none', 'btm']).default('page'),
@@ -111,10 +112,7 @@ function* commands(ctx: ScenarioContext<P>, m: Marks, cmds: Array<readonly [CmdO
     const { slots, prod } = commandSlots(engine, m.layout, part);
     for (const s of slots) yield prog.store(s.pa, 16, s.bytes, { attrs: m.attrs });
     yield prog.dsb();
-    yield prog.store(m.regs + Reg.CMDQ_PROD, 4, prod, { attrs: DEVICE_nGnRE, wait: true });
-    engine.mmioWrite(Reg.CMDQ_PROD, 4, prod);
-    engine.processCommands();
-    yield prog.load(m.regs + Reg.CMDQ_CONS, 4, { attrs: DEVICE_nGnRE });
+    yield* ringAndWait(ctx.sys, m.regs, prod);
     for (const [op] of part) m.commandsByName[op] = (m.commandsByName[op] ?? 0) + 1;
   }
 }

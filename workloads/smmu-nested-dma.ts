@@ -1,3 +1,4 @@
+import { ringAndWait } from './smmu-driver.js';
 import { z } from 'zod';
 import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
@@ -66,12 +67,10 @@ function* commands(ctx: ScenarioContext<P>, m: Marks, ph: Phase, cmds: Array<rea
   const { slots, prod } = commandSlots(engine, m.layout, cmds);
   for (const s of slots) yield prog.store(s.pa, 16, s.bytes, { attrs: WB });
   yield prog.dsb();
-  yield prog.store(m.regs + Reg.CMDQ_PROD, 4, prod, { attrs: DEVICE_nGnRE, wait: true });
-  engine.mmioWrite(Reg.CMDQ_PROD, 4, prod);
-  ph.commandsConsumed += engine.processCommands();
+  const { consumed, cons } = yield* ringAndWait(ctx.sys, m.regs, prod);   // polls until CONS == PROD
+  ph.commandsConsumed += consumed;
   ph.cmdqProd = prod;
-  ph.cmdqCons = engine.mmioRead(Reg.CMDQ_CONS)[0];
-  yield prog.load(m.regs + Reg.CMDQ_CONS, 4, { attrs: DEVICE_nGnRE });     // the poll that sees CONS == PROD
+  ph.cmdqCons = cons;
 }
 
 function* guest(ctx: ScenarioContext<P>, m: Marks): Program {

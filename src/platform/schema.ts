@@ -165,6 +165,8 @@ export const SmmuPlatformSchema = z.strictObject({
    * Default 0. `armsim run --smmu-threads N` sets it.
    */
   threads: z.union([z.literal(0), z.literal(1)]).optional(),
+  /** Cycles the SMMU spends on each command after a CMDQ_PROD doorbell (default 16, assumed; src/smmu/host.ts doorbell). */
+  commandCycles: zInt(1, 1_000_000).optional(),
   /** The DMA master's timing (src/smmu/dma.ts DmaConfig). */
   dma: z.strictObject({
     translateCycles: zInt(0, 100_000),

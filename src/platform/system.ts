@@ -40,7 +40,7 @@ export class System {
   readonly tlbDomain = new TlbDomain();
   private active = 0;
   private finishedCount = 0;
-  private readonly smmuCfg: { engine: SmmuConfig; dma: DmaConfig; threads: 0 | 1 } | undefined;
+  private readonly smmuCfg: { engine: SmmuConfig; dma: DmaConfig; threads: 0 | 1; commandCycles: number | undefined } | undefined;
   private smmuParts: SmmuParts | undefined;
   /** The timeline this run records, if any (`setTimeline`). */
   timeline: Timeline | undefined = undefined;
@@ -128,7 +128,7 @@ export class System {
       for (const k of ['translateCycles', 'descriptorReadCycles'] as const) {
         if (dma[k] < 1) throw new UserError(`smmu.dma.${k}: expected at least 1 (the SMMU's minimum latency, its lookahead), got ${dma[k]}`);
       }
-      this.smmuCfg = { engine: resolveSmmuConfig(cfg.smmu.config, 'smmu.config'), dma, threads: cfg.smmu.threads ?? 0 };
+      this.smmuCfg = { engine: resolveSmmuConfig(cfg.smmu.config, 'smmu.config'), dma, threads: cfg.smmu.threads ?? 0, commandCycles: cfg.smmu.commandCycles };
     }
   }
 
@@ -145,7 +145,7 @@ export class System {
     const mem = new PathMemory(c.engine.cohacc, this.coherent, this.memoryAtPoC, (pa, len) => this.map.find(pa, len) >= 0);
     // The engine behind its timed protocol, on this thread or in a worker (smmu.threads): software
     // models program it through `engine` (the engine itself, or a proxy of the worker's).
-    const host = new SmmuHost(this.q, mem, c.engine, c.dma, { threads: c.threads });
+    const host = new SmmuHost(this.q, mem, c.engine, c.dma, { threads: c.threads, commandCycles: c.commandCycles });
     const engine = host.control;
     const dma = new DmaMaster('system.smmu0.dma0', this.q, host, mem, c.dma);
     const count = (desc: string) => ({ unit: 'count', desc }) as const;
@@ -214,7 +214,7 @@ export class System {
     if (this.smmuParts !== undefined) this.traceSmmu(tl);
   }
 
-  /** SMMU commands (instantaneous in the model: zero-length spans at the cycle they ran) and DMA. */
+  /** SMMU commands (zero-length spans at the cycle each completed; after a doorbell they complete one per smmu.commandCycles) and DMA. */
   private traceSmmu(tl: Timeline): void {
     const { engine, dma } = this.smmuParts!;
     const smmuName = 'system.smmu0', track = tl.track(smmuName, 'commands', { process: 10000, thread: 0 }), q = this.q;

@@ -886,13 +886,14 @@ export class SmmuEngine {
    * the queue runs independently, IHI 0070 6.3.9) and no CMDQ_ERR is active. An illegal command
    * (CERROR_ILL) or an abort reading one (CERROR_ABT) stops consumption with CMDQ_CONS at that
    * entry, CMDQ_CONS.ERR set and GERROR.CMDQ_ERR toggled; software fixes the entry and acknowledges
-   * by toggling GERRORN.CMDQ_ERR, then consumption resumes on the next call. Returns the number
+   * by toggling GERRORN.CMDQ_ERR, then consumption resumes on the next call. At most `max`
+   * commands (a timed front end consumes one per step: SmmuHost.doorbell). Returns the number
    * of commands consumed.
    */
-  processCommands(): number {
+  processCommands(max = Number.POSITIVE_INFINITY): number {
     const regs = this.regs, hook = this.onCommand;
     let n = 0;
-    for (;;) {
+    while (n < max) {
       if ((regs.get(Reg.CR0) & CR0_CMDQEN) === 0 || (regs.activeErrors() & GERROR_CMDQ_ERR) !== 0) break;
       const q = regs.cmdq();
       const prod = regs.get(Reg.CMDQ_PROD), consReg = regs.get(Reg.CMDQ_CONS);

@@ -9,6 +9,7 @@ import { PageTableBuilder, encodeS1Leaf } from '../mmu/index.js';
 import { resolveSmmuConfig } from './config.js';
 import { SmmuAccess, SmmuEngine, type SmmuRequest, type SmmuResult } from './engine.js';
 import { encodeCd, encodeSte } from './formats.js';
+import { encodeCommand } from './commands.js';
 import { StoreMemory } from './memory.js';
 import { CR0_CMDQEN, CR0_EVENTQEN, CR0_SMMUEN, Reg } from './registers.js';
 import { SmmuHost, SmmuWorkerError, type HostTiming, type SmmuControl } from './host.js';
@@ -164,5 +165,40 @@ describe('SmmuHost: the engine behind a timed protocol', () => {
   it('refuses a lookahead below 1 cycle', () => {
     const w = world();
     expect(() => new SmmuHost(new EventQueue(), w.mem, w.config, { translateCycles: 0, descriptorReadCycles: 60 }, { threads: 0 })).toThrow(/at least 1/);
+  });
+});
+
+describe('SmmuHost.doorbell: commands take time', () => {
+  it.each([0, 1] as const)('threads=%i: one command per commandCycles, CONS moves over time, an illegal command stops it', (threads) => {
+    const w = world();
+    const q = new EventQueue();
+    const host = new SmmuHost(q, w.mem, w.config, TIMING, { threads, commandCycles: 16 });
+    hosts.push(host);
+    w.program(host.control);
+    const put = (i: number, op: Parameters<typeof encodeCommand>[0], f: Parameters<typeof encodeCommand>[1] = {}): void => {
+      const u = encodeCommand(op, f);
+      w.m.write(CMDQ + i * 16, new Uint8Array(u.buffer, u.byteOffset, 16), 0, 16);
+    };
+    for (let i = 0; i < 4; i++) put(i, 'TLBI_NH_ALL', { VMID });
+    put(4, 'SYNC');
+    host.control.mmioWrite(Reg.CMDQ_PROD, 4, 5);
+    host.doorbell();
+    const cons = (): number => host.control.mmioRead(Reg.CMDQ_CONS)[0];
+    const seen: number[] = [];
+    const probe = q.register('probe', () => { seen.push(cons()); });
+    for (const t of [15, 16, 40, 79, 81, 200]) q.scheduleAt(probe, t);   // commands end at 16, 32, 48, 64, 80
+    q.runUntil(1000);
+    expect(seen).toEqual([0, 1, 2, 4, 5, 5]);
+    expect(host.commandsConsumed).toBe(5);
+    // An illegal command stops consumption with CONS.ERR (CERROR_ILL) at that entry.
+    put(5, 'TLBI_NH_ALL', { VMID });
+    w.m.write(CMDQ + 6 * 16, new Uint8Array(16).fill(0xff), 0, 16);
+    put(7, 'SYNC');
+    host.control.mmioWrite(Reg.CMDQ_PROD, 4, 8);
+    host.doorbell();
+    q.runUntil(2000);
+    expect(cons() & 0xfffff).toBe(6);
+    expect((cons() >>> 24) & 0x7f).toBe(1);           // CERROR_ILL
+    expect(host.commandsConsumed).toBe(6);
   });
 });

@@ -69,7 +69,8 @@ export interface SmmuControl {
   readonly stats: SmmuStats;
   mmioRead(offset: number, size?: 4 | 8): [number, number];
   mmioWrite(offset: number, size: 4 | 8, lo: number, hi?: number): void;
-  processCommands(): number;
+  /** Consumes commands at once (at most `max`); SmmuHost.doorbell consumes them over time instead. */
+  processCommands(max?: number): number;
   statsSnapshot(): ReturnType<SmmuEngine['statsSnapshot']>;
   takeCompletions(): SmmuCompletion[];
   stalledTransactions(): Array<{ stag: number; streamId: number }>;
@@ -193,7 +194,7 @@ export class SmmuCore {
         case 'processCommands': {
           this.commandLog = args[0] === true ? [] : null;
           e.onCommand = this.commandLog === null ? undefined : (c, err) => { this.commandLog!.push([c, err]); };
-          const n = e.processCommands();
+          const n = e.processCommands((args[1] as number | null) ?? Number.POSITIVE_INFINITY);
           const log = this.commandLog;
           this.commandLog = null;
           e.onCommand = undefined;
@@ -465,6 +466,8 @@ export interface HostOptions {
   readonly threads: 0 | 1;
   /** How long the main thread waits for a silent worker before giving up (ms). */
   readonly stallTimeoutMs?: number;
+  /** Cycles the SMMU spends on each command after a doorbell (default 16, assumed). */
+  readonly commandCycles?: number;
   /** Worker module URL (tests); default the built host-worker.js. */
   readonly workerUrl?: URL;
 }
@@ -504,6 +507,10 @@ export class SmmuHost {
   /** Inline: the core itself. */
   private readonly core: SmmuCore | undefined;
   private readonly handler: number;
+  private readonly cmdHandler: number;
+  private cmdBusy = false;
+  /** Cycles per command consumed after a doorbell (`doorbell`). */
+  readonly commandCycles: number;
   // Translation ids: client and tag per id, free list.
   private clients: Array<TranslateClient | undefined> = [];
   private tags: number[] = [];
@@ -557,6 +564,9 @@ export class SmmuHost {
     this.threads = opts.threads;
     this.timeoutMs = opts.stallTimeoutMs ?? 60_000;
     this.handler = q.register(`${name}.host`, (a) => this.onEvent(a));
+    this.cmdHandler = q.register(`${name}.cmdq`, () => this.commandStep());
+    this.commandCycles = opts.commandCycles ?? 16;
+    if (!Number.isSafeInteger(this.commandCycles) || this.commandCycles < 1) throw new RangeError(`commandCycles: expected a positive integer, got ${this.commandCycles}`);
     if (opts.threads === 0) {
       const port: CorePort = {
         emit: (o) => this.addPending(o),
@@ -606,6 +616,29 @@ export class SmmuHost {
 
   /** Translations requested and not yet delivered. */
   get pending(): number { return this.inFlight; }
+
+  /**
+   * Software wrote CMDQ_PROD (the doorbell): the SMMU consumes the queue one command per
+   * `commandCycles`, each executed at the end of its time, so CMDQ_CONS moves over time and a
+   * driver polls it (IHI 0070 leaves the rate to the implementation: a named platform property,
+   * smmu.commandCycles). A doorbell while commands are being consumed changes nothing: the
+   * consumer goes on until the queue is empty or stopped by an error.
+   */
+  doorbell(): void {
+    if (this.cmdBusy) return;
+    this.cmdBusy = true;
+    this.q.schedule(this.cmdHandler, this.commandCycles, 0);
+  }
+
+  /** Commands consumed through doorbells since the host was built. */
+  commandsConsumed = 0;
+
+  private commandStep(): void {
+    const n = this.control.processCommands(1);
+    this.commandsConsumed += n;
+    if (n === 0) { this.cmdBusy = false; return; }
+    this.q.schedule(this.cmdHandler, this.commandCycles, 0);
+  }
 
   /**
    * Ends the worker's task (if any): a clean stop when it is running and answering, else its thread
@@ -826,7 +859,7 @@ class InlineControl implements SmmuControl {
   set onCommand(f: SmmuControl['onCommand']) { this.e.onCommand = f; }
   mmioRead(offset: number, size: 4 | 8 = 4): [number, number] { return this.core.sync(this.q.now, () => this.e.mmioRead(offset, size)); }
   mmioWrite(offset: number, size: 4 | 8, lo: number, hi = 0): void { this.core.sync(this.q.now, () => this.e.mmioWrite(offset, size, lo, hi)); }
-  processCommands(): number { return this.core.sync(this.q.now, () => this.e.processCommands()); }
+  processCommands(max?: number): number { return this.core.sync(this.q.now, () => this.e.processCommands(max)); }
   statsSnapshot(): ReturnType<SmmuEngine['statsSnapshot']> { return this.e.statsSnapshot(); }
   takeCompletions(): SmmuCompletion[] { return this.core.sync(this.q.now, () => this.e.takeCompletions()); }
   stalledTransactions(): Array<{ stag: number; streamId: number }> { return this.e.stalledTransactions(); }
@@ -853,8 +886,8 @@ class WorkerControl implements SmmuControl {
   mmioRead(offset: number, size: 4 | 8 = 4): [number, number] { return this.host.call('mmioRead', [offset, size]) as [number, number]; }
   mmioWrite(offset: number, size: 4 | 8, lo: number, hi = 0): void { this.host.call('mmioWrite', [offset, size, lo, hi]); }
 
-  processCommands(): number {
-    const { n, log } = this.host.call('processCommands', [this.onCommand !== undefined]) as { n: number; log: Array<[SmmuCommand, number]> | null };
+  processCommands(max?: number): number {
+    const { n, log } = this.host.call('processCommands', [this.onCommand !== undefined, max ?? null]) as { n: number; log: Array<[SmmuCommand, number]> | null };
     if (log !== null && this.onCommand !== undefined) for (const [c, err] of log) this.onCommand(c, err);
     return n;
   }
