@@ -31,6 +31,8 @@
  * processCommands, stats, stalled transactions) run at the caller's cycle after every earlier
  * input: synchronous RPCs in the worker case, during which the core's own memory accesses
  * (command reads, MSI and event writes of commands) are served by the main thread at once.
+ * After a CMDQ_PROD doorbell (`doorbell`) the host consumes the queue one command per
+ * `commandCycles` through such calls, so commands take simulated time.
  *
  * Failure: an exception in the worker is reported with its message; a worker that stops
  * answering for `stallTimeoutMs` ends the run with an error naming that. Never a hang.
@@ -328,8 +330,8 @@ export class Ring {
   tryPop(out: Float64Array): boolean {
     const h = Atomics.load(this.ctl, this.head), t = Atomics.load(this.ctl, this.tail);
     if (h === t) return false;
-    const at = ((t >>> 0) % this.cap) * REC;
-    out.set(this.data.subarray(at, at + REC));
+    const at = ((t >>> 0) % this.cap) * REC, d = this.data;
+    for (let i = 0; i < REC; i++) out[i] = d[at + i]!;
     Atomics.store(this.ctl, this.tail, (t + 1) | 0);
     return true;
   }
@@ -765,8 +767,8 @@ export class SmmuHost {
     for (let i = 0; i < this.pendCount; i++) {
       const at = i * REC;
       if (p[at + 1]! <= X) {
-        const s = this.freeSlots.pop() ?? this.newSlot();
-        this.slots.set(p.subarray(at, at + REC), s * REC);
+        const s = this.freeSlots.pop() ?? this.newSlot(), so = this.slots, to = s * REC;
+        for (let k = 0; k < REC; k++) so[to + k] = p[at + k]!;
         this.q.schedule(this.handler, 0, s + 1);
       } else {
         if (keep !== i) p.copyWithin(keep * REC, at, at + REC);
