@@ -924,13 +924,12 @@ export class Pe {
    */
   private sendPart(w: number, kind: ReqKind, len: number, opOffset: number): void {
     const table = this.table;
-    const id = table.alloc(kind, 0, len, this.opAttrs, this.index, this.q.now);
-    table.addr[id] = opOffset === 0 ? this.opPa : this.opPa2 >= 0 ? this.opPa2 : this.opPa + opOffset;
-    table.tag[id] = w * 64 + opOffset;     // window slot and byte offset of this part in the op
+    // Tag: window slot and byte offset of this part in the op. Flags: takeResult copies a read's
+    // bytes only for an op the program waits on, so otherwise ask for none (timing only), and a
+    // cache hit or a DRAM read moves no bytes into the request.
+    const id = table.allocTagged(kind, opOffset === 0 ? this.opPa : this.opPa2 >= 0 ? this.opPa2 : this.opPa + opOffset,
+      len, this.opAttrs, this.index, this.q.now, w * 64 + opOffset, kind !== REQ_WRITE && this.wWait[w] === 0 ? REQ_FLAG_NO_DATA : 0);
     if (kind === REQ_WRITE) this.fillStoreData(id, len, opOffset);
-    // takeResult copies a read's bytes only for an op the program waits on: otherwise ask for
-    // none (timing only), so that a cache hit or a DRAM read moves no bytes into the request.
-    else if (this.wWait[w] === 0) table.flags[id] = REQ_FLAG_NO_DATA;
     this.stats.requests++;
     this.memLink!.trySend(id);
     this.tookOnTheSpot(id);

@@ -107,6 +107,22 @@ export class RequestTable {
     return id;
   }
 
+  /**
+   * alloc() that also sets the tag and flags, so that an issuer writes each header field once
+   * (alloc's zero tag and flags would be overwritten straight away). The same header otherwise.
+   */
+  allocTagged(kind: ReqKind, addr: number, size: number, attrs: number, source: number, now: Cycle, tag: number, flags: number): number {
+    if (this.nFree === 0) return -1;
+    const id = this.free[--this.nFree]!;
+    this.kind[id] = kind; this.status[id] = ReqStatus.Pending;
+    this.addr[id] = addr; this.size[id] = size; this.attrs[id] = attrs;
+    this.source[id] = source; this.tag[id] = tag; this.flags[id] = flags; this.aux[id] = 0;
+    this.issuedAt[id] = now; this.hopAt[id] = now; this.doneAt[id] = -1;
+    const used = this.capacity - this.nFree;
+    if (used > this.peakInUse) this.peakInUse = used;
+    return id;
+  }
+
   release(id: number): void { this.free[this.nFree++] = id; }
 
   /** Byte offset of request `id`'s data slice in `data`. */
