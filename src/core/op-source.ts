@@ -32,6 +32,13 @@ export class OpSlot {
   /** Acquire (later accesses wait for it) and release (it waits for earlier ones) semantics. */
   acquire = false;
   release = false;
+  /**
+   * The source that last set the fields its ops never vary (TraceOpSource: vaTop, bytes, attrs,
+   * wait, spin, aux, acquire, release), so that it need not write them again for every op. Only
+   * valid while one source fills the slot: the PE clears it whenever it hands the slot to a
+   * source (start, runHandler), and restoring a saved slot restores the marker with the fields.
+   */
+  constantsFrom: OpSource | undefined = undefined;
 }
 
 /**
@@ -123,17 +130,23 @@ export class TraceOpSource implements OpSource {
       a = this.foldBase + (this.foldInv !== 0 ? a - Math.floor(a * this.foldInv) * this.foldSize : mod(a, this.foldSize));
     }
     slot.addr = a;
-    slot.vaTop = 0;
     slot.size = this.size[i]!;
     slot.valueLo = this.lo[i]!;
     slot.valueHi = this.hi[i]!;
+    // The rest is the same for every trace op: written once while this source alone fills the slot.
+    if (slot.constantsFrom !== this) this.setConstants(slot);
+    return true;
+  }
+
+  private setConstants(slot: OpSlot): void {
+    slot.vaTop = 0;
     slot.bytes = undefined;
     slot.attrs = ATTRS_REGION_DEFAULT;
     slot.wait = false;
     slot.spin = false;
     slot.aux = 0;
     slot.acquire = false; slot.release = false;
-    return true;
+    slot.constantsFrom = this;
   }
 
   deliver(): void { /* traces do not look at results */ }
@@ -193,6 +206,7 @@ export class ProgramOpSource implements OpSource {
     slot.aux = o.aux ?? 0;
     slot.cmpLo = o.cmpLo ?? 0; slot.cmpHi = o.cmpHi ?? 0;
     slot.acquire = o.acquire ?? false; slot.release = o.release ?? false;
+    slot.constantsFrom = undefined;
     return true;
   }
 

@@ -175,6 +175,7 @@ export class Pe {
     Object.assign(saved, this.slot);
     this.handler = { source: this.source!, slot: saved, el: this.el, done };
     this.source = src;
+    this.slot.constantsFrom = undefined;    // the handler's source fills the slot now
     this.haveOp = false;
     this.exhausted = false;
     this.faultWaiting = false;
@@ -328,6 +329,7 @@ export class Pe {
   /** Gives the PE its ops and starts it at the current cycle. */
   start(source: OpSource): void {
     this.source = source;
+    this.slot.constantsFrom = undefined;    // a new source fills the slot (see OpSlot.constantsFrom)
     this.exhausted = false;
     this.finished = false;
     this.scheduleStep(this.q.now);
