@@ -58,6 +58,32 @@ function runReal(p: Program, initialCapacity: number, chunk: number): [number, n
 }
 
 /**
+ * runReal with scheduleLast mixed in: event k schedules its children with scheduleLast when
+ * `last[k % last.length]` (any number of them, so a held event is often stored again by the next
+ * schedule), else as runReal does. Returns the log and the dispatch count.
+ */
+function runWithLast(p: Program, last: boolean[], initialCapacity: number, chunk: number): { log: [number, number][]; dispatched: number } {
+  const q = new EventQueue(initialCapacity);
+  const log: [number, number][] = [];
+  let nextId = 0;
+  const h = q.register('ev', (id) => {
+    log.push([id, q.now]);
+    const useLast = last[id % last.length]!, useAt = p.useAt[id % p.useAt.length]!;
+    for (const d of p.children[id % p.children.length]!) {
+      if (nextId >= p.cap) break;
+      if (useLast) q.scheduleLast(h, q.now + d, nextId++);
+      else if (useAt) q.scheduleAt(h, q.now + d, nextId++);
+      else q.schedule(h, d, nextId++);
+    }
+  });
+  for (const d of p.initial) if (nextId < p.cap) q.schedule(h, d, nextId++);
+  let end = 0;
+  while (q.size > 0) { end += chunk; q.runUntil(end); }
+  expect(q.dispatched).toBe(nextId);
+  return { log, dispatched: q.dispatched };
+}
+
+/**
  * The naive reference: pending events in insertion order; each step takes the first event with
  * the smallest cycle, i.e. a stable sort by cycle of what is pending, which is a sort by
  * (cycle, insertion sequence).
@@ -113,6 +139,35 @@ describe('EventQueue', () => {
       }),
       { numRuns: 400 },
     );
+  });
+
+  it('scheduleLast dispatches in the same order, at the same cycles and as many times as plain schedule', () => {
+    fc.assert(
+      fc.property(programArb, fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 8 }),
+        fc.constantFrom(Infinity, 1, 3, 50, 700), (p, last, cap, chunk) => {
+          const plain = runReal(p, cap, chunk);
+          const r = runWithLast(p, last, cap, chunk);
+          expect(r.log).toEqual(plain);
+          expect(r.dispatched).toBe(plain.length);
+        }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('a held scheduleLast event keeps its place behind events stored before it and ahead of later ones', () => {
+    const { q, h, log } = recording();
+    const s = q.register('s', (a) => {
+      log.push([a, q.now]);
+      if (a === 10) { q.scheduleLast(h, 3, 11); q.schedule(h, 3, 12); }     // 11 is stored again by 12
+      if (a === 20) q.scheduleLast(h, 4, 21);                                // held at return, due next
+    });
+    q.schedule(h, 3, 1);
+    q.schedule(s, 0, 10);
+    q.schedule(s, 2, 20);
+    q.runUntil(Infinity);
+    expect(log).toEqual([[10, 0], [20, 2], [1, 3], [11, 3], [12, 3], [21, 4]]);
+    expect(q.dispatched).toBe(6);
+    expect(q.size).toBe(0);
   });
 
   it('never moves now backwards and stamps each event with its own cycle', () => {
