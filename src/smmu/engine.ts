@@ -116,7 +116,7 @@ export class SmmuTxn {
   readPa = 0;
   readAttrs = 0;
   req: SmmuRequest = { streamId: 0, iova: 0, access: 0 };
-  result: SmmuResult = newResult();
+  result: SmmuResult = newSmmuResult();
   // Engine-private state below (the engine reads and writes it; callers do not).
   /** @internal */ readonly walker = new TranslationWalker();
   /** @internal The answer to the pending read. */ readonly d: Dword = { lo: 0, hi: 0 };
@@ -129,7 +129,8 @@ export class SmmuTxn {
   /** @internal */ st: SmmuStreamStats | null = null;
 }
 
-function newResult(): SmmuResult {
+/** A blank result (status ok, nothing translated yet): what a translation fills in. */
+export function newSmmuResult(): SmmuResult {
   return { status: 'ok', pa: 0, attrs: 0, perms: 0, via: 'walk', event: null, recorded: false, stag: -1, reads: 0, walkReads: 0 };
 }
 
@@ -298,7 +299,7 @@ export class SmmuEngine {
   begin(req: SmmuRequest): SmmuTxn {
     const tx = this.txnPool.pop() ?? new SmmuTxn();
     tx.req = req;
-    tx.result = newResult();
+    tx.result = newSmmuResult();
     tx.ste = null;
     tx.cd = null;
     tx.done = false;
@@ -648,7 +649,7 @@ export class SmmuEngine {
   /** CMD_PREFETCH_CONFIG: fetch the STE into the configuration cache if it is well formed; a hint, never an event. */
   private prefetchConfig(sid: number): void {
     const tx = this.txnPool.pop() ?? new SmmuTxn();
-    tx.result = newResult();
+    tx.result = newSmmuResult();
     const g = this.steFor(tx, sid, this.streamStat(sid));
     try {
       while (g.next().done !== true) tx.readOk = this.mem.read64(tx.readPa, tx.d, tx.readAttrs);
@@ -1100,7 +1101,7 @@ export class SmmuEngine {
     let result: SmmuResult;
     if (how === null) result = this.translate(req);
     else {
-      result = { status: 'abort', pa: 0, attrs: 0, perms: 0, via: 'fault', event: null, recorded: false, stag, reads: 0, walkReads: 0 };
+      result = { ...newSmmuResult(), status: 'abort', via: 'fault', stag };
       // CMD_RESUME Action [13:12] is {Ab, Ac} (IHI 0070 4.7.1): Terminate with Ab=0 completes the
       // transaction RAZ/WI unless TERM_MODEL=1 (then it aborts); Ab=1 (Linux RESP_ABORT) aborts.
       // Neither depends on CD.A or STE.S2S.

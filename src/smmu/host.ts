@@ -46,7 +46,7 @@ import type { EventQueue } from '../sim/index.js';
 import type { Dword } from './bits.js';
 import type { SmmuConfig } from './config.js';
 import {
-  SmmuEngine, SmmuStats, type SmmuCompletion, type SmmuRequest, type SmmuResult, type SmmuStatus, type SmmuTxn,
+  SmmuEngine, SmmuStats, newSmmuResult, type SmmuCompletion, type SmmuRequest, type SmmuResult, type SmmuStatus, type SmmuTxn,
 } from './engine.js';
 import { decodeEvent, encodeEvent } from './events.js';
 import type { SmmuMemory } from './memory.js';
@@ -251,14 +251,11 @@ function resultToWire(x: SmmuResult): number[] {
 function resultFromWire(w: number[]): SmmuResult {
   const o = new Float64Array(REC);
   o.set(w);
-  const x = newResult();
+  const x = newSmmuResult();
   decodeResult(o, 0, x);
   return x;
 }
 
-function newResult(): SmmuResult {
-  return { status: 'ok', pa: 0, attrs: 0, perms: 0, via: 'walk', event: null, recorded: false, stag: -1, reads: 0, walkReads: 0 };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Shared-memory rings (worker case)
@@ -540,7 +537,7 @@ export class SmmuHost {
   private sentHead = 0;
   private sentCount = 0;
   private readonly rec = new Float64Array(REC);
-  private readonly result = newResult();
+  private readonly result = newSmmuResult();
   private readonly d: Dword = { lo: 0, hi: 0 };
   // Worker case.
   private readonly pool: Piscina | undefined;

@@ -31,7 +31,7 @@
  */
 import { Histogram, type Timeline, type TimelineTrack } from '../sim/index.js';
 import { FNV_OFFSET, SmmuDevice, claimCompletion, fnv1a, traceTranslation, translationCycles, translationFault, type DmaFault } from './dma.js';
-import { SmmuAccess, type SmmuResult } from './engine.js';
+import { SmmuAccess, newSmmuResult, type SmmuResult } from './engine.js';
 
 export interface StreamSpec {
   readonly op: 'read' | 'write';
@@ -96,7 +96,7 @@ class Slot {
   index = 0; iova = 0; issueCycle = 0;
   result: SmmuResult | null = null;
   /** The slot's copy of its translation's answer (the host reuses its result object). */
-  readonly answer: SmmuResult = { status: 'ok', pa: 0, attrs: 0, perms: 0, via: 'walk', event: null, recorded: false, stag: -1, reads: 0, walkReads: 0 };
+  readonly answer: SmmuResult = newSmmuResult();
   reads = 0; stalls = 0; stag = -1; checksum = FNV_OFFSET;
   fault: DmaFault | null = null;
   tlRequests: TimelineTrack | undefined = undefined;
