@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { vi } from 'vitest';
+import { main } from '../src/cli/main.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/armsim.js', import.meta.url));
@@ -17,4 +19,17 @@ export function deterministicPart(stdout: string): string {
   const o = JSON.parse(stdout) as Record<string, unknown>;
   delete o.host;
   return JSON.stringify(o);
+}
+
+/** Runs `armsim ...args` in this process (the CLI's own main, stdout and stderr captured): no child process per run. */
+export async function armsimInProcess(args: readonly string[]): Promise<CliResult> {
+  let stdout = '', stderr = '';
+  const sink = (f: (s: string) => void) => ((chunk: string | Uint8Array): boolean => { f(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')); return true; }) as typeof process.stdout.write;
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation(sink((s) => { stdout += s; }));
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation(sink((s) => { stderr += s; }));
+  try {
+    return { code: await main([...args]), stdout, stderr };
+  } finally {
+    o.mockRestore(); e.mockRestore();
+  }
 }

@@ -2,11 +2,11 @@
 // stats path) with misses, memory fills, write-backs, snoops and maintenance; their counts against
 // the stats the same run dumps; and that recording them changes nothing in the results.
 // Runs the CLI's own functions in process.
-import { describe, it, expect, vi, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/cli/main.js';
+import { armsimInProcess as cli, deterministicPart as withoutHost } from './cli-helpers.js';
 import { Timeline } from '../src/sim/timeline.js';
 
 /** A small guest boot on neoverse-n1 (L1s, a per-PE L2, a system-cache L3): misses, fills, DC CIVAC, IC IVAU. */
@@ -21,19 +21,6 @@ interface TraceFile { traceEvents: TraceEvent[] }
 /** A span with its process (the cache's stats path) and lane names resolved. */
 interface Span extends TraceEvent { process: string; lane: string }
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '', stderr = '';
-  const sink = (f: (s: string) => void) => ((chunk: string | Uint8Array): boolean => { f(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')); return true; }) as typeof process.stdout.write;
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation(sink((s) => { stdout += s; }));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation(sink((s) => { stderr += s; }));
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    o.mockRestore(); e.mockRestore();
-  }
-}
-
-const withoutHost = (stdout: string): string => { const o = JSON.parse(stdout) as Record<string, unknown>; delete o.host; return JSON.stringify(o); };
 
 /** Runs `args` with and without a timeline; returns the spans, the stats, and both --json outputs. */
 async function traced(dir: string, name: string, args: string[]): Promise<{ spans: Span[]; stats: Record<string, any>; plain: string; withTimeline: string }> {

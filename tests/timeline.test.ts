@@ -1,10 +1,10 @@
 // `armsim run ... --timeline FILE`: the trace-event file of a small guest boot, its window and
 // its cap, and that recording changes nothing in the results. Runs the CLI's own functions in process.
-import { describe, it, expect, vi, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/cli/main.js';
+import { armsimInProcess as cli, deterministicPart as withoutHost } from './cli-helpers.js';
 import { Timeline, parseTimelineWindow } from '../src/sim/timeline.js';
 import { UserError } from '../src/sim/index.js';
 
@@ -14,20 +14,6 @@ const ARGS = ['run', 'guest-boot-mmu-off', ...SMALL.flatMap((s) => ['--set', s])
 interface TraceEvent { name: string; cat?: string; ph: string; ts: number; dur?: number; pid: number; tid: number; s?: string; args?: Record<string, unknown> }
 interface TraceFile { traceEvents: TraceEvent[]; displayTimeUnit: string; otherData: Record<string, unknown> }
 
-/** Runs `armsim ...args` in process; returns its exit code and what it printed. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '', stderr = '';
-  const sink = (f: (s: string) => void) => ((chunk: string | Uint8Array): boolean => { f(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')); return true; }) as typeof process.stdout.write;
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation(sink((s) => { stdout += s; }));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation(sink((s) => { stderr += s; }));
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    o.mockRestore(); e.mockRestore();
-  }
-}
-
-const withoutHost = (stdout: string): string => { const o = JSON.parse(stdout) as Record<string, unknown>; delete o.host; return JSON.stringify(o); };
 const spans = (t: TraceFile) => t.traceEvents.filter((e) => e.ph === 'X');
 
 let dir: string;
