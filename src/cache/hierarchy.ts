@@ -1308,6 +1308,36 @@ export class CacheHierarchy {
     this.complete(pe, id, line, ready, 0, 0);
   }
 
+  /**
+   * The L1 hit of access() and fetch() without a request, for CpuPort.tryHit: a fetch or a read
+   * (no bytes wanted) that hits the L1I / L1D, or a write-back write that hits an L1D line it
+   * owns (not Shared), of [addr, addr + size) within one line whose data is not still in flight.
+   * Updates the stats, the replacement state and (writes) the line's bytes and dirty state exactly
+   * as those paths do, and returns the cycle the access completes; -1 with nothing changed when it
+   * is not such a hit. `attrs` are final and inner cacheable.
+   */
+  l1Hit(pe: number, kind: number, addr: number, size: number, attrs: number, src: Uint8Array): number {
+    const line = this.lineOf(addr);
+    const l1 = kind === FETCH ? this.l1i[pe]! : this.l1d[pe]!;
+    const arr = l1.arr;
+    const s = arr.lookup(line);
+    if (s < 0) return -1;
+    const ready = l1.readyAt[s]!;
+    if (ready === PENDING) return -1;
+    if (kind === WRITE) {
+      if ((arr.state[s]! & STATE_SHARED) !== 0 || attrInnerCache(attrs) !== WB) return -1;
+      arr.touch(s);
+      l1.stats.writeHits++;
+      arr.writeBytes(s, addr - line * this.lineBytes, src, 0, size);
+      arr.state[s]! |= STATE_DIRTY;
+    } else {
+      arr.touch(s);
+      l1.stats.readHits++;
+    }
+    const now = this.q.now;
+    return (ready > now ? ready : now) + l1.hitLatency;
+  }
+
   /** With IDC/DIC: the cluster's own dirty L1D data is what a fetch sees (and the L1D copies become shared). */
   private fetchSeesL1d(k: number, line: number, s2: number): void {
     const l2 = this.l2[k]!;
@@ -1934,6 +1964,20 @@ export class CpuPort implements RequestPort {
     t.attrs[id] = attrs;
     if (kind === FETCH) h.fetch(this.pe, id); else h.access(this.pe, id);
     return true;
+  }
+
+  /**
+   * RequestPort.tryHit: a plain access in the fast region with inner cacheable attributes (as
+   * fast() takes them) that is an L1 hit (CacheHierarchy.l1Hit) completes here, without a request.
+   * A read must not want its bytes (the caller would ask with REQ_FLAG_NO_DATA). -1: send it.
+   */
+  tryHit(kind: ReqKind, addr: number, size: number, attrs: number, src: Uint8Array): number {
+    if (!(addr >= this.fastBase && addr + size <= this.fastEnd)) return -1;
+    const h = this.h;
+    if (attrs === ATTR_DEFAULT_U32) attrs = h.regionAttrs[this.fastRegion]!;
+    else if ((attrs & ATTR_TAGGED) !== 0) return -1;
+    if (attrInnerCache(attrs) < WT) return -1;
+    return h.l1Hit(this.pe, kind, addr, size, attrs, src);
   }
 
   /** The region the last plain cacheable access decoded to, and its bounds (fastEnd 0: none yet). */

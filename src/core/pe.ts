@@ -97,6 +97,11 @@ const FAULT_NAMES: readonly Fault[] = ['address-size', 'translation', 'access-fl
 export class Pe {
   memLink: RequestPort | undefined = undefined;
   readonly respHandler: number;
+  /** Event: a part of window slot `w` completed (for parts done on the spot out of FIFO order). */
+  private readonly partHandler: number;
+  /** A store's bytes for tryHit, and as words. */
+  private readonly hitBuf = new Uint8Array(64);
+  private readonly hitBuf32 = LITTLE_ENDIAN ? new Int32Array(this.hitBuf.buffer) : undefined;
   /** Called once when the PE has run out of ops and every op has completed. */
   onFinish: (() => void) | undefined = undefined;
   /**
@@ -299,6 +304,7 @@ export class Pe {
     this.data32 = LITTLE_ENDIAN && td.byteOffset % 4 === 0 && td.byteLength % 4 === 0 ? new Int32Array(td.buffer, td.byteOffset, td.byteLength / 4) : undefined;
     this.invLineBytes = Number.isInteger(Math.log2(cfg.lineBytes)) ? 1 / cfg.lineBytes : 0;
     this.respHandler = q.register(`${name}.response`, (id) => this.onResponse(id));
+    this.partHandler = q.register(`${name}.part-done`, (w) => this.partDone(w));
     // A step replaced by an earlier one still fires: only the one at stepAt acts (else they multiply).
     this.stepHandler = q.register(`${name}.step`, () => { if (this.q.now !== this.stepAt) return; this.stepAt = -1; this.tryIssue(); });
     const c = { unit: 'count' }, cy = { unit: 'cycles' }, by = { unit: 'bytes' };
@@ -622,8 +628,17 @@ export class Pe {
     const w = this.openSlot(op, isStore, parts, !isStore, addr, size, now);
     this.countGranules(b0, ng, isStore, 1);
     const kind = op === OP_LOAD ? REQ_READ : isStore ? REQ_WRITE : REQ_FETCH;
-    if (parts === 1) this.sendPart(w, kind, size, 0);
-    else {
+    if (parts === 1) {
+      // An L1 hit the port decides on the spot needs no request (only when nothing waits for the bytes).
+      const link = this.memLink!;
+      let at = -1;
+      if (link.tryHit !== undefined && !slot.wait) {
+        if (isStore) this.storeBytes(this.hitBuf, this.hitBuf32, 0, size, 0);
+        at = link.tryHit(kind, addr, size, this.opAttrs, this.hitBuf);
+      }
+      if (at >= 0) { this.stats.requests++; this.partDoneAt(w, at); }
+      else this.sendPart(w, kind, size, 0);
+    } else {
       const firstLen = (line + 1) * lb - addr;
       this.sendPart(w, kind, firstLen, 0);
       this.sendPart(w, kind, size - firstLen, firstLen);
@@ -974,14 +989,18 @@ export class Pe {
 
   /** Writes the bytes a store part carries into request `id`'s data slice. */
   private fillStoreData(id: number, len: number, opOffset: number): void {
-    const table = this.table, slot = this.slot;
-    const d = table.data, off = table.dataOffset(id);
+    this.storeBytes(this.table.data, this.data32, this.table.dataOffset(id), len, opOffset);
+  }
+
+  /** Writes the `len` bytes of the store in `slot` from `opOffset` on to d[off..] (d32: d as words, if aligned). */
+  private storeBytes(d: Uint8Array, d32: Int32Array | undefined, off: number, len: number, opOffset: number): void {
+    const slot = this.slot;
     const bytes = slot.bytes;
     if (bytes !== undefined) d.set(bytes.subarray(opOffset, opOffset + len), off);
-    else if (this.data32 !== undefined && (opOffset & 3) === 0 && (len & 3) === 0 && (off & 3) === 0) {
+    else if (d32 !== undefined && (opOffset & 3) === 0 && (len & 3) === 0 && (off & 3) === 0) {
       // Whole words (offsets are small integers): on a little-endian host the value's 8 bytes
       // are the words lo, hi, repeating from the op's start, so this writes the same bytes.
-      const d32 = this.data32, w0 = off >>> 2, k0 = opOffset >>> 2, lo = slot.valueLo, hi = slot.valueHi;
+      const w0 = off >>> 2, k0 = opOffset >>> 2, lo = slot.valueLo, hi = slot.valueHi;
       for (let k = 0, n = len >>> 2; k < n; k++) d32[w0 + k] = ((k0 + k) & 1) === 0 ? lo : hi;
     } else {
       const lo = slot.valueLo, hi = slot.valueHi;
@@ -1000,12 +1019,24 @@ export class Pe {
   private tookOnTheSpot(id: number): void {
     const at = this.memLink!.completedAt;
     if (at === undefined || at < 0) return;
+    if (!this.syncFits(at)) { this.q.schedule(this.respHandler, at - this.q.now, id); return; }
+    this.pushSync(this.takeResult(id), at);
+  }
+
+  /** A part of the op in window slot `w` completed on the spot (no request): it retires at `at`. */
+  private partDoneAt(w: number, at: number): void {
+    if (this.syncFits(at)) this.pushSync(w, at);
+    else this.q.schedule(this.partHandler, at - this.q.now, w);
+  }
+
+  /** Whether a completion at `at` can join the FIFO of on-the-spot completions (room, and not earlier than its last). */
+  private syncFits(at: number): boolean {
     const mask = this.syncMask;
-    if (this.syncLen > mask || (this.syncLen > 0 && at < this.syncAt[(this.syncHead + this.syncLen - 1) & mask]!)) {
-      this.q.schedule(this.respHandler, at - this.q.now, id);
-      return;
-    }
-    const w = this.takeResult(id);
+    return !(this.syncLen > mask || (this.syncLen > 0 && at < this.syncAt[(this.syncHead + this.syncLen - 1) & mask]!));
+  }
+
+  private pushSync(w: number, at: number): void {
+    const mask = this.syncMask;
     const i = (this.syncHead + this.syncLen) & mask;
     this.syncSlot[i] = w; this.syncAt[i] = at;
     this.syncLen++;
@@ -1025,14 +1056,19 @@ export class Pe {
   }
 
   private onResponse(id: number): void {
-    if (this.syncLen > 0) this.retireSync(this.q.now);
     if (this.table.tag[id] === WALK_TAG) {
+      if (this.syncLen > 0) this.retireSync(this.q.now);
       this.takeWalkData(id);
       this.walkAdvance();
       this.tryIssue();
       return;
     }
-    const w = this.takeResult(id);
+    this.partDone(this.takeResult(id));
+  }
+
+  /** A part of the op in window slot `w` completed now (a response, or a part done on the spot that could not join the FIFO). */
+  private partDone(w: number): void {
+    if (this.syncLen > 0) this.retireSync(this.q.now);
     if (--this.wParts[w]! > 0) return;
     this.opDone(w, this.q.now);
     if (this.exhausted && !this.haveOp) { this.checkFinished(); if (this.syncLen > 0) this.scheduleStep(this.syncAt[this.syncHead]!); return; }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProgramOpSource, prog, type OpResult, type Program } from '../core/index.js';
+import { packAttrs } from '../mem/mem-attrs.js';
+import type { RequestPort } from '../sim/index.js';
 import { buildSystem } from './test-helpers.js';
 
 const RAM = 0x80_0000_0000;
@@ -164,5 +166,66 @@ describe('single-PE memory ordering', () => {
       });
       expect(seen).toEqual(expected);
     }), { numRuns: 60, seed: 7 });
+  });
+});
+
+describe('L1 hits decided without a request (RequestPort.tryHit)', () => {
+  /** The PE's port as seen through a wrapper: `hits` counts tryHit's hits; `withHit` false hides tryHit. */
+  class PortView implements RequestPort {
+    hits = 0;
+    tryHit?: RequestPort['tryHit'];
+    constructor(private readonly inner: RequestPort, withHit: boolean) {
+      if (withHit) {
+        this.tryHit = (kind, addr, size, attrs, src) => {
+          const at = inner.tryHit!(kind, addr, size, attrs, src);
+          if (at >= 0) this.hits++;
+          return at;
+        };
+      }
+    }
+    get available(): number { return this.inner.available; }
+    get onCredit(): (() => void) | undefined { return this.inner.onCredit; }
+    set onCredit(f: (() => void) | undefined) { this.inner.onCredit = f; }
+    get completedAt(): number | undefined { return this.inner.completedAt; }
+    trySend(id: number): boolean { return this.inner.trySend(id); }
+  }
+
+  it('give the same stats, cycles and memory as sending every access as a request (property)', async () => {
+    const fc = await import('fast-check');
+    const WT = packAttrs({ memType: 'Normal', inner: { cache: 'WT', readAllocate: true, writeAllocate: true }, outer: { cache: 'WT', readAllocate: true, writeAllocate: true }, shareability: 'ISH' });
+    const op = fc.record({
+      kind: fc.constantFrom('load', 'store', 'fetch', 'compute'),
+      off: fc.integer({ min: 0, max: 767 }),
+      size: fc.constantFrom(1, 4, 8, 16),
+      value: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+      wt: fc.boolean(),
+      wait: fc.boolean(),
+    });
+    const program = (ops: { kind: string; off: number; size: number; value: number; wt: boolean; wait: boolean }[]) => function* (): Program {
+      for (const o of ops) {
+        const a = RAM + 0x10000 + o.off, attrs = o.wt ? { attrs: WT } : {};
+        if (o.kind === 'store') yield prog.store(a, o.size, o.value, attrs);
+        else if (o.kind === 'fetch') yield prog.fetch(a, o.size);
+        else if (o.kind === 'compute') yield prog.compute(o.value % 64);   // lets fills land, so later accesses hit
+        else yield prog.load(a, o.size, { ...attrs, wait: o.wait });
+      }
+    };
+    let hitsSeen = 0;
+    fc.assert(fc.property(fc.array(fc.array(op, { minLength: 30, maxLength: 150 }), { minLength: 1, maxLength: 3 }), (perPe) => {
+      const outcome = (withHit: boolean) => {
+        const sys = buildSystem('neoverse-n1', [`core.count=${perPe.length}`, 'cache.l1d.sizeBytes=1024', 'cache.l1d.ways=2']);
+        const views = sys.pes.map((pe) => (pe.memLink = new PortView(pe.memLink!, withHit)));
+        perPe.forEach((ops, i) => sys.attach(i, new ProgramOpSource(program(ops)(), `p${i}`)));
+        const out = sys.run({ watchdogCycles: 200_000 });
+        const mem = new Uint8Array(1040);
+        sys.caches.readCoherentInto(RAM + 0x10000, mem.length, mem, 0);
+        return { cycles: out.cycles, stats: JSON.stringify(sys.stats.toTree()), mem: [...mem], hits: views.reduce((n, v) => n + v.hits, 0) };
+      };
+      const fast = outcome(true), slow = outcome(false);
+      hitsSeen += fast.hits;
+      expect(slow.hits).toBe(0);
+      expect({ ...fast, hits: 0 }).toEqual({ ...slow, hits: 0 });
+    }), { numRuns: 40, seed: 11 });
+    expect(hitsSeen).toBeGreaterThan(100);   // the property was about hits that took the short path
   });
 });

@@ -1,5 +1,6 @@
 import type { EventQueue } from './event-queue.js';
 import type { Cycle } from './time.js';
+import type { ReqKind } from './request-table.js';
 
 /** The sending side of a connection, as a requester sees it (a Link, or a block's input port). */
 export interface RequestPort {
@@ -15,6 +16,12 @@ export interface RequestPort {
    * sender owns the id again), or -1 when a response will come as usual.
    */
   readonly completedAt?: number;
+  /**
+   * Optional: performs a plain access that the receiver can decide on the spot without a request
+   * (for the cache hierarchy, an L1 hit; see CpuPort.tryHit) and returns the cycle it completes,
+   * or -1 with nothing changed (send a request as usual). `src` holds a write's bytes from 0.
+   */
+  tryHit?(kind: ReqKind, addr: number, size: number, attrs: number, src: Uint8Array): number;
 }
 
 /** Where a target sends its responses: after `extra` cycles plus the path's own latency. Never refuses. */
