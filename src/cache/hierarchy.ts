@@ -157,6 +157,8 @@ export class CacheHierarchy {
   private readonly buf2: Uint8Array;
   private readonly sharers: Int32Array;
   private readonly prefetchNextLine: boolean;
+  /** Whether the snoop filter is kept (more than one cluster; see addHolder). */
+  private readonly tracking: boolean;
   /** Whether the interconnect acknowledges writes that allow it early (interconnect.postedWrites). */
   private readonly postedWrites: boolean;
   /** Whether an L3 exists and caches Normal outer-cacheable lines. */
@@ -208,7 +210,8 @@ export class CacheHierarchy {
     this.l3SystemCache = c.l3.kind === 'system-cache';
     this.l3 = this.hasL3 ? new Level('system.l3', geom(c.l3), c.l3.replacement, o.rng, c.l3.hitLatency, c.l3.tagLatency, { readyAt: false, generations: false }) : undefined;
     const linesPerCluster = (c.l2.sizeBytes + this.clusterSize * (c.l1d.sizeBytes + c.l1i.sizeBytes)) / lb;
-    this.filter = new SnoopFilter(this.clusters, Math.min(1 << 22, linesPerCluster * this.clusters));
+    this.tracking = this.clusters > 1;
+    this.filter = new SnoopFilter(this.clusters, this.tracking ? Math.min(1 << 22, linesPerCluster * this.clusters) : 16);
     this.buf = this.scratch(0, lb);
     this.buf2 = this.scratch(1, lb);
     this.sharers = new Int32Array(this.clusters);
@@ -340,7 +343,7 @@ export class CacheHierarchy {
       // it the filter already does (every path that installs an L2 line adds it), and a lookup
       // in the set victim() just scanned is cheaper than a probe of the filter's table.
       const k = this.clusterOf(pe);
-      if (this.l2[k]!.arr.lookup(line) < 0) this.filter.add(line, k);
+      if (this.l2[k]!.arr.lookup(line) < 0) this.addHolder(line, k);
     }
     l1.arr.touch(slot);
     const k = this.clusterOf(pe);
@@ -474,7 +477,7 @@ export class CacheHierarchy {
     l2.arr.state[slot] = (alone ? MoesiState.E : MoesiState.S) | dirty;
     l2.readyAt[slot] = ready;
     l2.arr.touch(slot);
-    this.filter.add(line, k);
+    this.addHolder(line, k);
     if (this.cfg.l2.inclusion === 'exclusive') {
       // An exclusive L2 hands the line to the L1 (keeping it only for the instruction side).
       if (dataSide) { this.l1dTakesDirty = dirty; l2.arr.invalidate(slot); return ready; }
@@ -493,7 +496,7 @@ export class CacheHierarchy {
    */
   private prefetch(k: number, line: number, attrs: number, leaveAt: number): void {
     const l2 = this.l2[k]!;
-    if (l2.arr.lookup(line) >= 0 || this.filter.count(line) > 0) return;
+    if (l2.arr.lookup(line) >= 0 || (this.tracking ? this.filter.count(line) > 0 : this.clusterHolds(0, line))) return;
     if (this.map.find(line * this.lineBytes, this.lineBytes) < 0) return;
     const m = this.mshr[k]!;
     if (m.inUse >= m.capacity || m.find(line) >= 0) return;
@@ -506,7 +509,7 @@ export class CacheHierarchy {
     l2.readyAt[slot] = (from & FROM_L3) !== 0 ? leaveAt + this.hnLatency + this.l3!.hitLatency + this.downLatency
       : this.memoryFill(k, line, attrs, leaveAt + (this.hasL3 ? this.l3!.tagLatency : 0));
     if (this.timeline !== undefined) this.traceL2Miss(l2, 'prefetch', line, leaveAt, l2.readyAt[slot]!, 'L3');
-    this.filter.add(line, k);
+    this.addHolder(line, k);
     l2.stats.prefetches++;
     this.buf.set(demand.subarray(0, this.lineBytes));
   }
@@ -732,7 +735,7 @@ export class CacheHierarchy {
    */
   private snoopOthers(k: number, line: number, unique: boolean, dataSide: boolean): number {
     if (this.clusters === 1) return 0;                       // no other cluster to snoop
-    const n = this.filter.sharers(line, this.sharers);
+    const n = this.holders(line);
     let res = 0;
     for (let i = 0; i < n; i++) {
       const o = this.sharers[i]!;
@@ -786,7 +789,7 @@ export class CacheHierarchy {
     }
     if (invalidate) {
       if (s2 >= 0) l2.arr.invalidate(s2);
-      this.filter.remove(line, o);
+      this.removeHolder(line, o);
       return res;
     }
     // A shared snoop: the cluster keeps a copy.
@@ -864,7 +867,7 @@ export class CacheHierarchy {
       l2.arr.state[s] = (this.othersHold(k, line) ? MoesiState.S : MoesiState.E) | (dirty ? STATE_DIRTY : 0);
       l2.readyAt[s] = 0;
       if (c2.writebackTouches) l2.arr.touch(s);
-      this.filter.add(line, k);
+      this.addHolder(line, k);
       return;
     }
     if (dirty) this.writeBelowL2(line, data, 0, true);
@@ -911,17 +914,37 @@ export class CacheHierarchy {
     }
     // An inclusive L2 has just emptied the whole cluster of the line (writeBelowL2 installs nothing
     // above the L3): no need to look.
-    if (this.cfg.l2.inclusion === 'inclusive') this.filter.remove(line, k);
+    if (this.cfg.l2.inclusion === 'inclusive') this.removeHolder(line, k);
     else this.forgetIfGone(k, line);
   }
 
   /** Drops cluster k from the filter for `line` once none of its caches holds it. */
   private forgetIfGone(k: number, line: number): void {
-    if (this.l2[k]!.arr.lookup(line) >= 0) return;
+    if (this.tracking && !this.clusterHolds(k, line)) this.filter.remove(line, k);
+  }
+
+  /** Whether some cache of cluster k (its L2, L1Ds or L1Is) holds `line`. */
+  private clusterHolds(k: number, line: number): boolean {
+    if (this.l2[k]!.arr.lookup(line) >= 0) return true;
     for (let p = k * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) {
-      if (this.l1d[p]!.arr.lookup(line) >= 0 || this.l1i[p]!.arr.lookup(line) >= 0) return;
+      if (this.l1d[p]!.arr.lookup(line) >= 0 || this.l1i[p]!.arr.lookup(line) >= 0) return true;
     }
-    this.filter.remove(line, k);
+    return false;
+  }
+
+  /**
+   * The snoop filter is kept only with more than one cluster (`tracking`): with one, every snoop
+   * and maintenance path either has no other cluster to ask or asks cluster 0, which answers
+   * from its own caches (a cluster that does not hold the line changes nothing and counts no
+   * snoop), so "cluster 0 may hold it" is as good as the exact answer and costs no table upkeep.
+   */
+  private addHolder(line: number, k: number): void { if (this.tracking) this.filter.add(line, k); }
+  private removeHolder(line: number, k: number): void { if (this.tracking) this.filter.remove(line, k); }
+  /** The clusters that may hold `line`, in this.sharers[0..n); returns n. */
+  private holders(line: number): number {
+    if (this.tracking) return this.filter.sharers(line, this.sharers);
+    this.sharers[0] = 0;
+    return 1;
   }
 
   /**
@@ -991,7 +1014,7 @@ export class CacheHierarchy {
     if (dirty) arr.readBytes(slot, 0, data, 0, this.lineBytes);
     arr.invalidate(slot);
     // An inclusive L3 back-invalidates every cluster holding the line; their dirty data wins.
-    const n = this.filter.sharers(line, this.sharers);
+    const n = this.holders(line);
     const saved = this.l3SaveBuf; saved.set(this.buf);
     for (let i = n - 1; i >= 0; i--) {
       const r = this.snoopCluster(this.sharers[i]!, line, true, true);
@@ -1301,7 +1324,7 @@ export class CacheHierarchy {
       arr.writeBytes(slot, 0, this.buf, 0, this.lineBytes);
       arr.touch(slot);
       li.readyAt[slot] = ready;
-      this.filter.add(line, k);
+      this.addHolder(line, k);
     }
     if ((t.flags[id]! & REQ_FLAG_NO_DATA) === 0) this.copyOut(id, off, size);
     if (this.timeline !== undefined) this.traceMiss(li, id, line, ready);
@@ -1377,7 +1400,7 @@ export class CacheHierarchy {
       l2.arr.writeBytes(slot, 0, this.buf, 0, this.lineBytes);
       l2.arr.state[slot] = this.othersHold(k, line) ? MoesiState.S : MoesiState.E;
       l2.readyAt[slot] = ready;
-      this.filter.add(line, k);
+      this.addHolder(line, k);
     }
     return ready;
   }
@@ -1493,7 +1516,7 @@ export class CacheHierarchy {
     const all = effectiveShareability(attrs) !== Shareability.NSH;
     let cost = l1.tagLatency + this.l2[k]!.tagLatency;
     let dirty = false, snooped = false;
-    const n = all ? this.filter.sharers(line, this.sharers) : 0;
+    const n = all ? this.holders(line) : 0;
     // Own cluster first, then the others the filter names (exact: no false negatives).
     const lb = this.lineBytes;
     const data = this.cmoBuf;
@@ -1605,7 +1628,7 @@ export class CacheHierarchy {
       if (this.othersHold(k, line)) { this.snoopOthers(k, line, true, true); cost += this.cfg.snoopLatency; }
       if (this.cfg.dic) this.invalidateClusterIcaches(k, line);
       let s = l1.arr.lookup(line);
-      if (s < 0) { s = this.installL1d(pe, line, attrs); l1.readyAt[s] = 0; this.filter.add(line, k); }
+      if (s < 0) { s = this.installL1d(pe, line, attrs); l1.readyAt[s] = 0; this.addHolder(line, k); }
       this.buf.fill(0);
       l1.arr.writeBytes(s, 0, this.buf, 0, lb);
       l1.arr.state[s] = MoesiState.M;
