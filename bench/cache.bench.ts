@@ -8,7 +8,7 @@
  *   Why 32 KiB and not 1 MB: xz -6 (bt4 match finder) makes ~1,500 lackey accesses per input
  *   byte, so 1 MB would be ~1.5 billion accesses (~20 GB of lackey text, an hour of valgrind);
  *   32 KiB gives the ~50M the issue asks for in about a minute of recording. The trace is
- *   recorded once and kept in $TMPDIR (armsim-bench-xz6-32768-lackey-v1.trace, plus a .json
+ *   recorded once and kept in $TMPDIR (armsim-bench-xz6-32768-lackey-v2.trace, plus a .json
  *   describing it); delete both to record again.
  * - `cache-replay-misses`: 2M random 8-byte loads (70%) and stores over 128 MiB, four times the
  *   32 MiB L3 of neoverse-n1 (no override needed), so nearly every access misses L1D and L2 and
@@ -133,7 +133,7 @@ const MISS_SPAN = 128 * MiB;           // 4 x the 32 MiB L3 of neoverse-n1
 const TARGET_MISS_MOPS = 0.5;
 
 function missTrace(): string {
-  const path = benchTracePath(`armsim-bench-cache-misses-${MISS_OPS}-${MISS_SPAN}-v1.trace`);
+  const path = benchTracePath(`armsim-bench-cache-misses-${MISS_OPS}-${MISS_SPAN}-v2.trace`);
   if (existsSync(path)) return path;
   return cachedFile(path, (temp) => {
     const w = TraceWriter.create(temp, { agents: 1, addressKind: 'physical', source: 'bench' });

@@ -22,7 +22,7 @@ const OPS = 10_000_000;
 const TARGET_MOPS = 3;
 
 function traceFile(): string {
-  const path = join(tmpdir(), `armsim-bench-replay-${OPS}-v1.trace`);
+  const path = join(tmpdir(), `armsim-bench-replay-${OPS}-v2.trace`);
   if (existsSync(path)) return path;
   const w = TraceWriter.create(path, { agents: 1, addressKind: 'physical', source: 'bench' });
   const rng = new Rng(42);

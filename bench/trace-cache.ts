@@ -102,7 +102,7 @@ function firstLine(cmd: string, args: string[]): string {
  * valgrind or xz is missing.
  */
 export function xzLackeyTrace(inputBytes: number): LackeyTraceInfo {
-  const stem = `armsim-bench-xz6-${inputBytes}-lackey-v1`;
+  const stem = `armsim-bench-xz6-${inputBytes}-lackey-v2`;
   const tracePath = benchTracePath(`${stem}.trace`);
   const metaPath = benchTracePath(`${stem}.json`);
   if (existsSync(tracePath) && existsSync(metaPath)) {

@@ -55,7 +55,7 @@ describe('importLackey', () => {
     const res = importLackey(input, output, { chunkOps: 4 });
     expect(res).toEqual({ records: 8, fetches: 2, loads: 4, stores: 4, ops: 1 + 1 + 1 + 2 + 1 + 3 + 4 + 1 });
     const r = TraceReader.open(output);
-    expect(r.header).toEqual({ version: 1, agents: 1, addressKind: 'virtual', source: 'lackey' });
+    expect(r.header).toEqual({ version: 2, agents: 1, addressKind: 'virtual', source: 'lackey' });
     r.close();
     expect(readOps(output)).toEqual([
       { op: I, addr: 0x04016d10, size: 3, lo: 0, hi: 0 },

@@ -92,7 +92,7 @@ describe('round trip', () => {
     for (const o of ops) mem.push(o.agent, o.op, o.addr, o.size, o.lo, o.hi);
 
     const r = TraceReader.open(file);
-    expect(r.header).toEqual({ version: 1, agents, addressKind: 'physical', source: 'test' });
+    expect(r.header).toEqual({ version: 2, agents, addressKind: 'physical', source: 'test' });
     for (let a = 0; a < agents; a++) {
       const expected = ofAgent(ops, a);
       const fromFile = drain(r.cursor(a));
@@ -268,8 +268,8 @@ describe('bad files', () => {
   it('not a trace, an empty file, another format version', () => {
     expectUserError(() => TraceReader.open(variant('x.json', Buffer.from('{"not": "a trace"}\n'))), 'x.json', /not an armsim trace/);
     expectUserError(() => TraceReader.open(variant('empty.trace', Buffer.alloc(0))), 'empty.trace', /not an armsim trace/);
-    const v2 = Buffer.from(bytes); v2[7] = 2;
-    expectUserError(() => TraceReader.open(variant('v2.trace', v2)), /format version 2; this armsim reads version 1/);
+    const v3 = Buffer.from(bytes); v3[7] = 3;
+    expectUserError(() => TraceReader.open(variant('v3.trace', v3)), /format version 3; this armsim reads versions 1 and 2/);
     expectUserError(() => TraceReader.open(tmp('absent.trace')), 'absent.trace', /cannot open/);
   });
 
@@ -304,6 +304,59 @@ describe('bad files', () => {
       else expectUserError(() => r.cursor(0).next(), `rules-${k}.trace`, /corrupt chunk at byte \d+ \(agent 0\): /, msg);
       r.close();
     });
+  });
+});
+
+describe('value columns', () => {
+  const variant = (name: string, data: Uint8Array): string => { const f = tmp(name); fs.writeFileSync(f, data); return f; };
+  const packr = new Packr({ moreTypes: true, useRecords: false });
+  const frame = (agent: number, payload: Uint8Array): Buffer => {
+    const h = Buffer.alloc(16);
+    h.writeUInt32LE(0x46435254, 0); h.writeUInt32LE(agent, 4); h.writeUInt32LE(payload.length, 8); h.writeUInt32LE(crc32(payload), 12);
+    return Buffer.concat([h, payload]);
+  };
+  /** A one-chunk file of format `version` whose chunk has only op, addr and size. */
+  const withoutValues = (name: string, version: number): string => {
+    const counts = Buffer.alloc(8); counts.writeDoubleLE(2, 0);
+    return variant(name, Buffer.concat([
+      Buffer.from(`ARMTRC\0${String.fromCharCode(version)}`, 'latin1'),
+      frame(0xfffffffe, packr.pack({ version, agents: 1, addressKind: 'physical', source: 'hand' })),
+      frame(0, packr.pack({ length: 2, op: new Uint8Array([0, 1]), addr: new Float64Array([64, 128]), size: new Uint8Array([8, 8]) })),
+      frame(0xffffffff, counts),
+    ]));
+  };
+
+  it('the writer leaves all-zero value columns out (a smaller file) and they read back as zeros', () => {
+    const write = (name: string, value: number): { file: string; bytes: number } => {
+      const file = tmp(name);
+      const w = TraceWriter.create(file, { agents: 1, addressKind: 'physical', source: 'test' }, { chunkOps: 100 });
+      for (let i = 0; i < 100; i++) w.push(0, i % 2 === 0 ? OpCode.Load : OpCode.Store, i * 64, 8, i === 99 ? value : 0, 0);
+      w.close();
+      return { file, bytes: fs.statSync(file).size };
+    };
+    const zero = write('zero-values.trace', 0), one = write('one-value.trace', 7);
+    expect(one.bytes - zero.bytes).toBeGreaterThanOrEqual(100 * 4);      // valueLo, a u32 column of 100 ops
+    expect(one.bytes - zero.bytes).toBeLessThan(100 * 8);                // valueHi is left out of both
+    for (const [f, v] of [[zero.file, 0], [one.file, 7]] as const) {
+      const r = TraceReader.open(f);
+      const c = r.cursor(0).next()!;
+      expect(c.valueLo).toBeInstanceOf(Uint32Array);
+      expect(Array.from(c.valueLo)).toEqual(Array.from({ length: 100 }, (_, i) => (i === 99 ? v : 0)));
+      expect(Array.from(c.valueHi)).toEqual(new Array(100).fill(0));
+      r.close();
+    }
+  });
+
+  it('a version-2 chunk may omit them; a version-1 chunk may not', () => {
+    const r2 = TraceReader.open(withoutValues('v2-novalues.trace', 2));
+    expect(r2.header.version).toBe(2);
+    const c = r2.cursor(0).next()!;
+    expect([Array.from(c.addr), Array.from(c.valueLo), Array.from(c.valueHi)]).toEqual([[64, 128], [0, 0], [0, 0]]);
+    r2.close();
+    const r1 = TraceReader.open(withoutValues('v1-novalues.trace', 1));
+    expect(r1.header.version).toBe(1);
+    expectUserError(() => r1.cursor(0).next(), 'v1-novalues.trace', /corrupt chunk at byte \d+ \(agent 0\): column valueLo is not a Uint32Array of 2 elements/);
+    r1.close();
   });
 });
 
@@ -345,6 +398,6 @@ describe('streaming', () => {
     m.push(0, OpCode.Load, 0, 8, 0, 0);
     expect(drain(m.cursor(0)).map((c) => c.length)).toEqual([1]);
     expect(() => m.push(0, OpCode.Load, 0, 8, 0, 0)).toThrow(/push after cursor/);
-    expect(m.header).toEqual({ version: 1, agents: 1, addressKind: 'physical', source: 'memory' });
+    expect(m.header).toEqual({ version: 2, agents: 1, addressKind: 'physical', source: 'memory' });
   });
 });

@@ -2,14 +2,16 @@
  * Binary trace files: a streaming writer, a streaming reader with one cursor per agent, and an
  * in-memory trace with the same chunk shape.
  *
- * On-disk layout, version 1 (every integer little-endian):
+ * On-disk layout, version 2 (every integer little-endian):
  *
- *   offset 0   magic, 8 bytes: 'A' 'R' 'M' 'T' 'R' 'C' 0x00 <format version = 0x01>
+ *   offset 0   magic, 8 bytes: 'A' 'R' 'M' 'T' 'R' 'C' 0x00 <format version = 0x02>
  *   offset 8   header frame   (agent = 0xFFFFFFFE), payload: msgpack map
  *                { version, agents, addressKind: 'physical' | 'virtual', source, opCount? }
  *              chunk frames   (agent < agents), payload: msgpack map
  *                { length, op: Uint8Array, addr: Float64Array, size: Uint8Array,
- *                  valueLo: Uint32Array, valueHi: Uint32Array }      every column `length` long
+ *                  valueLo: Uint32Array, valueHi: Uint32Array }      every column `length` long;
+ *                valueLo or valueHi may be left out of a chunk in which it is all zeros (the
+ *                writer does: most traces store values below 2^32, or none), which reads as zeros
  *              footer frame   (agent = 0xFFFFFFFF), payload: `agents` f64 op counts, agent order
  *
  *   frame = 16-byte header { u32 FRAME_MAGIC ("TRCF" in file order), u32 agent,
@@ -25,6 +27,7 @@
  *   size     1..64 bytes for Load/Store/Fetch, 0 for the rest
  *   valueLo/valueHi  for Store, the little-endian 64-bit value whose bytes repeat to fill `size`;
  *            for SysRegWrite the value written; 0 otherwise
+ * Version 1 is version 2 with the value columns always present; readers take both, writers write 2.
  * A chunk holds at most the writer's chunk size (CHUNK_OPS by default) ops of one agent, and an
  * agent's chunks appear in op order. Chunks of different agents interleave in the order they
  * filled up.
@@ -47,7 +50,9 @@ import { Packr, Unpackr } from 'msgpackr';
 import { UserError } from '../sim/errors.js';
 import { MAX_ACCESS_BYTES, OpCode, isMemoryOp } from './ops.js';
 
-export const TRACE_VERSION = 1;
+export const TRACE_VERSION = 2;
+/** Format versions this reader takes (1: value columns always present). */
+const READ_VERSIONS = [1, 2];
 /** Ops per chunk unless the writer is told otherwise: ~1.2 MB of columns. */
 export const CHUNK_OPS = 65536;
 /** The largest chunk a reader accepts (bounds what a corrupt frame header can make it allocate). */
@@ -55,13 +60,13 @@ export const MAX_CHUNK_OPS = 1 << 20;
 /** The most agents a trace may name (the last two u32 agent numbers mark header and footer). */
 export const MAX_AGENTS = 65536;
 
-const MAGIC = Buffer.from([0x41, 0x52, 0x4d, 0x54, 0x52, 0x43, 0x00, TRACE_VERSION]); // ARMTRC\0\x01
+const MAGIC = Buffer.from([0x41, 0x52, 0x4d, 0x54, 0x52, 0x43, 0x00, TRACE_VERSION]); // ARMTRC\0\x02
 const FRAME_MAGIC = 0x46435254;          // bytes 54 52 43 46: "TRCF"
 const FRAME_HEADER_BYTES = 16;
 const HEADER_AGENT = 0xfffffffe;
 const FOOTER_AGENT = 0xffffffff;
 const MAX_HEADER_BYTES = 1 << 20;
-/** Per op: op u8 + addr f64 + size u8 + valueLo u32 + valueHi u32, plus generous msgpack slack. */
+/** Per op at most: op u8 + addr f64 + size u8 + valueLo u32 + valueHi u32, plus generous msgpack slack. */
 const MAX_CHUNK_PAYLOAD_BYTES = MAX_CHUNK_OPS * 18 + 4096;
 const MAX_ADDR = 2 ** 53;
 const MAX_OP_CODE = OpCode.Compute;
@@ -257,7 +262,11 @@ export class TraceWriter {
   }
 
   private flush(b: ColumnBuffer, agent: number): void {
-    this.writeFrame(agent, this.packr.pack(b.views()));
+    const c: Partial<TraceChunk> = b.views();
+    // An all-zero value column is left out (4 of the 18 bytes per op; valueHi of most traces).
+    if (allZero(c.valueLo!)) delete c.valueLo;
+    if (allZero(c.valueHi!)) delete c.valueHi;
+    this.writeFrame(agent, this.packr.pack(c));
     b.n = 0;
   }
 
@@ -289,6 +298,11 @@ export class TraceWriter {
       throw new UserError(`trace ${this.path}: cannot write: ${errText(e)}`);
     }
   }
+}
+
+function allZero(a: Uint32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) return false;
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -339,7 +353,7 @@ export class TraceReader {
     if (got === 0) fail('not an armsim trace (empty file)');
     if (!magic.subarray(0, prefix).equals(MAGIC.subarray(0, prefix))) fail('not an armsim trace (bad magic; expected "ARMTRC\\0" and a version byte)');
     if (got < MAGIC.length) fail(`truncated at byte ${got} (inside the ${MAGIC.length}-byte magic)`);
-    if (magic[7] !== TRACE_VERSION) fail(`trace format version ${magic[7]}; this armsim reads version ${TRACE_VERSION}`);
+    if (!READ_VERSIONS.includes(magic[7]!)) fail(`trace format version ${magic[7]}; this armsim reads versions ${READ_VERSIONS.join(' and ')}`);
 
     // Header record.
     const at = MAGIC.length;
@@ -356,7 +370,7 @@ export class TraceReader {
     if (crc32(hp) !== fh.readUInt32LE(12)) fail(`corrupt header record at byte ${at} (CRC32 mismatch)`);
     let raw: unknown;
     try { raw = unpackr.unpack(hp); } catch { fail(`corrupt header record at byte ${at} (not valid msgpack)`); }
-    const header = checkHeaderRecord(raw, fail);
+    const header = checkHeaderRecord(raw, magic[7]!, fail);
     const firstFrameAt = at + FRAME_HEADER_BYTES + headerBytes;
 
     // Footer: fixed size, so it sits exactly here if the writer finished.
@@ -477,12 +491,12 @@ export class TraceFileCursor implements TraceCursor {
       if (stored !== computed) this.fail(`corrupt chunk at byte ${at} (agent ${agent}): CRC32 mismatch (stored ${hex32(stored)}, computed ${hex32(computed)})`);
       let raw: unknown;
       try { raw = unpackr.unpack(p); } catch { this.fail(`corrupt chunk at byte ${at} (agent ${agent}): payload is not valid msgpack`); }
-      const problem = checkChunk(raw);
+      const problem = checkChunk(raw, this.reader.header.version);
       if (problem !== undefined) this.fail(`corrupt chunk at byte ${at} (agent ${agent}): ${problem}`);
       const c = raw as TraceChunk;
       this.ops += c.length;
       if (this.ops > this.expectedOps) this.fail(`corrupt: the footer says agent ${this.agent} has ${this.expectedOps} ops, the chunks hold more (at byte ${at})`);
-      return { length: c.length, op: c.op, addr: c.addr, size: c.size, valueLo: c.valueLo, valueHi: c.valueHi };
+      return { length: c.length, op: c.op, addr: c.addr, size: c.size, valueLo: c.valueLo ?? zeros(c.length), valueHi: c.valueHi ?? zeros(c.length) };
     }
   }
 
@@ -492,15 +506,15 @@ export class TraceFileCursor implements TraceCursor {
   }
 }
 
-function checkHeaderRecord(raw: unknown, fail: (what: string) => never): TraceHeader {
+function checkHeaderRecord(raw: unknown, version: number, fail: (what: string) => never): TraceHeader {
   if (typeof raw !== 'object' || raw === null) return fail('corrupt header record (not a map)');
   const r = raw as Record<string, unknown>;
-  if (r.version !== TRACE_VERSION) fail(`corrupt header record (version ${String(r.version)}, the magic says ${TRACE_VERSION})`);
+  if (r.version !== version) fail(`corrupt header record (version ${String(r.version)}, the magic says ${version})`);
   const agents = r.agents;
   if (!(typeof agents === 'number' && Number.isInteger(agents) && agents >= 1 && agents <= MAX_AGENTS)) fail(`corrupt header record (agents ${String(agents)}; expected an integer 1..${MAX_AGENTS})`);
   if (r.addressKind !== 'physical' && r.addressKind !== 'virtual') fail(`corrupt header record (addressKind ${String(r.addressKind)}; expected 'physical' or 'virtual')`);
   if (typeof r.source !== 'string') fail('corrupt header record (source is not a string)');
-  return { version: TRACE_VERSION, agents: agents as number, addressKind: r.addressKind as TraceHeader['addressKind'], source: r.source as string };
+  return { version, agents: agents as number, addressKind: r.addressKind as TraceHeader['addressKind'], source: r.source as string };
 }
 
 /** Per op code, the smallest legal size and (largest - smallest); unknown codes accept none. */
@@ -517,7 +531,7 @@ for (let o = 0; o < 256; o++) {
  * format's rules (two passes over the columns, no allocation): a trace is user input, and an op
  * code the core does not know would otherwise fail far from its cause.
  */
-function checkChunk(raw: unknown): string | undefined {
+function checkChunk(raw: unknown, version: number): string | undefined {
   if (typeof raw !== 'object' || raw === null) return 'payload is not a map';
   const c = raw as Record<string, unknown>;
   const n = c.length;
@@ -525,6 +539,7 @@ function checkChunk(raw: unknown): string | undefined {
   const columns: [string, new (n: number) => ArrayBufferView][] = [['op', Uint8Array], ['addr', Float64Array], ['size', Uint8Array], ['valueLo', Uint32Array], ['valueHi', Uint32Array]];
   for (const [name, type] of columns) {
     const col = c[name];
+    if (col === undefined && version >= 2 && (name === 'valueLo' || name === 'valueHi')) continue;   // all zeros
     if (!(col instanceof type) || (col as unknown as { length: number }).length !== n) return `column ${name} is not a ${type.name} of ${n} elements`;
   }
   const op = c.op as Uint8Array, addr = c.addr as Float64Array, size = c.size as Uint8Array;
@@ -561,6 +576,13 @@ function addrsOk(addr: Float64Array, n: number): boolean {
 }
 
 /** Walks the frames to say where a file without a footer ends (only on the error path). */
+/** A column of n zeros, for value columns a chunk leaves out (a view of one shared array: chunks are read-only). */
+let zeroColumn = new Uint32Array(0);
+function zeros(n: number): Uint32Array {
+  if (zeroColumn.length < n) zeroColumn = new Uint32Array(n);
+  return zeroColumn.subarray(0, n);
+}
+
 function diagnoseMissingFooter(fd: number, fileBytes: number, firstFrameAt: number, agents: number): string {
   const h = Buffer.alloc(FRAME_HEADER_BYTES);
   let at = firstFrameAt;
