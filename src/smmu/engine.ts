@@ -126,8 +126,14 @@ export class SmmuTxn {
   /** @internal */ cd: CdEntry | null = null;
   /** @internal The PA of the read that aborted (F_WALK_EABT FetchAddr). */ lastReadPa = 0;
   /** @internal */ steps: Generator<void, void, void> | null = null;
+  /** @internal The substream whose CD `resolve` wants fetched. */ cdSsid = 0;
+  /** @internal The walk `resolve` wants: input address, access, EL, and the incoming attributes (stage 2 only). */
+  wVaHi = 0; wVaLo = 0; wAccess: AccessType = AccessType.Read; wEl: 0 | 1 = 0; wIncoming = 0;
   /** @internal */ st: SmmuStreamStats | null = null;
 }
+
+/** What `SmmuEngine.resolve` needs next: nothing (the result is set), the STE, the CD, a stage-1 (or nested) walk, a stage-2 walk. */
+const R_DONE = 0, R_STE = 1, R_CD = 2, R_WALK_S1 = 3, R_WALK_S2 = 4;
 
 /** A blank result (status ok, nothing translated yet): what a translation fills in. */
 export function newSmmuResult(): SmmuResult {
@@ -306,7 +312,16 @@ export class SmmuEngine {
     const st = this.streamStat(req.streamId >>> 0);
     st.translations++;
     tx.st = st;
-    tx.steps = this.steps(tx);
+    let r: number;
+    try {
+      r = this.resolve(tx);
+    } catch (e) {
+      if (!(e instanceof Fault)) throw e;
+      this.onFault(tx, e);
+      r = R_DONE;
+    }
+    if (r === R_DONE) { tx.done = true; return tx; }    // no read needed (and none counted)
+    tx.steps = this.steps(tx, r);
     this.advance(tx);
     return tx;
   }
@@ -333,10 +348,10 @@ export class SmmuEngine {
   }
 
   /** The whole translation as steps that yield at each memory read (the read is in `tx.readPa`). */
-  private *steps(tx: SmmuTxn): Generator<void, void, void> {
+  private *steps(tx: SmmuTxn, r: number): Generator<void, void, void> {
     const res = tx.result, st = tx.st!;
     try {
-      yield* this.doTranslate(tx);
+      yield* this.doTranslate(tx, r);
     } catch (e) {
       if (!(e instanceof Fault)) throw e;
       this.onFault(tx, e);
@@ -357,22 +372,38 @@ export class SmmuEngine {
     return this.stalled.map((s) => ({ stag: s.stag, streamId: s.req.streamId }));
   }
 
-  private *doTranslate(tx: SmmuTxn): Generator<void, void, void> {
+  /**
+   * The translation as far as the engine's caches take it, without reading memory: sets
+   * `tx.result` and returns R_DONE (a hit, a bypass, or a Fault thrown), or says what must be
+   * read first: the STE (R_STE), the CD (R_CD, for `tx.cdSsid`) or a walk (R_WALK_S1 / R_WALK_S2,
+   * its operands in tx.w*; the miss is already counted). Run again after each fetch: the STE and
+   * CD found are kept in `tx`, so a hit is counted once. An IOTLB hit with cached STE and CD
+   * (most transactions) thus needs no steps at all (`begin`).
+   */
+  private resolve(tx: SmmuTxn): number {
     const req = tx.req, res = tx.result, st = tx.st!;
     const sid = req.streamId >>> 0;
-    const [vaHi, vaLo] = typeof req.iova === 'number' ? [Math.floor(req.iova / TWO_32), req.iova % TWO_32] : [req.iova.hi >>> 0, req.iova.lo >>> 0];
-    const regs = this.regs;
-    if ((regs.get(Reg.CR0) & CR0_SMMUEN) === 0) {
-      // SMMUEN=0: GBPA decides for all traffic (IHI 0070 6.3.14); no events.
-      const gbpa = regs.get(Reg.GBPA);
-      if ((gbpa & GBPA_ABORT) !== 0 || vaHi >= 2 ** (this.config.oasBits - 32)) throw new Fault(newEvent(0), SILENT, 0);
-      res.via = 'gbpa';
-      res.pa = vaHi * TWO_32 + vaLo;
-      res.attrs = this.overrideAttrs(req.attrs ?? NORMAL_WB_RWA_OSH, (gbpa >>> 4) & 1, gbpa & 0xf, (gbpa >>> 12) & 3);
-      return;
+    let vaHi: number, vaLo: number;
+    if (typeof req.iova === 'number') { vaHi = Math.floor(req.iova / TWO_32); vaLo = req.iova % TWO_32; }
+    else { vaHi = req.iova.hi >>> 0; vaLo = req.iova.lo >>> 0; }
+    let se = tx.ste;
+    if (se === null) {
+      // (Decided once, at the start: a fetch that follows does not look at CR0 again.)
+      const regs = this.regs;
+      if ((regs.get(Reg.CR0) & CR0_SMMUEN) === 0) {
+        // SMMUEN=0: GBPA decides for all traffic (IHI 0070 6.3.14); no events.
+        const gbpa = regs.get(Reg.GBPA);
+        if ((gbpa & GBPA_ABORT) !== 0 || vaHi >= 2 ** (this.config.oasBits - 32)) throw new Fault(newEvent(0), SILENT, 0);
+        res.via = 'gbpa';
+        res.pa = vaHi * TWO_32 + vaLo;
+        res.attrs = this.overrideAttrs(req.attrs ?? NORMAL_WB_RWA_OSH, (gbpa >>> 4) & 1, gbpa & 0xf, (gbpa >>> 12) & 3);
+        return R_DONE;
+      }
+      const hit = this.steCache.get(sid);
+      if (hit === undefined) return R_STE;
+      st.steHits++;
+      se = tx.ste = hit;
     }
-    const se = yield* this.steFor(tx, sid, st);
-    tx.ste = se;
     if (se.abort) throw new Fault(newEvent(0), SILENT, 0); // Config 0b0xx: abort, no event (IHI 0070 5.2)
     const ste = se.ste;
     let priv = req.privileged === true;
@@ -385,23 +416,29 @@ export class SmmuEngine {
     if (se.bypass) {
       if (vaHi >= 2 ** (this.config.oasBits - 32)) throw this.fault(EvtType.F_ADDR_SIZE, CONFIG, 0);
       res.via = 'bypass'; res.pa = vaHi * TWO_32 + vaLo; res.attrs = incoming;
-      return;
+      return R_DONE;
     }
     // Stage 1: which CD (IHI 0070 5.2 S1CDMax/S1DSS; 3.9 "Substreams").
-    let ce: CdEntry | null = null;
-    if (se.s1) {
+    let ce: CdEntry | null = tx.cd;
+    if (se.s1 && ce === null) {
       const ssv = req.ssv === true, ssid = ssv ? (req.substreamId ?? 0) >>> 0 : 0;
+      let want = -1;                                        // -1: no CD (S1DSS=bypass)
       if (ste.S1CDMax === 0) {
         if (ssv) throw this.fault(EvtType.C_BAD_SUBSTREAMID, CONFIG, 0);
-        ce = yield* this.cdFor(tx, se, sid, 0, st);
+        want = 0;
       } else if (!ssv) {
         if (ste.S1DSS === S1Dss.Terminate) throw this.fault(EvtType.F_STREAM_DISABLED, CONFIG, 0);
-        if (ste.S1DSS === S1Dss.Substream0) ce = yield* this.cdFor(tx, se, sid, 0, st);
+        if (ste.S1DSS === S1Dss.Substream0) want = 0;
       } else {
         if (ssid >= 2 ** ste.S1CDMax || (ste.S1DSS === S1Dss.Substream0 && ssid === 0)) throw this.fault(EvtType.C_BAD_SUBSTREAMID, CONFIG, 0);
-        ce = yield* this.cdFor(tx, se, sid, ssid, st);
+        want = ssid;
       }
-      tx.cd = ce;
+      if (want >= 0) {
+        const hit = this.cdCache.get(sid * 2 ** 20 + want);
+        if (hit === undefined) { tx.cdSsid = want; return R_CD; }
+        st.cdHits++;
+        ce = tx.cd = hit;
+      }
     }
     const access = req.access === SmmuAccess.Write ? AccessType.Write : exec ? AccessType.Fetch : AccessType.Read;
     const el: 0 | 1 = priv ? 1 : 0;
@@ -410,8 +447,9 @@ export class SmmuEngine {
       // S1DSS=bypass with stage 2 off: the stream is in bypass for this transaction.
       if (vaHi >= 2 ** (this.config.oasBits - 32)) throw this.fault(EvtType.F_ADDR_SIZE, CONFIG, 0);
       res.via = 'bypass'; res.pa = vaHi * TWO_32 + vaLo; res.attrs = incoming;
-      return;
+      return R_DONE;
     }
+    tx.wVaHi = vaHi; tx.wVaLo = vaLo; tx.wAccess = access; tx.wEl = el; tx.wIncoming = incoming;
     if (ce !== null) {
       const rg = ce.regime;
       const tlb = se.el2 ? this.tlbEl2 : this.tlbNh;
@@ -421,18 +459,13 @@ export class SmmuEngine {
         if (slot >= 0 && permissionFault(tlb.perms(slot), access, el) < 0) {
           st.tlbHits++; vs.tlbHits++;
           res.via = 'tlb'; res.pa = tlb.output(slot, va); res.attrs = tlb.attrs(slot); res.perms = tlb.perms(slot);
-          return;
+          return R_DONE;
         }
         // A permission failure on a hit is walked again so that the fault names the stage that
         // denied it (the TLB keeps only the combined permissions).
       }
       st.tlbMisses++; vs.tlbMisses++;
-      yield* this.walk(tx, rg, se.el2 ? this.walkCacheEl2 : this.walkCacheNh, vaHi, vaLo, access, el, EvtClass.IN);
-      const r = tx.walker.result;
-      res.via = 'walk'; res.pa = r.pa; res.attrs = r.attrs; res.perms = r.perms;
-      const flags = TLB_S1 | (r.global ? TLB_GLOBAL : 0) | (r.s2Level >= 0 ? TLB_S2 : 0);
-      if (r.pageBytes >= 4096) tlb.insertEntry(va, top, ce.asid, se.vmid, r.pageBytes, r.pa, r.ipa, r.attrs, r.perms, flags, r.s2BlockBytes || r.pageBytes);
-      return;
+      return R_WALK_S1;
     }
     // Stage 2 only (Config 0b110, or S1DSS=bypass in a nested stream): the input is the IPA.
     const rg = se.s2Regime!;
@@ -447,15 +480,39 @@ export class SmmuEngine {
       st.tlbHits++; vs.tlbHits++;
       res.via = 'tlb'; res.pa = this.tlbS2.output(slot, ipa); res.perms = this.tlbS2.perms(slot);
       res.attrs = combineS1S2(incoming, this.tlbS2.attrs(slot), rg.attrOpts);
-      return;
+      return R_DONE;
     }
     st.tlbMisses++; vs.tlbMisses++;
-    yield* this.walk(tx, rg, this.walkCacheNh, vaHi, vaLo, access, el, EvtClass.IN);
-    const r = tx.walker.result;
-    res.via = 'walk'; res.pa = r.pa; res.perms = r.perms;
+    return R_WALK_S2;
+  }
+
+  /** The steps after `resolve` answered `r` (not R_DONE): fetch what it asked for, resolve again, walk and fill the IOTLB. */
+  private *doTranslate(tx: SmmuTxn, r: number): Generator<void, void, void> {
+    const sid = tx.req.streamId >>> 0, st = tx.st!;
+    while (r === R_STE || r === R_CD) {
+      if (r === R_STE) tx.ste = yield* this.steFor(tx, sid, st);
+      else tx.cd = yield* this.cdFor(tx, tx.ste!, sid, tx.cdSsid, st);
+      r = this.resolve(tx);
+    }
+    if (r === R_DONE) return;
+    const se = tx.ste!, res = tx.result, vaHi = tx.wVaHi, vaLo = tx.wVaLo;
+    if (r === R_WALK_S1) {
+      const ce = tx.cd!, rg = ce.regime;
+      yield* this.walk(tx, rg, se.el2 ? this.walkCacheEl2 : this.walkCacheNh, vaHi, vaLo, tx.wAccess, tx.wEl, EvtClass.IN);
+      const w = tx.walker.result;
+      res.via = 'walk'; res.pa = w.pa; res.attrs = w.attrs; res.perms = w.perms;
+      const flags = TLB_S1 | (w.global ? TLB_GLOBAL : 0) | (w.s2Level >= 0 ? TLB_S2 : 0);
+      const tlb = se.el2 ? this.tlbEl2 : this.tlbNh;
+      if (w.pageBytes >= 4096) tlb.insertEntry(tlbVa(vaHi, vaLo), tlbTop(vaHi), ce.asid, se.vmid, w.pageBytes, w.pa, w.ipa, w.attrs, w.perms, flags, w.s2BlockBytes || w.pageBytes);
+      return;
+    }
+    const rg = se.s2Regime!, ipa = vaHi * TWO_32 + vaLo;
+    yield* this.walk(tx, rg, this.walkCacheNh, vaHi, vaLo, tx.wAccess, tx.wEl, EvtClass.IN);
+    const w = tx.walker.result;
+    res.via = 'walk'; res.pa = w.pa; res.perms = w.perms;
     // Stage 1 bypassed: the incoming attributes (after the STE overrides) stand in for stage 1.
-    res.attrs = combineS1S2(incoming, r.s2Attrs, rg.attrOpts);
-    this.tlbS2.insertEntry(ipa, 0, 0, se.vmid, r.s2BlockBytes, r.pa, ipa, r.s2Attrs, r.perms, TLB_GLOBAL | TLB_S2, r.s2BlockBytes);
+    res.attrs = combineS1S2(tx.wIncoming, w.s2Attrs, rg.attrOpts);
+    this.tlbS2.insertEntry(ipa, 0, 0, se.vmid, w.s2BlockBytes, w.pa, ipa, w.s2Attrs, w.perms, TLB_GLOBAL | TLB_S2, w.s2BlockBytes);
   }
 
   /** The walker's pre-checks that decide whether a TLB lookup is allowed (TLB contract in mmu/tlb.ts). */
