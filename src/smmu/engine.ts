@@ -531,7 +531,9 @@ export class SmmuEngine {
     w.start(rg, vaHi, vaLo, access, el);
     while (!w.done) {
       const pa = w.readPa;
-      if (yield* this.read(tx, pa, w.readAttrs)) w.supply(tx.d.lo, tx.d.hi);
+      this.want(tx, pa, w.readAttrs);
+      yield;
+      if (tx.readOk) w.supply(tx.d.lo, tx.d.hi);
       else { tx.lastReadPa = pa; w.abortRead(); }
     }
     tx.result.walkReads += w.result.reads;
@@ -619,11 +621,16 @@ export class SmmuEngine {
    * or non-coherent path): yields until it is answered, then the value is in `tx.d`.
    */
   private *read(tx: SmmuTxn, pa: number, attrs: number): Generator<void, boolean, void> {
+    this.want(tx, pa, attrs);
+    yield;
+    return tx.readOk;
+  }
+
+  /** Names the read `tx` waits for at its next yield (the caller yields: no generator per read on a walk). */
+  private want(tx: SmmuTxn, pa: number, attrs: number): void {
     tx.result.reads++;
     tx.readPa = pa;
     tx.readAttrs = attrs;
-    yield;
-    return tx.readOk;
   }
 
   /** A command-queue read, answered at once (commands are consumed synchronously). */
