@@ -80,6 +80,8 @@ const OP_EL: number = OpCode.ExceptionLevel, OP_TLBI: number = OpCode.Tlbi;
 const WALK_TAG = 0x7fffff00;
 /** translateOp outcomes: translated (opPa/opAttrs set), waiting (walk, L2 TLB, fault handler), faulted (op consumed). */
 const XL_OK = 0, XL_STALL = 1, XL_FAULTED = 2;
+/** microHit: not a micro-TLB hit (take the long way). */
+const XL_NONE = -1;
 const CMO_IVAC: number = CmoOp.DC_IVAC;
 const FAULT_NAMES: readonly Fault[] = ['address-size', 'translation', 'access-flag', 'permission', 'walk-external-abort', 'walk-external-abort'];
 
@@ -437,7 +439,7 @@ export class Pe {
       if (this.lastIssueCycle !== now) { this.lastIssueCycle = now; this.issuedThisCycle = 0; }
       if (this.issuedThisCycle >= this.cfg.issueWidth) { this.scheduleStep(now + 1); return; }
       const op = slot.op;
-      if (op <= OP_FETCH && this.mmu === undefined && !slot.acquire && !slot.release) {
+      if (op <= OP_FETCH && !slot.acquire && !slot.release) {
         if (!this.issuePlain()) return;
         if (this.waitingSlot >= 0) return;
         continue;
@@ -615,9 +617,14 @@ export class Pe {
       this.dmbPending = false;
     }
     if (this.nFree === 0) { this.setStall(STALL_WINDOW); return false; }
-    const op = slot.op, addr = slot.addr, size = slot.size;
+    if (this.mmu !== undefined) {
+      // Translated: the micro TLB's page, or the long way (the same checks, then the walk or fault).
+      const t = this.microHit();
+      if (t === XL_NONE) return this.issueMemory();
+      if (t !== XL_OK) return t === XL_FAULTED;
+    } else { this.opPa = slot.addr; this.opAttrs = slot.attrs; this.opPa2 = -1; }
+    const op = slot.op, addr = this.opPa, size = slot.size;
     const isStore = op === OP_STORE;
-    this.opPa = addr; this.opAttrs = slot.attrs; this.opPa2 = -1;
     const lb = this.lineBytes, inv = this.invLineBytes;
     const line = inv !== 0 ? Math.floor(addr * inv) : Math.floor(addr / lb);
     const lastLine = inv !== 0 ? Math.floor((addr + size - 1) * inv) : Math.floor((addr + size - 1) / lb);
@@ -628,17 +635,8 @@ export class Pe {
     const w = this.openSlot(op, isStore, parts, !isStore, addr, size, now);
     this.countGranules(b0, ng, isStore, 1);
     const kind = op === OP_LOAD ? REQ_READ : isStore ? REQ_WRITE : REQ_FETCH;
-    if (parts === 1) {
-      // An L1 hit the port decides on the spot needs no request (only when nothing waits for the bytes).
-      const link = this.memLink!;
-      let at = -1;
-      if (link.tryHit !== undefined && !slot.wait) {
-        if (isStore) this.storeBytes(this.hitBuf, this.hitBuf32, 0, size, 0);
-        at = link.tryHit(kind, addr, size, this.opAttrs, this.hitBuf);
-      }
-      if (at >= 0) { this.stats.requests++; this.partDoneAt(w, at); }
-      else this.sendPart(w, kind, size, 0);
-    } else {
+    if (parts === 1) this.sendWhole(w, kind, size);
+    else {
       const firstLen = (line + 1) * lb - addr;
       this.sendPart(w, kind, firstLen, 0);
       this.sendPart(w, kind, size - firstLen, firstLen);
@@ -700,9 +698,12 @@ export class Pe {
       this.sendRmw(w, op);
     } else {
       const kind = slot.op === OP_LOAD ? REQ_READ : isStore ? REQ_WRITE : REQ_FETCH;
-      const firstLen = parts === 1 ? size : (line + 1) * lb - addr;
-      this.sendPart(w, kind, firstLen, 0);
-      if (parts === 2) this.sendPart(w, kind, size - firstLen, firstLen);
+      if (parts === 1) this.sendWhole(w, kind, size);
+      else {
+        const firstLen = (line + 1) * lb - addr;
+        this.sendPart(w, kind, firstLen, 0);
+        this.sendPart(w, kind, size - firstLen, firstLen);
+      }
     }
     if (slot.acquire) this.dmbPending = true;    // acquire: later accesses wait for this one
     if (isCmo) this.stats.cmos++;
@@ -721,24 +722,40 @@ export class Pe {
   // -------------------------------------------------------------------------------------------
 
   /**
+   * The common case of translateOp (not for maintenance): a load, store or fetch within the page
+   * of the last data / instruction translation (the MMU's micro TLBs), with nothing pending.
+   * XL_OK with opPa/opAttrs set and the hit counted; an unaligned Device access takes its
+   * Alignment fault here; XL_NONE (nothing done or counted): translate the long way.
+   */
+  private microHit(): number {
+    const slot = this.slot, mmu = this.mmu!;
+    if (this.faultResolution !== undefined || this.walkFaultPending) return XL_NONE;
+    const op = slot.op, va = slot.addr;
+    if (op === OP_FETCH) {
+      if (!(va >= mmu.iVa && va + slot.size <= mmu.iEnd && slot.vaTop === mmu.iTop && mmu.iExec)) return XL_NONE;
+      this.opPa = mmu.iPa + (va - mmu.iVa); this.opAttrs = mmu.iAttrs; this.opPa2 = -1;
+      mmu.iStats.hits++;
+      return XL_OK;
+    }
+    if (!(va >= mmu.microVa && va + slot.size <= mmu.microEnd && slot.vaTop === mmu.microTop
+      && (op === OP_LOAD || op === OP_LDX ? mmu.microRead : op === OP_ATOMIC ? mmu.microRead && mmu.microWrite : mmu.microWrite))) return XL_NONE;
+    const attrs = mmu.microAttrs;
+    if ((attrs & 1) === 0 && va % slot.size !== 0) return this.alignmentFault(va, slot.vaTop);
+    this.opPa = mmu.microPa + (va - mmu.microVa); this.opAttrs = attrs; this.opPa2 = -1;
+    mmu.microStats.hits++;
+    return XL_OK;
+  }
+
+  /**
    * Translates the op in the slot: opPa/opAttrs (and opPa2 when the access crosses a page) on
    * XL_OK. A TLB miss starts a walk and stalls; a fault is taken here (XL_FAULTED: consumed and,
    * if the program waits, delivered) or handed to the stage-2 handler (XL_STALL).
    */
   private translateOp(isCmo: boolean): number {
     const slot = this.slot, mmu = this.mmu!;
-    // The common case first: a load or store within the page of the last data translation.
-    const op0 = slot.op;
-    if (!isCmo && op0 !== OP_FETCH && this.faultResolution === undefined && !this.walkFaultPending) {
-      const va = slot.addr;
-      if (va >= mmu.microVa && va + slot.size <= mmu.microEnd && slot.vaTop === mmu.microTop
-        && (op0 === OP_LOAD || op0 === OP_LDX ? mmu.microRead : op0 === OP_ATOMIC ? mmu.microRead && mmu.microWrite : mmu.microWrite)) {
-        const attrs = mmu.microAttrs;
-        if ((attrs & 1) === 0 && va % slot.size !== 0) return this.alignmentFault(va, slot.vaTop);
-        this.opPa = mmu.microPa + (va - mmu.microVa); this.opAttrs = attrs; this.opPa2 = -1;
-        mmu.microStats.hits++;
-        return XL_OK;
-      }
+    if (!isCmo) {
+      const t = this.microHit();
+      if (t !== XL_NONE) return t;
     }
     if (this.faultResolution !== undefined) {
       const r = this.faultResolution;
@@ -950,6 +967,22 @@ export class Pe {
     this.stats.requests++;
     this.memLink!.trySend(id);
     this.tookOnTheSpot(id);
+  }
+
+  /**
+   * Sends the op in `slot` (a plain load, store or fetch at opPa within one line) as one part,
+   * unless the port decides it on the spot as an L1 hit, which needs no request (only when
+   * nothing waits for the bytes): then it retires when the hit completes.
+   */
+  private sendWhole(w: number, kind: ReqKind, size: number): void {
+    const link = this.memLink!;
+    let at = -1;
+    if (link.tryHit !== undefined && !this.slot.wait) {
+      if (kind === REQ_WRITE) this.storeBytes(this.hitBuf, this.hitBuf32, 0, size, 0);
+      at = link.tryHit(kind, this.opPa, size, this.opAttrs, this.hitBuf);
+    }
+    if (at >= 0) { this.stats.requests++; this.partDoneAt(w, at); }
+    else this.sendPart(w, kind, size, 0);
   }
 
   /** Sends a maintenance request covering [addr, addr + size) (size 0: set/way or all). */

@@ -110,7 +110,13 @@ export class PeMmu {
   microVa = -1; microEnd = -1; microTop = 0; microPa = 0; microAttrs = 0; microRead = false; microWrite = false;
   /** The TLB whose hits the micro TLB's count as (the DTLB, or the EL2 TLB at EL2). */
   microStats: TlbStats;
-  private iVa = -1; private iEnd = -1; private iTop = 0; private iPa = 0; private iAttrs = 0; private iPerms = 0;
+  /**
+   * The instruction one, public for the same reason: page bounds, VA[63:52], output page,
+   * attributes, permissions, whether the current EL may fetch through it, and the TLB its hits
+   * count in (the ITLB, or the EL2 TLB at EL2).
+   */
+  iVa = -1; iEnd = -1; iTop = 0; iPa = 0; iAttrs = 0; private iPerms = 0; iExec = false;
+  iStats: TlbStats;
   readonly walker = new TranslationWalker();
   readonly stats = new MmuStats();
   readonly dtlb: Tlb;
@@ -153,6 +159,7 @@ export class PeMmu {
     this.l2tlb = new Tlb({ entries: cfg.l2.entries, ways: cfg.l2.ways, ipaInvalidatesCombined: cfg.ipaInvalidatesCombined });
     this.el2tlb = new Tlb({ entries: cfg.l1d.entries, ways: cfg.l1d.ways, ipaInvalidatesCombined: false });
     this.microStats = this.dtlb.stats;
+    this.iStats = this.itlb.stats;
     this.el1Tlbs = [this.dtlb, this.itlb, this.l2tlb];
     this.walkCache = cfg.walkCacheEntries > 0 ? new WalkCache({ entries: cfg.walkCacheEntries }) : undefined;
     this.walker.walkCache = this.walkCache;
@@ -285,7 +292,11 @@ export class PeMmu {
   }
 
   private setMicro(fetch: boolean, base: number, page: number, top: number, pa: number, attrs: number, perms: number): void {
-    if (fetch) { this.iVa = base; this.iEnd = base + page; this.iTop = top; this.iPa = pa; this.iAttrs = attrs; this.iPerms = perms; }
+    if (fetch) {
+      this.iVa = base; this.iEnd = base + page; this.iTop = top; this.iPa = pa; this.iAttrs = attrs; this.iPerms = perms;
+      this.iExec = permissionFault(perms, AccessType.Fetch, this.el === 0 ? 0 : 1) < 0;
+      this.iStats = this.el === 2 ? this.el2tlb.stats : this.itlb.stats;
+    }
     else {
       const el = this.el === 0 ? 0 : 1;
       this.microVa = base; this.microEnd = base + page; this.microTop = top; this.microPa = pa; this.microAttrs = attrs;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProgramOpSource, prog, type OpResult, type Program } from '../core/index.js';
 import { packAttrs } from '../mem/mem-attrs.js';
+import { MmuReg, PageTableBuilder, encodeMair, encodeSctlr, encodeTcr, encodeTtbr } from '../mmu/index.js';
 import type { RequestPort } from '../sim/index.js';
 import { buildSystem } from './test-helpers.js';
 
@@ -190,7 +191,7 @@ describe('L1 hits decided without a request (RequestPort.tryHit)', () => {
     trySend(id: number): boolean { return this.inner.trySend(id); }
   }
 
-  it('give the same stats, cycles and memory as sending every access as a request (property)', async () => {
+  it('give the same stats, cycles and memory as sending every access as a request, MMU off or on (property)', async () => {
     const fc = await import('fast-check');
     const WT = packAttrs({ memType: 'Normal', inner: { cache: 'WT', readAllocate: true, writeAllocate: true }, outer: { cache: 'WT', readAllocate: true, writeAllocate: true }, shareability: 'ISH' });
     const op = fc.record({
@@ -201,21 +202,36 @@ describe('L1 hits decided without a request (RequestPort.tryHit)', () => {
       wt: fc.boolean(),
       wait: fc.boolean(),
     });
-    const program = (ops: { kind: string; off: number; size: number; value: number; wt: boolean; wait: boolean }[]) => function* (): Program {
+    const VA = 0x4000_0000;
+    const program = (ops: { kind: string; off: number; size: number; value: number; wt: boolean; wait: boolean }[], root: number) => function* (): Program {
+      if (root >= 0) {
+        // Stage 1 on (a translated access takes the same short path after its TLB hit): Attr0 WB.
+        yield prog.sysRegWriteHalves(MmuReg.MAIR_EL1, encodeMair([0xff]));
+        yield prog.sysRegWriteHalves(MmuReg.TCR_EL1, encodeTcr({ t0sz: 16, epd1: true }));
+        yield prog.sysRegWriteHalves(MmuReg.TTBR0_EL1, encodeTtbr(root, 1));
+        yield prog.sysRegWriteHalves(MmuReg.SCTLR_EL1, encodeSctlr({ m: true, c: true, i: true }));
+        yield prog.isb();
+      }
       for (const o of ops) {
-        const a = RAM + 0x10000 + o.off, attrs = o.wt ? { attrs: WT } : {};
+        const a = (root >= 0 ? VA : RAM + 0x10000) + o.off, attrs = o.wt && root < 0 ? { attrs: WT } : {};
         if (o.kind === 'store') yield prog.store(a, o.size, o.value, attrs);
         else if (o.kind === 'fetch') yield prog.fetch(a, o.size);
         else if (o.kind === 'compute') yield prog.compute(o.value % 64);   // lets fills land, so later accesses hit
         else yield prog.load(a, o.size, { ...attrs, wait: o.wait });
       }
     };
-    let hitsSeen = 0;
-    fc.assert(fc.property(fc.array(fc.array(op, { minLength: 30, maxLength: 150 }), { minLength: 1, maxLength: 3 }), (perPe) => {
+    let hitsSeen = 0, translatedHits = 0;
+    fc.assert(fc.property(fc.array(fc.array(op, { minLength: 30, maxLength: 150 }), { minLength: 1, maxLength: 3 }), fc.boolean(), (perPe, mmu) => {
       const outcome = (withHit: boolean) => {
-        const sys = buildSystem('neoverse-n1', [`core.count=${perPe.length}`, 'cache.l1d.sizeBytes=1024', 'cache.l1d.ways=2']);
+        const sys = buildSystem('neoverse-n1', [`core.count=${perPe.length}`, 'cache.l1d.sizeBytes=1024', 'cache.l1d.ways=2', ...(mmu ? ['mmu.translation=vmsa'] : [])]);
+        let root = -1;
+        if (mmu) {
+          const t = new PageTableBuilder(sys.coherent, { stage: 1, granule: '4K', inputBits: 48, allocBase: RAM + 0x100_0000, allocLimit: RAM + 0x110_0000 });
+          t.map({ va: VA, oa: RAM + 0x10000, size: 0x1000, level: 3, s1: { attrIndx: 0, af: true } });
+          root = t.root;
+        }
         const views = sys.pes.map((pe) => (pe.memLink = new PortView(pe.memLink!, withHit)));
-        perPe.forEach((ops, i) => sys.attach(i, new ProgramOpSource(program(ops)(), `p${i}`)));
+        perPe.forEach((ops, i) => sys.attach(i, new ProgramOpSource(program(ops, root)(), `p${i}`)));
         const out = sys.run({ watchdogCycles: 200_000 });
         const mem = new Uint8Array(1040);
         sys.caches.readCoherentInto(RAM + 0x10000, mem.length, mem, 0);
@@ -223,9 +239,11 @@ describe('L1 hits decided without a request (RequestPort.tryHit)', () => {
       };
       const fast = outcome(true), slow = outcome(false);
       hitsSeen += fast.hits;
+      if (mmu) translatedHits += fast.hits;
       expect(slow.hits).toBe(0);
       expect({ ...fast, hits: 0 }).toEqual({ ...slow, hits: 0 });
     }), { numRuns: 40, seed: 11 });
     expect(hitsSeen).toBeGreaterThan(100);   // the property was about hits that took the short path
+    expect(translatedHits).toBeGreaterThan(20);
   });
 });
