@@ -605,10 +605,12 @@ export class Pe {
   }
 
   /**
-   * issueMemory for a plain load, store or fetch (the caller checks: no MMU, no acquire or
-   * release): the same checks in the same order and the same window, request and stats updates,
-   * without the branches for maintenance, atomics, exclusives and translation. Nearly every trace
-   * op comes this way; being small, it gets its callees inlined (issueMemory is too big for that).
+   * issueMemory for a plain load, store or fetch (the caller checks: no acquire or release): the
+   * same checks in the same order and the same window, request and stats updates, without the
+   * branches for maintenance, atomics and exclusives, and with an MMU only for an access the
+   * micro TLBs translate (anything else goes on to issueMemory after the same first checks).
+   * Nearly every trace op comes this way; being small, it gets its callees inlined (issueMemory
+   * is too big for that).
    */
   private issuePlain(): boolean {
     const slot = this.slot, now = this.q.now;
@@ -634,13 +636,7 @@ export class Pe {
     if (this.backpressured(parts, now)) return false;
     const w = this.openSlot(op, isStore, parts, !isStore, addr, size, now);
     this.countGranules(b0, ng, isStore, 1);
-    const kind = op === OP_LOAD ? REQ_READ : isStore ? REQ_WRITE : REQ_FETCH;
-    if (parts === 1) this.sendWhole(w, kind, size);
-    else {
-      const firstLen = (line + 1) * lb - addr;
-      this.sendPart(w, kind, firstLen, 0);
-      this.sendPart(w, kind, size - firstLen, firstLen);
-    }
+    this.sendAccess(w, op === OP_LOAD ? REQ_READ : isStore ? REQ_WRITE : REQ_FETCH, size, parts, line);
     const stats = this.stats;
     if (isStore) { stats.stores++; stats.bytesWritten += size; }
     else if (op === OP_LOAD) { stats.loads++; stats.bytesRead += size; }
@@ -697,13 +693,7 @@ export class Pe {
     } else if (isRmw) {
       this.sendRmw(w, op);
     } else {
-      const kind = slot.op === OP_LOAD ? REQ_READ : isStore ? REQ_WRITE : REQ_FETCH;
-      if (parts === 1) this.sendWhole(w, kind, size);
-      else {
-        const firstLen = (line + 1) * lb - addr;
-        this.sendPart(w, kind, firstLen, 0);
-        this.sendPart(w, kind, size - firstLen, firstLen);
-      }
+      this.sendAccess(w, slot.op === OP_LOAD ? REQ_READ : isStore ? REQ_WRITE : REQ_FETCH, size, parts, line);
     }
     if (slot.acquire) this.dmbPending = true;    // acquire: later accesses wait for this one
     if (isCmo) this.stats.cmos++;
@@ -967,6 +957,14 @@ export class Pe {
     this.stats.requests++;
     this.memLink!.trySend(id);
     this.tookOnTheSpot(id);
+  }
+
+  /** Sends the plain load, store or fetch in `slot` (at opPa, starting in `line`) as its `parts` parts, one per line it touches. */
+  private sendAccess(w: number, kind: ReqKind, size: number, parts: number, line: number): void {
+    if (parts === 1) { this.sendWhole(w, kind, size); return; }
+    const firstLen = (line + 1) * this.lineBytes - this.opPa;
+    this.sendPart(w, kind, firstLen, 0);
+    this.sendPart(w, kind, size - firstLen, firstLen);
   }
 
   /**
