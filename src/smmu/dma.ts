@@ -25,7 +25,7 @@
  */
 import type { EventQueue } from '../sim/index.js';
 import type { Timeline, TimelineArgs, TimelineTrack } from '../sim/index.js';
-import { SmmuAccess, type SmmuCompletion, type SmmuResult } from './engine.js';
+import { SmmuAccess, type SmmuCompletion, type SmmuRequest, type SmmuResult } from './engine.js';
 import type { SmmuControl, SmmuHost, TranslateClient } from './host.js';
 import { eventName } from './events.js';
 import type { PathMemory } from './memory.js';
@@ -187,6 +187,16 @@ export abstract class SmmuDevice implements TranslateClient {
   /** Runs one event of this device (`arg` as it was scheduled). */
   protected abstract step(arg: number): void;
 
+  private readonly req: SmmuRequest = { streamId: 0, substreamId: 0, ssv: false, iova: 0, access: SmmuAccess.Read, privileged: false };
+
+  /** Asks the host for a translation (the request is read at once, so one object serves every request). */
+  protected translate(streamId: number, substreamId: number | undefined, ssv: boolean | undefined, iova: number, write: boolean, privileged: boolean | undefined, tag: number): void {
+    const r = this.req;
+    r.streamId = streamId; r.substreamId = substreamId; r.ssv = ssv; r.iova = iova;
+    r.access = write ? SmmuAccess.Write : SmmuAccess.Read; r.privileged = privileged;
+    this.host.translate(r, this, tag);
+  }
+
   /** A translation this device asked for (`tag` as it gave it), at the cycle it completes. */
   abstract onTranslated(tag: number, result: SmmuResult): void;
 }
@@ -289,9 +299,7 @@ export class DmaMaster extends SmmuDevice {
     this.xlIova = iova;
     this.xlWrite = !reading;
     this.scheduled = true;   // the translation's answer continues this master's chain of events
-    this.host.translate({
-      streamId: s.streamId, substreamId: s.substreamId, ssv: s.ssv, iova, access: reading ? SmmuAccess.Read : SmmuAccess.Write, privileged: s.privileged,
-    }, this, 0);
+    this.translate(s.streamId, s.substreamId, s.ssv, iova, !reading, s.privileged, 0);
   }
 
   onTranslated(_tag: number, t: SmmuResult): void {

@@ -600,7 +600,7 @@ export class SmmuHost {
     }
   }
 
-  /** Translates `req` from this cycle; `client.onTranslated(tag, result)` runs at the cycle the result is due. */
+  /** Translates `req` from this cycle (read at once, not kept); `client.onTranslated(tag, result)` runs at the cycle the result is due. */
   translate(req: SmmuRequest, client: TranslateClient, tag: number): void {
     const id = this.freeIds.pop() ?? this.clients.length;
     this.clients[id] = client;

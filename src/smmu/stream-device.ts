@@ -31,7 +31,7 @@
  */
 import { Histogram, type Timeline, type TimelineTrack } from '../sim/index.js';
 import { FNV_OFFSET, SmmuDevice, claimCompletion, fnv1a, traceTranslation, translationCycles, translationFault, type DmaFault } from './dma.js';
-import { SmmuAccess, newSmmuResult, type SmmuResult } from './engine.js';
+import { newSmmuResult, type SmmuResult } from './engine.js';
 
 export interface StreamSpec {
   readonly op: 'read' | 'write';
@@ -220,10 +220,7 @@ export class StreamDevice extends SmmuDevice {
     st.requests++;
     if (++this.inFlight > st.maxInFlight) st.maxInFlight = this.inFlight;
     this.nextIssueAt = now + spec.intervalCycles;
-    this.host.translate({
-      streamId: spec.streamId, substreamId: spec.substreamId, ssv: spec.ssv, iova: s.iova,
-      access: spec.op === 'write' ? SmmuAccess.Write : SmmuAccess.Read, privileged: spec.privileged,
-    }, this, i);
+    this.translate(spec.streamId, spec.substreamId, spec.ssv, s.iova, spec.op === 'write', spec.privileged, i);
     if (spec.count !== undefined && this.issued >= spec.count) this.halt();
     else if (!this.issueScheduled) this.scheduleIssue(spec.intervalCycles);
   }
