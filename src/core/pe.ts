@@ -607,10 +607,8 @@ export class Pe {
   /**
    * issueMemory for a plain load, store or fetch (the caller checks: no acquire or release): the
    * same checks in the same order and the same window, request and stats updates, without the
-   * branches for maintenance, atomics and exclusives, and with an MMU only for an access the
-   * micro TLBs translate (anything else goes on to issueMemory after the same first checks).
-   * Nearly every trace op comes this way; being small, it gets its callees inlined (issueMemory
-   * is too big for that).
+   * branches for maintenance, atomics and exclusives. Nearly every trace op comes this way; being
+   * small, it gets its callees inlined (issueMemory is too big for that).
    */
   private issuePlain(): boolean {
     const slot = this.slot, now = this.q.now;
@@ -620,9 +618,9 @@ export class Pe {
     }
     if (this.nFree === 0) { this.setStall(STALL_WINDOW); return false; }
     if (this.mmu !== undefined) {
-      // Translated: the micro TLB's page, or the long way (the same checks, then the walk or fault).
-      const t = this.microHit();
-      if (t === XL_NONE) return this.issueMemory();
+      // Translated as issueMemory does it (the micro TLBs first, inline, then the long way).
+      let t = this.microHit();
+      if (t === XL_NONE) t = this.translateOp(false);
       if (t !== XL_OK) return t === XL_FAULTED;
     } else { this.opPa = slot.addr; this.opAttrs = slot.attrs; this.opPa2 = -1; }
     const op = slot.op, addr = this.opPa, size = slot.size;
@@ -718,15 +716,22 @@ export class Pe {
    * Alignment fault here; XL_NONE (nothing done or counted): translate the long way.
    */
   private microHit(): number {
-    const slot = this.slot, mmu = this.mmu!;
     if (this.faultResolution !== undefined || this.walkFaultPending) return XL_NONE;
-    const op = slot.op, va = slot.addr;
-    if (op === OP_FETCH) {
-      if (!(va >= mmu.iVa && va + slot.size <= mmu.iEnd && slot.vaTop === mmu.iTop && mmu.iExec)) return XL_NONE;
-      this.opPa = mmu.iPa + (va - mmu.iVa); this.opAttrs = mmu.iAttrs; this.opPa2 = -1;
-      mmu.iStats.hits++;
-      return XL_OK;
-    }
+    return this.slot.op === OP_FETCH ? this.microFetch() : this.microData();
+  }
+
+  /** microHit for a fetch (kept small: nearly every translated op comes here). */
+  private microFetch(): number {
+    const slot = this.slot, mmu = this.mmu!, va = slot.addr;
+    if (!(va >= mmu.iVa && va + slot.size <= mmu.iEnd && slot.vaTop === mmu.iTop && mmu.iExec)) return XL_NONE;
+    this.opPa = mmu.iPa + (va - mmu.iVa); this.opAttrs = mmu.iAttrs; this.opPa2 = -1;
+    mmu.iStats.hits++;
+    return XL_OK;
+  }
+
+  /** microHit for a data access. */
+  private microData(): number {
+    const slot = this.slot, mmu = this.mmu!, op = slot.op, va = slot.addr;
     if (!(va >= mmu.microVa && va + slot.size <= mmu.microEnd && slot.vaTop === mmu.microTop
       && (op === OP_LOAD || op === OP_LDX ? mmu.microRead : op === OP_ATOMIC ? mmu.microRead && mmu.microWrite : mmu.microWrite))) return XL_NONE;
     const attrs = mmu.microAttrs;
