@@ -1337,10 +1337,11 @@ export class CacheHierarchy {
    * owns (not Shared), of [addr, addr + size) within one line whose data is not still in flight.
    * Updates the stats, the replacement state and (writes) the line's bytes and dirty state exactly
    * as those paths do, and returns the cycle the access completes; -1 with nothing changed when it
-   * is not such a hit. `attrs` are final and inner cacheable.
+   * is not such a hit. The address is at[0] (see RequestPort.tryHit); `attrs` are final and inner
+   * cacheable.
    */
-  l1Hit(pe: number, kind: number, addr: number, size: number, attrs: number, src: Uint8Array): number {
-    const line = this.lineOf(addr);
+  l1Hit(pe: number, kind: number, at: Float64Array, size: number, attrs: number, src: Uint8Array): number {
+    const addr = at[0]!, line = this.lineOf(addr);
     const l1 = kind === FETCH ? this.l1i[pe]! : this.l1d[pe]!;
     const arr = l1.arr;
     const s = arr.lookup(line);
@@ -1994,13 +1995,15 @@ export class CpuPort implements RequestPort {
    * fast() takes them) that is an L1 hit (CacheHierarchy.l1Hit) completes here, without a request.
    * A read must not want its bytes (the caller would ask with REQ_FLAG_NO_DATA). -1: send it.
    */
-  tryHit(kind: ReqKind, addr: number, size: number, attrs: number, src: Uint8Array): number {
-    if (!(addr >= this.fastBase && addr + size <= this.fastEnd)) return -1;
+  tryHit(kind: ReqKind, at: Float64Array, size: number, src: Uint8Array): number {
+    const addr = at[0]!;
+    if (!(addr >= this.fastBase && addr + size <= this.fastEnd)) return -1;   // as fast()
     const h = this.h;
+    let attrs = at[1]!;
     if (attrs === ATTR_DEFAULT_U32) attrs = h.regionAttrs[this.fastRegion]!;
     else if ((attrs & ATTR_TAGGED) !== 0) return -1;
     if (attrInnerCache(attrs) < WT) return -1;
-    return h.l1Hit(this.pe, kind, addr, size, attrs, src);
+    return h.l1Hit(this.pe, kind, at, size, attrs, src);
   }
 
   /** The region the last plain cacheable access decoded to, and its bounds (fastEnd 0: none yet). */

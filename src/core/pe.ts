@@ -104,6 +104,8 @@ export class Pe {
   /** A store's bytes for tryHit, and as words. */
   private readonly hitBuf = new Uint8Array(64);
   private readonly hitBuf32 = LITTLE_ENDIAN ? new Int32Array(this.hitBuf.buffer) : undefined;
+  /** tryHit's address and attributes (see RequestPort.tryHit). */
+  private readonly hitAt = new Float64Array(2);
   /** Called once when the PE has run out of ops and every op has completed. */
   onFinish: (() => void) | undefined = undefined;
   /**
@@ -982,7 +984,9 @@ export class Pe {
     let at = -1;
     if (link.tryHit !== undefined && !this.slot.wait) {
       if (kind === REQ_WRITE) this.storeBytes(this.hitBuf, this.hitBuf32, 0, size, 0);
-      at = link.tryHit(kind, this.opPa, size, this.opAttrs, this.hitBuf);
+      const a = this.hitAt;
+      a[0] = this.opPa; a[1] = this.opAttrs;
+      at = link.tryHit(kind, a, size, this.hitBuf);
     }
     if (at >= 0) { this.stats.requests++; this.partDoneAt(w, at); }
     else this.sendPart(w, kind, size, 0);

@@ -177,8 +177,8 @@ describe('L1 hits decided without a request (RequestPort.tryHit)', () => {
     tryHit?: RequestPort['tryHit'];
     constructor(private readonly inner: RequestPort, withHit: boolean) {
       if (withHit) {
-        this.tryHit = (kind, addr, size, attrs, src) => {
-          const at = inner.tryHit!(kind, addr, size, attrs, src);
+        this.tryHit = (kind, args, size, src) => {
+          const at = inner.tryHit!(kind, args, size, src);
           if (at >= 0) this.hits++;
           return at;
         };

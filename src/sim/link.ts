@@ -19,9 +19,11 @@ export interface RequestPort {
   /**
    * Optional: performs a plain access that the receiver can decide on the spot without a request
    * (for the cache hierarchy, an L1 hit; see CpuPort.tryHit) and returns the cycle it completes,
-   * or -1 with nothing changed (send a request as usual). `src` holds a write's bytes from 0.
+   * or -1 with nothing changed (send a request as usual). at[0] is the address and at[1] the
+   * packed attributes (in an array, as a request table holds them: a number that large passed to
+   * a call that is not inlined is boxed, an allocation per access); `src` holds a write's bytes.
    */
-  tryHit?(kind: ReqKind, addr: number, size: number, attrs: number, src: Uint8Array): number;
+  tryHit?(kind: ReqKind, at: Float64Array, size: number, src: Uint8Array): number;
 }
 
 /** Where a target sends its responses: after `extra` cycles plus the path's own latency. Never refuses. */
