@@ -238,7 +238,8 @@ export class CacheArray {
     const d = this.data, s = (slot * this.lineBytes + offset) | 0, o = dstOff | 0, n = len | 0;
     if (n >= 8) {
       // Whole words when both ends are word-aligned in their buffers (line moves, 8-byte loads).
-      const w = this.peers.of(dst), at = (dst.byteOffset + o) | 0;
+      const w = this.peers.of(dst);
+      const at = (this.peers.at + o) | 0;
       if (w !== undefined && ((s | at | n) & 3) === 0) {
         const d32 = this.data32, si = s >>> 2, di = at >>> 2;
         for (let i = 0, m = n >>> 2; i < m; i++) w[di + i] = d32[si + i]!;
@@ -252,7 +253,8 @@ export class CacheArray {
   writeBytes(slot: number, offset: number, src: Uint8Array, srcOff: number, len: number): void {
     const d = this.data, s = (slot * this.lineBytes + offset) | 0, o = srcOff | 0, n = len | 0;
     if (n >= 8) {
-      const w = this.peers.of(src), at = (src.byteOffset + o) | 0;
+      const w = this.peers.of(src);
+      const at = (this.peers.at + o) | 0;
       if (w !== undefined && ((s | at | n) & 3) === 0) {
         const d32 = this.data32, di = s >>> 2, si = at >>> 2;
         for (let i = 0, m = n >>> 2; i < m; i++) d32[di + i] = w[si + i]!;

@@ -82,8 +82,8 @@ export class SparseMemory implements PhysicalStore {
   private copyOut(last: Uint8Array, within: number, dst: Uint8Array, dstOff: number, len: number): void {
     const d32 = this.peers.of(dst);
     // within and len are small integers, and dstOff is tested to be one, so the bit tests are exact.
-    if (d32 !== undefined && dstOff >= 0 && (dstOff | 0) === dstOff && ((within | len | (dst.byteOffset + dstOff)) & 3) === 0) {
-      const s32 = this.lastWords!, s = within >>> 2, d = (dst.byteOffset + dstOff) >>> 2;
+    if (d32 !== undefined && dstOff >= 0 && (dstOff | 0) === dstOff && ((within | len | (this.peers.at + dstOff)) & 3) === 0) {
+      const s32 = this.lastWords!, s = within >>> 2, d = (this.peers.at + dstOff) >>> 2;
       for (let i = 0, n = len >>> 2; i < n; i++) d32[d + i] = s32[s + i]!;   // whole words: the same bytes, a quarter of the copies
     } else {
       for (let i = 0; i < len; i++) dst[dstOff + i] = last[within + i]!;
@@ -93,8 +93,8 @@ export class SparseMemory implements PhysicalStore {
   /** Copies `len` bytes from src into the last chunk at `within` (as copyOut). */
   private copyIn(last: Uint8Array, within: number, src: Uint8Array, srcOff: number, len: number): void {
     const s32 = this.peers.of(src);
-    if (s32 !== undefined && srcOff >= 0 && (srcOff | 0) === srcOff && ((within | len | (src.byteOffset + srcOff)) & 3) === 0) {
-      const d32 = this.lastWords!, d = within >>> 2, s = (src.byteOffset + srcOff) >>> 2;
+    if (s32 !== undefined && srcOff >= 0 && (srcOff | 0) === srcOff && ((within | len | (this.peers.at + srcOff)) & 3) === 0) {
+      const d32 = this.lastWords!, d = within >>> 2, s = (this.peers.at + srcOff) >>> 2;
       for (let i = 0, n = len >>> 2; i < n; i++) d32[d + i] = s32[s + i]!;
     } else {
       for (let i = 0; i < len; i++) last[within + i] = src[srcOff + i]!;

@@ -10,7 +10,11 @@ describe('WordViews', () => {
     expect(wa).toBeInstanceOf(Int32Array);
     expect(wa!.buffer).toBe(buf);
     expect(wa!.length).toBe(2048);
+    expect(v.at).toBe(256);                                // the array's byte offset, remembered with it
     expect(v.of(b)).toBe(wa);                             // per buffer, not per view: no new view
+    expect(v.at).toBe(512);
+    expect(v.of(a)).toBe(wa);
+    expect(v.at).toBe(256);                                // a remembered array brings its own offset back
     // Word (byteOffset + off) / 4 of the view is byte off of the array.
     wa![(b.byteOffset + 4) >>> 2] = 0x04030201;
     const le = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -22,16 +26,19 @@ describe('WordViews', () => {
     expect(v.of(new Uint8Array(new SharedArrayBuffer(4096)))).toBeInstanceOf(Int32Array);
     expect(v.of(new Uint8Array(256))).toBeUndefined();
     expect(v.of(new Uint8Array(4098))).toBeUndefined();
+    const small = new Uint8Array(64);
+    expect(v.of(small)).toBeUndefined();
+    expect(v.of(small)).toBeUndefined();                  // remembered as having none
   });
 
-  it('keeps views of up to four buffers without making them again', () => {
+  it('keeps views of up to eight arrays without making them again', () => {
     const v = new WordViews();
-    const arrays = [0, 1, 2, 3].map(() => new Uint8Array(4096));
+    const arrays = [0, 1, 2, 3, 4, 5, 6, 7].map(() => new Uint8Array(4096));
     const first = arrays.map((a) => v.of(a));
     for (let round = 0; round < 3; round++) arrays.forEach((a, i) => expect(v.of(a)).toBe(first[i]));
-    const fifth = new Uint8Array(4096);
-    const w5 = v.of(fifth)!;
-    expect(w5.buffer).toBe(fifth.buffer);
+    const ninth = new Uint8Array(4096);
+    const w9 = v.of(ninth)!;
+    expect(w9.buffer).toBe(ninth.buffer);
     expect(v.of(arrays[0]!)!.buffer).toBe(arrays[0]!.buffer);   // made again after being replaced, still right
   });
 });
