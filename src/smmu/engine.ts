@@ -938,6 +938,19 @@ export class SmmuEngine {
     return true;
   }
 
+  /**
+   * A record writeEvent queued outside a call met an External abort when its write was performed,
+   * at its due cycle (SmmuHost performs the engine's writes then): as for an abort inside a call,
+   * GERROR.EVENTQ_ABT_ERR (IHI 0070 7.2) and the record counts as discarded, not written. Called
+   * once per record. EVENTQ_PROD already covers the entry (it moved when the record was queued);
+   * software must reinitialize the queue after an EVENTQ_ABT_ERR anyway.
+   */
+  eventWriteAborted(): void {
+    this.stats.eventsWritten--;
+    this.stats.eventsDiscarded++;
+    this.gerror(GERROR_EVENTQ_ABT_ERR);
+  }
+
   private gerror(bit: number): void {
     if (this.regs.raiseError(bit) && (this.regs.get(Reg.IRQ_CTRL) & IRQ_CTRL_GERROR_IRQEN) !== 0) this.stats.irqGerror++;
   }

@@ -11,7 +11,7 @@ import { SmmuAccess, SmmuEngine, type SmmuRequest, type SmmuResult } from './eng
 import { encodeCd, encodeSte } from './formats.js';
 import { encodeCommand } from './commands.js';
 import { StoreMemory } from './memory.js';
-import { CR0_CMDQEN, CR0_EVENTQEN, CR0_SMMUEN, Reg } from './registers.js';
+import { CR0_CMDQEN, CR0_EVENTQEN, CR0_SMMUEN, GERROR_EVENTQ_ABT_ERR, Reg } from './registers.js';
 import { SmmuHost, SmmuWorkerError, type HostTiming, type SmmuControl } from './host.js';
 
 // A nested set-up: 8 streams, each with its own CD (ASID) and stage-1 tables in guest memory, one
@@ -142,6 +142,39 @@ describe('SmmuHost: the engine behind a timed protocol', () => {
     const late = s.filter((x) => x.cycle - x.reads * TIMING.descriptorReadCycles > 2200 && x.reads > 0);
     expect(late.length).toBeGreaterThan(0);
     for (const x of late) expect(x).toMatchObject({ status: 'abort', event: 'F_TRANSLATION' });
+  });
+
+  it('an event record whose write aborts at its due cycle raises GERROR.EVENTQ_ABT_ERR then, inline and in the worker', () => {
+    // Two faulting translations (unmapped IOVAs; CD.R=1 records them) with the event queue's
+    // memory aborting: the first record's write aborts at its due cycle, the second finds the
+    // error active and is discarded without a write.
+    const runs = ([0, 1] as const).map((threads) => {
+      const w = world();
+      w.mem.abortRanges = [[EVTQ, 0x1000]];
+      const q = new EventQueue();
+      const host = new SmmuHost(q, w.mem, w.config, TIMING, { threads });
+      if (threads === 1) hosts.push(host);
+      w.program(host.control);
+      const done: Array<{ cycle: number; event: string | null }> = [];
+      const client = { onTranslated(_tag: number, r: SmmuResult) { done.push({ cycle: q.now, event: r.event === null ? null : r.event.name }); } };
+      const gerror: number[] = [];
+      const sample = q.register('sample', () => { gerror.push(host.control.mmioRead(Reg.GERROR)[0] & GERROR_EVENTQ_ABT_ERR); });
+      host.translate({ streamId: 0, iova: VA + PAGES * 4096, access: SmmuAccess.Read }, client, 0);
+      for (const at of [100, 5000]) q.scheduleAt(sample, at);
+      q.scheduleAt(q.register('second', () => host.translate({ streamId: 1, iova: VA + (PAGES + 1) * 4096, access: SmmuAccess.Read }, client, 1)), 6000);
+      q.runUntil(Number.MAX_SAFE_INTEGER);
+      const st = host.control.stats;
+      return { done, gerror, written: st.eventsWritten, discarded: st.eventsDiscarded, writes: w.mem.writes };
+    });
+    expect(runs[1]).toEqual(runs[0]);
+    const r = runs[0]!;
+    expect(r.done.map((d) => d.event)).toEqual(['F_TRANSLATION', 'F_TRANSLATION']);
+    // Not raised before the record's write is performed (with the result), raised after it.
+    expect(r.done[0]!.cycle).toBeGreaterThan(100);
+    expect(r.done[0]!.cycle).toBeLessThan(5000);
+    expect(r.gerror).toEqual([0, GERROR_EVENTQ_ABT_ERR]);
+    expect({ written: r.written, discarded: r.discarded }).toEqual({ written: 0, discarded: 2 });
+    expect(r.writes).toBe(4);                          // the first record's four words; none of the second's
   });
 
   it('an exception in the worker ends the run with its message, not a hang', () => {

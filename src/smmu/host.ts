@@ -37,8 +37,9 @@
  * Failure: an exception in the worker is reported with its message; a worker that stops
  * answering for `stallTimeoutMs` ends the run with an error naming that. Never a hang.
  *
- * Leaves out: a write-back abort on an event record written at its due cycle is not reported
- * back to the engine (GERROR.EVENTQ_ABT_ERR is raised only for writes made inside calls).
+ * Writes the engine makes outside a call (event records of faulting translations) are performed
+ * at their due cycle; one that aborts is reported back as a call at that cycle, so
+ * GERROR.EVENTQ_ABT_ERR is raised in both modes at the same cycle (`SmmuEngine.eventWriteAborted`).
  */
 import { Piscina } from 'piscina';
 import { pack, unpack } from 'msgpackr';
@@ -214,6 +215,7 @@ export class SmmuCore {
         case 'takeCompletions': return e.takeCompletions().map((c) => ({ streamId: c.streamId, stag: c.stag, result: resultToWire(c.result) }));
         case 'stalledTransactions': return e.stalledTransactions();
         case 'broadcastTlbi': return e.broadcastTlbi(args[0] as number, args[1] as number, args[2] as number, args[3] as number, args[4] as number);
+        case 'eventWriteAborted': e.eventWriteAborted(); return null;
         default: throw new Error(`SmmuCore: unknown call ${name}`);
       }
     } finally {
@@ -736,7 +738,8 @@ export class SmmuHost {
       this.checkpoints();
     } else if (kind === OUT_WRITE) {
       const pa = o[at + 3]!, lo = o[at + 4]!, hi = o[at + 5]!, attrs = o[at + 6]!;
-      if (o[at + 7] === 8) this.mem.write64(pa, lo, hi, attrs); else this.mem.write32(pa, lo, attrs);
+      const ok = o[at + 7] === 8 ? this.mem.write64(pa, lo, hi, attrs) : this.mem.write32(pa, lo, attrs);
+      this.recordWritten(pa, ok);
     } else if (kind === OUT_RESULT) {
       const id = o[at + 2]!;
       const client = this.clients[id]!, tag = this.tags[id]!;
@@ -746,6 +749,27 @@ export class SmmuHost {
       decodeResult(o, at + 3, this.result);
       client.onTranslated(tag, this.result);
     }
+  }
+
+  // The event record the last OUT_WRITE belonged to, its words performed so far, and whether one aborted.
+  private evRecord = -1;
+  private evWords = 0;
+  private evAborted = false;
+
+  /**
+   * Bookkeeping for a write the engine made outside a call: only event records are (4 words of a
+   * 32-byte entry, emitted one after the other, so performed one after the other at their due
+   * cycle). The first aborted word of a record is reported to the engine (eventWriteAborted) as a
+   * call at this cycle, in both thread modes.
+   */
+  private recordWritten(pa: number, ok: boolean): void {
+    const rec = Math.floor(pa / 32);
+    if (rec !== this.evRecord || this.evWords === 4) { this.evRecord = rec; this.evWords = 0; this.evAborted = false; }
+    this.evWords++;
+    if (ok || this.evAborted) return;
+    this.evAborted = true;
+    if (this.core !== undefined) this.core.sync(this.q.now, () => this.core!.engine.eventWriteAborted());
+    else this.call('eventWriteAborted', []);
   }
 
   /** Checkpoint at this cycle X: schedule every output due at X (waiting for the worker to have them). */
