@@ -97,7 +97,7 @@ export type { PageTableConfig, Mapping } from './page-tables.js';
 export { translateReference } from './walk-reference.js';
 export type { RefOutcome, RefFault, RefRead } from './walk-reference.js';
 export {
-  Tlb, TlbStats, registerTlbStats, WalkCache, TLB_GLOBAL, TLB_S1, TLB_S2, TLB_MIN_PAGE_LOG2, TLB_MAX_PAGE_LOG2,
+  Tlb, TlbStats, registerTlbStats, WalkCache, TLB_GLOBAL, TLB_S1, TLB_S2, TLB_NONSHARED, TLB_MIN_PAGE_LOG2, TLB_MAX_PAGE_LOG2,
   tlbVa, tlbTop, tlbiOperandVa, tlbiOperandTop, tlbiOperandAsid, tlbiOperandIpa,
   packTableAttrs, tableAttrsAP, tableAttrsUXN, tableAttrsPXN,
 } from './tlb.js';

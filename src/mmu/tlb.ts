@@ -113,6 +113,11 @@ export const TLB_GLOBAL = 1;
 export const TLB_S1 = 2;
 /** Stage 2 was in effect: `ipa` / `s2Log2` describe the stage-2 mapping. */
 export const TLB_S2 = 4;
+/**
+ * The entry's ASID is not shared with the PEs (an SMMU context with CD.ASET=1): invalidations by
+ * VA or ASID called with `keepNonShared` leave it (broadcast TLBIs need not reach such entries).
+ */
+export const TLB_NONSHARED = 8;
 
 export interface TlbConfig {
   entries: number;
@@ -384,7 +389,7 @@ export class Tlb {
     topA[slot] = top;
     vmidA[slot] = vmid;
     asidA[slot] = global ? 0 : asid;
-    flagsA[slot] = flags & (TLB_GLOBAL | TLB_S1 | TLB_S2);
+    flagsA[slot] = flags & (TLB_GLOBAL | TLB_S1 | TLB_S2 | TLB_NONSHARED);
     this.permsA[slot] = perms;
     this.attrsA[slot] = attrs;
     this.paA[slot] = pa - off;
@@ -451,20 +456,21 @@ export class Tlb {
    * entries: every entry here is a leaf (the last level of its walk, a block or a page); the
    * difference is in `WalkCache`. Probes one set per size present.
    */
-  invalidateVa(va: number, top: number, asid: number, vmid: number, lastLevelOnly: boolean): number {
-    return this.counted(this.removeVa(va, top, asid, vmid, false));
+  invalidateVa(va: number, top: number, asid: number, vmid: number, lastLevelOnly: boolean, keepNonShared = false): number {
+    return this.counted(this.removeVa(va, top, asid, vmid, false, keepNonShared ? TLB_NONSHARED : 0));
   }
 
   /** TLBI VAAE1 / VAALE1: as `invalidateVa` for every ASID (global or not). */
-  invalidateVaAllAsid(va: number, top: number, vmid: number, lastLevelOnly: boolean): number {
-    return this.counted(this.removeVa(va, top, 0, vmid, true));
+  invalidateVaAllAsid(va: number, top: number, vmid: number, lastLevelOnly: boolean, keepNonShared = false): number {
+    return this.counted(this.removeVa(va, top, 0, vmid, true, keepNonShared ? TLB_NONSHARED : 0));
   }
 
-  /** TLBI ASIDE1: non-global entries of (asid, vmid); global entries stay. */
-  invalidateAsid(asid: number, vmid: number): number {
+  /** TLBI ASIDE1: non-global entries of (asid, vmid); global entries stay (and TLB_NONSHARED ones with `keepNonShared`). */
+  invalidateAsid(asid: number, vmid: number, keepNonShared = false): number {
+    const keep = TLB_GLOBAL | (keepNonShared ? TLB_NONSHARED : 0);
     let n = 0;
     for (let i = 0; i < this.entries; i++) {
-      if (this.vpnA[i] !== -1 && this.vmidA[i] === vmid && (this.flagsA[i]! & TLB_GLOBAL) === 0 && this.asidA[i] === asid) { this.remove(i); n++; }
+      if (this.vpnA[i] !== -1 && this.vmidA[i] === vmid && (this.flagsA[i]! & keep) === 0 && this.asidA[i] === asid) { this.remove(i); n++; }
     }
     return this.counted(n);
   }
@@ -511,7 +517,8 @@ export class Tlb {
     this.policy.reset();
   }
 
-  private removeVa(va: number, top: number, asid: number, vmid: number, anyAsid: boolean): number {
+  /** Removes the entries invalidateVa / invalidateVaAllAsid name, but those with a flag in `keep`. */
+  private removeVa(va: number, top: number, asid: number, vmid: number, anyAsid: boolean, keep: number): number {
     const ways = this.ways, setMask = this.setMask;
     let n = 0;
     let m = this.sizeMask;
@@ -522,7 +529,7 @@ export class Tlb {
       const vpn = Math.floor(va * INV_POW2[log2]!);
       const base = setIndex(vpn, setMask) * ways;
       for (let i = base, end = base + ways; i < end; i++) {
-        if (this.vpnA[i] === vpn && this.sizeA[i] === log2 && this.topA[i] === top && this.vmidA[i] === vmid
+        if (this.vpnA[i] === vpn && this.sizeA[i] === log2 && this.topA[i] === top && this.vmidA[i] === vmid && (this.flagsA[i]! & keep) === 0
           && (anyAsid || (this.flagsA[i]! & TLB_GLOBAL) !== 0 || this.asidA[i] === asid)) { this.remove(i); n++; }
       }
     }

@@ -61,6 +61,12 @@ export interface SmmuConfig {
    * (removing more than asked is always allowed). Assumed.
    */
   readonly maxRangePages: number;
+  /**
+   * PE broadcast TLBIs by VA or ASID (IDR0.BTM) leave the IOTLB entries of contexts with CD.ASET=1
+   * (ASIDs not shared with the PEs; IHI 0070 CD.ASET: not required to be invalidated by them).
+   * false: they remove those entries too, which is also allowed. Default true, assumed.
+   */
+  readonly asetOptOut: boolean;
 }
 
 export const DEFAULT_SMMU_CONFIG: SmmuConfig = Object.freeze({
@@ -69,10 +75,10 @@ export const DEFAULT_SMMU_CONFIG: SmmuConfig = Object.freeze({
   sidSize: 16, ssidSize: 20, eventqs: 19, cmdqs: 19, priqs: 0,
   attrTypesOvr: true, attrPermsOvr: true, fwb: true, ril: true,
   oasBits: 48, granules: Object.freeze(['4K', '16K', '64K'] as const),
-  tlbEntries: 2048, tlbWays: 4, walkCacheEntries: 256, steCacheEntries: 64, cdCacheEntries: 256, maxRangePages: 512,
+  tlbEntries: 2048, tlbWays: 4, walkCacheEntries: 256, steCacheEntries: 64, cdCacheEntries: 256, maxRangePages: 512, asetOptOut: true,
 } as SmmuConfig);
 
-const BOOLS = ['s1p', 's2p', 'cohacc', 'btm', 'hyp', 'ats', 'pri', 'msi', 'sev', 'cd2l', 'attrTypesOvr', 'attrPermsOvr', 'fwb', 'ril'];
+const BOOLS = ['s1p', 's2p', 'cohacc', 'btm', 'hyp', 'ats', 'pri', 'msi', 'sev', 'cd2l', 'attrTypesOvr', 'attrPermsOvr', 'fwb', 'ril', 'asetOptOut'];
 const INTS: Record<string, [number, number]> = {
   stallModel: [0, 2], termModel: [0, 1], stLevel: [0, 1], sidSize: [0, 32], ssidSize: [0, 20], eventqs: [0, 19], cmdqs: [0, 19],
   priqs: [0, 19], tlbEntries: [1, 1 << 20], tlbWays: [1, 256], walkCacheEntries: [0, 1 << 16], steCacheEntries: [1, 1 << 20],

@@ -604,6 +604,34 @@ describe('broadcast TLB maintenance (IDR0.BTM; IHI 0070 3.17)', () => {
     expect(off.tr().via).toBe('tlb');                         // stale until a CMD_TLBI
   });
 
+  it('CD.ASET=1 (ASIDs not shared with the PEs): broadcasts by VA or ASID leave its IOTLB entries, by VMID remove them; asetOptOut=false removes them too', () => {
+    const warmAset = (cfg: Record<string, unknown>) => {
+      const r = rig(cfg);
+      r.m.write(CD_PA, new Uint8Array(r.cd({ ASET: 1 }).buffer), 0, 64);
+      return r;
+    };
+    for (const op of [TlbiOp.VAE1IS, TlbiOp.VALE1IS, TlbiOp.VAAE1IS, TlbiOp.ASIDE1IS]) {
+      const r = warmAset({ btm: true });
+      expect(r.tr()).toMatchObject({ status: 'ok', via: 'walk' });
+      r.s1.setDescriptor(VA, 3, { lo: 0, hi: 0 });
+      r.e.broadcastTlbi(op, VA, 0, ASID, VMID);
+      expect([op, r.tr().via]).toEqual([op, 'tlb']);              // still the old translation
+      r.submit(['TLBI_NH_VA', { ASID, VMID, Address: VA }], ['SYNC', {}]);
+      expect([op, r.tr().via]).toEqual([op, 'fault']);            // a command reaches it
+    }
+    const all = warmAset({ btm: true });
+    all.tr();
+    all.s1.setDescriptor(VA, 3, { lo: 0, hi: 0 });
+    all.e.broadcastTlbi(TlbiOp.VMALLE1IS, 0, 0, 0, VMID);
+    expect(all.tr().via).toBe('fault');
+    const off = warmAset({ btm: true, asetOptOut: false });
+    off.tr();
+    off.s1.setDescriptor(VA, 3, { lo: 0, hi: 0 });
+    off.e.broadcastTlbi(TlbiOp.VAE1IS, VA, 0, ASID, VMID);
+    expect(off.tr().via).toBe('fault');
+    // ASET=0 (the other tests' CD) is reached by the same broadcast: see above.
+  });
+
   it('SMMU_CR2.PTM=1 opts out of broadcasts', () => {
     const r = warm({ btm: true });
     r.e.mmioWrite(Reg.CR2, 4, 1 << 2);

@@ -28,11 +28,10 @@
  * HTTU (CD.HA/HD and STE.S2HA/S2HD are C_BAD_CD/C_BAD_STE), AFFD/S2AFFD (decoded; the walker
  * always checks the Access flag), AArch32 tables, big-endian tables, Secure/Realm streams,
  * TLB/config conflict events, event merging (MEV), STE ALLOCCFG/NSCFG, MSIs for GERROR and the
- * event queue (counted as wired interrupts), CR0.VMW, CD.ASET for broadcast TLBIs (ASET=1 entries are
- * invalidated too: allowed, as they are only "not required" to be).
+ * event queue (counted as wired interrupts), CR0.VMW.
  */
 import {
-  ATTR_SH_MASK, ATTR_SH_SHIFT, AccessType, FaultType, NORMAL_WB_RWA_OSH, Shareability, TLB_GLOBAL, TLB_S1, TLB_S2,
+  ATTR_SH_MASK, ATTR_SH_SHIFT, AccessType, FaultType, NORMAL_WB_RWA_OSH, Shareability, TLB_GLOBAL, TLB_NONSHARED, TLB_S1, TLB_S2,
   TranslationWalker, Tlb, WalkCache, combineS1S2, decodeRegime, decodeS2MemAttr, encodeHcr, encodeSctlr, encodeTcr, encodeTtbr,
   encodeVtcr, permissionFault, regimeRegisters, resolveMmuFeatures, tlbTop, tlbVa, TlbiOp, tlbiScope,
   type MmuFeatures, type Regime, type WalkFault,
@@ -501,7 +500,7 @@ export class SmmuEngine {
       yield* this.walk(tx, rg, se.el2 ? this.walkCacheEl2 : this.walkCacheNh, vaHi, vaLo, tx.wAccess, tx.wEl, EvtClass.IN);
       const w = tx.walker.result;
       res.via = 'walk'; res.pa = w.pa; res.attrs = w.attrs; res.perms = w.perms;
-      const flags = TLB_S1 | (w.global ? TLB_GLOBAL : 0) | (w.s2Level >= 0 ? TLB_S2 : 0);
+      const flags = TLB_S1 | (w.global ? TLB_GLOBAL : 0) | (w.s2Level >= 0 ? TLB_S2 : 0) | (ce.cd.ASET === 1 ? TLB_NONSHARED : 0);
       const tlb = se.el2 ? this.tlbEl2 : this.tlbNh;
       if (w.pageBytes >= 4096) tlb.insertEntry(tlbVa(vaHi, vaLo), tlbTop(vaHi), ce.asid, se.vmid, w.pageBytes, w.pa, w.ipa, w.attrs, w.perms, flags, w.s2BlockBytes || w.pageBytes);
       return;
@@ -1201,9 +1200,12 @@ export class SmmuEngine {
    * walk cache, combined entries kept as with CMD_TLBI_S2_IPA; ALLE1: every NS-EL1 entry) act on
    * entries inserted through STEs with StreamWorld NS-EL1, tagged with STE.S2VMID (VMID 0 without
    * S2P); EL2 scopes (ALLE2, VAE2: no ASID, non-VHE) on StreamWorld EL2 entries. Leaf forms (VALE1,
-   * IPAS2LE1) leave walk-cache entries. CD.ASET=1 entries are removed too (3.17 only says they are
-   * "not required to be invalidated" by VA/ASID scopes). Contract: never throws; unknown scopes
-   * are ignored, as messages for unimplemented stages must be.
+   * IPAS2LE1) leave walk-cache entries. CD.ASET=1 contexts (an ASID set not shared with the PEs:
+   * IHI 0070 CD.ASET, 3.17: their entries are not required to be invalidated by broadcasts by VA
+   * or ASID) keep their IOTLB entries under VAE1/VALE1/VAAE1/ASIDE1 when `config.asetOptOut` (the
+   * default; false removes them too, which is also allowed); broadcasts by VMID or of everything
+   * remove them either way, and so are walk-cache entries (removing more is always allowed).
+   * Contract: never throws; unknown scopes are ignored, as messages for unimplemented stages must be.
    *
    * `op`: an mmu `TlbiOp` (the IS flag is ignored); `addr`: VA[51:0] (the IPA for IPAS2*); `vaTop`:
    * VA[63:52] as the PE's TLBI operand carries it; `asid`; `vmid`: the issuer's VTTBR_EL2.VMID (0 if
@@ -1215,18 +1217,18 @@ export class SmmuEngine {
     if (!this.config.btm || (this.regs.get(Reg.CR2) & CR2_PTM) !== 0) return -1;
     const top = (vaTop >>> 3) & 1;          // VA[55] (the engine's TLB tag), from VA[63:52]
     const v = this.config.s2p ? vmid & 0xffff : 0;
-    const nh = this.tlbNh, wc = this.walkCacheNh;
+    const nh = this.tlbNh, wc = this.walkCacheNh, keep = this.config.asetOptOut;
     let n = 0;
     switch (tlbiScope(op)) {
       case TlbiOp.VMALLE1: n = nh.invalidateVmid(v) + wc.invalidateVmid(v, false); break;
       case TlbiOp.VMALLS12E1: n = nh.invalidateVmid(v) + this.tlbS2.invalidateVmid(v) + wc.invalidateVmid(v, true); break;
       case TlbiOp.VAE1: case TlbiOp.VALE1: {
         const leaf = tlbiScope(op) === TlbiOp.VALE1;
-        n = nh.invalidateVa(addr, top, asid & 0xffff, v, leaf) + wc.invalidateVa(addr, top, v, leaf);
+        n = nh.invalidateVa(addr, top, asid & 0xffff, v, leaf, keep) + wc.invalidateVa(addr, top, v, leaf);
         break;
       }
-      case TlbiOp.VAAE1: n = nh.invalidateVaAllAsid(addr, top, v, false) + wc.invalidateVa(addr, top, v); break;
-      case TlbiOp.ASIDE1: n = nh.invalidateAsid(asid & 0xffff, v) + wc.invalidateAsid(asid & 0xffff, v); break;
+      case TlbiOp.VAAE1: n = nh.invalidateVaAllAsid(addr, top, v, false, keep) + wc.invalidateVa(addr, top, v); break;
+      case TlbiOp.ASIDE1: n = nh.invalidateAsid(asid & 0xffff, v, keep) + wc.invalidateAsid(asid & 0xffff, v); break;
       case TlbiOp.IPAS2E1: case TlbiOp.IPAS2LE1: {
         const leaf = tlbiScope(op) === TlbiOp.IPAS2LE1;
         n = this.tlbS2.invalidateIpa(addr, v, leaf) + wc.invalidateIpa(addr, v, leaf);
