@@ -10,6 +10,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { allBenches, formatTable, verdict } from './harness.js';
 import type { BenchResult } from './harness.js';
+import { tuneV8 } from '../src/sim/index.js';
+
+tuneV8();                      // as the CLI does (src/sim/host-tuning.ts): the figures are what users get
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -18,3 +18,4 @@ export { ResponseRouter } from './response-router.js';
 export { UserError } from './errors.js';
 export { resolveConfig, loadConfigFile, applySet, parseSize, zSize, zAddress, zInt, zPow2, deepFreeze } from './config.js';
 export { Timeline, DEFAULT_TIMELINE_MAX_EVENTS, TIMELINE_TIME_UNIT, parseTimelineWindow, type TimelineOptions, type TimelineArgs, type TimelineTrack } from './timeline.js';
+export { tuneV8, V8_TUNING_FLAGS } from './host-tuning.js';
