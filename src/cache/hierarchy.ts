@@ -42,6 +42,12 @@ export class Level {
   readonly stats = new LevelStats();
   /** Cycles a line transfer occupies this level's data port (0: unlimited), and when it is next free. */
   cyclesPerLine = 0;
+  /**
+   * Lines installed while their fill was still in flight (readyAt PENDING), counted for the L1I
+   * only: up at install, down when a fill settles one. An upper bound (a pending line evicted
+   * first is never counted down); while it is 0 a fill skips looking in the L1I.
+   */
+  pendingFills = 0;
   private portFree = 0;
   /** This level's timeline lanes while a timeline records (CacheHierarchy.setTimeline), else undefined. */
   tl: LevelLanes | undefined = undefined;
@@ -343,7 +349,7 @@ export class CacheHierarchy {
       // it the filter already does (every path that installs an L2 line adds it), and a lookup
       // in the set victim() just scanned is cheaper than a probe of the filter's table.
       const k = this.clusterOf(pe);
-      if (this.l2[k]!.arr.lookup(line) < 0) this.addHolder(line, k);
+      if (this.tracking && this.l2[k]!.arr.lookup(line) < 0) this.addHolder(line, k);
     }
     l1.arr.touch(slot);
     const k = this.clusterOf(pe);
@@ -610,7 +616,8 @@ export class CacheHierarchy {
     this.settle(this.l2[k]!, line, now);
     for (let p = k * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) {
       this.settle(this.l1d[p]!, line, now);
-      this.settle(this.l1i[p]!, line, now);
+      const li = this.l1i[p]!;
+      if (li.pendingFills > 0 && this.settle(li, line, now)) li.pendingFills--;
     }
     const n = m.targetCount(e);
     for (let i = 0; i < n; i++) {
@@ -626,9 +633,12 @@ export class CacheHierarchy {
     this.wakeCluster(k);
   }
 
-  private settle(l: Level, line: number, now: number): void {
+  /** Marks `line`'s pending data in level `l` as arrived at `now`; returns whether it was pending there. */
+  private settle(l: Level, line: number, now: number): boolean {
     const s = l.arr.lookup(line);
-    if (s >= 0 && l.readyAt[s] === PENDING) l.readyAt[s] = now;
+    if (s < 0 || l.readyAt[s] !== PENDING) return false;
+    l.readyAt[s] = now;
+    return true;
   }
 
   private wakeCluster(k: number): void {
@@ -1324,6 +1334,7 @@ export class CacheHierarchy {
       arr.writeBytes(slot, 0, this.buf, 0, this.lineBytes);
       arr.touch(slot);
       li.readyAt[slot] = ready;
+      if (ready === PENDING) li.pendingFills++;
       this.addHolder(line, k);
     }
     if ((t.flags[id]! & REQ_FLAG_NO_DATA) === 0) this.copyOut(id, off, size);
