@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { UserError, tuneV8 } from '../sim/index.js';
+import { UserError } from '../sim/index.js';
 import { SmmuWorkerError } from '../smmu/index.js';
 import { runScenarioCommand, runReplayCommand, timelineFlags, type RunFlags } from './run.js';
 import { listText } from './list.js';
@@ -114,7 +114,6 @@ const RUN_OPTIONS = {
 
 /** The command line, start to finish. Returns the exit code; never throws. */
 export async function main(argv: readonly string[]): Promise<number> {
-  tuneV8();                    // before anything gets hot (src/sim/host-tuning.ts)
   try {
     return await dispatch(argv);
   } catch (e) {

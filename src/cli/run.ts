@@ -1,7 +1,7 @@
 import { basename, dirname } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { DEFAULT_TIMELINE_MAX_EVENTS, Timeline, parseTimelineWindow } from '../sim/index.js';
-import { UserError, sortKeys } from '../sim/index.js';
+import { UserError, sortKeys, tuneV8 } from '../sim/index.js';
 import { resolveConfig } from '../sim/config.js';
 import { PRESETS, DEFAULT_PLATFORM, PlatformSchema, System, type Scenario, type ScenarioContext, type Check, type PlatformConfig, type RunOutcome } from '../platform/index.js';
 import { TraceReader, TraceOpSource } from '../core/index.js';
@@ -150,6 +150,7 @@ async function runScenarioTimed(arg: string, flags: Omit<RunFlags, 'json'>, quie
 }
 
 export async function runReplayCommand(path: string, flags: RunFlags): Promise<number> {
+  tuneV8();                    // a long trace replay: larger inlining budgets pay (src/sim/host-tuning.ts)
   const [platformName, preset] = platformOf(flags.platform, DEFAULT_PLATFORM);
   const sets = splitSets(flags.sets);
   if (sets.scenario.length > 0) throw new UserError(`replay: unknown key 'scenario.${sets.scenario[0]}' (replay has no scenario parameters)`);

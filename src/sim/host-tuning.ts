@@ -8,9 +8,14 @@
  * alternating runs with `ARMSIM_V8_TUNING=0`). Results do not change: inlining is invisible to
  * JavaScript semantics.
  *
+ * Only long runs gain: larger inlined units take longer to compile, and a sweep of short scenario
+ * runs (the README's `armsim bench cmo-strategies`, each cell compiled afresh in a worker) took
+ * ~8% longer with them. So `armsim replay` and the bench runner call it, `armsim run` and
+ * `armsim bench` do not.
+ *
  * The flags are process-wide (worker threads share them) and read when a function is optimized,
- * so `tuneV8()` must run before the simulation gets hot: the CLI and the bench runner call it
- * first. A Node that refuses flags after start-up runs untuned. `ARMSIM_V8_TUNING=0` turns it off.
+ * so `tuneV8()` must run before the simulation gets hot. A Node that refuses flags after start-up
+ * runs untuned. `ARMSIM_V8_TUNING=0` turns it off.
  */
 import { setFlagsFromString } from 'node:v8';
 
