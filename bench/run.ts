@@ -12,7 +12,7 @@ import { allBenches, formatTable, verdict } from './harness.js';
 import type { BenchResult } from './harness.js';
 import { tuneV8 } from '../src/sim/index.js';
 
-tuneV8();                      // as the CLI does (src/sim/host-tuning.ts): the figures are what users get
+tuneV8();                      // as armsim replay does (src/sim/host-tuning.ts): the replay figures are what users get
 
 const here = dirname(fileURLToPath(import.meta.url));
 
