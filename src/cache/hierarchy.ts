@@ -535,6 +535,7 @@ export class CacheHierarchy {
   private readonly fetchKeep = this.scratch(8);
   private readonly cmoBuf = this.scratch(9);
   private readonly vb3 = this.scratch(10);
+  private readonly devBuf = this.scratch(11);
 
   /** Reads the line from below (L3 or memory) into `buf`; returns FROM_* flags. */
   private fillFromBelow(line: number, attrs: number): number {
@@ -1871,6 +1872,32 @@ export class CacheHierarchy {
     if ((what & TL_CLEANED) !== 0) args.cleaned = true;
     if ((what & TL_INVALIDATED) !== 0) args.invalidated = true;
     target.tl!.maintenance.span(name, 'cmo', now, now + cost, args);
+  }
+
+  /**
+   * The timing of a read of `pa` by an agent behind the home node (the SMMU's table walker),
+   * whose data the caller reads functionally: the cycles it takes from where its line is now — a
+   * cluster's caches, by a snoop (coherent reads only); the L3 (a system cache serves every read, a
+   * before-PoC L3 only coherent ones, as `System.memoryAtPoC` and the coherent view do); else
+   * memory, `memoryCycles`. A coherent read that misses a system-cache L3 allocates the line there
+   * (clean, from memory: every agent's cacheable traffic passes through it), so the next read of
+   * the line hits; nothing else changes and no level's counters move.
+   */
+  deviceRead(pa: number, coherent: boolean, memoryCycles: number): number {
+    const line = this.lineOf(pa);
+    const path = this.upLatency + this.hnLatency + this.downLatency;
+    if (coherent && (this.tracking ? this.filter.count(line) > 0 : this.clusterHolds(0, line))) return path + this.cfg.snoopLatency;
+    const l3 = this.l3;
+    if (l3 === undefined || !(coherent || this.l3SystemCache)) return path + memoryCycles;
+    const s3 = l3.arr.lookup(line);
+    if (s3 >= 0) { l3.arr.touch(s3); return path + l3.hitLatency; }
+    if (coherent && this.l3SystemCache) {
+      // No cluster holds the line (checked above): memory has its data.
+      this.map.store.read(line * this.lineBytes, this.devBuf, 0, this.lineBytes);
+      const s = this.installL3(line);
+      l3.arr.writeBytes(s, 0, this.devBuf, 0, this.lineBytes);
+    }
+    return path + memoryCycles;
   }
 
   /** Where the freshest copy of the line holding `pa` sits, for reports ("cpu0.l1d dirty", "l3 dirty", "memory"). */

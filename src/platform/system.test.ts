@@ -247,3 +247,25 @@ describe('L1 hits decided without a request (RequestPort.tryHit)', () => {
     expect(translatedHits).toBeGreaterThan(20);
   });
 });
+
+describe('device reads timed by where the line is (CacheHierarchy.deviceRead, the SMMU\'s walker)', () => {
+  it('a PE\'s cache answers by a snoop, a system cache after the first read, memory otherwise; a before-PoC L3 does not allocate', () => {
+    const MEM = 500;
+    const { sys } = run([], function* () { yield prog.store(RAM + 0x40, 8, 1); });   // the line at 0x40 is dirty in cpu0's L1D
+    const c = sys.caches;
+    const snoop = c.deviceRead(RAM + 0x40, true, MEM);
+    const first = c.deviceRead(RAM + 0x1000, true, MEM), second = c.deviceRead(RAM + 0x1008, true, MEM);
+    expect(first - second).toBe(MEM - c.l3!.hitLatency);                 // the first read left the line in the SLC
+    expect(snoop - second).toBe(sys.cfg.cache.snoopLatency - c.l3!.hitLatency);
+    // A non-coherent read misses the SLC without allocating: memory again next time.
+    expect(c.deviceRead(RAM + 0x2000, false, MEM)).toBe(first);
+    expect(c.deviceRead(RAM + 0x2000, false, MEM)).toBe(first);
+    // The PE's dirty copy is not snooped by a non-coherent read; the SLC kept a (stale) copy when the PE's miss filled through it.
+    expect(c.deviceRead(RAM + 0x40, false, MEM)).toBe(second);
+    // xgene1: the before-PoC L3 serves coherent reads of lines it holds but takes none on a miss.
+    const x = buildSystem('xgene1', ['core.count=1']);
+    const xf = x.caches.deviceRead(RAM + 0x1000, true, MEM);
+    expect(x.caches.deviceRead(RAM + 0x1000, true, MEM)).toBe(xf);
+    expect(x.caches.l3!.arr.lookup(Math.floor((RAM + 0x1000) / 64))).toBe(-1);
+  });
+});

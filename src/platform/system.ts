@@ -142,7 +142,16 @@ export class System {
     if (this.smmuParts !== undefined) return this.smmuParts;
     const c = this.smmuCfg;
     if (c === undefined) throw new UserError('this platform has no smmu section; add one (see src/platform/presets/neoverse-n1.ts)');
-    const mem = new PathMemory(c.engine.cohacc, this.coherent, this.memoryAtPoC, (pa, len) => this.map.find(pa, len) >= 0);
+    // A descriptor read costs what the level holding its line costs (CacheHierarchy.deviceRead);
+    // memory, an unloaded DRAM row-miss read (a device region: its latency).
+    const d = this.cfg.dram;
+    const dramCycles = d.frontendLatency + (d.tRCD + d.tCL + d.burstLength / 2) * d.clockRatio + d.backendLatency;
+    const readCycles = (pa: number, coherent: boolean): number => {
+      const r = this.map.find(pa, 8);
+      const memory = r < 0 ? 0 : this.map.regions[r]!.kind === 'dram' ? dramCycles : this.map.regions[r]!.latency;
+      return this.caches.deviceRead(pa, coherent, memory);
+    };
+    const mem = new PathMemory(c.engine.cohacc, this.coherent, this.memoryAtPoC, (pa, len) => this.map.find(pa, len) >= 0, readCycles);
     // The engine behind its timed protocol, on this thread or in a worker (smmu.threads): software
     // models program it through `engine` (the engine itself, or a proxy of the worker's).
     const host = new SmmuHost(this.q, mem, c.engine, c.dma, { threads: c.threads, commandCycles: c.commandCycles });
@@ -166,6 +175,8 @@ export class System {
       coherentReadBytes: { unit: 'bytes', desc: 'bytes read coherently' }, coherentWriteBytes: { unit: 'bytes', desc: 'bytes written coherently' },
       nonCoherentReadBytes: { unit: 'bytes', desc: 'bytes read without snooping' }, nonCoherentWriteBytes: { unit: 'bytes', desc: 'bytes written without snooping' },
       aborts: count('accesses no region decodes'),
+      timedReads: count('descriptor reads timed by where their line was (a cluster\'s caches, the L3, memory)'),
+      timedReadCycles: { unit: 'cycles', desc: 'their latencies summed (each at least smmu.dma.descriptorReadCycles when answered)' },
     });
     this.stats.add('system.smmu0.dma0', dma.stats, {
       jobs: count('DMA jobs submitted'), beats: count('data beats performed'), bytesRead: { unit: 'bytes', desc: 'bytes read by DMA' },

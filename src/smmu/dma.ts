@@ -5,8 +5,10 @@
  *
  * Timing (all numbers per master, `DmaConfig`, assumed): a job runs as a sequence of beats of at
  * most `beatBytes` that never cross a 4 KiB page. Each beat is translated first — `translateCycles`
- * for every translation plus `descriptorReadCycles` for each STE/CD/descriptor read the engine
- * made (0 on an IOTLB hit), each read performed at its own cycle by the host — and its data
+ * for every translation plus, for each STE/CD/descriptor read the engine made (none on an IOTLB
+ * hit), at least `descriptorReadCycles`: each read is performed at its own cycle by the host, and
+ * on a platform its data comes back when the level holding its line allows (a PE's cache, the L3,
+ * DRAM: SmmuMemory.readLatency) — and its data
  * access is performed on the memory path when the answer arrives, after which the beat occupies `beatCycles`. Everything runs on the System's event
  * queue, one event at a time, so DMA interleaves with the PEs in simulated time. A copy is a read
  * beat then a write beat.
@@ -33,7 +35,11 @@ import type { PathMemory } from './memory.js';
 export interface DmaConfig {
   /** Cycles per translation, IOTLB hit included (assumed: gem5 SMMUv3.py ifc_smmu_lat 8 + uTLB/main-TLB lookups). */
   readonly translateCycles: number;
-  /** Extra cycles per STE, CD or descriptor read on a miss (assumed: one interconnect round trip to the system cache). */
+  /**
+   * Cycles per STE, CD or descriptor read on a miss (assumed: one interconnect round trip to the
+   * system cache), and the least a read takes on a platform, where the level holding its line sets
+   * its time (SmmuMemory.readLatency: a PE's cache by a snoop, the L3, DRAM).
+   */
   readonly descriptorReadCycles: number;
   /** Cycles a data beat occupies the device port (assumed: 64 bytes at 16 B/cycle, gem5 port width 16 B). */
   readonly beatCycles: number;
@@ -124,7 +130,12 @@ export function fnv1a(h: number, b: Uint8Array, n: number): number {
   return h;
 }
 
-/** What a translation costs the device: `translateCycles`, plus `descriptorReadCycles` per STE/CD/descriptor read the engine made (none on an IOTLB hit). */
+/**
+ * What a translation made at once (a stalled one's retry at RESUME time) is charged:
+ * `translateCycles`, plus `descriptorReadCycles` per STE/CD/descriptor read the engine made (none
+ * on an IOTLB hit). Translations through the host are charged the cycles they took instead (each
+ * read at least `descriptorReadCycles`, more when its line is far: SmmuMemory.readLatency).
+ */
 export const translationCycles = (cfg: DmaConfig, t: SmmuResult): number => cfg.translateCycles + t.reads * cfg.descriptorReadCycles;
 
 /** The fault a device sees for a translation that aborted, at `cycle` (when the abort reaches it): the engine's event, or 'none' for a silent abort. */
@@ -233,6 +244,8 @@ export class DmaMaster extends SmmuDevice {
   // The translation in flight (one at a time).
   private xlIova = 0;
   private xlWrite = false;
+  /** Cycle the current translation was asked for (its cost is the time to its answer). */
+  private xlAt = 0;
   /** The run's timeline while it records (`setTimeline`); tested before any tracing work. */
   timeline: Timeline | undefined = undefined;
   private tlJobs: TimelineTrack | undefined = undefined;
@@ -298,23 +311,24 @@ export class DmaMaster extends SmmuDevice {
     const iova = reading ? s.src! + r.offset : s.dst! + r.offset;
     this.xlIova = iova;
     this.xlWrite = !reading;
+    this.xlAt = this.q.now;
     this.scheduled = true;   // the translation's answer continues this master's chain of events
     this.translate(s.streamId, s.substreamId, s.ssv, iova, !reading, s.privileged, 0);
   }
 
   onTranslated(_tag: number, t: SmmuResult): void {
     this.scheduled = false;
-    this.afterTranslate(this.cur!, t, this.xlIova, this.xlWrite, 0);
+    this.afterTranslate(this.cur!, t, this.xlIova, this.xlWrite, 0, this.q.now - this.xlAt);
   }
 
   /**
-   * Takes a translation's answer `wait` cycles before it is in effect: 0 when the host delivers it
-   * at the cycle it completes, its whole cost for a stalled transaction's completion (its retry
-   * made its reads at RESUME time, charged here).
+   * Takes a translation's answer, which cost `cycles`, `wait` cycles before it is in effect: 0 when
+   * the host delivers it at the cycle it completes (the cost is the time it took), its whole cost
+   * for a stalled transaction's completion (its retry made its reads at RESUME time, charged here
+   * by `translationCycles`).
    */
-  private afterTranslate(r: Running, t: SmmuResult, iova: number, write: boolean, wait: number): void {
+  private afterTranslate(r: Running, t: SmmuResult, iova: number, write: boolean, wait: number, cycles: number): void {
     const res = r.res, st = this.stats;
-    const cycles = translationCycles(this.cfg, t);
     res.translations++; st.translations++;
     if (t.via === 'tlb') { res.tlbHits++; st.tlbHits++; }
     res.descriptorReads += t.reads; st.descriptorReads += t.reads;
@@ -355,7 +369,8 @@ export class DmaMaster extends SmmuDevice {
     const s = r.spec, reading = !this.pendWrite;
     const iova = reading ? s.src! + r.offset : s.dst! + r.offset;
     // The retried translation's reads were made by the engine at RESUME time; charge them here.
-    this.afterTranslate(r, c.result, iova, this.pendWrite, translationCycles(this.cfg, c.result));
+    const cost = translationCycles(this.cfg, c.result);
+    this.afterTranslate(r, c.result, iova, this.pendWrite, cost, cost);
   }
 
   /** The data access of the current beat, at the end of its translation. */

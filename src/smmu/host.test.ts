@@ -144,6 +144,32 @@ describe('SmmuHost: the engine behind a timed protocol', () => {
     for (const x of late) expect(x).toMatchObject({ status: 'abort', event: 'F_TRANSLATION' });
   });
 
+  it('a memory that times its reads (readLatency) delays each answer to that latency, never below descriptorReadCycles; both modes agree', () => {
+    // Reads of the stream table and CDs cost 25 (under the floor of 60: still 60), every other read 200.
+    const runs = ([0, 1] as const).map((threads) => {
+      const w = world();
+      const slow = Object.assign(w.mem, { readLatency: (pa: number) => (pa >= STRTAB && pa < CD_PA + 0x1000 ? 25 : 200) });
+      const q = new EventQueue();
+      const host = new SmmuHost(q, slow, w.config, TIMING, { threads });
+      if (threads === 1) hosts.push(host);
+      w.program(host.control);
+      w.mem.readLog = [];
+      const done: Array<{ cycle: number; status: string; reads: number }> = [];
+      const client = { onTranslated(_tag: number, r: SmmuResult) { done.push({ cycle: q.now, status: r.status, reads: r.reads }); } };
+      host.translate({ streamId: 2, iova: VA + 5 * 4096, access: SmmuAccess.Read }, client, 0);
+      q.runUntil(Number.MAX_SAFE_INTEGER);
+      const fast = w.mem.readLog.filter((pa) => pa >= STRTAB && pa < CD_PA + 0x1000).length;
+      return { done, fast, reads: w.mem.readLog.length };
+    });
+    expect(runs[1]).toEqual(runs[0]);
+    const { done, fast, reads } = runs[0]!;
+    expect(done).toHaveLength(1);
+    expect(done[0]!.status).toBe('ok');
+    expect(done[0]!.reads).toBe(reads);
+    expect(fast).toBeGreaterThan(0);
+    expect(done[0]!.cycle).toBe(fast * TIMING.descriptorReadCycles + (reads - fast) * 200 + TIMING.translateCycles);
+  });
+
   it('an event record whose write aborts at its due cycle raises GERROR.EVENTQ_ABT_ERR then, inline and in the worker', () => {
     // Two faulting translations (unmapped IOVAs; CD.R=1 records them) with the event queue's
     // memory aborting: the first record's write aborts at its due cycle, the second finds the

@@ -516,6 +516,10 @@ export class SmmuHost {
   private readonly core: SmmuCore | undefined;
   private readonly handler: number;
   private readonly cmdHandler: number;
+  private readonly ansHandler: number;
+  /** Data of descriptor reads performed and not yet answered (their line was slower than descriptorReadCycles), by translation id. */
+  private readonly ansLo: number[] = [];
+  private readonly ansHi: number[] = [];
   private cmdBusy = false;
   /** Cycles per command consumed after a doorbell (`doorbell`). */
   readonly commandCycles: number;
@@ -573,6 +577,7 @@ export class SmmuHost {
     this.timeoutMs = opts.stallTimeoutMs ?? 60_000;
     this.handler = q.register(`${name}.host`, (a) => this.onEvent(a));
     this.cmdHandler = q.register(`${name}.cmdq`, () => this.commandStep());
+    this.ansHandler = q.register(`${name}.answer`, (id) => this.answer(id, true, this.ansLo[id]!, this.ansHi[id]!));
     this.commandCycles = opts.commandCycles ?? 16;
     if (!Number.isSafeInteger(this.commandCycles) || this.commandCycles < 1) throw new RangeError(`commandCycles: expected a positive integer, got ${this.commandCycles}`);
     if (opts.threads === 0) {
@@ -729,13 +734,17 @@ export class SmmuHost {
     this.freeSlots.push(s);
     const kind = o[at]!;
     if (kind === OUT_READ) {
-      const id = o[at + 2]!;
-      const ok = this.mem.read64(o[at + 3]!, this.d, o[at + 4]!);
-      const r = this.rec;
-      r.fill(0);
-      r[0] = IN_ANS; r[1] = this.q.now; r[2] = id; r[3] = ok ? 1 : 0; r[4] = ok ? this.d.lo : 0; r[5] = ok ? this.d.hi : 0;
-      this.send(r);
-      this.checkpoints();
+      const id = o[at + 2]!, pa = o[at + 3]!, attrs = o[at + 4]!;
+      const ok = this.mem.read64(pa, this.d, attrs);
+      // Performed now (its due cycle); its data is back when where the line is allows, never
+      // sooner than descriptorReadCycles after the step that asked (the lookahead rests on that).
+      const late = ok && this.mem.readLatency !== undefined ? this.mem.readLatency(pa, attrs) - this.timing.descriptorReadCycles : 0;
+      if (late > 0) {
+        this.ansLo[id] = this.d.lo; this.ansHi[id] = this.d.hi;
+        this.q.schedule(this.ansHandler, late, id);
+      } else {
+        this.answer(id, ok, this.d.lo, this.d.hi);
+      }
     } else if (kind === OUT_WRITE) {
       const pa = o[at + 3]!, lo = o[at + 4]!, hi = o[at + 5]!, attrs = o[at + 6]!;
       const ok = o[at + 7] === 8 ? this.mem.write64(pa, lo, hi, attrs) : this.mem.write32(pa, lo, attrs);
@@ -749,6 +758,15 @@ export class SmmuHost {
       decodeResult(o, at + 3, this.result);
       client.onTranslated(tag, this.result);
     }
+  }
+
+  /** The answer to descriptor read of translation `id` (its data, or an abort) goes to the engine now. */
+  private answer(id: number, ok: boolean, lo: number, hi: number): void {
+    const r = this.rec;
+    r.fill(0);
+    r[0] = IN_ANS; r[1] = this.q.now; r[2] = id; r[3] = ok ? 1 : 0; r[4] = ok ? lo : 0; r[5] = ok ? hi : 0;
+    this.send(r);
+    this.checkpoints();
   }
 
   // The event record the last OUT_WRITE belonged to, its words performed so far, and whether one aborted.

@@ -25,6 +25,13 @@ export interface SmmuMemory {
   write64(pa: number, lo: number, hi: number, attrs?: number): boolean;
   /** A 32-bit write (MSI data). */
   write32(pa: number, value: number, attrs?: number): boolean;
+  /**
+   * Optional, called right after a read64 of `pa` with `attrs`: the cycles that read takes from its
+   * request to its data, given where its line was (the memory system may keep the line closer
+   * for next time, as a system cache does). Without it every read costs the host's fixed
+   * `descriptorReadCycles`.
+   */
+  readLatency?(pa: number, attrs?: number): number;
 }
 
 /**
@@ -80,6 +87,8 @@ export class SmmuMemoryStats {
   coherentReadBytes = 0; coherentWriteBytes = 0; nonCoherentReadBytes = 0; nonCoherentWriteBytes = 0;
   /** Accesses no memory region decodes (External aborts). */
   aborts = 0;
+  /** Reads whose latency the memory system gave (readLatency), and those latencies summed. */
+  timedReads = 0; timedReadCycles = 0;
 }
 
 /**
@@ -116,7 +125,19 @@ export class PathMemory implements SmmuMemory {
     private readonly coherent: PhysicalStore,
     private readonly nonCoherent: PhysicalStore,
     private readonly decodes: (pa: number, len: number) => boolean = () => true,
-  ) {}
+    /** Read latency by where the line is (`readLatency`), on the coherent path or not; none: fixed costs. */
+    private readonly latency?: (pa: number, coherent: boolean) => number,
+  ) {
+    if (latency !== undefined) this.readLatency = (pa, attrs = NORMAL_WB_RWA_OSH) => this.timedRead(latency(pa, isCoherentAccess(this.cohacc, attrs)));
+  }
+
+  readLatency?: (pa: number, attrs?: number) => number;
+
+  private timedRead(cycles: number): number {
+    this.stats.timedReads++;
+    this.stats.timedReadCycles += cycles;
+    return cycles;
+  }
 
   isCoherent(attrs: number = NORMAL_WB_RWA_OSH): boolean { return isCoherentAccess(this.cohacc, attrs); }
 

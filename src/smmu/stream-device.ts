@@ -5,8 +5,9 @@
  * `stop()` — a NIC or a video engine rather than DmaMaster's one-beat-at-a-time copy engine.
  *
  * Timing (the same model and `DmaConfig` numbers as DmaMaster, `dma.ts`): each request is
- * translated by the engine when it issues, costing `translateCycles` plus `descriptorReadCycles`
- * per STE/CD/descriptor read the engine made (0 on an IOTLB hit); its data access is then performed
+ * translated by the engine when it issues, costing `translateCycles` plus at least
+ * `descriptorReadCycles` per STE/CD/descriptor read the engine made (none on an IOTLB hit; more
+ * when the read's line is far: SmmuMemory.readLatency); its data access is then performed
  * on the `PathMemory` (coherent or not, as the translation's attributes and IDR0.COHACC decide)
  * when the device port is free, and occupies the port for `beatCycles` per `beatBytes` of data.
  * Translations of different requests overlap (the SMMU host keeps every one in flight, each walk
@@ -227,16 +228,17 @@ export class StreamDevice extends SmmuDevice {
 
   onTranslated(i: number, t: SmmuResult): void {
     // The host reuses its result object: keep a copy for the data access and the record.
-    this.afterTranslate(i, Object.assign(this.slots[i]!.answer, t), 0);
+    const s = this.slots[i]!;
+    this.afterTranslate(i, Object.assign(s.answer, t), 0, this.q.now - s.issueCycle);   // asked for at issue
   }
 
   /**
-   * Slot `i`'s translation answer, `wait` cycles before it is in effect: 0 when the host delivers
-   * it at the cycle it completes, its whole cost for a stalled transaction's completion.
+   * Slot `i`'s translation answer, which cost `cycles`, `wait` cycles before it is in effect: 0
+   * when the host delivers it at the cycle it completes, its whole cost for a stalled
+   * transaction's completion.
    */
-  private afterTranslate(i: number, t: SmmuResult, wait: number): void {
+  private afterTranslate(i: number, t: SmmuResult, wait: number, cycles: number): void {
     const s = this.slots[i]!, st = this.stats, write = this.spec!.op === 'write';
-    const cycles = translationCycles(this.cfg, t);
     s.result = t;
     s.reads += t.reads;
     st.translations++; st.descriptorReads += t.reads; st.translateCycles += cycles;
@@ -263,7 +265,8 @@ export class StreamDevice extends SmmuDevice {
     const c = claimCompletion(this.engine, this.spec!.streamId, s.stag);
     if (c === null) { this.schedule(i, this.cfg.stallPollCycles, ACT_POLL); return; }
     // A retried translation's reads were made by the engine at RESUME time; they are charged here.
-    this.afterTranslate(i, c.result, translationCycles(this.cfg, c.result));
+    const cost = translationCycles(this.cfg, c.result);
+    this.afterTranslate(i, c.result, cost, cost);
   }
 
   /** The data access of slot `i`, once its translation is done and the port is free. */
