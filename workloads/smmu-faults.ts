@@ -1,4 +1,4 @@
-import { ringAndWait } from './smmu-driver.js';
+import { ringAndWait, swAttrs } from './smmu-driver.js';
 import { z } from 'zod';
 import { ProgramOpSource, prog, type Program, type ProgramOp } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
@@ -94,12 +94,6 @@ interface Marks {
 }
 const marks = new WeakMap<object, Marks>();
 const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
-/**
- * Attributes of the driver's stores of what the SMMU reads (commands, descriptors): Normal WB on an
- * IO-coherent SMMU; Normal-NC without COHACC (Linux: dma_alloc_coherent memory is mapped
- * non-cacheable for a non-coherent device), so the stores reach memory where the SMMU reads.
- */
-const swAttrs = (cohacc: boolean): number => (cohacc ? NORMAL_WB_RWA_ISH : NORMAL_NC_OSH);
 const descValue = (d: { lo: number; hi: number }): bigint => (BigInt(d.hi >>> 0) << 32n) | BigInt(d.lo >>> 0);
 const pageOf = (a: number): number => a - (a % PAGE);
 

@@ -1,4 +1,4 @@
-import { ringAndWait } from './smmu-driver.js';
+import { ringAndWait, swAttrs } from './smmu-driver.js';
 import { z } from 'zod';
 import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
@@ -65,7 +65,8 @@ function* dma(ctx: ScenarioContext<P>, spec: DmaJobSpec, out: (r: DmaJobResult) 
 function* commands(ctx: ScenarioContext<P>, m: Marks, ph: Phase, cmds: Array<readonly [CmdOpName, CmdFields?]>): Program {
   const { engine } = ctx.sys.smmu;
   const { slots, prod } = commandSlots(engine, m.layout, cmds);
-  for (const s of slots) yield prog.store(s.pa, 16, s.bytes, { attrs: WB });
+  const attrs = swAttrs(engine.config.cohacc);   // where a non-coherent SMMU reads them
+  for (const s of slots) yield prog.store(s.pa, 16, s.bytes, { attrs });
   yield prog.dsb();
   const { consumed, cons } = yield* ringAndWait(ctx.sys, m.regs, prod);   // polls until CONS == PROD
   ph.commandsConsumed += consumed;
@@ -80,7 +81,7 @@ function* guest(ctx: ScenarioContext<P>, m: Marks): Program {
     // The device writes the buffer while it is mapped.
     yield* dma(ctx, { op: 'fill', streamId: SID, dst: iova, bytes: PAGE, value: DEVICE_BYTE_1, tag: `phase${k + 1}-mapped` }, (r) => { ph.first = r; });
     // The guest unmaps it: a store of an invalid descriptor into its own stage-1 leaf table.
-    yield prog.store(m.pa(m.s1.slotAddress(iova, 3)), 8, 0, { attrs: WB });
+    yield prog.store(m.pa(m.s1.slotAddress(iova, 3)), 8, 0, { attrs: swAttrs(ctx.sys.smmu.engine.config.cohacc) });
     yield prog.dsb();
     if (ph.invalidated) yield* commands(ctx, m, ph, [['TLBI_NH_VA', { VMID, ASID, Address: iova }], ['SYNC', { CS: 0 }]]);
     // ... and reuses the page for its own data.
@@ -132,12 +133,19 @@ export const scenario = defineScenario<P>({
     const m = marks.get(ctx)!, sys = ctx.sys;
     const { engine, dma } = sys.smmu;
     m.events = drainEvents(engine, m.layout, sys.coherent);
+    // The page as the guest sees it (the coherent view), and, for a non-coherent SMMU, the memory
+    // behind the guest's cached copy, where the device's write went (lost at the next write-back).
     const page = (k: number): Record<string, number> => {
-      const b = new Uint8Array(PAGE);
-      sys.coherent.read(m.pa(PAGE_IPA[k]!), b, 0, PAGE);
-      let guestBytes = 0, deviceBytes = 0, firstDevice = -1;
-      b.forEach((v, i) => { if (v === GUEST_BYTE) guestBytes++; else if (v === DEVICE_BYTE_2) { deviceBytes++; if (firstDevice < 0) firstDevice = i; } });
-      return { guestBytes, deviceBytes, firstDevice };
+      const count = (view: typeof sys.coherent) => {
+        const b = new Uint8Array(PAGE);
+        view.read(m.pa(PAGE_IPA[k]!), b, 0, PAGE);
+        let guest = 0, device = 0, first = -1;
+        b.forEach((v, i) => { if (v === GUEST_BYTE) guest++; else if (v === DEVICE_BYTE_2) { device++; if (first < 0) first = i; } });
+        return { guest, device, first };
+      };
+      const seen = count(sys.coherent), behind = engine.config.cohacc ? { device: 0, first: -1 } : count(sys.memoryAtPoC);
+      const atPoC = seen.device === 0 && behind.device > 0;
+      return { guestBytes: seen.guest, deviceBytes: atPoC ? behind.device : seen.device, firstDevice: atPoC ? behind.first : seen.first, atPoC: atPoC ? 1 : 0 };
     };
     const ev = (k: number): EventRecord | undefined => m.events.find((e) => e.InputAddr === BigInt(IOVA[k]!));
     const phaseCheck = (k: number): Record<string, unknown> & { pass: boolean } => {
@@ -160,6 +168,7 @@ export const scenario = defineScenario<P>({
           staleWrite: {
             iova: hex(IOVA[k]!), ipa: hex(PAGE_IPA[k]!), pa: hex(m.pa(PAGE_IPA[k]!) + p.firstDevice!), bytes: p.deviceBytes,
             wrote: hex(DEVICE_BYTE_2), overwrote: `guest data ${hex(GUEST_BYTE)}`,
+            ...(p.atPoC === 1 ? { where: 'memory behind the guest\'s dirty cached copy (non-coherent SMMU)' } : {}),
           },
         } : {}),
         page: { pa: hex(m.pa(PAGE_IPA[k]!)), guestBytes: p.guestBytes, deviceBytes: p.deviceBytes },

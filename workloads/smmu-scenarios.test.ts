@@ -48,6 +48,14 @@ describe('smmu-nested-dma', () => {
     expect(r.checks.smmu).toMatchObject({ tlbiNhVa: 1, syncs: 1, eventsWritten: 1 });
   });
 
+  it('on xgene1 (a non-coherent SMMU: the drivers store Normal-NC) the same, the stale write landing in memory behind the guest\'s cached page', async () => {
+    const { r } = await run('smmu-nested-dma', { platform: 'xgene1' });
+    expect(r.verdict).toBe('pass');
+    expect(r.checks.phase1!.commands).toMatchObject({ consumed: 2, cmdqProd: 2, cmdqCons: 2 });
+    expect(r.checks.phase2!.staleWrite).toMatchObject({ bytes: 4096, wrote: '0x22', where: expect.stringMatching(/behind the guest's dirty cached copy/) });
+    expect(r.checks.phase2!.page).toMatchObject({ guestBytes: 4096, deviceBytes: 4096 });
+  });
+
   it('with forget=false both phases fault and no page is overwritten', async () => {
     const { r } = await run('smmu-nested-dma', { sets: ['scenario.forget=false'] });
     expect(r.verdict).toBe('pass');
