@@ -6,8 +6,9 @@
  * (nested, STE Config 0b111, the seed 004 layout), read 1 KiB requests over 256 IOVA pages at one
  * request every 48 cycles with up to 4 in flight, while 4 PEs stream loads and stores over their
  * own buffers (the CPUs keep working while the devices move data). Every new page misses the
- * IOTLB (4 requests per page: the miss rate is at least 25%, and the 8 x 256 pages exceed the
- * IOTLB), so nested walks are a large share of the work.
+ * IOTLB (the 8 x 256 pages exceed it): its first request walks and the next three, issued while
+ * that walk is in flight, wait for it (merged misses, answered as hits), so the miss rate is
+ * about 24% and nested walks are a large share of the work.
  *
  * Run twice per mode, interleaved (inline, worker, inline, worker), best of two: `smmu.threads=0`
  * runs the engine on the simulation's thread, `smmu.threads=1` in a piscina worker. Reported:

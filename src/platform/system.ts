@@ -169,6 +169,9 @@ export class System {
     });
     // IDR0.BTM: the PEs' IS TLBIs reach the SMMU when their DSB completes them (IHI 0070 3.17); without it they do not.
     if (c.engine.btm) this.tlbDomain.onBroadcast = (op, addr, top, asid, vmid) => { engine.broadcastTlbi(op, addr, top, asid, vmid); };
+    this.stats.add('system.smmu0.host', host.stats, {
+      missesMerged: count('translations that waited for a walk of their page already in flight instead of walking (SmmuHost.translate)'),
+    });
     this.stats.add('system.smmu0.mem', mem.stats, {
       coherentReads: count('SMMU reads through the PEs\' caches'), coherentWrites: count('SMMU writes through the PEs\' caches'),
       nonCoherentReads: count('SMMU reads of memory at the PoC (no snoop)'), nonCoherentWrites: count('SMMU writes to memory at the PoC (no snoop)'),

@@ -170,6 +170,37 @@ describe('SmmuHost: the engine behind a timed protocol', () => {
     expect(done[0]!.cycle).toBe(fast * TIMING.descriptorReadCycles + (reads - fast) * 200 + TIMING.translateCycles);
   });
 
+  it('a request for a page whose walk is in flight waits for it (merged) and is answered as a hit at its own offset; after a fault it translates afresh', () => {
+    const runs = ([0, 1] as const).map((threads) => {
+      const w = world();
+      const q = new EventQueue();
+      const host = new SmmuHost(q, w.mem, w.config, TIMING, { threads });
+      if (threads === 1) hosts.push(host);
+      w.program(host.control);
+      const done: Array<{ tag: number; cycle: number; status: string; via: string; reads: number; pa: number; event: string | null }> = [];
+      const client = { onTranslated(tag: number, r: SmmuResult) { done.push({ tag, cycle: q.now, status: r.status, via: r.via, reads: r.reads, pa: r.pa, event: r.event?.name ?? null }); } };
+      const ask = (tag: number, iova: number, at: number, access: SmmuAccess = SmmuAccess.Read): void => {
+        q.scheduleAt(q.register(`ask${tag}`, () => host.translate({ streamId: 1, iova, access }, client, tag)), at);
+      };
+      ask(0, VA + 7 * 4096 + 0x10, 0);            // cold: a long walk
+      ask(1, VA + 7 * 4096 + 0x800, 100);         // same page, walk in flight: merged
+      ask(2, VA + 7 * 4096 + 0x800, 150, SmmuAccess.Write);   // another access type: walks itself
+      ask(3, VA + PAGES * 4096, 3000);            // unmapped: its walk faults...
+      ask(4, VA + PAGES * 4096 + 8, 3100);        // ... and the merged request then translates afresh and faults too
+      q.runUntil(Number.MAX_SAFE_INTEGER);
+      return { done: done.sort((a, b) => a.tag - b.tag), merged: host.stats.missesMerged };
+    });
+    expect(runs[1]).toEqual(runs[0]);
+    const { done: d, merged } = runs[0]!;
+    expect(merged).toBe(2);
+    expect(d[0]).toMatchObject({ status: 'ok', via: 'walk' });
+    expect(d[1]).toMatchObject({ status: 'ok', via: 'tlb', reads: 0, cycle: d[0]!.cycle, pa: d[0]!.pa + 0x7f0 });
+    expect(d[2]!.reads).toBeGreaterThan(0);
+    expect(d[3]).toMatchObject({ status: 'abort', event: 'F_TRANSLATION' });
+    expect(d[4]).toMatchObject({ status: 'abort', event: 'F_TRANSLATION' });
+    expect(d[4]!.cycle).toBeGreaterThan(d[3]!.cycle);
+  });
+
   it('an event record whose write aborts at its due cycle raises GERROR.EVENTQ_ABT_ERR then, inline and in the worker', () => {
     // Two faulting translations (unmapped IOVAs; CD.R=1 records them) with the event queue's
     // memory aborting: the first record's write aborts at its due cycle, the second finds the

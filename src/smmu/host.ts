@@ -71,6 +71,8 @@ const OUT_READ = 1, OUT_RESULT = 2, OUT_WRITE = 3, OUT_MEMREAD = 4, OUT_MEMWRITE
 const STATUS: readonly SmmuStatus[] = ['ok', 'abort', 'raz-wi', 'stalled'];
 const VIA: readonly SmmuResult['via'][] = ['gbpa', 'bypass', 'tlb', 'walk', 'fault', 'abort-ste'];
 const TWO_32 = 4294967296;
+/** Numbers kept per translation id for miss merging (SmmuHost.keys). */
+const KEY = 7;
 
 /** What software models use of an SMMU: the engine itself inline, a proxy of it with a worker. */
 export interface SmmuControl {
@@ -517,6 +519,21 @@ export class SmmuHost {
   private readonly handler: number;
   private readonly cmdHandler: number;
   private readonly ansHandler: number;
+  private readonly mergedHandler: number;
+  // Per translation id: its request (KEY numbers: sid, ssid or -1, iova hi, iova lo, access,
+  // privileged, attrs or -1), when it was asked for, whether it is walking, the requests merged
+  // into it (a chain: waitHead, then waitNext), and for a merged one the answer it will get.
+  private readonly keys: number[] = [];
+  private readonly askedAt: number[] = [];
+  private readonly isWalking: number[] = [];
+  private readonly waitHead: number[] = [];
+  private readonly waitNext: number[] = [];
+  private readonly mergedPa: number[] = [];
+  private readonly mergedAttrs: number[] = [];
+  private readonly mergedPerms: number[] = [];
+  /** Ids of the translations walking now (few: at most the requests in flight). */
+  private readonly walkers: number[] = [];
+  private readonly mergedResult = newSmmuResult();
   /** Data of descriptor reads performed and not yet answered (their line was slower than descriptorReadCycles), by translation id. */
   private readonly ansLo: number[] = [];
   private readonly ansHi: number[] = [];
@@ -578,6 +595,7 @@ export class SmmuHost {
     this.handler = q.register(`${name}.host`, (a) => this.onEvent(a));
     this.cmdHandler = q.register(`${name}.cmdq`, () => this.commandStep());
     this.ansHandler = q.register(`${name}.answer`, (id) => this.answer(id, true, this.ansLo[id]!, this.ansHi[id]!));
+    this.mergedHandler = q.register(`${name}.merged`, (w) => this.answerMerged(w));
     this.commandCycles = opts.commandCycles ?? 16;
     if (!Number.isSafeInteger(this.commandCycles) || this.commandCycles < 1) throw new RangeError(`commandCycles: expected a positive integer, got ${this.commandCycles}`);
     if (opts.threads === 0) {
@@ -607,19 +625,79 @@ export class SmmuHost {
     }
   }
 
-  /** Translates `req` from this cycle (read at once, not kept); `client.onTranslated(tag, result)` runs at the cycle the result is due. */
+  /**
+   * Translates `req` from this cycle (read at once, not kept); `client.onTranslated(tag, result)`
+   * runs at the cycle the result is due.
+   *
+   * Misses are merged, as a TBU holds a request whose page already has a walk in flight: a request
+   * for the same 4 KiB page as a translation that is walking (it has made a read), with the same
+   * stream, substream, access, privilege and attributes, does not start a walk of its own. When
+   * the walk ends it is answered as an IOTLB hit would be (via 'tlb', no reads, its own page
+   * offset), no sooner than translateCycles after it asked; if the walk ended in anything but a
+   * translation it is translated afresh then (and meets its own fault). Both thread modes do this
+   * on the simulation's thread. Counted in `stats.missesMerged`.
+   */
   translate(req: SmmuRequest, client: TranslateClient, tag: number): void {
     const id = this.freeIds.pop() ?? this.clients.length;
     this.clients[id] = client;
     this.tags[id] = tag;
     this.inFlight++;
-    const r = this.rec;
+    const k = id * KEY, key = this.keys;
+    key[k] = req.streamId >>> 0; key[k + 1] = req.ssv === true ? (req.substreamId ?? 0) >>> 0 : -1;
+    if (typeof req.iova === 'number') { key[k + 2] = Math.floor(req.iova / TWO_32); key[k + 3] = req.iova % TWO_32; } else { key[k + 2] = req.iova.hi >>> 0; key[k + 3] = req.iova.lo >>> 0; }
+    key[k + 4] = req.access; key[k + 5] = req.privileged === true ? 1 : 0; key[k + 6] = req.attrs ?? -1;
+    this.askedAt[id] = this.q.now;
+    this.waitHead[id] = -1;
+    this.isWalking[id] = 0;
+    const leader = this.walkingLeader(id);
+    if (leader >= 0) {
+      this.waitNext[id] = this.waitHead[leader]!;
+      this.waitHead[leader] = id;
+      this.stats.missesMerged++;
+      return;
+    }
+    this.request(id);
+  }
+
+  /** Host counters that are simulation results (the engine's are in `control.stats`). */
+  readonly stats = { missesMerged: 0 };
+
+  /** Sends translation `id` (its request in `keys`) to the engine now. */
+  private request(id: number): void {
+    const r = this.rec, k = id * KEY, key = this.keys;
     r.fill(0);
-    r[0] = IN_REQ; r[1] = this.q.now; r[2] = id; r[3] = req.streamId >>> 0; r[4] = req.ssv === true ? (req.substreamId ?? 0) >>> 0 : -1;
-    if (typeof req.iova === 'number') { r[5] = Math.floor(req.iova / TWO_32); r[6] = req.iova % TWO_32; } else { r[5] = req.iova.hi >>> 0; r[6] = req.iova.lo >>> 0; }
-    r[7] = req.access; r[8] = req.privileged === true ? 1 : 0; r[9] = req.attrs ?? -1;
+    r[0] = IN_REQ; r[1] = this.q.now; r[2] = id;
+    for (let i = 0; i < 7; i++) r[3 + i] = key[k + i]!;
     this.send(r);
     this.checkpoints();
+  }
+
+  /** A walking translation whose request matches `id`'s but for the offset in the 4 KiB page, or -1. */
+  private walkingLeader(id: number): number {
+    const key = this.keys, k = id * KEY, page = Math.floor(key[k + 3]! / 4096);
+    for (const w of this.walkers) {
+      const j = w * KEY;
+      if (key[j] === key[k] && key[j + 1] === key[k + 1] && key[j + 2] === key[k + 2] && Math.floor(key[j + 3]! / 4096) === page
+        && key[j + 4] === key[k + 4] && key[j + 5] === key[k + 5] && key[j + 6] === key[k + 6]) return w;
+    }
+    return -1;
+  }
+
+  /** A merged request `w` gets its answer: the walk's translation at its own offset, as a hit. */
+  private answerMerged(w: number): void {
+    const x = this.mergedResult;
+    x.status = 'ok'; x.via = 'tlb'; x.reads = 0; x.walkReads = 0; x.event = null; x.recorded = false; x.stag = -1;
+    x.pa = this.mergedPa[w]!; x.attrs = this.mergedAttrs[w]!; x.perms = this.mergedPerms[w]!;
+    this.deliver(w, x);
+  }
+
+  /** Hands translation `id`'s result to its client and frees the id. */
+  private deliver(id: number, x: SmmuResult): void {
+    const client = this.clients[id]!, tag = this.tags[id]!;
+    this.clients[id] = undefined;
+    this.freeIds.push(id);
+    this.inFlight--;
+    client.onTranslated(tag, x);
   }
 
   /** Worker: copies the worker's counters into `control.stats` (the object the stats registry holds). */
@@ -735,6 +813,7 @@ export class SmmuHost {
     const kind = o[at]!;
     if (kind === OUT_READ) {
       const id = o[at + 2]!, pa = o[at + 3]!, attrs = o[at + 4]!;
+      if (this.isWalking[id] === 0) { this.isWalking[id] = 1; this.walkers.push(id); }   // later requests for its page may merge
       const ok = this.mem.read64(pa, this.d, attrs);
       // Performed now (its due cycle); its data is back when where the line is allows, never
       // sooner than descriptorReadCycles after the step that asked (the lookahead rests on that).
@@ -750,13 +829,19 @@ export class SmmuHost {
       const ok = o[at + 7] === 8 ? this.mem.write64(pa, lo, hi, attrs) : this.mem.write32(pa, lo, attrs);
       this.recordWritten(pa, ok);
     } else if (kind === OUT_RESULT) {
-      const id = o[at + 2]!;
-      const client = this.clients[id]!, tag = this.tags[id]!;
-      this.clients[id] = undefined;
-      this.freeIds.push(id);
-      this.inFlight--;
-      decodeResult(o, at + 3, this.result);
-      client.onTranslated(tag, this.result);
+      const id = o[at + 2]!, x = this.result;
+      decodeResult(o, at + 3, x);
+      if (this.isWalking[id] === 1) this.walkers.splice(this.walkers.indexOf(id), 1);
+      // Requests merged into this walk: answered from it (or translated afresh), taken before the
+      // client's callback can reuse the id.
+      for (let w = this.waitHead[id]!; w >= 0; w = this.waitNext[w]!) {
+        if (x.status !== 'ok') { this.request(w); continue; }
+        this.mergedPa[w] = x.pa + (this.keys[w * KEY + 3]! - this.keys[id * KEY + 3]!);   // same 4 KiB page: its own offset
+        this.mergedAttrs[w] = x.attrs; this.mergedPerms[w] = x.perms;
+        const due = this.askedAt[w]! + this.timing.translateCycles;
+        this.q.schedule(this.mergedHandler, due > this.q.now ? due - this.q.now : 0, w);
+      }
+      this.deliver(id, x);
     }
   }
 

@@ -12,8 +12,9 @@
  * when the device port is free, and occupies the port for `beatCycles` per `beatBytes` of data.
  * Translations of different requests overlap (the SMMU host keeps every one in flight, each walk
  * reading its descriptors at their own cycles: src/smmu/host.ts); data transfers do not (one
- * port). An IOTLB entry exists from the end of its walk, so a request for a page whose walk is
- * still in flight misses and walks too (misses to one page are not merged). A request is complete
+ * port). An IOTLB entry exists from the end of its walk; a request for a page whose walk is still
+ * in flight waits for that walk and is answered as a hit (the host merges the misses:
+ * SmmuHost.translate). A request is complete
  * at the end of its data transfer; its slot then frees. Requests issue at start + k *
  * intervalCycles, unless all `maxOutstanding` slots are busy: then the next request issues when one
  * frees, and the rate resumes from there (`throttledCycles` counts the delay).
