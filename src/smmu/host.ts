@@ -675,8 +675,9 @@ export class SmmuHost {
   /** A walking translation whose request matches `id`'s but for the offset in the 4 KiB page, or -1. */
   private walkingLeader(id: number): number {
     const key = this.keys, k = id * KEY, page = Math.floor(key[k + 3]! / 4096);
-    for (const w of this.walkers) {
-      const j = w * KEY;
+    const ws = this.walkers;
+    for (let i = 0; i < ws.length; i++) {
+      const w = ws[i]!, j = w * KEY;
       if (key[j] === key[k] && key[j + 1] === key[k + 1] && key[j + 2] === key[k + 2] && Math.floor(key[j + 3]! / 4096) === page
         && key[j + 4] === key[k + 4] && key[j + 5] === key[k + 5] && key[j + 6] === key[k + 6]) return w;
     }
@@ -831,7 +832,10 @@ export class SmmuHost {
     } else if (kind === OUT_RESULT) {
       const id = o[at + 2]!, x = this.result;
       decodeResult(o, at + 3, x);
-      if (this.isWalking[id] === 1) this.walkers.splice(this.walkers.indexOf(id), 1);
+      if (this.isWalking[id] === 1) {
+        const ws = this.walkers, i = ws.indexOf(id), last = ws.pop()!;   // no array allocated per walk
+        if (last !== id) ws[i] = last;
+      }
       // Requests merged into this walk: answered from it (or translated afresh), taken before the
       // client's callback can reuse the id.
       for (let w = this.waitHead[id]!; w >= 0; w = this.waitNext[w]!) {
