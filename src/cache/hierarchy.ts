@@ -1879,9 +1879,10 @@ export class CacheHierarchy {
    * whose data the caller reads functionally: the cycles it takes from where its line is now — a
    * cluster's caches, by a snoop (coherent reads only); the L3 (a system cache serves every read, a
    * before-PoC L3 only coherent ones, as `System.memoryAtPoC` and the coherent view do); else
-   * memory, `memoryCycles`. A coherent read that misses a system-cache L3 allocates the line there
-   * (clean, from memory: every agent's cacheable traffic passes through it), so the next read of
-   * the line hits; nothing else changes and no level's counters move.
+   * memory, `memoryCycles`. A hit is a use for the L3's replacement; a coherent read that misses a
+   * system-cache L3 allocates the line there (clean, from memory: every agent's cacheable traffic
+   * passes through it; a dirty victim is written back as usual), so the next read of the line
+   * hits. No hit or miss is counted in the levels' stats (the SMMU's own stats count the reads).
    */
   deviceRead(pa: number, coherent: boolean, memoryCycles: number): number {
     const line = this.lineOf(pa);
