@@ -139,6 +139,11 @@ export function newSmmuResult(): SmmuResult {
   return { status: 'ok', pa: 0, attrs: 0, perms: 0, via: 'walk', event: null, recorded: false, stag: -1, reads: 0, walkReads: 0 };
 }
 
+/** Makes `x` blank again (as newSmmuResult), for a pooled transaction's next use. */
+function resetSmmuResult(x: SmmuResult): void {
+  x.status = 'ok'; x.pa = 0; x.attrs = 0; x.perms = 0; x.via = 'walk'; x.event = null; x.recorded = false; x.stag = -1; x.reads = 0; x.walkReads = 0;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Stats
 // ---------------------------------------------------------------------------------------------
@@ -289,7 +294,7 @@ export class SmmuEngine {
       tx.readOk = this.mem.read64(tx.readPa, tx.d, tx.readAttrs);
       this.advance(tx);
     }
-    const res = tx.result;
+    const res = { ...tx.result };   // the pooled transaction's result is reused by the next begin()
     this.release(tx);
     return res;
   }
@@ -304,7 +309,7 @@ export class SmmuEngine {
   begin(req: SmmuRequest): SmmuTxn {
     const tx = this.txnPool.pop() ?? new SmmuTxn();
     tx.req = req;
-    tx.result = newSmmuResult();
+    resetSmmuResult(tx.result);      // pooled with the transaction: nothing allocated per translation
     tx.ste = null;
     tx.cd = null;
     tx.done = false;
@@ -334,7 +339,7 @@ export class SmmuEngine {
     this.advance(tx);
   }
 
-  /** Returns a finished transaction to the pool (its `result` object stays the caller's). */
+  /** Returns a finished transaction to the pool; its `result` object is reused by a later begin(): take what you keep first. */
   release(tx: SmmuTxn): void {
     if (!tx.done) throw new Error('release: the transaction is still waiting for a read');
     tx.steps = null;
@@ -712,7 +717,7 @@ export class SmmuEngine {
   /** CMD_PREFETCH_CONFIG: fetch the STE into the configuration cache if it is well formed; a hint, never an event. */
   private prefetchConfig(sid: number): void {
     const tx = this.txnPool.pop() ?? new SmmuTxn();
-    tx.result = newSmmuResult();
+    resetSmmuResult(tx.result);
     const g = this.steFor(tx, sid, this.streamStat(sid));
     try {
       while (g.next().done !== true) tx.readOk = this.mem.read64(tx.readPa, tx.d, tx.readAttrs);
