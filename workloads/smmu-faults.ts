@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ProgramOpSource, prog, type Program, type ProgramOp } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
 import { dramAndDevice } from './regions.js';
-import { DEVICE_nGnRE, NORMAL_NC_OSH, NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
+import { DEVICE_nGnRE } from '../src/mem/index.js';
 import { PageTableBuilder } from '../src/mmu/index.js';
 import {
   Reg, ResumeAction, commandSlots, drainEvents, enableSmmu, encodeCd, encodeSte, writeWords,

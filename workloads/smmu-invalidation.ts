@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { ProgramOpSource, prog, type Program, type ProgramOp } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
 import { dramAndDevice } from './regions.js';
-import { DEVICE_nGnRE, NORMAL_NC_OSH, NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
+import { NORMAL_NC_OSH, NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
 import { MmuReg, PageTableBuilder, encodeTtbr } from '../src/mmu/index.js';
 import {
-  Reg, commandSlots, enableSmmu, encodeCd, encodeSte, writeWords,
+  commandSlots, enableSmmu, encodeCd, encodeSte, writeWords,
   type CmdFields, type CmdOpName, type DmaJobResult, type SmmuLayout,
 } from '../src/smmu/index.js';
 import { UserError, zInt } from '../src/sim/index.js';

@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
 import { dramAndDevice } from './regions.js';
-import { DEVICE_nGnRE, NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
+import { NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
 import { PageTableBuilder } from '../src/mmu/index.js';
 import {
-  Reg, commandSlots, drainEvents, enableSmmu, encodeCd, encodeSte, writeWords,
+  commandSlots, drainEvents, enableSmmu, encodeCd, encodeSte, writeWords,
   type CmdFields, type CmdOpName, type DmaJobResult, type DmaJobSpec, type EventRecord, type SmmuLayout,
 } from '../src/smmu/index.js';
 import { UserError } from '../src/sim/index.js';

@@ -126,7 +126,7 @@ export class PathMemory implements SmmuMemory {
     private readonly nonCoherent: PhysicalStore,
     private readonly decodes: (pa: number, len: number) => boolean = () => true,
     /** Read latency by where the line is (`readLatency`), on the coherent path or not; none: fixed costs. */
-    private readonly latency?: (pa: number, coherent: boolean) => number,
+    latency?: (pa: number, coherent: boolean) => number,
   ) {
     if (latency !== undefined) this.readLatency = (pa, attrs = NORMAL_WB_RWA_OSH) => this.timedRead(latency(pa, isCoherentAccess(this.cohacc, attrs)));
   }
