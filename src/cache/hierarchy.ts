@@ -502,7 +502,7 @@ export class CacheHierarchy {
    */
   private prefetch(k: number, line: number, attrs: number, leaveAt: number): void {
     const l2 = this.l2[k]!;
-    if (l2.arr.lookup(line) >= 0 || (this.tracking ? this.filter.count(line) > 0 : this.clusterHolds(0, line))) return;
+    if (l2.arr.lookup(line) >= 0 || this.anyClusterHolds(line)) return;
     if (this.map.find(line * this.lineBytes, this.lineBytes) < 0) return;
     const m = this.mshr[k]!;
     if (m.inUse >= m.capacity || m.find(line) >= 0) return;
@@ -932,6 +932,11 @@ export class CacheHierarchy {
   /** Drops cluster k from the filter for `line` once none of its caches holds it. */
   private forgetIfGone(k: number, line: number): void {
     if (this.tracking && !this.clusterHolds(k, line)) this.filter.remove(line, k);
+  }
+
+  /** Whether any cluster may hold `line`: the snoop filter, or with one cluster its own caches. */
+  private anyClusterHolds(line: number): boolean {
+    return this.tracking ? this.filter.count(line) > 0 : this.clusterHolds(0, line);
   }
 
   /** Whether some cache of cluster k (its L2, L1Ds or L1Is) holds `line`. */
@@ -1887,7 +1892,7 @@ export class CacheHierarchy {
   deviceRead(pa: number, coherent: boolean, memoryCycles: number): number {
     const line = this.lineOf(pa);
     const path = this.upLatency + this.hnLatency + this.downLatency;
-    if (coherent && (this.tracking ? this.filter.count(line) > 0 : this.clusterHolds(0, line))) return path + this.cfg.snoopLatency;
+    if (coherent && this.anyClusterHolds(line)) return path + this.cfg.snoopLatency;
     const l3 = this.l3;
     if (l3 === undefined || !(coherent || this.l3SystemCache)) return path + memoryCycles;
     const s3 = l3.arr.lookup(line);

@@ -139,8 +139,8 @@ export function newSmmuResult(): SmmuResult {
   return { status: 'ok', pa: 0, attrs: 0, perms: 0, via: 'walk', event: null, recorded: false, stag: -1, reads: 0, walkReads: 0 };
 }
 
-/** Makes `x` blank again (as newSmmuResult), for a pooled transaction's next use. */
-function resetSmmuResult(x: SmmuResult): void {
+/** Makes `x` blank again (as newSmmuResult), for its next use (a pooled transaction's, a host's reused answer). */
+export function resetSmmuResult(x: SmmuResult): void {
   x.status = 'ok'; x.pa = 0; x.attrs = 0; x.perms = 0; x.via = 'walk'; x.event = null; x.recorded = false; x.stag = -1; x.reads = 0; x.walkReads = 0;
 }
 

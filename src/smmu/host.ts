@@ -47,7 +47,7 @@ import type { EventQueue } from '../sim/index.js';
 import type { Dword } from './bits.js';
 import type { SmmuConfig } from './config.js';
 import {
-  SmmuEngine, SmmuStats, newSmmuResult, type SmmuCompletion, type SmmuRequest, type SmmuResult, type SmmuStatus, type SmmuTxn,
+  SmmuEngine, SmmuStats, newSmmuResult, resetSmmuResult, type SmmuCompletion, type SmmuRequest, type SmmuResult, type SmmuStatus, type SmmuTxn,
 } from './engine.js';
 import { decodeEvent, encodeEvent } from './events.js';
 import type { SmmuMemory } from './memory.js';
@@ -667,7 +667,7 @@ export class SmmuHost {
     const r = this.rec, k = id * KEY, key = this.keys;
     r.fill(0);
     r[0] = IN_REQ; r[1] = this.q.now; r[2] = id;
-    for (let i = 0; i < 7; i++) r[3 + i] = key[k + i]!;
+    for (let i = 0; i < KEY; i++) r[3 + i] = key[k + i]!;
     this.send(r);
     this.checkpoints();
   }
@@ -687,7 +687,8 @@ export class SmmuHost {
   /** A merged request `w` gets its answer: the walk's translation at its own offset, as a hit. */
   private answerMerged(w: number): void {
     const x = this.mergedResult;
-    x.status = 'ok'; x.via = 'tlb'; x.reads = 0; x.walkReads = 0; x.event = null; x.recorded = false; x.stag = -1;
+    resetSmmuResult(x);
+    x.via = 'tlb';
     x.pa = this.mergedPa[w]!; x.attrs = this.mergedAttrs[w]!; x.perms = this.mergedPerms[w]!;
     this.deliver(w, x);
   }
