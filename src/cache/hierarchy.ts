@@ -60,10 +60,12 @@ export class Level {
     readonly tagLatency: number,
     /** What the controller keeps per line beyond the array: ready times, and fill generations (the L1D's exclusive monitors). */
     keep: { readyAt: boolean; generations: boolean },
+    /** The line number the array's tags are offsets from (CacheArray's tagBase). */
+    tagBase: number,
   ) {
     const sets = geometry.sizeBytes / (geometry.ways * geometry.lineBytes);
     const policy = createReplacement(replacement, sets, geometry.ways, rng.fork(name));
-    this.arr = new CacheArray(geometry, { replacement: policy, generations: keep.generations });
+    this.arr = new CacheArray(geometry, { replacement: policy, generations: keep.generations, tagBase });
     this.readyAt = new Float64Array(keep.readyAt ? sets * geometry.ways : 0);
   }
 
@@ -200,21 +202,24 @@ export class CacheHierarchy {
     const l2Name = (k: number): string =>
       c.naming === 'cachegrind' && this.clusters === 1 ? 'system.ll'
         : this.clusterSize === 1 ? `system.cpu${k}.l2` : `system.cluster${k}.l2`;
+    // Tags are stored as 32-bit offsets from this line, exact anywhere, fastest within 2^31 lines of it.
+    const dram = o.map.regions.find((r) => r.kind === 'dram');
+    const tagBase = dram === undefined ? 0 : Math.floor(dram.base / lb);
     for (let p = 0; p < o.peCount; p++) {
-      this.l1i.push(new Level(`system.cpu${p}.l1i`, geom(c.l1i), c.l1i.replacement, o.rng, c.l1i.hitLatency, c.l1i.tagLatency, { readyAt: true, generations: false }));
-      this.l1d.push(new Level(`system.cpu${p}.l1d`, geom(c.l1d), c.l1d.replacement, o.rng, c.l1d.hitLatency, c.l1d.tagLatency, { readyAt: true, generations: true }));
+      this.l1i.push(new Level(`system.cpu${p}.l1i`, geom(c.l1i), c.l1i.replacement, o.rng, c.l1i.hitLatency, c.l1i.tagLatency, { readyAt: true, generations: false }, tagBase));
+      this.l1d.push(new Level(`system.cpu${p}.l1d`, geom(c.l1d), c.l1d.replacement, o.rng, c.l1d.hitLatency, c.l1d.tagLatency, { readyAt: true, generations: true }, tagBase));
     }
     // Every PE of a cluster may have its whole window waiting on one line (each op up to 2 parts).
     const maxTargets = Math.min(65535, 4 * 256 * this.clusterSize);
     for (let k = 0; k < this.clusters; k++) {
-      this.l2.push(new Level(l2Name(k), geom(c.l2), c.l2.replacement, o.rng, c.l2.hitLatency, c.l2.tagLatency, { readyAt: true, generations: false }));
+      this.l2.push(new Level(l2Name(k), geom(c.l2), c.l2.replacement, o.rng, c.l2.hitLatency, c.l2.tagLatency, { readyAt: true, generations: false }, tagBase));
       this.mshr.push(new MshrTable(c.l2.mshrs, maxTargets));
     }
     this.postedWrites = o.postedWrites;
     this.prefetchNextLine = c.prefetch === 'next-line';
     this.hasL3 = c.l3.kind !== 'none';
     this.l3SystemCache = c.l3.kind === 'system-cache';
-    this.l3 = this.hasL3 ? new Level('system.l3', geom(c.l3), c.l3.replacement, o.rng, c.l3.hitLatency, c.l3.tagLatency, { readyAt: false, generations: false }) : undefined;
+    this.l3 = this.hasL3 ? new Level('system.l3', geom(c.l3), c.l3.replacement, o.rng, c.l3.hitLatency, c.l3.tagLatency, { readyAt: false, generations: false }, tagBase) : undefined;
     const linesPerCluster = (c.l2.sizeBytes + this.clusterSize * (c.l1d.sizeBytes + c.l1i.sizeBytes)) / lb;
     this.tracking = this.clusters > 1;
     this.filter = new SnoopFilter(this.clusters, this.tracking ? Math.min(1 << 22, linesPerCluster * this.clusters) : 16);
@@ -1244,7 +1249,7 @@ export class CacheHierarchy {
     if (cacheable) {
       const l1 = this.l1d[pe]!;
       const s = this.monSlot[pe]!;
-      const ok = this.monLine[pe] === line && s >= 0 && l1.arr.tag[s] === line && l1.arr.gen[s] === this.monGen[pe];
+      const ok = this.monLine[pe] === line && s >= 0 && l1.arr.lineOf(s) === line && l1.arr.gen[s] === this.monGen[pe];
       this.monLine[pe] = -1;
       if (!ok) { this.exclusiveResult(id, 1, l1.hitLatency); return true; }
       this.access(pe, id);

@@ -48,6 +48,34 @@ describe('LruPolicy', () => {
     p.reset();
     expect(p.victim(0)).toBe(0);     // ties (never used) go to the lowest way
   });
+
+  it('picks the same victims after its 32-bit clock is renumbered as a list-kept LRU does', () => {
+    // clockLimit 16 renumbers every few uses; the reference keeps each set's ways in use order.
+    const sets = 3, ways = 8;
+    const p = new LruPolicy(sets, ways, 16);
+    const order: number[][] = Array.from({ length: sets }, () => []);   // used ways, oldest first
+    const use = (set: number, w: number): void => { const o = order[set]!; const i = o.indexOf(w); if (i >= 0) o.splice(i, 1); o.push(w); };
+    const rng = new Rng(11).fork('lru-renumber');
+    let renumbered = 0, last = 0;
+    for (let i = 0; i < 5000; i++) {
+      const set = rng.nextInt(sets), w = rng.nextInt(ways), op = rng.nextInt(10);
+      if (op < 6) { p.touch(at(p, set, w)); use(set, w); }
+      else if (op < 8) { p.fill(at(p, set, w)); use(set, w); }
+      else if (op < 9) { p.invalidate(at(p, set, w)); const o = order[set]!; const j = o.indexOf(w); if (j >= 0) o.splice(j, 1); }
+      const o = order[set]!;
+      // Never-used (or invalidated) ways are older than any used one; the lowest of them goes first.
+      const unused = [...Array(ways).keys()].filter((x) => !o.includes(x));
+      expect(p.victim(set)).toBe(unused.length > 0 ? unused[0] : o[0]);
+      const clock = (p as unknown as { clock: number }).clock;
+      if (clock < last) renumbered++;
+      last = clock;
+    }
+    expect(renumbered).toBeGreaterThan(100);
+  });
+
+  it('rejects a clock limit too small to renumber into', () => {
+    expect(() => new LruPolicy(1, 8, 15)).toThrow(/clockLimit 15 must be an integer in 16\.\.4294967295/);
+  });
 });
 
 describe('TreePlruPolicy', () => {

@@ -53,7 +53,7 @@ describe('CacheArray', () => {
     a.invalidate(a.lookup(12));
     expect(a.victim(0)).toBe(a.slotOf(0, 2));                    // the hole left by 12
     expect(a.lookup(12)).toBe(-1);
-    expect(a.tag[a.slotOf(0, 2)]).toBe(INVALID_TAG);
+    expect(a.lineOf(a.slotOf(0, 2))).toBe(INVALID_TAG);
     expect(a.countValid()).toBe(3);
   });
 
@@ -198,6 +198,42 @@ describe('CacheArray line copies', () => {
   });
 });
 
+describe('CacheArray tags stored as offsets from tagBase', () => {
+  it('finds every line exactly, near tagBase (either side) and far from it, through fills and invalidations', () => {
+    const base = 2 ** 33;                                      // 512 GiB of 64-byte lines
+    const a = new CacheArray({ sizeBytes: 4 * KiB, ways: 4, lineBytes: 64 }, { tagBase: base });   // 16 sets
+    const held = new Map<number, number>();                    // line -> slot, the reference
+    // Near lines on both sides of the base, lines just inside and just outside the int32 window,
+    // far ones (0, 2^45, the largest exact line) and lines 2^32 apart (equal low 32 bits).
+    const pool = [base, base + 1, base - 1, base + 17, base - 2 ** 31 + 2, base - 2 ** 31 + 1, base + 2 ** 31 - 1, base + 2 ** 31,
+      0, 16, 2 ** 45, 2 ** 53 - 1, base + 2 ** 32, base - 2 ** 32, base + 5 * 2 ** 32];
+    const rng = new Rng(21).fork('tags');
+    for (let i = 0; i < 4000; i++) {
+      const line = pool[rng.nextInt(pool.length)]! + 16 * rng.nextInt(3);   // same set, other lines
+      const slot = a.lookup(line);
+      expect(slot).toBe(held.get(line) ?? -1);
+      if (slot >= 0) {
+        expect(a.lineOf(slot)).toBe(line);
+        if (rng.nextInt(3) === 0) { a.invalidate(slot); held.delete(line); expect(a.lineOf(slot)).toBe(INVALID_TAG); }
+      } else {
+        const v = a.victim(a.setOf(line));
+        if (a.isValid(v)) { held.delete(a.lineOf(v)); a.invalidate(v); }
+        a.fill(v, line, MoesiState.E);
+        held.set(line, v);
+      }
+    }
+    const seen = new Map<number, number>();
+    a.forEachValid((slot, line) => seen.set(line, slot));
+    expect(seen).toEqual(held);
+    expect(a.countValid()).toBe(held.size);
+    expect([...held.keys()].some((l) => Math.abs(l - base) >= 2 ** 31)).toBe(true);   // the far path was used
+  });
+
+  it('rejects a tagBase that is not a line number', () => {
+    expect(() => new CacheArray({ sizeBytes: 4 * KiB, ways: 4, lineBytes: 64 }, { tagBase: -1 })).toThrow(/tagBase: -1 must be a line number/);
+  });
+});
+
 describe('CacheArray lookup memo and repeated touches', () => {
   for (const kind of ['lru', 'plru', 'random'] as ReplacementKind[]) {
     it(`${kind}: a touch repeated right away changes no victim, and lookup agrees with a scan`, () => {
@@ -209,7 +245,7 @@ describe('CacheArray lookup memo and repeated touches', () => {
         const line = 2 ** 33 + rng.nextInt(64);                  // above 2^32: the set is still line mod sets
         const s1 = once.lookup(line), s2 = twice.lookup(line);
         let scan = -1;
-        for (let w = 0; w < 4; w++) if (once.tag[(line % 8) * 4 + w] === line) scan = (line % 8) * 4 + w;
+        for (let w = 0; w < 4; w++) if (once.lineOf((line % 8) * 4 + w) === line) scan = (line % 8) * 4 + w;
         expect(s1).toBe(scan);
         expect(s2).toBe(s1);
         if (s1 >= 0) {

@@ -9,6 +9,12 @@
  * exact for integers up to 2^53), so the low bits, the only ones the mask keeps, are the line's
  * own even above 2^32. The whole line number is the tag, so a tag compare never needs the set.
  *
+ * Tags are stored as 32-bit offsets from `tagBase` (a line number the owner picks, the start of
+ * DRAM in a hierarchy): a 16-way set's tags fill one 64-byte host cache line, not two, and compare
+ * as integers. A line more than 2^31 lines (128 GiB of 64-byte lines) from tagBase is stored as
+ * TAG_FAR with its whole number in `far`, found by a slower scan: exact for every line, fast for
+ * the near ones.
+ *
  * Contract:
  * - `tag[slot]` is -1 exactly when the slot is invalid; change validity only through
  *   `fill()` / `invalidate()`. The controller may set and clear DIRTY, SHARED and its own bits
@@ -62,6 +68,8 @@ export interface CacheArrayOptions {
    * worker can read it), 'none' no data at all (tag-only models; `data` is empty).
    */
   data?: 'local' | 'shared' | 'none';
+  /** The line number tags are stored relative to (default 0; see the file comment). */
+  tagBase?: number;
   /**
    * Whether `gen` counts fills (default true). A controller that never reads `gen` turns it off:
    * the count is one more scattered write per fill, a host cache miss in a large array.
@@ -69,8 +77,16 @@ export interface CacheArrayOptions {
   generations?: boolean;
 }
 
-/** The invalid-slot tag: line numbers are never negative. */
+/** What lineOf() says of an invalid slot: line numbers are never negative. */
 export const INVALID_TAG = -1;
+
+/** Stored tag of an invalid slot (the int32 minimum: never an offset). */
+const TAG_INVALID = -0x8000_0000;
+/** Stored tag of a slot whose line is too far from tagBase for an int32 offset (its line is in `far`). */
+const TAG_FAR = -0x7fff_ffff;
+/** Offsets from tagBase in [NEAR_MIN, NEAR_LIMIT) are stored as they are. */
+const NEAR_MIN = -0x7fff_fffe;
+const NEAR_LIMIT = 0x8000_0000;
 
 /**
  * Checks a geometry and returns its set count. Line size and set count must be powers of two
@@ -98,8 +114,12 @@ export class CacheArray {
   readonly ways: number;
   readonly lineBytes: number;
   readonly sets: number;
-  /** Line number held by each slot, INVALID_TAG (-1) when the slot is invalid. */
-  readonly tag: Float64Array;
+  /** Per slot: the line's offset from tagBase, TAG_FAR or TAG_INVALID (read lines with lineOf). */
+  private readonly tags: Int32Array;
+  /** The line of each TAG_FAR slot (allocated at the first far fill). */
+  private far: Float64Array | undefined;
+  /** See the file comment: tags are offsets from this line number. */
+  readonly tagBase: number;
   /** STATE_* bits per slot. */
   readonly state: Uint8Array;
   /** Line data, `lineBytes` per slot at `dataOffset(slot)`. Empty with `data: 'none'`. */
@@ -120,7 +140,7 @@ export class CacheArray {
   /** sets - 1 (sets is a power of two): `line & setMask` is the set. */
   private readonly setMask: number;
   /**
-   * The slot lookup() found last. Tags are unique among valid slots, so `tag[lastSlot] === line`
+   * The slot lookup() found last. Tags are unique among valid slots, so a match at lastSlot
    * proves it is still the answer (no bookkeeping on fill or invalidate); accesses to one line
    * come in runs (sequential fetches, a loop's data), and then lookup skips the scan.
    */
@@ -138,7 +158,9 @@ export class CacheArray {
     this.ways = geometry.ways;
     this.lineBytes = geometry.lineBytes;
     const slots = this.sets * this.ways;
-    this.tag = new Float64Array(slots).fill(INVALID_TAG);
+    this.tags = new Int32Array(slots).fill(TAG_INVALID);
+    this.tagBase = opts.tagBase ?? 0;
+    if (!Number.isSafeInteger(this.tagBase) || this.tagBase < 0) throw new RangeError(`cache tagBase: ${this.tagBase} must be a line number (a non-negative integer)`);
     this.state = new Uint8Array(slots);
     this.countGen = opts.generations ?? true;
     this.gen = new Uint32Array(this.countGen ? slots : 0);
@@ -162,12 +184,24 @@ export class CacheArray {
 
   /** The slot holding `line` (a line number, >= 0), or -1. No side effect but the lookup memo. */
   lookup(line: number): number {
-    const tag = this.tag, last = this.lastSlot;
-    if (tag[last] === line) return last;
+    const rel = line - this.tagBase;
+    if (!(rel >= NEAR_MIN && rel < NEAR_LIMIT)) return this.lookupFar(line);
+    const key = rel | 0, tags = this.tags, last = this.lastSlot;
+    if (tags[last] === key) return last;
     const ways = this.ways;
     const base = (line & this.setMask) * ways;
     for (let i = base, end = base + ways; i < end; i++) {
-      if (tag[i] === line) { this.lastSlot = i; return i; }
+      if (tags[i] === key) { this.lastSlot = i; return i; }
+    }
+    return -1;
+  }
+
+  private lookupFar(line: number): number {
+    const far = this.far;
+    if (far === undefined) return -1;
+    const tags = this.tags, ways = this.ways, base = (line & this.setMask) * ways;
+    for (let i = base, end = base + ways; i < end; i++) {
+      if (tags[i] === TAG_FAR && far[i] === line) return i;
     }
     return -1;
   }
@@ -183,8 +217,8 @@ export class CacheArray {
   victim(set: number): number {
     const ways = this.ways, base = set * ways;
     if (this.validWays[set] !== ways) {                  // a full set (the common case) skips the scan
-      const tag = this.tag;
-      for (let i = base, end = base + ways; i < end; i++) if (tag[i] === INVALID_TAG) return i;
+      const tags = this.tags;
+      for (let i = base, end = base + ways; i < end; i++) if (tags[i] === TAG_INVALID) return i;
     }
     return base + this.policy.victim(set);
   }
@@ -195,28 +229,39 @@ export class CacheArray {
    * Data is left as it was: the controller copies the fill data in.
    */
   fill(slot: number, line: number, state: number): void {
-    if (this.tag[slot] === INVALID_TAG) this.validWays[line & this.setMask]++;   // the slot is in line's set
-    this.tag[slot] = line;
+    if (this.tags[slot] === TAG_INVALID) this.validWays[line & this.setMask]++;   // the slot is in line's set
+    const rel = line - this.tagBase;
+    if (rel >= NEAR_MIN && rel < NEAR_LIMIT) this.tags[slot] = rel | 0;
+    else this.fillFar(slot, line);
     this.state[slot] = state | STATE_VALID;
     if (this.countGen) this.gen[slot] = (this.gen[slot]! + 1) >>> 0;
     this.lastTouched = slot;                             // a fill is a use to every policy: a touch now repeats it
     this.policy.fill(slot);
   }
 
-  /** Empties `slot` (state 0, tag -1). Data is left as it was. */
+  private fillFar(slot: number, line: number): void {
+    (this.far ??= new Float64Array(this.tags.length))[slot] = line;
+    this.tags[slot] = TAG_FAR;
+  }
+
+  /** Empties `slot` (state 0, lineOf -1). Data is left as it was. */
   invalidate(slot: number): void {
-    const old = this.tag[slot]!;
+    const old = this.lineOf(slot);
     if (old !== INVALID_TAG) this.validWays[old & this.setMask]--;
-    this.tag[slot] = INVALID_TAG;
+    this.tags[slot] = TAG_INVALID;
     this.state[slot] = 0;
     this.lastTouched = -1;
     this.policy.invalidate(slot);
   }
 
-  isValid(slot: number): boolean { return this.tag[slot] !== INVALID_TAG; }
+  isValid(slot: number): boolean { return this.tags[slot] !== TAG_INVALID; }
 
-  /** The line number in `slot`, or -1 if it is invalid. */
-  lineOf(slot: number): number { return this.tag[slot]!; }
+  /** The line number in `slot`, or -1 (INVALID_TAG) if it is invalid. */
+  lineOf(slot: number): number {
+    const key = this.tags[slot]!;
+    if (key >= NEAR_MIN) return this.tagBase + key;
+    return key === TAG_FAR ? this.far![slot]! : INVALID_TAG;
+  }
 
   /** Byte offset of `slot`'s line in `data`. */
   dataOffset(slot: number): number { return slot * this.lineBytes; }
@@ -269,9 +314,9 @@ export class CacheArray {
    * `invalidate` the current slot from `fn`. Not for the access path.
    */
   forEachValid(fn: (slot: number, line: number, state: number) => void): void {
-    const tag = this.tag, state = this.state;
-    for (let i = 0; i < tag.length; i++) {
-      const line = tag[i]!;
+    const state = this.state;
+    for (let i = 0; i < this.tags.length; i++) {
+      const line = this.lineOf(i);
       if (line !== INVALID_TAG) fn(i, line, state[i]!);
     }
   }
@@ -285,7 +330,7 @@ export class CacheArray {
 
   /** Everything invalid, replacement state as constructed, data zeroed. */
   reset(): void {
-    this.tag.fill(INVALID_TAG);
+    this.tags.fill(TAG_INVALID);
     this.state.fill(0);
     this.validWays.fill(0);
     this.data.fill(0);

@@ -3,24 +3,36 @@
  * in the way's stamp; the victim is the way with the smallest stamp (lowest way on a tie, which
  * only happens among ways never used since reset). O(1) update, O(ways) victim choice.
  *
- * The counter is a double, so it stays exact for 2^53 uses (centuries at 10^9 uses a second).
+ * Stamps are 32-bit, so that a 16-way set's stamps fill one 64-byte host cache line (a large
+ * L3's sets are each a host cache miss; with doubles they were two). When the counter would pass
+ * `clockLimit` every set's stamps are renumbered by rank (1..ways in use order, never-used ways
+ * stay 0) and counting goes on from `ways`: only the order within a set picks a victim, and
+ * renumbering keeps it, so the choices are exactly those of an unbounded counter.
  */
 import type { ReplacementPolicy } from '../replacement.js';
 import { checkSetsWays } from './check.js';
 
+const UINT32_MAX = 0xffff_ffff;
+
 export class LruPolicy implements ReplacementPolicy {
   readonly kind = 'lru' as const;
-  private readonly stamp: Float64Array;
+  private readonly stamp: Uint32Array;
   private clock = 0;
+  private readonly clockLimit: number;
 
-  constructor(readonly sets: number, readonly ways: number) {
+  /** `clockLimit` (default 2^32 - 1) is there so that tests can reach a renumbering quickly. */
+  constructor(readonly sets: number, readonly ways: number, clockLimit = UINT32_MAX) {
     checkSetsWays('LRU', sets, ways);
-    this.stamp = new Float64Array(sets * ways);
+    if (!(Number.isInteger(clockLimit) && clockLimit >= 2 * ways && clockLimit <= UINT32_MAX)) {
+      throw new RangeError(`LRU: clockLimit ${clockLimit} must be an integer in ${2 * ways}..${UINT32_MAX}`);
+    }
+    this.stamp = new Uint32Array(sets * ways);
+    this.clockLimit = clockLimit;
   }
 
-  touch(slot: number): void { this.stamp[slot] = ++this.clock; }
+  touch(slot: number): void { this.stamp[slot] = this.tick(); }
 
-  fill(slot: number): void { this.stamp[slot] = ++this.clock; }
+  fill(slot: number): void { this.stamp[slot] = this.tick(); }
 
   /** An invalidated way becomes the oldest (the array picks invalid ways first anyway). */
   invalidate(slot: number): void { this.stamp[slot] = 0; }
@@ -36,4 +48,22 @@ export class LruPolicy implements ReplacementPolicy {
   }
 
   reset(): void { this.stamp.fill(0); this.clock = 0; }
+
+  private tick(): number {
+    if (this.clock === this.clockLimit) this.renumber();
+    return ++this.clock;
+  }
+
+  /** Replaces every set's stamps by their ranks (see the class comment); the clock restarts at `ways`. */
+  private renumber(): void {
+    const s = this.stamp, ways = this.ways;
+    const order: number[] = [];
+    for (let base = 0; base < s.length; base += ways) {
+      order.length = 0;
+      for (let w = 0; w < ways; w++) if (s[base + w] !== 0) order.push(w);
+      order.sort((a, b) => s[base + a]! - s[base + b]!);
+      for (let r = 0; r < order.length; r++) s[base + order[r]!] = r + 1;
+    }
+    this.clock = ways;
+  }
 }
