@@ -15,11 +15,18 @@
  * simulated DMA transactions (translated requests) per host second for each, their ratio (target
  * >= 1.3 on the 2-core machine), and whether the two runs' stats are identical (they must be).
  * Host time counts the run only (System.run and the drain of the devices), not the set-up.
+ *
+ * A fifth, inline run times the engine side of the protocol (`SmmuCore`: `input`, `call`, `sync`,
+ * the code a worker would run) and reports its share of that run and the bound it sets:
+ * whatever overlaps, the simulation's thread keeps the rest of the work, so worker / inline
+ * cannot exceed 1 / (1 - share) even with free communication (Amdahl). The timers add to both
+ * sides, so the share is an estimate (reported in the detail, not a target).
  */
 import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
 import { PageTableBuilder } from '../src/mmu/index.js';
 import { buildSystem, type System } from '../src/platform/index.js';
 import { StreamDevice, enableSmmu, encodeCd, encodeSte, writeWords, type SmmuLayout } from '../src/smmu/index.js';
+import { SmmuCore } from '../src/smmu/host.js';
 import { registerBench, type BenchResult } from './harness.js';
 
 const STREAMS = 8, PAGES = 256, PES = Number(process.env.BENCH_SMMU_PES ?? 0);
@@ -93,6 +100,28 @@ export async function once(threads: 0 | 1): Promise<Run> {
   return { threads, ms, translations, misses: translations - hits, stats, cycles: sys.q.now, host: hostStats };
 }
 
+/** The share of an inline run's host time spent in the engine side (SmmuCore), timed around its entry points. */
+async function engineShare(): Promise<number> {
+  const proto = SmmuCore.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const names = ['input', 'call', 'sync'] as const;
+  const saved = names.map((n) => proto[n]!);
+  let inside = 0, depth = 0;
+  names.forEach((n, i) => {
+    const orig = saved[i]!;
+    proto[n] = function (this: unknown, ...a: unknown[]): unknown {
+      if (depth++ > 0) { try { return orig.apply(this, a); } finally { depth--; } }
+      const t = performance.now();
+      try { return orig.apply(this, a); } finally { inside += performance.now() - t; depth--; }
+    };
+  });
+  try {
+    const r = await once(0);
+    return inside / r.ms;
+  } finally {
+    names.forEach((n, i) => { proto[n] = saved[i]!; });
+  }
+}
+
 registerBench({
   name: 'smmu-dma-worker',
   async run(): Promise<BenchResult[]> {
@@ -107,6 +136,8 @@ registerBench({
       simulatedCycles: inline.cycles, inlineMs: Math.round(inline.ms), workerMs: Math.round(worker.ms), identical, workerHost: worker.host,
     };
     if (!identical) throw new Error('smmu-dma-worker: inline and worker runs differ');
+    const share = await engineShare();
+    Object.assign(detail, { engineShareInline: Math.round(share * 1000) / 1000, ratioBoundIfFreeOverlap: Math.round(100 / (1 - share)) / 100 });
     return [
       { name: 'smmu-dma-worker', metric: 'inline (smmu.threads=0)', value: rate(inline), unit: 'transactions/s', detail },
       { name: 'smmu-dma-worker', metric: 'worker (smmu.threads=1)', value: rate(worker), unit: 'transactions/s' },
