@@ -16,7 +16,7 @@
  * the near ones.
  *
  * Contract:
- * - `tag[slot]` is -1 exactly when the slot is invalid; change validity only through
+ * - `lineOf(slot)` is -1 (INVALID_TAG) exactly when the slot is invalid; change validity only through
  *   `fill()` / `invalidate()`. The controller may set and clear DIRTY, SHARED and its own bits
  *   in `state[slot]` directly (`a.state[s] |= STATE_DIRTY`), but never VALID.
  * - `lookup` has no side effect; a hit updates replacement state only when the controller calls
