@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProgramOpSource, prog, type Program } from '../core/index.js';
 import { NORMAL_WB_RWA_ISH } from '../mem/index.js';
+import { STATE_DIRTY } from './tag-array.js';
 import { Rng } from '../sim/index.js';
 import { buildSystem } from '../platform/test-helpers.js';
 
@@ -23,10 +24,32 @@ function stress(preset: string, sets: string[], seed: number) {
   const addrOf = (l: number, w: number): number => base + l * 64 + w * 8;
   const last = new Map<number, number>();
   const violations: string[] = [];
+  // readCoherent (which asks only the clusters the snoop filter names) against a scan of every
+  // cache: a dirty L1D copy, else a dirty L2 copy, else the L3's, else memory.
+  const h = sys.caches;
+  const scan = (pa: number): number[] => {
+    const line = Math.floor(pa / 64), out = new Uint8Array(8);
+    const from = (l: (typeof h.l1d)[number] | undefined, dirtyOnly: boolean): boolean => {
+      const s = l === undefined ? -1 : l.arr.lookup(line);
+      if (s < 0 || (dirtyOnly && (l!.arr.state[s]! & STATE_DIRTY) === 0)) return false;
+      l!.arr.readBytes(s, pa - line * 64, out, 0, 8);
+      return true;
+    };
+    if (!h.l1d.some((l) => from(l, true)) && !h.l2.some((l) => from(l, true)) && !from(h.l3, false)) out.set(h.readMemory(pa, 8));
+    return [...out];
+  };
+  let mismatches = 0;
+  const compareViews = (): void => {
+    for (let l = 0; l < LINES; l++) {
+      const a = addrOf(l, l % 8);
+      if (JSON.stringify([...h.readCoherent(a, 8)]) !== JSON.stringify(scan(a))) mismatches++;
+    }
+  };
   const program = (p: number): Program => (function* () {
     const rng = new Rng(seed * 31 + p);
     const seen = new Map<number, number>();
     for (let i = 0; i < 400; i++) {
+      if (p === 0 && i % 25 === 0) compareViews();
       const l = rng.nextInt(LINES), w = rng.nextInt(8);
       const a = addrOf(l, w);
       const r = rng.nextInt(10);
@@ -52,7 +75,8 @@ function stress(preset: string, sets: string[], seed: number) {
     const got = b.reduce((acc, x, i) => acc + x * 2 ** (8 * i), 0);
     if (got !== v) lost.push(`0x${a.toString(16)}: last store ${v}, coherent value ${got}`);
   }
-  return { out, violations, lost };
+  compareViews();
+  return { out, violations, lost, mismatches };
 }
 
 describe('coherence under stress', () => {
@@ -76,6 +100,7 @@ describe('coherence under stress', () => {
         expect(r.out.endReason).toBe('done');
         expect(r.violations.slice(0, 5)).toEqual([]);
         expect(r.lost.slice(0, 5)).toEqual([]);
+        expect(r.mismatches).toBe(0);
       }
     });
   }

@@ -164,6 +164,8 @@ export class CacheHierarchy {
   private readonly buf: Uint8Array;
   private readonly buf2: Uint8Array;
   private readonly sharers: Int32Array;
+  /** The same for readCoherentInto, which callers outside a cache operation use. */
+  private readonly devSharers: Int32Array;
   private readonly prefetchNextLine: boolean;
   /** Whether the snoop filter is kept (more than one cluster; see addHolder). */
   private readonly tracking: boolean;
@@ -226,6 +228,7 @@ export class CacheHierarchy {
     this.buf = this.scratch(0, lb);
     this.buf2 = this.scratch(1, lb);
     this.sharers = new Int32Array(this.clusters);
+    this.devSharers = new Int32Array(this.clusters);
     this.regionAttrs = new Uint32Array(o.map.regions.length);
     this.regionTags = Uint8Array.from(o.map.regions, (r) => (r.mteTags ? 1 : 0));
     this.l1dMshrs = c.l1d.mshrs; this.l1iMshrs = c.l1i.mshrs; this.l2Mshrs = c.l2.mshrs;
@@ -1938,8 +1941,22 @@ export class CacheHierarchy {
   /** `readCoherent` into `dst` at `dstOff`, allocating nothing (the SMMU's descriptor reads and DMA on the coherent path). */
   readCoherentInto(pa: number, len: number, dst: Uint8Array, dstOff: number): void {
     const line = this.lineOf(pa), off = pa - line * this.lineBytes;
-    for (const l of this.l1d) if (this.copyIfHeld(l, line, off, len, dst, dstOff, true)) return;
-    for (const l of this.l2) if (this.copyIfHeld(l, line, off, len, dst, dstOff, true)) return;
+    if (this.tracking) {
+      // Only clusters the snoop filter names can hold the line: a DMA read on a many-PE platform
+      // asks one filter entry instead of every L1D and L2. At most one cluster holds it dirty, and
+      // there a dirty L1D copy is newer than the L2's: L1Ds first, as below.
+      const ks = this.devSharers, n = this.filter.sharers(line, ks);
+      for (let i = 0; i < n; i++) {
+        const k = ks[i]!;
+        for (let p = k * this.clusterSize, end = Math.min(p + this.clusterSize, this.peCount); p < end; p++) {
+          if (this.copyIfHeld(this.l1d[p]!, line, off, len, dst, dstOff, true)) return;
+        }
+      }
+      for (let i = 0; i < n; i++) if (this.copyIfHeld(this.l2[ks[i]!]!, line, off, len, dst, dstOff, true)) return;
+    } else {
+      for (const l of this.l1d) if (this.copyIfHeld(l, line, off, len, dst, dstOff, true)) return;
+      for (const l of this.l2) if (this.copyIfHeld(l, line, off, len, dst, dstOff, true)) return;
+    }
     if (this.l3 !== undefined && this.copyIfHeld(this.l3, line, off, len, dst, dstOff, false)) return;
     this.map.store.read(pa, dst, dstOff, len);
   }
