@@ -262,6 +262,16 @@ describe('device reads timed by where the line is (CacheHierarchy.deviceRead, th
     expect(c.deviceRead(RAM + 0x2000, false, MEM)).toBe(first);
     // The PE's dirty copy is not snooped by a non-coherent read; the SLC kept a (stale) copy when the PE's miss filled through it.
     expect(c.deviceRead(RAM + 0x40, false, MEM)).toBe(second);
+    // A device's data read (SmmuMemory.dataLatency) takes its slowest line, each timed as a
+    // descriptor read would be (readLatency, with the platform's DRAM time).
+    const mem = sys.smmu.mem;
+    const dram = mem.readLatency!(RAM + 0x4000), slc = mem.readLatency!(RAM + 0x4000), dirty = mem.readLatency!(RAM + 0x40);
+    expect(dram).toBeGreaterThan(slc);
+    expect(dirty - slc).toBe(sys.cfg.cache.snoopLatency - c.l3!.hitLatency);
+    expect(mem.dataLatency!(RAM + 0x40, 128)).toBe(dram);            // dirty in the L1D + a line only in DRAM
+    expect(mem.dataLatency!(RAM + 0x40, 128)).toBe(dirty);           // the second line is in the SLC now
+    expect(mem.dataLatency!(RAM + 0x3000, 4096)).toBe(dram);         // a page nobody touched
+    expect([mem.stats.timedDataReads, mem.stats.timedReads]).toEqual([3, 3]);
     // xgene1: the before-PoC L3 serves coherent reads of lines it holds but takes none on a miss.
     const x = buildSystem('xgene1', ['core.count=1']);
     const xf = x.caches.deviceRead(RAM + 0x1000, true, MEM);

@@ -151,7 +151,7 @@ export class System {
       const memory = r < 0 ? 0 : this.map.regions[r]!.kind === 'dram' ? dramCycles : this.map.regions[r]!.latency;
       return this.caches.deviceRead(pa, coherent, memory);
     };
-    const mem = new PathMemory(c.engine.cohacc, this.coherent, this.memoryAtPoC, (pa, len) => this.map.find(pa, len) >= 0, readCycles);
+    const mem = new PathMemory(c.engine.cohacc, this.coherent, this.memoryAtPoC, (pa, len) => this.map.find(pa, len) >= 0, readCycles, this.cfg.cache.lineBytes);
     // The engine behind its timed protocol, on this thread or in a worker (smmu.threads): software
     // models program it through `engine` (the engine itself, or a proxy of the worker's).
     const host = new SmmuHost(this.q, mem, c.engine, c.dma, { threads: c.threads, commandCycles: c.commandCycles });
@@ -180,6 +180,8 @@ export class System {
       aborts: count('accesses no region decodes'),
       timedReads: count('descriptor reads timed by where their line was (a cluster\'s caches, the L3, memory)'),
       timedReadCycles: { unit: 'cycles', desc: 'their latencies summed (each at least smmu.dma.descriptorReadCycles when answered)' },
+      timedDataReads: count('device data reads timed by where their lines were (the streaming device)'),
+      timedDataReadCycles: { unit: 'cycles', desc: 'their latencies summed (the slowest line of each read)' },
     });
     this.stats.add('system.smmu0.dma0', dma.stats, {
       jobs: count('DMA jobs submitted'), beats: count('data beats performed'), bytesRead: { unit: 'bytes', desc: 'bytes read by DMA' },
@@ -201,6 +203,7 @@ export class System {
           translations: count('translations requested'), tlbHits: count('translations answered by the IOTLB'),
           descriptorReads: count('STE/CD/descriptor reads made for its translations'), translateCycles: { unit: 'cycles', desc: 'cycles spent translating, summed over requests' },
           dataCycles: { unit: 'cycles', desc: 'cycles the device port moved data' }, stalls: count('stalled translations'), razWi: count('requests answered RAZ/WI'),
+          dataWaitCycles: { unit: 'cycles', desc: 'cycles reads waited for their data from where their lines were, summed' },
           throttledCycles: { unit: 'cycles', desc: 'cycles issues waited because maxOutstanding requests were in flight' },
           maxInFlight: count('most requests in flight at once'),
         });

@@ -89,6 +89,8 @@ export class SmmuMemoryStats {
   aborts = 0;
   /** Reads whose latency the memory system gave (readLatency), and those latencies summed. */
   timedReads = 0; timedReadCycles = 0;
+  /** Device data reads timed by where their lines were (dataLatency), and those latencies summed. */
+  timedDataReads = 0; timedDataReadCycles = 0;
 }
 
 /**
@@ -127,11 +129,29 @@ export class PathMemory implements SmmuMemory {
     private readonly decodes: (pa: number, len: number) => boolean = () => true,
     /** Read latency by where the line is (`readLatency`), on the coherent path or not; none: fixed costs. */
     latency?: (pa: number, coherent: boolean) => number,
+    /** The line size `dataLatency` steps by (the platform's cache lines). */
+    lineBytes = 64,
   ) {
-    if (latency !== undefined) this.readLatency = (pa, attrs = NORMAL_WB_RWA_OSH) => this.timedRead(latency(pa, isCoherentAccess(this.cohacc, attrs)));
+    if (latency === undefined) return;
+    this.readLatency = (pa, attrs = NORMAL_WB_RWA_OSH) => this.timedRead(latency(pa, isCoherentAccess(this.cohacc, attrs)));
+    this.dataLatency = (pa, len, attrs = NORMAL_WB_RWA_OSH) => {
+      // The lines are requested together: the data is complete when the slowest has come back.
+      const coherent = isCoherentAccess(this.cohacc, attrs);
+      let worst = 0;
+      for (let a = pa - (pa % lineBytes), end = pa + len; a < end; a += lineBytes) {
+        const c = latency(a, coherent);
+        if (c > worst) worst = c;
+      }
+      this.stats.timedDataReads++;
+      this.stats.timedDataReadCycles += worst;
+      return worst;
+    };
   }
 
+  /** Cycles a descriptor read of `pa` takes (counted in timedReads); absent without a memory system. */
   readLatency?: (pa: number, attrs?: number) => number;
+  /** Cycles until a device's read of [pa, pa+len) has all its data (counted in timedDataReads); absent without a memory system. */
+  dataLatency?: (pa: number, len: number, attrs?: number) => number;
 
   private timedRead(cycles: number): number {
     this.stats.timedReads++;

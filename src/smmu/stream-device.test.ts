@@ -84,6 +84,32 @@ describe('StreamDevice', () => {
     expect([dev.busy, idle]).toEqual([false, 102]);
   });
 
+  it('a read waits for the slowest of its lines, other requests use the port meanwhile; writes are posted', () => {
+    const q = new EventQueue(64);
+    const store = new SparseMemory({ base: 0, size: 2 ** 24, chunkBytes: 4096 });
+    const far = IOVA + 64;                                     // one far line: request 0's second
+    const mem = new PathMemory(true, store, store, () => true, (pa) => (pa === far ? 200 : 40), 64);
+    const host = new SmmuHost(q, mem, resolveSmmuConfig({}), CFG, { threads: 0 });
+    const dev = new StreamDevice('stream', q, host, mem, CFG);
+    const log: StreamRequest[] = [];
+    dev.onRequest = (r) => log.push(r);
+    dev.start(read({ count: 3, bytes: 128 }));                 // two lines a request, 8 cycles of beats
+    q.runUntil(1e6);
+    // Translated at issue + 8 (bypass); data after the slowest line; then 8 cycles on the port.
+    // Request 0 waits 200 and moves 208..216; 1 and 2 wait 40 and move at 58..66 and 68..76.
+    expect(log.map((r) => r.index)).toEqual([1, 2, 0]);             // in completion order
+    expect(log.map((r) => r.doneCycle - r.issueCycle)).toEqual([8 + 40 + 8, 8 + 40 + 8, 8 + 200 + 8]);
+    expect(log.map((r) => r.doneCycle)).toEqual([66, 76, 216]);
+    expect(dev.stats.dataWaitCycles).toBe(280);
+    expect([mem.stats.timedDataReads, mem.stats.timedDataReadCycles, mem.stats.timedReads]).toEqual([3, 280, 0]);
+    log.length = 0;
+    q.runUntil(q.now + 1000);
+    dev.start(read({ op: 'write', count: 2, bytes: 128 }));
+    q.runUntil(1e6);
+    expect(log.map((r) => r.doneCycle - r.issueCycle)).toEqual([16, 16]);   // no wait: posted
+    expect(dev.stats.dataWaitCycles).toBe(280);
+  });
+
   it('never has more than maxOutstanding requests in flight; a full window holds the next issue (throttledCycles)', () => {
     const a = bypass(), b = bypass();
     a.dev.start(read({ count: 40, intervalCycles: 1, maxOutstanding: 2 }));

@@ -10,6 +10,10 @@
  * when the read's line is far: SmmuMemory.readLatency); its data access is then performed
  * on the `PathMemory` (coherent or not, as the translation's attributes and IDR0.COHACC decide)
  * when the device port is free, and occupies the port for `beatCycles` per `beatBytes` of data.
+ * A read's data first comes back from where its lines are (on a platform: the slowest line's
+ * latency, SmmuMemory.dataLatency — a PE's cache by a snoop on the coherent path, the L3, DRAM;
+ * `dataWaitCycles`); the lines are requested together, and other requests' transfers use the
+ * port meanwhile. Writes are posted: they occupy the port only.
  * Translations of different requests overlap (the SMMU host keeps every one in flight, each walk
  * reading its descriptors at their own cycles: src/smmu/host.ts); data transfers do not (one
  * port). An IOTLB entry exists from the end of its walk; a request for a page whose walk is still
@@ -83,6 +87,8 @@ export interface StreamRequest {
 export class StreamStats {
   requests = 0; completed = 0; faults = 0; bytesRead = 0; bytesWritten = 0;
   translations = 0; tlbHits = 0; descriptorReads = 0; translateCycles = 0; dataCycles = 0;
+  /** Cycles reads waited for their data to come back from where their lines were, summed. */
+  dataWaitCycles = 0;
   stalls = 0; razWi = 0;
   /** Cycles issues were held back because `maxOutstanding` requests were in flight. */
   throttledCycles = 0;
@@ -100,6 +106,8 @@ class Slot {
   /** The slot's copy of its translation's answer (the host reuses its result object). */
   readonly answer: SmmuResult = newSmmuResult();
   reads = 0; stalls = 0; stag = -1; checksum = FNV_OFFSET;
+  /** Whether the read's data has come back from memory (set when its latency has passed). */
+  arrived = false;
   fault: DmaFault | null = null;
   tlRequests: TimelineTrack | undefined = undefined;
   tlXlate: TimelineTrack | undefined = undefined;
@@ -216,7 +224,7 @@ export class StreamDevice extends SmmuDevice {
     s.index = this.issued++;
     s.iova = spec.base + (s.index * spec.bytes) % spec.rangeBytes;
     s.issueCycle = now;
-    s.reads = 0; s.stalls = 0; s.stag = -1; s.checksum = FNV_OFFSET; s.fault = null;
+    s.reads = 0; s.stalls = 0; s.stag = -1; s.checksum = FNV_OFFSET; s.fault = null; s.arrived = false;
     if (this.firstIssueCycle < 0) this.firstIssueCycle = now;
     const st = this.stats;
     st.requests++;
@@ -270,12 +278,22 @@ export class StreamDevice extends SmmuDevice {
     this.afterTranslate(i, c.result, cost, cost);
   }
 
-  /** The data access of slot `i`, once its translation is done and the port is free. */
+  /**
+   * The data access of slot `i`, once its translation is done: a read first waits for its data
+   * (the slowest of its lines, by where each is: SmmuMemory.dataLatency), then the transfer waits
+   * for the port.
+   */
   private data(i: number): void {
     const now = this.q.now;
-    if (this.portFreeAt > now) { this.schedule(i, this.portFreeAt - now, ACT_DATA); return; }
     const s = this.slots[i]!, spec = this.spec!, t = s.result!, st = this.stats, n = spec.bytes, b = this.buf;
     const razWi = t.status === 'raz-wi';
+    if (!s.arrived) {
+      s.arrived = true;
+      const wait = spec.op === 'read' && !razWi && this.mem.dataLatency !== undefined ? this.mem.dataLatency(t.pa, n, t.attrs) : 0;
+      st.dataWaitCycles += wait;
+      if (wait > 0) { this.schedule(i, wait, ACT_DATA); return; }
+    }
+    if (this.portFreeAt > now) { this.schedule(i, this.portFreeAt - now, ACT_DATA); return; }
     let ok = true;
     if (spec.op === 'read') {
       if (razWi) b.fill(0, 0, n);
