@@ -17,7 +17,8 @@ export const FEATURES: readonly { name: string; status: 'yes' | 'option' | 'no';
   { name: 'FEAT_VHE (HCR_EL2.E2H), HCR_EL2.TGE', status: 'no', note: 'the EL2 regime is the non-VHE one' },
   { name: 'FEAT_PAN, FEAT_E0PD, AT instructions', status: 'no', note: '' },
   { name: 'LSE atomics, exclusives', status: 'yes', note: 'near in L1, far/abort/unsupported per region (ncAtomics)' },
-  { name: 'SMMUv3', status: 'no', note: 'not yet' },
+  { name: 'SMMUv3 (stage 1, stage 2, nested)', status: 'yes', note: 'stream table, CDs, queues, IOTLB, stalls, COHACC; --smmu-threads 1 runs it in a worker (docs/smmu.md)' },
+  { name: 'SMMUv3 ATS/ATC, PRI queue', status: 'no', note: 'IDR0.ATS/PRI 0 by default (smmu.config.ats/pri set only the bits); ATC_INV and PRI_RESP are counted' },
 ];
 
 export function listText(): string {
