@@ -125,6 +125,7 @@ export class SmmuTxn {
   /** @internal */ cd: CdEntry | null = null;
   /** @internal The PA of the read that aborted (F_WALK_EABT FetchAddr). */ lastReadPa = 0;
   /** @internal */ steps: Generator<void, void, void> | null = null;
+  /** @internal The walk (R_WALK_S1 / R_WALK_S2) run without `steps` (configuration cached), or 0. */ direct = 0;
   /** @internal The substream whose CD `resolve` wants fetched. */ cdSsid = 0;
   /** @internal The walk `resolve` wants: input address, access, EL, and the incoming attributes (stage 2 only). */
   wVaHi = 0; wVaLo = 0; wAccess: AccessType = AccessType.Read; wEl: 0 | 1 = 0; wIncoming = 0;
@@ -313,6 +314,7 @@ export class SmmuEngine {
     tx.ste = null;
     tx.cd = null;
     tx.done = false;
+    tx.direct = 0;
     const st = this.streamStat(req.streamId >>> 0);
     st.translations++;
     tx.st = st;
@@ -325,6 +327,13 @@ export class SmmuEngine {
       r = R_DONE;
     }
     if (r === R_DONE) { tx.done = true; return tx; }    // no read needed (and none counted)
+    if (r === R_WALK_S1 || r === R_WALK_S2) {
+      // The configuration is cached: the walk runs as a state machine, no generator per miss.
+      tx.direct = r;
+      this.startWalk(tx, r);
+      this.nextDirect(tx);
+      return tx;
+    }
     tx.steps = this.steps(tx, r);
     this.advance(tx);
     return tx;
@@ -348,7 +357,22 @@ export class SmmuEngine {
   }
 
   private advance(tx: SmmuTxn): void {
+    if (tx.direct !== 0) { this.feed(tx); this.nextDirect(tx); return; }
     if (tx.steps!.next().done === true) tx.done = true;
+  }
+
+  /** A direct walk (see `begin`): names its next read, or ends the translation as `steps` would. */
+  private nextDirect(tx: SmmuTxn): void {
+    const w = tx.walker;
+    if (!w.done) { this.want(tx, w.readPa, w.readAttrs); return; }
+    try {
+      this.endWalk(tx, tx.direct);
+    } catch (e) {
+      if (!(e instanceof Fault)) throw e;
+      this.onFault(tx, e);
+    }
+    this.countReads(tx);
+    tx.done = true;
   }
 
   /** The whole translation as steps that yield at each memory read (the read is in `tx.readPa`). */
@@ -360,6 +384,12 @@ export class SmmuEngine {
       if (!(e instanceof Fault)) throw e;
       this.onFault(tx, e);
     }
+    this.countReads(tx);
+  }
+
+  /** Adds a finished translation's reads to its stream's stats. */
+  private countReads(tx: SmmuTxn): void {
+    const res = tx.result, st = tx.st!;
     st.walkReads += res.walkReads;
     st.configReads += res.reads - res.walkReads;
   }
@@ -499,23 +529,37 @@ export class SmmuEngine {
       r = this.resolve(tx);
     }
     if (r === R_DONE) return;
+    this.startWalk(tx, r);
+    yield* this.pump(tx);
+    this.endWalk(tx, r);
+  }
+
+  /** Starts `tx`'s walker on the walk `resolve` asked for (`r`: R_WALK_S1, a stage-1 or nested walk, or R_WALK_S2). */
+  private startWalk(tx: SmmuTxn, r: number): void {
+    const se = tx.ste!, w = tx.walker;
+    const rg = r === R_WALK_S1 ? tx.cd!.regime : se.s2Regime!;
+    w.walkCache = this.useWalkCache ? (r === R_WALK_S1 && se.el2 ? this.walkCacheEl2 : this.walkCacheNh) : undefined;
+    w.start(rg, tx.wVaHi, tx.wVaLo, tx.wAccess, tx.wEl);
+  }
+
+  /** After the walk `startWalk` began has ended: throws its fault (CLASS IN), else sets the result and fills the IOTLB. */
+  private endWalk(tx: SmmuTxn, r: number): void {
     const se = tx.ste!, res = tx.result, vaHi = tx.wVaHi, vaLo = tx.wVaLo;
+    tx.result.walkReads += tx.walker.result.reads;
+    if (tx.walker.faulted) throw this.walkFault(tx, tx.walker.fault, EvtClass.IN);
+    const w = tx.walker.result;
+    res.via = 'walk'; res.pa = w.pa; res.perms = w.perms;
     if (r === R_WALK_S1) {
-      const ce = tx.cd!, rg = ce.regime;
-      yield* this.walk(tx, rg, se.el2 ? this.walkCacheEl2 : this.walkCacheNh, vaHi, vaLo, tx.wAccess, tx.wEl, EvtClass.IN);
-      const w = tx.walker.result;
-      res.via = 'walk'; res.pa = w.pa; res.attrs = w.attrs; res.perms = w.perms;
+      const ce = tx.cd!;
+      res.attrs = w.attrs;
       const flags = TLB_S1 | (w.global ? TLB_GLOBAL : 0) | (w.s2Level >= 0 ? TLB_S2 : 0) | (ce.cd.ASET === 1 ? TLB_NONSHARED : 0);
       const tlb = se.el2 ? this.tlbEl2 : this.tlbNh;
       if (w.pageBytes >= 4096) tlb.insertEntry(tlbVa(vaHi, vaLo), tlbTop(vaHi), ce.asid, se.vmid, w.pageBytes, w.pa, w.ipa, w.attrs, w.perms, flags, w.s2BlockBytes || w.pageBytes);
       return;
     }
-    const rg = se.s2Regime!, ipa = vaHi * TWO_32 + vaLo;
-    yield* this.walk(tx, rg, this.walkCacheNh, vaHi, vaLo, tx.wAccess, tx.wEl, EvtClass.IN);
-    const w = tx.walker.result;
-    res.via = 'walk'; res.pa = w.pa; res.perms = w.perms;
+    const ipa = vaHi * TWO_32 + vaLo;
     // Stage 1 bypassed: the incoming attributes (after the STE overrides) stand in for stage 1.
-    res.attrs = combineS1S2(tx.wIncoming, w.s2Attrs, rg.attrOpts);
+    res.attrs = combineS1S2(tx.wIncoming, w.s2Attrs, se.s2Regime!.attrOpts);
     this.tlbS2.insertEntry(ipa, 0, 0, se.vmid, w.s2BlockBytes, w.pa, ipa, w.s2Attrs, w.perms, TLB_GLOBAL | TLB_S2, w.s2BlockBytes);
   }
 
@@ -533,15 +577,26 @@ export class SmmuEngine {
     const w = tx.walker;
     w.walkCache = this.useWalkCache ? wc : undefined;
     w.start(rg, vaHi, vaLo, access, el);
-    while (!w.done) {
-      const pa = w.readPa;
-      this.want(tx, pa, w.readAttrs);
-      yield;
-      if (tx.readOk) w.supply(tx.d.lo, tx.d.hi);
-      else { tx.lastReadPa = pa; w.abortRead(); }
-    }
+    yield* this.pump(tx);
     tx.result.walkReads += w.result.reads;
     if (w.faulted) throw this.walkFault(tx, w.fault, cls);
+  }
+
+  /** Runs `tx`'s started walker to its end, yielding at each of its reads. */
+  private *pump(tx: SmmuTxn): Generator<void, void, void> {
+    const w = tx.walker;
+    while (!w.done) {
+      this.want(tx, w.readPa, w.readAttrs);
+      yield;
+      this.feed(tx);
+    }
+  }
+
+  /** Gives the walker of `tx` the answer to its read (an External abort when not readOk). */
+  private feed(tx: SmmuTxn): void {
+    const w = tx.walker;
+    if (tx.readOk) w.supply(tx.d.lo, tx.d.hi);
+    else { tx.lastReadPa = w.readPa; w.abortRead(); }
   }
 
   /**
