@@ -377,7 +377,6 @@ export class SmmuEngine {
 
   /** The whole translation as steps that yield at each memory read (the read is in `tx.readPa`). */
   private *steps(tx: SmmuTxn, r: number): Generator<void, void, void> {
-    const res = tx.result, st = tx.st!;
     try {
       yield* this.doTranslate(tx, r);
     } catch (e) {
@@ -536,17 +535,29 @@ export class SmmuEngine {
 
   /** Starts `tx`'s walker on the walk `resolve` asked for (`r`: R_WALK_S1, a stage-1 or nested walk, or R_WALK_S2). */
   private startWalk(tx: SmmuTxn, r: number): void {
-    const se = tx.ste!, w = tx.walker;
-    const rg = r === R_WALK_S1 ? tx.cd!.regime : se.s2Regime!;
-    w.walkCache = this.useWalkCache ? (r === R_WALK_S1 && se.el2 ? this.walkCacheEl2 : this.walkCacheNh) : undefined;
-    w.start(rg, tx.wVaHi, tx.wVaLo, tx.wAccess, tx.wEl);
+    const se = tx.ste!;
+    this.beginWalk(tx, r === R_WALK_S1 ? tx.cd!.regime : se.s2Regime!, r === R_WALK_S1 && se.el2 ? this.walkCacheEl2 : this.walkCacheNh,
+      tx.wVaHi, tx.wVaLo, tx.wAccess, tx.wEl);
+  }
+
+  /** Starts `tx`'s walker in regime `rg` with walk cache `wc` (when walk caching is on). */
+  private beginWalk(tx: SmmuTxn, rg: Regime, wc: WalkCache, vaHi: number, vaLo: number, access: AccessType, el: 0 | 1): void {
+    const w = tx.walker;
+    w.walkCache = this.useWalkCache ? wc : undefined;
+    w.start(rg, vaHi, vaLo, access, el);
+  }
+
+  /** After a walk: counts its reads, and throws its fault (mapped with CLASS `cls` for a fault on the final input). */
+  private walkEnded(tx: SmmuTxn, cls: number): void {
+    const w = tx.walker;
+    tx.result.walkReads += w.result.reads;
+    if (w.faulted) throw this.walkFault(tx, w.fault, cls);
   }
 
   /** After the walk `startWalk` began has ended: throws its fault (CLASS IN), else sets the result and fills the IOTLB. */
   private endWalk(tx: SmmuTxn, r: number): void {
     const se = tx.ste!, res = tx.result, vaHi = tx.wVaHi, vaLo = tx.wVaLo;
-    tx.result.walkReads += tx.walker.result.reads;
-    if (tx.walker.faulted) throw this.walkFault(tx, tx.walker.fault, EvtClass.IN);
+    this.walkEnded(tx, EvtClass.IN);
     const w = tx.walker.result;
     res.via = 'walk'; res.pa = w.pa; res.perms = w.perms;
     if (r === R_WALK_S1) {
@@ -574,12 +585,9 @@ export class SmmuEngine {
 
   /** A whole walk through `mem`; throws the mapped fault. `cls`: CLASS of a fault on the final input. */
   private *walk(tx: SmmuTxn, rg: Regime, wc: WalkCache, vaHi: number, vaLo: number, access: AccessType, el: 0 | 1, cls: number): Generator<void, void, void> {
-    const w = tx.walker;
-    w.walkCache = this.useWalkCache ? wc : undefined;
-    w.start(rg, vaHi, vaLo, access, el);
+    this.beginWalk(tx, rg, wc, vaHi, vaLo, access, el);
     yield* this.pump(tx);
-    tx.result.walkReads += w.result.reads;
-    if (w.faulted) throw this.walkFault(tx, w.fault, cls);
+    this.walkEnded(tx, cls);
   }
 
   /** Runs `tx`'s started walker to its end, yielding at each of its reads. */
