@@ -135,6 +135,7 @@ export class PathMemory implements SmmuMemory {
     if (latency === undefined) return;
     this.readLatency = (pa, attrs = NORMAL_WB_RWA_OSH) => this.timedRead(latency(pa, isCoherentAccess(this.cohacc, attrs)));
     this.dataLatency = (pa, len, attrs = NORMAL_WB_RWA_OSH) => {
+      if (!this.decodes(pa, len)) return 0;                // an External abort, answered without a memory access
       // The lines are requested together: the data is complete when the slowest has come back.
       const coherent = isCoherentAccess(this.cohacc, attrs);
       let worst = 0;
@@ -150,7 +151,7 @@ export class PathMemory implements SmmuMemory {
 
   /** Cycles a descriptor read of `pa` takes (counted in timedReads); absent without a memory system. */
   readLatency?: (pa: number, attrs?: number) => number;
-  /** Cycles until a device's read of [pa, pa+len) has all its data (counted in timedDataReads); absent without a memory system. */
+  /** Cycles until a device's read of [pa, pa+len) has all its data (counted in timedDataReads; 0 where no region decodes it); absent without a memory system. */
   dataLatency?: (pa: number, len: number, attrs?: number) => number;
 
   private timedRead(cycles: number): number {

@@ -110,6 +110,22 @@ describe('StreamDevice', () => {
     expect(dev.stats.dataWaitCycles).toBe(280);
   });
 
+  it('a read of an address no region decodes ends in an external abort without asking where its lines are', () => {
+    const q = new EventQueue(64);
+    const store = new SparseMemory({ base: 0, size: 2 ** 24, chunkBytes: 4096 });
+    const hole = (pa: number): boolean => pa >= IOVA && pa < IOVA + 4096;
+    const latency = (pa: number): number => { if (hole(pa)) throw new Error(`timed a read of the hole at 0x${pa.toString(16)}`); return 40; };
+    const mem = new PathMemory(true, store, store, (pa) => !hole(pa), latency, 64);
+    const host = new SmmuHost(q, mem, resolveSmmuConfig({}), CFG, { threads: 0 });
+    const dev = new StreamDevice('stream', q, host, mem, CFG);
+    const log: StreamRequest[] = [];
+    dev.onRequest = (r) => log.push(r);
+    dev.start(read({ count: 2, bytes: 64 }));
+    q.runUntil(1e6);
+    expect(log.map((r) => [r.status, r.fault?.event])).toEqual([['fault', 'external-abort'], ['fault', 'external-abort']]);
+    expect([dev.stats.dataWaitCycles, mem.stats.timedDataReads, mem.stats.aborts]).toEqual([0, 0, 2]);
+  });
+
   it('never has more than maxOutstanding requests in flight; a full window holds the next issue (throttledCycles)', () => {
     const a = bypass(), b = bypass();
     a.dev.start(read({ count: 40, intervalCycles: 1, maxOutstanding: 2 }));
