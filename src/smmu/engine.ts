@@ -322,8 +322,7 @@ export class SmmuEngine {
     try {
       r = this.resolve(tx);
     } catch (e) {
-      if (!(e instanceof Fault)) throw e;
-      this.onFault(tx, e);
+      this.faulted(tx, e);
       r = R_DONE;
     }
     if (r === R_DONE) { tx.done = true; return tx; }    // no read needed (and none counted)
@@ -368,8 +367,7 @@ export class SmmuEngine {
     try {
       this.endWalk(tx, tx.direct);
     } catch (e) {
-      if (!(e instanceof Fault)) throw e;
-      this.onFault(tx, e);
+      this.faulted(tx, e);
     }
     this.countReads(tx);
     tx.done = true;
@@ -380,10 +378,15 @@ export class SmmuEngine {
     try {
       yield* this.doTranslate(tx, r);
     } catch (e) {
-      if (!(e instanceof Fault)) throw e;
-      this.onFault(tx, e);
+      this.faulted(tx, e);
     }
     this.countReads(tx);
+  }
+
+  /** A translation step threw `e`: an architectural Fault ends `tx` with its outcome (onFault); anything else is a simulator error and goes on up. */
+  private faulted(tx: SmmuTxn, e: unknown): void {
+    if (!(e instanceof Fault)) throw e;
+    this.onFault(tx, e);
   }
 
   /** Adds a finished translation's reads to its stream's stats. */
