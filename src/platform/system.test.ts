@@ -272,6 +272,10 @@ describe('device reads timed by where the line is (CacheHierarchy.deviceRead, th
     expect(mem.dataLatency!(RAM + 0x40, 128)).toBe(dirty);           // the second line is in the SLC now
     expect(mem.dataLatency!(RAM + 0x3000, 4096)).toBe(dram);         // a page nobody touched
     expect([mem.stats.timedDataReads, mem.stats.timedReads]).toEqual([3, 3]);
+    // Where no region decodes, nothing is read: no time, and no line lands in the SLC.
+    const l3Lines = c.l3!.arr.countValid();
+    expect([mem.readLatency!(0x1000), mem.dataLatency!(0x1000, 128)]).toEqual([0, 0]);
+    expect(c.l3!.arr.countValid()).toBe(l3Lines);
     // xgene1: the before-PoC L3 serves coherent reads of lines it holds but takes none on a miss.
     const x = buildSystem('xgene1', ['core.count=1']);
     const xf = x.caches.deviceRead(RAM + 0x1000, true, MEM);

@@ -148,8 +148,8 @@ export class System {
     const dramCycles = d.frontendLatency + (d.tRCD + d.tCL + d.burstLength / 2) * d.clockRatio + d.backendLatency;
     const readCycles = (pa: number, coherent: boolean): number => {
       const r = this.map.find(pa, 8);
-      const memory = r < 0 ? 0 : this.map.regions[r]!.kind === 'dram' ? dramCycles : this.map.regions[r]!.latency;
-      return this.caches.deviceRead(pa, coherent, memory);
+      if (r < 0) return 0;            // nothing is there to read (the access aborts): no cache is asked or filled
+      return this.caches.deviceRead(pa, coherent, this.map.regions[r]!.kind === 'dram' ? dramCycles : this.map.regions[r]!.latency);
     };
     const mem = new PathMemory(c.engine.cohacc, this.coherent, this.memoryAtPoC, (pa, len) => this.map.find(pa, len) >= 0, readCycles, this.cfg.cache.lineBytes);
     // The engine behind its timed protocol, on this thread or in a worker (smmu.threads): software
