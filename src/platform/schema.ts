@@ -174,6 +174,7 @@ export const SmmuPlatformSchema = z.strictObject({
     beatCycles: zInt(0, 100_000),
     beatBytes: zPow2(16, 4096),
     stallPollCycles: zInt(1, 1_000_000),
+    outstandingBeats: zInt(1, 64).optional(),
   }),
 });
 

@@ -180,14 +180,15 @@ export class System {
       aborts: count('accesses no region decodes'),
       timedReads: count('descriptor reads timed by where their line was (a cluster\'s caches, the L3, memory)'),
       timedReadCycles: { unit: 'cycles', desc: 'their latencies summed (each at least smmu.dma.descriptorReadCycles when answered)' },
-      timedDataReads: count('device data reads timed by where their lines were (the streaming device)'),
+      timedDataReads: count('device data reads timed by where their lines were (the DMA master and the streaming device)'),
       timedDataReadCycles: { unit: 'cycles', desc: 'their latencies summed (the slowest line of each read)' },
     });
     this.stats.add('system.smmu0.dma0', dma.stats, {
       jobs: count('DMA jobs submitted'), beats: count('data beats performed'), bytesRead: { unit: 'bytes', desc: 'bytes read by DMA' },
       bytesWritten: { unit: 'bytes', desc: 'bytes written by DMA' }, translations: count('translations requested'), tlbHits: count('translations answered by the IOTLB'),
       descriptorReads: count('STE/CD/descriptor reads made for DMA translations'), translateCycles: { unit: 'cycles', desc: 'cycles spent translating' },
-      dataCycles: { unit: 'cycles', desc: 'cycles of data beats' }, faults: count('jobs ended by a fault or abort'), razWi: count('beats answered RAZ/WI'), stalls: count('stalled translations'),
+      dataCycles: { unit: 'cycles', desc: 'cycles of data beats' }, dataWaitCycles: { unit: 'cycles', desc: 'cycles reads waited for their data to come back from where their lines were, summed' },
+      faults: count('jobs ended by a fault or abort'), razWi: count('beats answered RAZ/WI'), stalls: count('stalled translations'),
     });
     const { q, stats } = this, sys = this;
     let stream: StreamDevice | undefined;

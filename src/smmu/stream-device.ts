@@ -2,7 +2,7 @@
  * A streaming DMA device behind the SMMU: it issues reads or writes of `bytes` by
  * StreamID/SubstreamID over an IOVA range at a set request rate (one request every
  * `intervalCycles`), with up to `maxOutstanding` requests in flight, for `count` requests or until
- * `stop()` — a NIC or a video engine rather than DmaMaster's one-beat-at-a-time copy engine.
+ * `stop()` — a NIC or a video engine rather than DmaMaster's copy engine.
  *
  * Timing (the same model and `DmaConfig` numbers as DmaMaster, `dma.ts`): each request is
  * translated by the engine when it issues, costing `translateCycles` plus at least

@@ -77,7 +77,7 @@ export const CACHEGRIND: PlatformConfig = {
   hyp: { policy: 'legacy', cmo: 'none', trapCycles: 0 },
   smmu: {
     config: {},   // the library defaults (src/smmu/config.ts); DMA timing assumed
-    dma: { translateCycles: 8, descriptorReadCycles: 60, beatCycles: 4, beatBytes: 64, stallPollCycles: 100 },
+    dma: { translateCycles: 8, descriptorReadCycles: 60, beatCycles: 4, beatBytes: 64, stallPollCycles: 100, outstandingBeats: 8 },
   },
   interconnect: {
     latency: 20,                 // assumed (no timing in cachegrind)

@@ -67,7 +67,7 @@ export const GRACE: PlatformConfig = {
   hyp: { policy: 'cacheable-pfnmap', cmo: 'fwb', trapCycles: 3000 },   // KVM with FEAT_S2FWB skips the clean; trap cost assumed
   smmu: {
     config: { cohacc: true, fwb: true },   // SMMUv3.2+ with S2FWB on a coherent fabric (Grace, seed 002); DMA timing assumed (src/smmu/dma.ts)
-    dma: { translateCycles: 8, descriptorReadCycles: 60, beatCycles: 4, beatBytes: 64, stallPollCycles: 100 },
+    dma: { translateCycles: 8, descriptorReadCycles: 60, beatCycles: 4, beatBytes: 64, stallPollCycles: 100, outstandingBeats: 8 },
   },
   interconnect: {
     latency: 40,                 // SCF request path, est.: above N1's CMN-600 (30) for 72 PEs; the model charges it twice per round trip; chosen with l3.hitLatency

@@ -58,7 +58,7 @@ export const NEOVERSE_N1: PlatformConfig = {
   hyp: { policy: 'cacheable-pfnmap', cmo: 'clean-on-s2-fault', trapCycles: 3000 },   // KVM today on a part without FWB; trap cost assumed (~1 us)
   smmu: {
     config: { cohacc: true, fwb: false },   // MMU-600-class SMMUv3.1 on the CMN-600 (Altra): IO-coherent, no S2FWB (a v3.2 feature); DMA timing assumed (src/smmu/dma.ts)
-    dma: { translateCycles: 8, descriptorReadCycles: 60, beatCycles: 4, beatBytes: 64, stallPollCycles: 100 },
+    dma: { translateCycles: 8, descriptorReadCycles: 60, beatCycles: 4, beatBytes: 64, stallPollCycles: 100, outstandingBeats: 8 },
   },
   interconnect: {
     latency: 30,                 // CMN-600 request path, assumed: SLC latency is 28-33 core cycles [platforms.md §2, est.]

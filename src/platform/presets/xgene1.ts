@@ -67,7 +67,7 @@ export const XGENE1: PlatformConfig = {
   hyp: { policy: 'cacheable-pfnmap', cmo: 'clean-on-s2-fault', trapCycles: 3000 },   // KVM on ARMv8.0 cleans on stage-2 faults; trap cost assumed
   smmu: {
     config: { cohacc: false, fwb: false, stLevel: 0, cd2l: false },   // assumed: X-Gene 1 predates SMMUv3; a non-coherent, linear-table SMMUv3 stands in for its non-coherent I/O
-    dma: { translateCycles: 8, descriptorReadCycles: 60, beatCycles: 4, beatBytes: 64, stallPollCycles: 100 },
+    dma: { translateCycles: 8, descriptorReadCycles: 60, beatCycles: 4, beatBytes: 64, stallPollCycles: 100, outstandingBeats: 8 },
   },
   interconnect: {
     latency: 16,                 // CSW request path, assumed (charged twice per round trip); chosen with l3.hitLatency to put L3 hits at ~65 cycles [X3]
