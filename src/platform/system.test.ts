@@ -282,4 +282,22 @@ describe('device reads timed by where the line is (CacheHierarchy.deviceRead, th
     expect(x.caches.deviceRead(RAM + 0x1000, true, MEM)).toBe(xf);
     expect(x.caches.l3!.arr.lookup(Math.floor((RAM + 0x1000) / 64))).toBe(-1);
   });
+
+  it('the DMA master\'s reads wait for their data: a buffer in the system cache is read faster than one only in DRAM', () => {
+    const sys = buildSystem('neoverse-n1', ['core.count=1']);
+    const dma = sys.smmu.dma;
+    const job = () => {
+      const r = dma.submit({ op: 'checksum', streamId: 0, src: RAM + 0x8000, bytes: 4096 });
+      sys.q.runUntil(sys.q.now + 1e6);
+      expect(r.status).toBe('done');
+      return r;
+    };
+    const cold = job(), warm = job();                     // the first read left the lines in the SLC
+    const line = (pa: number) => sys.smmu.mem.readLatency!(pa);
+    expect(cold.dataWaitCycles).toBe(64 * line(RAM + 0x20_0000));        // every beat waited for DRAM (a line nobody read)
+    expect(warm.dataWaitCycles).toBe(64 * line(RAM + 0x8000));           // and now for the SLC
+    expect(warm.dataWaitCycles).toBeLessThan(cold.dataWaitCycles);
+    expect(warm.endCycle - warm.startCycle).toBeLessThan(cold.endCycle - cold.startCycle);
+    expect(warm.checksum).toBe(cold.checksum);
+  });
 });
