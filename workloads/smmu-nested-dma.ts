@@ -182,7 +182,7 @@ export const scenario = defineScenario<P>({
       smmu: {
         pass: true,
         translations: dma.stats.translations, iotlbHits: dma.stats.tlbHits, descriptorReads: dma.stats.descriptorReads,
-        translateCycles: dma.stats.translateCycles, dataCycles: dma.stats.dataCycles,
+        translateCycles: dma.stats.translateCycles, dataCycles: dma.stats.dataCycles, dataWaitCycles: dma.stats.dataWaitCycles,
         tlbiNhVa: snap.smmu.commandsByName.CMD_TLBI_NH_VA ?? 0, syncs: snap.smmu.syncs, eventsWritten: snap.smmu.eventsWritten,
         vmidInvalidations: snap.vmids[VMID]?.invalidations ?? 0,
       },

@@ -166,7 +166,7 @@ export const scenario = defineScenario<P>({
         pass: true,
         cleanCycles: m.cleanEnd - m.cleanStart, kickCycle: m.kickCycle, dmaCycles: m.dmaEnd - m.dmaStart,
         translations: dma.stats.translations, iotlbHits: dma.stats.tlbHits, descriptorReads: dma.stats.descriptorReads,
-        translateCycles: dma.stats.translateCycles, dataCycles: dma.stats.dataCycles,
+        translateCycles: dma.stats.translateCycles, dataCycles: dma.stats.dataCycles, dataWaitCycles: dma.stats.dataWaitCycles,
         coherentReads: mem.stats.coherentReads, nonCoherentReads: mem.stats.nonCoherentReads,
         coherentWrites: mem.stats.coherentWrites, nonCoherentWrites: mem.stats.nonCoherentWrites,
       },
