@@ -40,7 +40,7 @@ class PeStats {
   ops = 0; loads = 0; stores = 0; fetches = 0; cmos = 0; atomics = 0; barriers = 0; sysRegWrites = 0;
   computeCycles = 0; bytesRead = 0; bytesWritten = 0; requests = 0; externalAborts = 0;
   stallWindowCycles = 0; stallBarrierCycles = 0; stallOrderingCycles = 0; stallBackpressureCycles = 0;
-  stallWalkCycles = 0; stallFaultCycles = 0; mmuFaults = 0; exceptionLevelChanges = 0; tlbis = 0;
+  stallWalkCycles = 0; stallFaultCycles = 0; stallResultCycles = 0; mmuFaults = 0; exceptionLevelChanges = 0; tlbis = 0;
   finishedAt = 0;
 }
 
@@ -328,6 +328,7 @@ export class Pe {
       stallBackpressureCycles: { ...cy, desc: 'cycles stalled for a link credit or a request slot' },
       stallWalkCycles: { ...cy, desc: 'cycles stalled for a translation table walk or an L2 TLB hit' },
       stallFaultCycles: { ...cy, desc: 'cycles stalled while a stage-2 fault handler ran' },
+      stallResultCycles: { ...cy, desc: 'cycles stalled waiting for the result of an access the program needs before it goes on (a dependent load)' },
       mmuFaults: { ...c, desc: 'accesses that ended in an MMU fault (taken by the program or a handler)' },
       exceptionLevelChanges: { ...c, desc: 'exception entries and returns' },
       tlbis: { ...c, desc: 'TLB maintenance operations issued' },
@@ -386,8 +387,9 @@ export class Pe {
     this.stallSince = this.q.now;
   }
 
-  private endStall(): void {
-    const d = this.q.now - this.stallSince;
+  /** Ends the current stall at `end` (now unless a result arrived earlier: retireSync). */
+  private endStall(end = this.q.now): void {
+    const d = end - this.stallSince;
     switch (this.stall) {
       case STALL_WINDOW: this.stats.stallWindowCycles += d; break;
       case STALL_BARRIER: this.stats.stallBarrierCycles += d; break;
@@ -395,6 +397,7 @@ export class Pe {
       case STALL_BACKPRESSURE: this.stats.stallBackpressureCycles += d; break;
       case STALL_WALK: this.stats.stallWalkCycles += d; break;
       case STALL_FAULT: this.stats.stallFaultCycles += d; break;
+      case STALL_WAIT: this.stats.stallResultCycles += d; break;
     }
     this.stall = STALL_NONE;
   }
@@ -563,6 +566,7 @@ export class Pe {
     this.stats.ops++;
     this.issuedThisCycle++;
     if (this.stall !== STALL_NONE) this.endStall();
+    if (this.waitingSlot >= 0) this.setStall(STALL_WAIT);   // the program needs this op's result to go on
   }
 
   /**
@@ -1131,6 +1135,7 @@ export class Pe {
     this.wFree[this.nFree++] = w;
     if (this.waitingSlot === w) {
       this.waitingSlot = -1;
+      if (this.stall === STALL_WAIT) this.endStall(at);
       this.source!.deliver(this.resultOf(w, at));
     }
     if (this.outstanding === 0) this.dmbPending = false;

@@ -54,6 +54,20 @@ describe('PE and memory through the system', () => {
     expect(wide).toBeLessThan(narrow / 4);
   });
 
+  it('a load whose value the program waits for stalls the PE for its latency; one it does not wait for costs no stall', () => {
+    const marks: number[] = [];
+    const waited = run([], function* (s) {
+      yield prog.load(RAM + 0x5000, 8, { wait: false });   // a miss in flight: its latency is not a stall
+      marks.push(s.q.now);
+      yield prog.load(RAM + 0x7000, 8);                    // a DRAM miss the program needs before it goes on
+      marks.push(s.q.now);
+    }).sys.pes[0]!.stats;
+    expect(marks[1]! - marks[0]!).toBeGreaterThan(50);
+    expect(waited.stallResultCycles).toBe(marks[1]! - marks[0]!);
+    const none = run([], function* () { for (let i = 0; i < 4; i++) yield prog.load(RAM + i * 4096, 8, { wait: false }); }).sys.pes[0]!.stats;
+    expect(none.stallResultCycles).toBe(0);
+  });
+
   it('a load behind a posted store to the same line waits for it (same-address ordering)', () => {
     let r: OpResult | undefined;
     const { sys } = run([], function* () {
