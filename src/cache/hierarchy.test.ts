@@ -127,7 +127,7 @@ describe('cache hierarchy: coherence between PEs', () => {
 describe('cache hierarchy: non-cacheable aliases', () => {
   it('a Non-cacheable read does not see data dirty in a cache, and a later write-back overwrites newer NC data', () => {
     let ncSeen: OpResult | undefined, after: OpResult | undefined;
-    const { sys, out } = run('neoverse-n1', ['cache.l3.kind=none'], function* () {
+    const { out } = run('neoverse-n1', ['cache.l3.kind=none'], function* () {
       yield prog.store(RAM + 0x100, 8, 1111, { attrs: WB });          // dirty in the L1D
       ncSeen = yield prog.load(RAM + 0x100, 8, { attrs: NC });         // goes around the caches: stale zeros
       yield prog.store(RAM + 0x100, 8, 2222, { attrs: NC, wait: true }); // NC write lands in memory

@@ -12,7 +12,7 @@ import {
   type MmuFeatures, type Regime, type RegimeRegisters, type TcrInit, type VtcrInit,
 } from './regime.js';
 import {
-  PERM_R0, PERM_R1, PERM_W0, PERM_W1, PERM_X0, PERM_X1, TranslationWalker, translateFunctional,
+  PERM_R0, PERM_R1, PERM_W0, PERM_W1, PERM_X0, TranslationWalker, translateFunctional,
 } from './walk.js';
 
 // ---------------------------------------------------------------------------------------------
