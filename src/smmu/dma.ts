@@ -227,6 +227,11 @@ export abstract class SmmuDevice implements TranslateClient {
 
   /** A translation this device asked for (`tag` as it gave it), at the cycle it completes. */
   abstract onTranslated(tag: number, result: SmmuResult): void;
+
+  /** Cycles until a read of [pa, pa+len) has all its data (SmmuMemory.dataLatency; 0 without a memory system). */
+  protected dataWait(pa: number, len: number, attrs: number): number {
+    return this.mem.dataLatency !== undefined ? this.mem.dataLatency(pa, len, attrs) : 0;
+  }
 }
 
 const ACT_TRANSLATE = 0, ACT_PORT = 1, ACT_STALL_POLL = 2;
@@ -425,7 +430,7 @@ export class DmaMaster extends SmmuDevice {
     if (r.spec.op === 'copy' && !write) { this.scheduleTranslate(wait); return; }   // the destination next
     // Translated: a read's lines are requested now and its data comes back from where they are.
     const reads = r.spec.op !== 'fill';
-    const lat = reads && ring.srcRaz[slot] === 0 && this.mem.dataLatency !== undefined ? this.mem.dataLatency(ring.srcPa[slot]!, ring.len[slot]!, ring.srcAttrs[slot]!) : 0;
+    const lat = reads && ring.srcRaz[slot] === 0 ? this.dataWait(ring.srcPa[slot]!, ring.len[slot]!, ring.srcAttrs[slot]!) : 0;
     res.dataWaitCycles += lat; st.dataWaitCycles += lat;
     ring.state[slot] = BEAT_READY; ring.readyAt[slot] = now + lat;
     this.kickPort(wait);

@@ -289,7 +289,7 @@ export class StreamDevice extends SmmuDevice {
     const razWi = t.status === 'raz-wi';
     if (!s.arrived) {
       s.arrived = true;
-      const wait = spec.op === 'read' && !razWi && this.mem.dataLatency !== undefined ? this.mem.dataLatency(t.pa, n, t.attrs) : 0;
+      const wait = spec.op === 'read' && !razWi ? this.dataWait(t.pa, n, t.attrs) : 0;
       st.dataWaitCycles += wait;
       if (wait > 0) { this.schedule(i, wait, ACT_DATA); return; }
     }
