@@ -55,7 +55,7 @@ const Params = z.strictObject({
   /** Rounds after the cold one. */
   rounds: zInt(1, 16).default(4),
   /**
-   * What streams: the DMA master (a checksum job per page in 64-byte beats, one at a time) or the
+   * What streams: the DMA master (a checksum job per page in 64-byte beats, `smmu.dma.outstandingBeats` in flight) or the
    * streaming device (system.smmu0.stream0: one 4 KiB read per page every `streamInterval` cycles,
    * up to `streamOutstanding` in flight).
    */
