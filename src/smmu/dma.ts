@@ -449,6 +449,10 @@ export class DmaMaster extends SmmuDevice {
   /** Makes sure the port stage looks at the head beat `delay` cycles from now (or sooner). */
   private kickPort(delay: number): void {
     if (this.portScheduled || this.transferring) return;    // the transfer's end looks again
+    this.schedulePort(delay);
+  }
+
+  private schedulePort(delay: number): void {
     this.portScheduled = true;
     this.q.schedule(this.handler, delay, ACT_PORT);
   }
@@ -459,7 +463,6 @@ export class DmaMaster extends SmmuDevice {
     if (r === null) return;
     const ring = this.ring, now = this.q.now;
     if (this.transferring) {
-      if (now < this.portFreeAt) { this.portScheduled = true; this.q.schedule(this.handler, this.portFreeAt - now, ACT_PORT); return; }
       this.transferring = false;
       ring.head = ring.at(1); ring.count--;
       if (this.nextOff >= r.spec.bytes && ring.count === 0 && this.xlSlot < 0) { this.finish(r, 'done'); return; }
@@ -473,7 +476,7 @@ export class DmaMaster extends SmmuDevice {
       return;
     }
     const start = ring.readyAt[h]! > this.portFreeAt ? ring.readyAt[h]! : this.portFreeAt;
-    if (start > now) { this.portScheduled = true; this.q.schedule(this.handler, start - now, ACT_PORT); return; }
+    if (start > now) { this.schedulePort(start - now); return; }
     if (!this.transfer(r, h)) {
       this.stopIssue = true;
       if (this.xlSlot < 0) this.finish(r, 'fault');
@@ -481,8 +484,7 @@ export class DmaMaster extends SmmuDevice {
       return;
     }
     this.transferring = true;
-    this.portScheduled = true;
-    this.q.schedule(this.handler, this.portFreeAt - now, ACT_PORT);
+    this.schedulePort(this.portFreeAt - now);           // the transfer ends: the head's slot frees
   }
 
   /** Moves the data of beat slot `h` now (a copy: its read, then its write); false on an external abort. */
