@@ -16,6 +16,8 @@ import { LevelStats, registerLevelStats } from './level-stats.js';
 const STATE_PREFETCHED = 0x08;
 /** A line whose fill is still in flight: hits on it wait for the fill (its MSHR). */
 const PENDING = Infinity;
+/** Request tag of a victim's memory write: WB_TAG - b holds write-back buffer b (tags >= 0 are maintenance ops waiting, -1 nothing). */
+const WB_TAG = -2;
 const READ: number = ReqKind.Read, WRITE: number = ReqKind.Write, FETCH: number = ReqKind.Fetch, CMO: number = ReqKind.Cmo;
 const ATOMIC: number = ReqKind.Atomic;
 const STATUS_OK: number = ReqStatus.Ok;
@@ -150,6 +152,14 @@ export class CacheHierarchy {
   private readonly clusters: number;
   private readonly peCount: number;
   private readonly mshr: MshrTable[] = [];
+  /**
+   * Write-back buffers (cache.l2/l3.writebackBuffer): index k < clusters is cluster k's L2, index
+   * `wbL3` the L3. Entries in use, the size (Infinity: unbounded), and since when it has been full.
+   */
+  private readonly wbUsed: Int32Array;
+  private readonly wbCap: Float64Array;
+  private readonly wbFullSince: Float64Array;
+  private readonly wbL3: number;
   private readonly invLine: number;
   private readonly upLatency: number;
   private readonly downLatency: number;
@@ -217,6 +227,11 @@ export class CacheHierarchy {
       this.l2.push(new Level(l2Name(k), geom(c.l2), c.l2.replacement, o.rng, c.l2.hitLatency, c.l2.tagLatency, { readyAt: true, generations: false }, tagBase));
       this.mshr.push(new MshrTable(c.l2.mshrs, maxTargets));
     }
+    this.wbL3 = this.clusters;
+    this.wbUsed = new Int32Array(this.clusters + 1);
+    this.wbCap = new Float64Array(this.clusters + 1).fill(c.l2.writebackBuffer ?? Infinity);
+    this.wbCap[this.wbL3] = c.l3.kind === 'none' ? Infinity : c.l3.writebackBuffer ?? Infinity;
+    this.wbFullSince = new Float64Array(this.clusters + 1);
     this.postedWrites = o.postedWrites;
     this.prefetchNextLine = c.prefetch === 'next-line';
     this.hasL3 = c.l3.kind !== 'none';
@@ -272,12 +287,15 @@ export class CacheHierarchy {
   syncDoneAt = -1;
 
   /**
-   * True when PE `pe` may issue an access that could miss: its cluster's L2 has a free MSHR and
-   * its own L1 misses waiting for memory are fewer than the L1D's (and L1I's) MSHRs. A PE that
-   * cannot stalls, hits included (the model does not let hits pass a full miss queue).
+   * True when PE `pe` may issue an access that could miss: its cluster's L2 has a free MSHR, its
+   * L2 and the L3 each a free write-back buffer entry (a miss may evict a dirty line), and its own
+   * L1 misses waiting for memory are fewer than the L1D's (and L1I's) MSHRs. A PE that cannot
+   * stalls, hits included (the model does not let hits pass a full miss queue; gem5's classic
+   * cache blocks the same way on Blocked_NoMSHRs and Blocked_NoWBBuffers).
    */
   canMiss(pe: number, k: number): boolean {
-    return this.l1dMisses[pe]! < this.l1dMshrs && this.l1iMisses[pe]! < this.l1iMshrs && this.mshr[k]!.inUse < this.l2Mshrs;
+    return this.l1dMisses[pe]! < this.l1dMshrs && this.l1iMisses[pe]! < this.l1iMshrs && this.mshr[k]!.inUse < this.l2Mshrs
+      && this.wbUsed[k]! < this.wbCap[k]! && this.wbUsed[this.wbL3]! < this.wbCap[this.wbL3]!;
   }
 
   private readonly l1dMshrs: number;
@@ -289,7 +307,8 @@ export class CacheHierarchy {
   /**
    * canMiss(pe) as one byte per PE, which CpuPort.available reads for every op: the three counts
    * it depends on change only in complete() (an L1 miss joins an MSHR), memoryFill() (an L2 MSHR
-   * opens) and onMemoryResponse() (a fill answers its waiters and frees its MSHR), and each of
+   * opens), onMemoryResponse() (a fill answers its waiters and frees its MSHR) and a write-back
+   * buffer filling up or freeing its last entry (takeWriteback, releaseWriteback), and each of
    * those recomputes the flag of the PEs it affects right after the change.
    */
   readonly canMissNow: Uint8Array;
@@ -614,6 +633,7 @@ export class CacheHierarchy {
       if (this.timeline !== undefined) this.traceWriteAck(id);
       t.release(id);
       if (tag >= 0) this.respond(tag, 0);                    // a CMO waiting for its write to reach memory
+      else if (tag <= WB_TAG) this.releaseWriteback(WB_TAG - tag);   // a victim's write-back buffer entry
       return;
     }
     const k = Math.floor(tag / 65536), e = tag - k * 65536;
@@ -889,7 +909,7 @@ export class CacheHierarchy {
       this.addHolder(line, k);
       return;
     }
-    if (dirty) this.writeBelowL2(line, data, 0, true);
+    if (dirty) this.writeBelowL2(line, data, 0, true, -1, k);
   }
 
   /** Makes room for `line` in cluster k's L2 and returns its slot. */
@@ -928,7 +948,7 @@ export class CacheHierarchy {
     }
     if (dirty) l2.stats.writebacks++;
     if (dirty || toL3) {
-      const toMemory = this.writeBelowL2(line, this.vb2, 0, dirty);
+      const toMemory = this.writeBelowL2(line, this.vb2, 0, dirty, -1, k);
       if (this.timeline !== undefined && dirty) this.traceWriteBack(l2, line, toMemory, this.l3?.name ?? 'memory');
     }
     // An inclusive L2 has just emptied the whole cluster of the line (writeBelowL2 installs nothing
@@ -976,7 +996,7 @@ export class CacheHierarchy {
    * L3 when it caches such lines, else to memory. `attrs` 0 means "cacheable" (the line was).
    * Returns 1 if it went to memory (a timed DRAM write), else 0.
    */
-  private writeBelowL2(line: number, data: Uint8Array, attrs: number, dirty: boolean, cmoReq = -1): number {
+  private writeBelowL2(line: number, data: Uint8Array, attrs: number, dirty: boolean, cmoReq = -1, wb = -1): number {
     const l3 = this.l3;
     if (l3 !== undefined) {
       const c3 = this.cfg.l3;
@@ -999,15 +1019,20 @@ export class CacheHierarchy {
       }
     }
     if (!dirty) { if (cmoReq >= 0) this.respond(cmoReq, this.upLatency + this.hnLatency + this.downLatency); return 0; }
-    this.memoryWrite(line, data, 0, attrs, cmoReq);
+    this.memoryWrite(line, data, 0, attrs, cmoReq, wb);
     return 1;
   }
 
-  /** Writes a line (data[dataOff..]) to the store now and sends its timed DRAM write (answering `cmoReq` when it lands). */
-  private memoryWrite(line: number, data: Uint8Array, dataOff: number, attrs: number, cmoReq = -1): void {
+  /**
+   * Writes a line (data[dataOff..]) to the store now and sends its timed DRAM write, answering
+   * `cmoReq` when it lands, or (a victim, `wb` >= 0) holding an entry of write-back buffer `wb`
+   * until then.
+   */
+  private memoryWrite(line: number, data: Uint8Array, dataOff: number, attrs: number, cmoReq = -1, wb = -1): void {
     this.map.store.write(line * this.lineBytes, data, dataOff, this.lineBytes);
     const w = this.allocInternal(WRITE, line * this.lineBytes, attrs);
     this.table.tag[w] = cmoReq;
+    if (wb >= 0) this.takeWriteback(w, wb);
     this.hn.acceptAt(w, this.q.now + this.upLatency);
     if (this.timeline !== undefined) { this.tlSince[w] = this.q.now + this.upLatency; this.tlLastWrite = w; }
   }
@@ -1052,8 +1077,37 @@ export class CacheHierarchy {
   private writeBackL3(line: number, data: Uint8Array, dataOff: number): void {
     const l3 = this.l3!;
     l3.stats.writebacks++;
-    this.memoryWrite(line, data, dataOff, 0);
+    this.memoryWrite(line, data, dataOff, 0, -1, this.wbL3);
     if (this.timeline !== undefined) this.traceWriteBack(l3, line, 1, 'memory');
+  }
+
+  /**
+   * Victim write `w` takes an entry of write-back buffer `b` (its request tag names the buffer for
+   * the ack). The access that evicted it has started already: a miss may add its L2 victim and an
+   * L3 victim past the last free entry, as gem5's classic cache lets a fill's write-back into a
+   * full buffer; the buffer then counts as full until it is below its size again.
+   */
+  private takeWriteback(w: number, b: number): void {
+    this.table.tag[w] = WB_TAG - b;
+    if (++this.wbUsed[b]! !== this.wbCap[b]) return;
+    this.wbFullSince[b] = this.q.now;
+    this.gateWriteback(b);
+  }
+
+  /** Memory acknowledged a write that held an entry of write-back buffer `b`. */
+  private releaseWriteback(b: number): void {
+    if (this.wbUsed[b]!-- !== this.wbCap[b]) return;
+    const l = b === this.wbL3 ? this.l3! : this.l2[b]!;
+    l.stats.writebackBufferFullCycles += this.q.now - this.wbFullSince[b]!;
+    this.gateWriteback(b);
+    if (b === this.wbL3) for (let k = 0; k < this.clusters; k++) this.wakeCluster(k);
+    else this.wakeCluster(b);
+  }
+
+  /** Write-back buffer `b` filled up or freed its last entry: recompute canMissNow of the PEs it serves (all, for the L3's). */
+  private gateWriteback(b: number): void {
+    if (b !== this.wbL3) { this.refreshCanMiss(b); return; }
+    for (let k = 0; k < this.clusters; k++) this.refreshCanMiss(k);
   }
 
   // ===== write-through and write-around ==============================================================

@@ -12,8 +12,9 @@
  *   out of entries or targets.
  * - Reference models used as oracles: CachegrindModel (exactly Valgrind cachegrind's I1/D1/LL
  *   simulation) and DineroModel (a Dinero IV-style write-back, write-allocate L1I/L1D/L2).
- * Leaves out (for now): a bounded write-back buffer (write-backs are performed at once and timed as
- * DRAM writes queued at the home node), prefetchers other than next-line.
+ * - Write-back buffers per L2 and at the L3 (cache.l2/l3.writebackBuffer): victims on their way to
+ *   memory hold an entry until memory acknowledges them; a full buffer stalls the PEs it serves.
+ * Leaves out (for now): prefetchers other than next-line.
  */
 export { CacheHierarchy, CpuPort, Level, rmwBytes, type HierarchyOptions } from './hierarchy.js';
 export { SnoopFilter } from './snoop-filter.js';

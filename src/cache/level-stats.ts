@@ -11,6 +11,7 @@ export class LevelStats {
   cmoOps = 0; cmoLinesCleaned = 0; cmoCycles = 0;
   prefetches = 0;
   writebackHits = 0; writebackMisses = 0;
+  writebackBufferFullCycles = 0;
 }
 
 export function registerLevelStats(stats: StatsRegistry, path: string, s: LevelStats): void {
@@ -28,5 +29,6 @@ export function registerLevelStats(stats: StatsRegistry, path: string, s: LevelS
     prefetches: c('lines a hardware prefetcher brought into this level'),
     writebackHits: c('lines written back from the level above that found their line here (not in writeHits)'),
     writebackMisses: c('lines written back from the level above that missed here (not in writeMisses)'),
+    writebackBufferFullCycles: { unit: 'cycles', desc: 'cycles every entry of the write-back buffer (writebackBuffer) held a victim on its way to memory' },
   });
 }

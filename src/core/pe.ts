@@ -325,7 +325,7 @@ export class Pe {
       stallWindowCycles: { ...cy, desc: 'cycles stalled with the window full' },
       stallBarrierCycles: { ...cy, desc: 'cycles stalled at a DMB or DSB' },
       stallOrderingCycles: { ...cy, desc: 'cycles stalled behind an outstanding access to the same line' },
-      stallBackpressureCycles: { ...cy, desc: 'cycles stalled for a link credit or a request slot' },
+      stallBackpressureCycles: { ...cy, desc: 'cycles stalled for a link credit, a request slot, or a free MSHR or write-back buffer entry in the caches' },
       stallWalkCycles: { ...cy, desc: 'cycles stalled for a translation table walk or an L2 TLB hit' },
       stallFaultCycles: { ...cy, desc: 'cycles stalled while a stage-2 fault handler ran' },
       stallResultCycles: { ...cy, desc: 'cycles stalled waiting for the result of an access the program needs before it goes on (a dependent load)' },

@@ -74,6 +74,12 @@ const outerLevel = {
   writebackTouches: z.boolean(),
   /** Data-port bandwidth for lines sent up (fills of the level above); absent = unlimited. */
   bytesPerCycle: zInt(1, 4096).optional(),
+  /**
+   * Write-back buffer entries: a victim this level writes back to memory holds one until memory
+   * acknowledges the write, and while none is free the PEs this level serves start no access
+   * that could miss (as with full MSHRs). Absent = unbounded (write-backs never hold anything up).
+   */
+  writebackBuffer: zInt(1, 4096).optional(),
 };
 
 export const CacheSchema = z.strictObject({

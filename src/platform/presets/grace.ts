@@ -32,6 +32,7 @@ export const GRACE: PlatformConfig = {
     l2: {
       sizeBytes: 1 * MiB, ways: 8, replacement: 'plru', hitLatency: 11, tagLatency: 5, mshrs: 96,
       inclusion: 'inclusive', writebackAllocate: true, writebackTouches: true, clusterSize: 1,
+      writebackBuffer: 16,       // assumed: victims on their way to memory (none with an L3 taking them)
     },
     // The OS sees 114 MiB [G1] (117 MB in the Hot Chips figure [G4]), at the PoC and not in CLIDR (est.; [L2]).
     // 114 MiB is 57 ways x 64 B x 2^15 sets; a 57-way set is unlike any real slice, so the model uses
@@ -41,6 +42,7 @@ export const GRACE: PlatformConfig = {
     l3: {
       kind: 'system-cache', sizeBytes: 112 * MiB, ways: 14, replacement: 'lru', hitLatency: 50, tagLatency: 8, mshrs: 512,
       inclusion: 'non-inclusive', writebackAllocate: true, writebackTouches: true,
+      writebackBuffer: 128,    // assumed: a quarter of the fill trackers (mshrs)
     },
     prefetch: 'none',            // the V2's prefetchers are not modelled
     protocol: 'moesi',           // assumed: CHI-style home nodes like CMN (platforms.md §3, L3 vs PoC, est.)

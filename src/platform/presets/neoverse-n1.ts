@@ -26,6 +26,7 @@ export const NEOVERSE_N1: PlatformConfig = {
     l2: {
       sizeBytes: 1 * MiB, ways: 8, replacement: 'plru', hitLatency: 11, tagLatency: 5, mshrs: 46,
       inclusion: 'inclusive', writebackAllocate: true, writebackTouches: true, clusterSize: 1,
+      writebackBuffer: 16,       // assumed: victims on their way to memory (none with an L3 taking them)
       bytesPerCycle: 32,         // assumed: half a line per cycle to the L1D (19.3 B/cycle measured single-thread [N10])
     },
     // 32 MiB SLC in the CMN-600 HN-Fs, at the PoC, not in CLIDR [N8][N11][N13]; 16-way assumed;
@@ -33,6 +34,7 @@ export const NEOVERSE_N1: PlatformConfig = {
     l3: {
       kind: 'system-cache', sizeBytes: 32 * MiB, ways: 16, replacement: 'lru', hitLatency: 30, tagLatency: 8, mshrs: 256,
       inclusion: 'non-inclusive', writebackAllocate: true, writebackTouches: true,
+      writebackBuffer: 64,     // assumed: a quarter of the fill trackers (mshrs)
     },
     prefetch: 'none',            // the N1's prefetchers are not modelled yet
     protocol: 'moesi',           // CHI: UD/SD/UC/SC/I

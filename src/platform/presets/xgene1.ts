@@ -34,6 +34,7 @@ export const XGENE1: PlatformConfig = {
     l2: {
       sizeBytes: 256 * KiB, ways: 8, replacement: 'plru', hitLatency: 11, tagLatency: 5, mshrs: 16,
       inclusion: 'inclusive', writebackAllocate: true, writebackTouches: true,
+      writebackBuffer: 16,       // assumed: victims on their way to memory (none with an L3 taking them)
       clusterSize: 2,            // [X1] cpu@x00/x01 share next-level-cache xgene_L2_x; [X2] PMD = 2 CPUs + 1 L2
     },
     // 8 MiB shared L3 behind the CSW, not in CLIDR, ignores set/way, bypassed by NC/Device accesses:
@@ -42,6 +43,7 @@ export const XGENE1: PlatformConfig = {
     l3: {
       kind: 'before-poc', sizeBytes: 8 * MiB, ways: 16, replacement: 'lru', hitLatency: 26, tagLatency: 8, mshrs: 64,
       inclusion: 'non-inclusive', writebackAllocate: true, writebackTouches: true,
+      writebackBuffer: 16,     // assumed: a quarter of the fill trackers (mshrs)
     },
     prefetch: 'none',            // the Potenza prefetchers are not modelled
     protocol: 'moesi',           // assumed: no source on the CSW's coherence states
