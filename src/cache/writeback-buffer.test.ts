@@ -73,10 +73,8 @@ function writebacksInFlight(tl: Timeline): Map<string, number> {
 }
 
 const stat = (sys: System, path: string): number => {
-  let node: unknown = sys.stats.toTree();
-  for (const k of path.split('.')) node = (node as Record<string, unknown>)[k];
-  const v = (node as { value?: number }).value ?? node;
-  if (typeof v !== 'number') throw new Error(`no stat ${path}`);
+  const v = sys.stats.snapshot().get(path);
+  if (v === undefined) throw new Error(`no stat ${path}`);
   return v;
 };
 
