@@ -1,4 +1,4 @@
-import { ringAndWait, swAttrs } from './smmu-driver.js';
+import { hostLayout, ringAndWait, swAttrs } from './smmu-driver.js';
 import { z } from 'zod';
 import { ProgramOpSource, prog, type Program, type ProgramOp } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
@@ -185,10 +185,7 @@ export const scenario = defineScenario<P>({
     if (badPa === undefined) throw new UserError('smmu-faults needs a PA hole below 64 GiB (every candidate decodes)');
     const R = ram.base, GUEST_PA = R + 0x100_0000;
     const pa = (ipa: number): number => ipa - IPA_BASE + GUEST_PA;
-    const layout: SmmuLayout = {
-      strtab: R + 0x20_0000, strtabLog2: 5, cmdq: R + 0x22_0000, cmdqLog2: 4, evtq: R + 0x23_0000, evtqLog2: 5,
-      attrs: engine.config.cohacc ? 'wb-ish' : 'nc',
-    };
+    const layout = hostLayout(sys, R, { strtab: 5, cmdq: 4, evtq: 5 });
     const store = sys.coherent;
     // Host stage 2: guest RAM with a hole, a read-only page, a no-access page and a page over nothing.
     const s2 = new PageTableBuilder(store, { stage: 2, granule: '4K', inputBits: 48, startLevel: 0, allocBase: R + 0x40_0000, allocLimit: R + 0x50_0000 });

@@ -1,4 +1,4 @@
-import { ringAndWait } from './smmu-driver.js';
+import { GUEST_IPA, nestedStream, ringAndWait } from './smmu-driver.js';
 import { z } from 'zod';
 import { ProgramOpSource, prog, type Program, type ProgramOp } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
@@ -6,7 +6,7 @@ import { dramAndDevice } from './regions.js';
 import { NORMAL_NC_OSH, NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
 import { MmuReg, PageTableBuilder, encodeTtbr } from '../src/mmu/index.js';
 import {
-  commandSlots, enableSmmu, encodeCd, encodeSte, writeWords,
+  commandSlots, enableSmmu,
   type CmdFields, type CmdOpName, type DmaJobResult, type SmmuLayout,
 } from '../src/smmu/index.js';
 import { UserError, zInt } from '../src/sim/index.js';
@@ -66,9 +66,7 @@ const Params = z.strictObject({
 type P = z.infer<typeof Params>;
 
 const SID = 6, VMID = 3, ASID = 12;
-const IPA_BASE = 0x4000_0000, GUEST_BYTES = 0x100_0000;        // 16 MiB of guest RAM at IPA 1 GiB
-const CD_IPA = IPA_BASE + 0x1000;
-const BACKING_IPA = [IPA_BASE + 0x40_0000, IPA_BASE + 0x80_0000]; // backing page sets A and B (up to 512 pages each)
+const BACKING_IPA = [GUEST_IPA + 0x40_0000, GUEST_IPA + 0x80_0000]; // backing page sets A and B (up to 512 pages each)
 const IOVA_BASE = 0x8000_0000;
 const PAGE = 4096;
 const FNV_OFFSET = 0x811c9dc5, FNV_PRIME = 0x01000193;
@@ -250,24 +248,9 @@ export const scenario = defineScenario<P>({
     const { ram, dev } = dramAndDevice(sys, 'smmu-invalidation', 0x200_0000);
     const { engine, dma } = sys.smmu;
     if (!engine.config.s1p || !engine.config.s2p) throw new UserError('smmu-invalidation needs smmu.config.s1p and s2p (nesting)');
-    const R = ram.base, GUEST_PA = R + 0x100_0000;
-    const pa = (ipa: number): number => ipa - IPA_BASE + GUEST_PA;
-    const layout: SmmuLayout = {
-      strtab: R + 0x20_0000, strtabLog2: 4, cmdq: R + 0x22_0000, cmdqLog2: 8, evtq: R + 0x23_0000, evtqLog2: 4,
-      attrs: engine.config.cohacc ? 'wb-ish' : 'nc',
-    };
-    const store = sys.coherent;
-    const s2 = new PageTableBuilder(store, { stage: 2, granule: '4K', inputBits: 48, startLevel: 0, allocBase: R + 0x40_0000, allocLimit: R + 0x50_0000 });
-    s2.map({ va: IPA_BASE, oa: GUEST_PA, size: GUEST_BYTES, s2: {} });
-    writeWords(store, layout.strtab + SID * 64, encodeSte({
-      V: 1, Config: 7, S1ContextPtr: CD_IPA, S1CIR: 1, S1COR: 1, S1CSH: 3,
-      S2VMID: VMID, S2T0SZ: 16, S2SL0: 2, S2IR0: 1, S2OR0: 1, S2SH0: 3, S2TG: 0, S2PS: 5, S2AA64: 1, S2R: 1, S2TTB: s2.root,
-    }));
-    const s1 = new PageTableBuilder(store, { stage: 1, granule: '4K', inputBits: 48, allocBase: IPA_BASE + 0x10_0000, allocLimit: IPA_BASE + 0x20_0000, physOf: pa });
+    const { layout, pa, s1 } = nestedStream(sys, ram.base, { sid: SID, vmid: VMID, asid: ASID }, { strtab: 4, cmdq: 8, evtq: 4 });
     s1.map({ va: IOVA_BASE, oa: BACKING_IPA[0]!, size: p.pages * PAGE, level: 3, s1: { nG: true, ap: 0b01 } });
-    writeWords(store, pa(CD_IPA), encodeCd({
-      T0SZ: 16, TG0: 0, IR0: 1, OR0: 1, SH0: 3, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID, TTB0: s1.root, MAIR0: 0xff,
-    }));
+    const store = sys.coherent;
     // Each backing page: 32-bit words of (set << 24 | page << 12 | word index), so every page differs.
     const sums: number[][] = [[], []];
     const buf = new Uint8Array(PAGE), v = new DataView(buf.buffer);

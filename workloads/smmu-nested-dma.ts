@@ -1,4 +1,4 @@
-import { ringAndWait, swAttrs } from './smmu-driver.js';
+import { GUEST_IPA, nestedStream, ringAndWait, swAttrs } from './smmu-driver.js';
 import { z } from 'zod';
 import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
@@ -6,7 +6,7 @@ import { dramAndDevice } from './regions.js';
 import { NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
 import { PageTableBuilder } from '../src/mmu/index.js';
 import {
-  commandSlots, drainEvents, enableSmmu, encodeCd, encodeSte, writeWords,
+  commandSlots, drainEvents, enableSmmu,
   type CmdFields, type CmdOpName, type DmaJobResult, type DmaJobSpec, type EventRecord, type SmmuLayout,
 } from '../src/smmu/index.js';
 import { UserError } from '../src/sim/index.js';
@@ -34,9 +34,7 @@ const Params = z.strictObject({
 type P = z.infer<typeof Params>;
 
 const SID = 4, VMID = 2, ASID = 9;
-const IPA_BASE = 0x4000_0000, GUEST_BYTES = 0x100_0000;        // 16 MiB of guest RAM at IPA 1 GiB
-const CD_IPA = IPA_BASE + 0x1000;
-const PAGE_IPA = [IPA_BASE + 0x40_0000, IPA_BASE + 0x41_0000];  // the page each phase unmaps and reuses
+const PAGE_IPA = [GUEST_IPA + 0x40_0000, GUEST_IPA + 0x41_0000];  // the page each phase unmaps and reuses
 const IOVA = [0x8000_0000, 0x8001_0000];
 const PAGE = 4096;
 const DEVICE_BYTE_1 = 0x11, DEVICE_BYTE_2 = 0x22, GUEST_BYTE = 0x5a;
@@ -101,28 +99,12 @@ export const scenario = defineScenario<P>({
   setup(ctx) {
     const sys = ctx.sys;
     const { ram, dev } = dramAndDevice(sys, 'smmu-nested-dma', 0x200_0000);
-    const R = ram.base, GUEST_PA = R + 0x100_0000;
     const { engine } = sys.smmu;
     if (!engine.config.s1p || !engine.config.s2p) throw new UserError('smmu-nested-dma needs smmu.config.s1p and s2p (nesting)');
-    const pa = (ipa: number): number => ipa - IPA_BASE + GUEST_PA;
-    const layout: SmmuLayout = {
-      strtab: R + 0x20_0000, strtabLog2: 5, cmdq: R + 0x22_0000, cmdqLog2: 4, evtq: R + 0x23_0000, evtqLog2: 4,
-      attrs: engine.config.cohacc ? 'wb-ish' : 'nc',
-    };
-    const store = sys.coherent;   // the host kernel and the guest set their structures up earlier
-    // Host: stage 2 maps the guest's RAM; the STE is nested (Config 0b111) with the guest's CD table pointer (an IPA).
-    const s2 = new PageTableBuilder(store, { stage: 2, granule: '4K', inputBits: 48, startLevel: 0, allocBase: R + 0x40_0000, allocLimit: R + 0x50_0000 });
-    s2.map({ va: IPA_BASE, oa: GUEST_PA, size: GUEST_BYTES, s2: {} });
-    writeWords(store, layout.strtab + SID * 64, encodeSte({
-      V: 1, Config: 7, S1ContextPtr: CD_IPA, S1CIR: 1, S1COR: 1, S1CSH: 3,
-      S2VMID: VMID, S2T0SZ: 16, S2SL0: 2, S2IR0: 1, S2OR0: 1, S2SH0: 3, S2TG: 0, S2PS: 5, S2AA64: 1, S2R: 1, S2TTB: s2.root,
-    }));
-    // Guest: stage-1 tables and the CD in its own memory, addressed by IPA.
-    const s1 = new PageTableBuilder(store, { stage: 1, granule: '4K', inputBits: 48, allocBase: IPA_BASE + 0x10_0000, allocLimit: IPA_BASE + 0x20_0000, physOf: pa });
+    // The host kernel and the guest set their structures up earlier: the host's stage 2 and nested
+    // STE, the guest's CD and stage 1 (mapping the two pages the phases use).
+    const { layout, pa, s1 } = nestedStream(sys, ram.base, { sid: SID, vmid: VMID, asid: ASID }, { strtab: 5, cmdq: 4, evtq: 4 });
     for (const k of [0, 1]) s1.map({ va: IOVA[k]!, oa: PAGE_IPA[k]!, size: PAGE, level: 3, s1: { nG: true, ap: 0b01 } });
-    writeWords(store, pa(CD_IPA), encodeCd({
-      T0SZ: 16, TG0: 0, IR0: 1, OR0: 1, SH0: 3, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID, TTB0: s1.root, MAIR0: 0xff,
-    }));
     enableSmmu(engine, layout);
     const phase = (invalidated: boolean): Phase => ({ invalidated, first: null, second: null, commandsConsumed: 0, cmdqCons: 0, cmdqProd: 0 });
     const m: Marks = { layout, pa, s1, regs: dev.base, phases: [phase(true), phase(!ctx.params.forget)], events: [] };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hostLayout } from './smmu-driver.js';
 import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
 import { dramAndDevice } from './regions.js';
@@ -114,8 +115,7 @@ export const scenario = defineScenario<P>({
     const { ram, dev } = dramAndDevice(sys, 'smmu-noncoherent-dma', 0x50_0000);
     const R = ram.base;
     const { engine } = sys.smmu;
-    const cohacc = engine.config.cohacc;
-    const layout: SmmuLayout = { strtab: R + 0x20_0000, strtabLog2: 4, cmdq: R + 0x22_0000, cmdqLog2: 4, evtq: R + 0x23_0000, evtqLog2: 4, attrs: cohacc ? 'wb-ish' : 'nc' };
+    const layout = hostLayout(sys, R, { strtab: 4, cmdq: 4, evtq: 4 });
     const m: Marks = { ram: R, layout, kickCycle: 0, cleanStart: 0, cleanEnd: 0, dmaStart: 0, dmaEnd: 0, seen: [], jobs: [], done: false };
     marks.set(ctx, m);
     // The kernel set the SMMU up long ago (tables written and cleaned: through the coherent view).
