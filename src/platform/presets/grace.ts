@@ -42,7 +42,7 @@ export const GRACE: PlatformConfig = {
     l3: {
       kind: 'system-cache', sizeBytes: 112 * MiB, ways: 14, replacement: 'lru', hitLatency: 50, tagLatency: 8, mshrs: 512,
       inclusion: 'non-inclusive', writebackAllocate: true, writebackTouches: true,
-      writebackBuffer: 128,    // assumed: a quarter of the fill trackers (mshrs)
+      writebackBuffer: 128,      // assumed: a quarter of the fill trackers (mshrs)
     },
     prefetch: 'none',            // the V2's prefetchers are not modelled
     protocol: 'moesi',           // assumed: CHI-style home nodes like CMN (platforms.md §3, L3 vs PoC, est.)

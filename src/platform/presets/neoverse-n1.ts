@@ -34,7 +34,7 @@ export const NEOVERSE_N1: PlatformConfig = {
     l3: {
       kind: 'system-cache', sizeBytes: 32 * MiB, ways: 16, replacement: 'lru', hitLatency: 30, tagLatency: 8, mshrs: 256,
       inclusion: 'non-inclusive', writebackAllocate: true, writebackTouches: true,
-      writebackBuffer: 64,     // assumed: a quarter of the fill trackers (mshrs)
+      writebackBuffer: 64,       // assumed: a quarter of the fill trackers (mshrs)
     },
     prefetch: 'none',            // the N1's prefetchers are not modelled yet
     protocol: 'moesi',           // CHI: UD/SD/UC/SC/I

@@ -43,7 +43,7 @@ export const XGENE1: PlatformConfig = {
     l3: {
       kind: 'before-poc', sizeBytes: 8 * MiB, ways: 16, replacement: 'lru', hitLatency: 26, tagLatency: 8, mshrs: 64,
       inclusion: 'non-inclusive', writebackAllocate: true, writebackTouches: true,
-      writebackBuffer: 16,     // assumed: a quarter of the fill trackers (mshrs)
+      writebackBuffer: 16,       // assumed: a quarter of the fill trackers (mshrs)
     },
     prefetch: 'none',            // the Potenza prefetchers are not modelled
     protocol: 'moesi',           // assumed: no source on the CSW's coherence states
