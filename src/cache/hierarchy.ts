@@ -1099,6 +1099,7 @@ export class CacheHierarchy {
     if (this.wbUsed[b]!-- !== this.wbCap[b]) return;
     const l = b === this.wbL3 ? this.l3! : this.l2[b]!;
     l.stats.writebackBufferFullCycles += this.q.now - this.wbFullSince[b]!;
+    if (this.timeline !== undefined) this.traceBufferFull(l, this.wbFullSince[b]!, this.wbCap[b]!);
     this.gateWriteback(b);
     if (b === this.wbL3) for (let k = 0; k < this.clusters; k++) this.wakeCluster(k);
     else this.wakeCluster(b);
@@ -1890,6 +1891,13 @@ export class CacheHierarchy {
     const tl = this.timeline!, from = this.tlSince[id]!;
     if (!tl.wants(from)) { tl.dropped++; return; }
     l.tl!.writebacks.span('write-back', 'writeback', from, this.q.now, { pa: this.hexLine(this.lineOf(this.table.addr[id]!)), to: 'memory' });
+  }
+
+  /** Level `l`'s write-back buffer (`entries` of them) was full from `since` until now. */
+  private traceBufferFull(l: Level, since: number, entries: number): void {
+    const tl = this.timeline!;
+    if (!tl.wants(since)) { tl.dropped++; return; }
+    l.tl!.writebacks.span('write-back buffer full', 'writeback', since, this.q.now, { entries });
   }
 
   /** Maintenance op `id` at level `l` from `offset` cycles after now, for `dur` cycles, on `line` (-1: every line). */

@@ -16,7 +16,7 @@ const NO_L3 = [...SMALL, 'cache.l3.kind=none'];
 /** A 128 KiB L3 under the 64 KiB L2: the L2's victims go into it, its own victims to memory. */
 const SMALL_L3 = [...SMALL, 'cache.l3.sizeBytes=131072'];
 
-interface Run { sys: System; cycles: number; maxInFlight: Map<string, number>; memory: Uint8Array; wrong: number }
+interface Run { sys: System; cycles: number; maxInFlight: Map<string, number>; fullCycles: Map<string, number>; memory: Uint8Array; wrong: number }
 
 /**
  * Stores an 8-byte value into each of `lines` consecutive lines, twice over (the second pass
@@ -44,32 +44,40 @@ function storeStream(sets: string[], lines: number, preset = 'neoverse-n1', pes 
       if (new DataView(v.buffer).getUint32(0, true) !== i * 2 + 2) wrong++;
     }
   }
-  return { sys, cycles: out.cycles, maxInFlight: writebacksInFlight(tl), memory: sys.caches.readMemory(ram, pes.length * lines * LINE), wrong };
+  const { maxInFlight, fullCycles } = writebackSpans(tl);
+  return { sys, cycles: out.cycles, maxInFlight, fullCycles, memory: sys.caches.readMemory(ram, pes.length * lines * LINE), wrong };
 }
 
-/** Per cache (timeline process), the most write-back-to-memory spans open at one time. */
-function writebacksInFlight(tl: Timeline): Map<string, number> {
+/**
+ * Per cache (timeline process): the most write-back-to-memory spans open at one time, and the
+ * cycles its "write-back buffer full" spans cover.
+ */
+function writebackSpans(tl: Timeline): { maxInFlight: Map<string, number>; fullCycles: Map<string, number> } {
   interface Ev { name: string; ph: string; pid: number; ts: number; dur?: number; args?: Record<string, unknown> }
   const events = (JSON.parse(tl.toJSON()) as { traceEvents: Ev[] }).traceEvents;
   const procs = new Map<number, string>();
   for (const e of events) if (e.name === 'process_name') procs.set(e.pid, String(e.args!['name']));
   const edges = new Map<string, [number, number][]>();
+  const fullCycles = new Map<string, number>();
   for (const e of events) {
-    if (e.ph !== 'X' || e.name !== 'write-back' || e.args?.['to'] !== 'memory') continue;
+    if (e.ph !== 'X') continue;
     const p = procs.get(e.pid)!;
+    // ts and dur are in microseconds of 1 ns cycles (TIMELINE_TIME_UNIT).
+    if (e.name === 'write-back buffer full') fullCycles.set(p, (fullCycles.get(p) ?? 0) + Math.round(e.dur! * 1000));
+    if (e.name !== 'write-back' || e.args?.['to'] !== 'memory') continue;
     const list = edges.get(p) ?? [];
     list.push([e.ts, 1], [e.ts + e.dur!, -1]);
     edges.set(p, list);
   }
-  const most = new Map<string, number>();
+  const maxInFlight = new Map<string, number>();
   for (const [p, list] of edges) {
     // An entry freed at the cycle another is taken counts once: ends before starts at equal times.
     list.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     let open = 0, top = 0;
     for (const [, d] of list) { open += d; if (open > top) top = open; }
-    most.set(p, top);
+    maxInFlight.set(p, top);
   }
-  return most;
+  return { maxInFlight, fullCycles };
 }
 
 const stat = (sys: System, path: string): number => {
@@ -94,6 +102,7 @@ describe('write-back buffers', () => {
     expect(r.maxInFlight.get('system.cpu0.l2')).toBe(n);
     expect(stat(r.sys, 'system.cpu0.l2.writebacks')).toBe(stat(unbounded.sys, 'system.cpu0.l2.writebacks'));
     expect(stat(r.sys, 'system.cpu0.l2.writebackBufferFullCycles')).toBeGreaterThan(0);
+    expect(r.fullCycles.get('system.cpu0.l2')).toBe(stat(r.sys, 'system.cpu0.l2.writebackBufferFullCycles'));   // the timeline shows each full period
     expect(stat(r.sys, 'system.cpu0.stallBackpressureCycles')).toBeGreaterThan(stat(unbounded.sys, 'system.cpu0.stallBackpressureCycles'));
     expect(r.cycles).toBeGreaterThan(unbounded.cycles);
     expect(r.wrong).toBe(0);
