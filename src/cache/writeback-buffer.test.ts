@@ -3,7 +3,8 @@
 // buffer is full the PEs it serves start no access that could miss. Observed through the timeline,
 // whose write-back spans run from the eviction to the acknowledgement.
 import { describe, expect, it } from 'vitest';
-import { ProgramOpSource, prog } from '../core/index.js';
+import fc from 'fast-check';
+import { ProgramOpSource, prog, type OpResult } from '../core/index.js';
 import { NORMAL_WB_RWA_ISH } from '../mem/index.js';
 import { buildSystem } from '../platform/test-helpers.js';
 import type { System } from '../platform/system.js';
@@ -142,5 +143,48 @@ describe('write-back buffers', () => {
 
   it('writebackBuffer must be a positive integer', () => {
     expect(() => buildSystem('neoverse-n1', ['cache.l2.writebackBuffer=0'])).toThrow(/cache\.l2\.writebackBuffer/);
+  });
+});
+
+describe('write-back buffers: random programs', () => {
+  /** One PE's op: a store of `value` or a load, to line `line` of its own 1 MiB (or a word in it). */
+  const op = fc.record({ store: fc.boolean(), line: fc.integer({ min: 0, max: 16383 }), word: fc.integer({ min: 0, max: 7 }), value: fc.integer({ min: 1, max: 0x7fff_ffff }) });
+
+  /** Runs the PEs' programs (each on its own lines); returns what every load saw, the coherent memory, the cycles and the write-backs in flight. */
+  function runAll(sets: string[], programs: { store: boolean; line: number; word: number; value: number }[][]) {
+    // L2s of 512 lines, an L3 of 1024: a few thousand lines of traffic evict dirty lines from both.
+    const sys = buildSystem('xgene1', ['core.count=4', 'cache.l1d.sizeBytes=16384', 'cache.l2.sizeBytes=32768', 'cache.l3.sizeBytes=65536', ...sets]);
+    const tl = new Timeline();
+    sys.setTimeline(tl);
+    const ram = sys.map.regions.find((r) => r.kind === 'dram')!.base;
+    const seen: number[][] = programs.map(() => []);
+    const addr = (p: number, o: { line: number; word: number }): number => ram + p * 0x10_0000 + o.line * LINE + o.word * 8;
+    // Programs 0 and 1 run in different clusters (PEs 0 and 2), so two programs already need the L3's wake-up of both.
+    programs.forEach((ops, p) => sys.attach([0, 2, 1, 3][p]!, new ProgramOpSource(function* () {
+      for (const o of ops) {
+        if (o.store) yield prog.store(addr(p, o), 4, o.value, { attrs: NORMAL_WB_RWA_ISH });
+        else { const r = (yield prog.load(addr(p, o), 4, { attrs: NORMAL_WB_RWA_ISH })) as OpResult; seen[p]!.push(r.value as number); }
+      }
+    }(), `p${p}`)));
+    const out = sys.run({ watchdogCycles: 2_000_000 });
+    const memory = programs.map((ops, p) => ops.map((o) => new DataView(sys.caches.readCoherent(addr(p, o), 4).buffer).getUint32(0, true)));
+    return { out, seen, memory, maxInFlight: writebackSpans(tl).maxInFlight };
+  }
+
+  it('tiny buffers on X-Gene (two clusters, an L3): the same loads and memory as unbounded ones, no deadlock, the L3 bound held', () => {
+    fc.assert(fc.property(
+      fc.array(fc.array(op, { minLength: 200, maxLength: 1200 }), { minLength: 1, maxLength: 4 }),
+      fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }),
+      (programs, l2, l3) => {
+        const free = runAll(['cache.l2.writebackBuffer=4096', 'cache.l3.writebackBuffer=4096'], programs);
+        const tight = runAll([`cache.l2.writebackBuffer=${l2}`, `cache.l3.writebackBuffer=${l3}`], programs);
+        expect(free.out.endReason).toBe('done');
+        expect(tight.out.endReason).toBe('done');
+        expect(tight.seen).toEqual(free.seen);
+        expect(tight.memory).toEqual(free.memory);
+        // The miss that took the last free entry may add a second L3 victim (its fill's and its L2 victim's); then every PE waits.
+        expect(tight.maxInFlight.get('system.l3') ?? 0).toBeLessThanOrEqual(l3 + 1);
+      },
+    ), { numRuns: 20, seed: 5 });
   });
 });
