@@ -48,6 +48,9 @@ export function hostLayout(sys: System, ramBase: number, log2: { strtab: number;
 /** The guest of the nested-stream scenarios: 16 MiB of RAM at IPA 1 GiB, held 16 MiB into DRAM, its CD table at IPA 1 GiB + 4 KiB. */
 export const GUEST_IPA = 0x4000_0000, GUEST_BYTES = 0x100_0000, GUEST_CD_IPA = GUEST_IPA + 0x1000;
 
+/** The PA holding guest IPA `ipa` (in GUEST_IPA .. + GUEST_BYTES), with DRAM at `ramBase`. */
+export const guestPaOf = (ramBase: number) => (ipa: number): number => ipa - GUEST_IPA + ramBase + 0x100_0000;
+
 /**
  * One nested stream as the host kernel and its guest set it up before the run (through
  * sys.coherent): the host's stage 2 maps the guest's RAM; stream `sid`'s STE is nested (Config
@@ -58,12 +61,11 @@ export const GUEST_IPA = 0x4000_0000, GUEST_BYTES = 0x100_0000, GUEST_CD_IPA = G
 export function nestedStream(
   sys: System, ramBase: number, ids: { sid: number; vmid: number; asid: number }, log2: { strtab: number; cmdq: number; evtq: number },
 ): { layout: SmmuLayout; pa: (ipa: number) => number; s1: PageTableBuilder } {
-  const guestPa = ramBase + 0x100_0000;
-  const pa = (ipa: number): number => ipa - GUEST_IPA + guestPa;
+  const pa = guestPaOf(ramBase);
   const layout = hostLayout(sys, ramBase, log2);
   const store = sys.coherent;
   const s2 = new PageTableBuilder(store, { stage: 2, granule: '4K', inputBits: 48, startLevel: 0, allocBase: ramBase + 0x40_0000, allocLimit: ramBase + 0x50_0000 });
-  s2.map({ va: GUEST_IPA, oa: guestPa, size: GUEST_BYTES, s2: {} });
+  s2.map({ va: GUEST_IPA, oa: pa(GUEST_IPA), size: GUEST_BYTES, s2: {} });
   writeWords(store, layout.strtab + ids.sid * 64, encodeSte({
     V: 1, Config: 7, S1ContextPtr: GUEST_CD_IPA, S1CIR: 1, S1COR: 1, S1CSH: 3,
     S2VMID: ids.vmid, S2T0SZ: 16, S2SL0: 2, S2IR0: 1, S2OR0: 1, S2SH0: 3, S2TG: 0, S2PS: 5, S2AA64: 1, S2R: 1, S2TTB: s2.root,

@@ -1,4 +1,4 @@
-import { hostLayout, ringAndWait, swAttrs } from './smmu-driver.js';
+import { GUEST_BYTES, GUEST_CD_IPA, GUEST_IPA, guestPaOf, hostLayout, ringAndWait, swAttrs } from './smmu-driver.js';
 import { z } from 'zod';
 import { ProgramOpSource, prog, type Program, type ProgramOp } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
@@ -38,8 +38,8 @@ import { UserError } from '../src/sim/index.js';
 const Params = z.strictObject({});
 type P = z.infer<typeof Params>;
 
-const IPA_BASE = 0x4000_0000, GUEST_BYTES = 0x100_0000;           // 16 MiB of guest RAM at IPA 1 GiB
-const CD_IPA = IPA_BASE + 0x1000;                                  // the guest's CDs, one per case (64 bytes each)
+const IPA_BASE = GUEST_IPA;                                        // 16 MiB of guest RAM at IPA 1 GiB (smmu-driver.ts)
+const CD_IPA = GUEST_CD_IPA;                                       // the guest's CDs, one per case (64 bytes each)
 const HOLE_IPA = IPA_BASE + 0x80_0000;                             // 1 MiB that stage 2 leaves unmapped
 const RO_IPA = IPA_BASE + 0x90_0000;                               // stage 2 read-only page
 const NOACCESS_IPA = IPA_BASE + 0xa0_0000;                         // stage 2 S2AP=0b00 page
@@ -183,8 +183,7 @@ export const scenario = defineScenario<P>({
     // A PA no region decodes, for the fetch-abort cases.
     const badPa = [0x1000_0000, 0x2000_0000, 0x1_0000_0000, 0x10_0000_0000, 0].find((a) => sys.map.find(a, PAGE) < 0);
     if (badPa === undefined) throw new UserError('smmu-faults needs a PA hole below 64 GiB (every candidate decodes)');
-    const R = ram.base, GUEST_PA = R + 0x100_0000;
-    const pa = (ipa: number): number => ipa - IPA_BASE + GUEST_PA;
+    const R = ram.base, pa = guestPaOf(R), GUEST_PA = pa(IPA_BASE);
     const layout = hostLayout(sys, R, { strtab: 5, cmdq: 4, evtq: 5 });
     const store = sys.coherent;
     // Host stage 2: guest RAM with a hole, a read-only page, a no-access page and a page over nothing.

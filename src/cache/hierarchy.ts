@@ -1091,7 +1091,7 @@ export class CacheHierarchy {
     this.table.tag[w] = WB_TAG - b;
     if (++this.wbUsed[b]! !== this.wbCap[b]) return;
     this.wbFullSince[b] = this.q.now;
-    this.gateWriteback(b);
+    this.gateWriteback(b, false);
   }
 
   /** Memory acknowledged a write that held an entry of write-back buffer `b`. */
@@ -1100,15 +1100,19 @@ export class CacheHierarchy {
     const l = b === this.wbL3 ? this.l3! : this.l2[b]!;
     l.stats.writebackBufferFullCycles += this.q.now - this.wbFullSince[b]!;
     if (this.timeline !== undefined) this.traceBufferFull(l, this.wbFullSince[b]!, this.wbCap[b]!);
-    this.gateWriteback(b);
-    if (b === this.wbL3) for (let k = 0; k < this.clusters; k++) this.wakeCluster(k);
-    else this.wakeCluster(b);
+    this.gateWriteback(b, true);
   }
 
-  /** Write-back buffer `b` filled up or freed its last entry: recompute canMissNow of the PEs it serves (all, for the L3's). */
-  private gateWriteback(b: number): void {
-    if (b !== this.wbL3) { this.refreshCanMiss(b); return; }
-    for (let k = 0; k < this.clusters; k++) this.refreshCanMiss(k);
+  /**
+   * Write-back buffer `b` filled up or freed its last entry: recompute canMissNow of the clusters
+   * it serves (all, for the L3's) and, once it has a free entry again, wake their PEs.
+   */
+  private gateWriteback(b: number, wake: boolean): void {
+    const first = b === this.wbL3 ? 0 : b, end = b === this.wbL3 ? this.clusters : b + 1;
+    for (let k = first; k < end; k++) {
+      this.refreshCanMiss(k);
+      if (wake) this.wakeCluster(k);
+    }
   }
 
   // ===== write-through and write-around ==============================================================

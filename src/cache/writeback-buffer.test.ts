@@ -17,6 +17,14 @@ const NO_L3 = [...SMALL, 'cache.l3.kind=none'];
 /** A 128 KiB L3 under the 64 KiB L2: the L2's victims go into it, its own victims to memory. */
 const SMALL_L3 = [...SMALL, 'cache.l3.sizeBytes=131072'];
 
+/** A system from `preset` with `sets`, recording a timeline, and its DRAM's base. */
+function traced(preset: string, sets: string[]): { sys: System; tl: Timeline; ram: number } {
+  const sys = buildSystem(preset, sets);
+  const tl = new Timeline();
+  sys.setTimeline(tl);
+  return { sys, tl, ram: sys.map.regions.find((r) => r.kind === 'dram')!.base };
+}
+
 interface Run { sys: System; cycles: number; maxInFlight: Map<string, number>; fullCycles: Map<string, number>; memory: Uint8Array; wrong: number }
 
 /**
@@ -26,10 +34,7 @@ interface Run { sys: System; cycles: number; maxInFlight: Map<string, number>; f
  * lines a coherent read finds without their second store.
  */
 function storeStream(sets: string[], lines: number, preset = 'neoverse-n1', pes = [0]): Run {
-  const sys = buildSystem(preset, sets);
-  const tl = new Timeline();
-  sys.setTimeline(tl);
-  const ram = sys.map.regions.find((r) => r.kind === 'dram')!.base;
+  const { sys, tl, ram } = traced(preset, sets);
   pes.forEach((pe, k) => sys.attach(pe, new ProgramOpSource(function* () {
     const base = ram + k * lines * LINE;
     for (let pass = 0; pass < 2; pass++) {
@@ -153,10 +158,7 @@ describe('write-back buffers: random programs', () => {
   /** Runs the PEs' programs (each on its own lines); returns what every load saw, the coherent memory, the cycles and the write-backs in flight. */
   function runAll(sets: string[], programs: { store: boolean; line: number; word: number; value: number }[][]) {
     // L2s of 512 lines, an L3 of 1024: a few thousand lines of traffic evict dirty lines from both.
-    const sys = buildSystem('xgene1', ['core.count=4', 'cache.l1d.sizeBytes=16384', 'cache.l2.sizeBytes=32768', 'cache.l3.sizeBytes=65536', ...sets]);
-    const tl = new Timeline();
-    sys.setTimeline(tl);
-    const ram = sys.map.regions.find((r) => r.kind === 'dram')!.base;
+    const { sys, tl, ram } = traced('xgene1', ['core.count=4', 'cache.l1d.sizeBytes=16384', 'cache.l2.sizeBytes=32768', 'cache.l3.sizeBytes=65536', ...sets]);
     const seen: number[][] = programs.map(() => []);
     const addr = (p: number, o: { line: number; word: number }): number => ram + p * 0x10_0000 + o.line * LINE + o.word * 8;
     // Programs 0 and 1 run in different clusters (PEs 0 and 2), so two programs already need the L3's wake-up of both.
