@@ -356,6 +356,38 @@ describe('tags, alignment, PTW and the EL2 regime', () => {
     expect(res[0]!.syndrome!.esr & 0x3f).toBe(0x21);
   });
 
+  it('without FEAT_LSE an LDADD is UNDEFINED: EC 0x00 with IL in ESR_EL1, no translation and no access; LDXR/STXR still work', () => {
+    const run1 = (lse: boolean) => {
+      const sys = vmsa(1, [`core.featLSE=${lse}`]);
+      const t = s1Builder(sys);
+      t.map({ va: 0x4000_0000, oa: DATA, size: 0x1000, level: 3, s1: { af: true } });
+      const res: OpResult[] = [];
+      let esr = -1;
+      run(sys, () => (function* () {
+        yield* enableS1(t.root);
+        res.push((yield prog.atomic('add', 0x4000_0010, 8, 5))!);
+        esr = (yield prog.mrs(MmuReg.ESR_EL1))!.value;
+        res.push((yield prog.atomic('add', 0x4000_9000, 8, 5))!);   // unmapped: still UNDEFINED, not a translation fault
+        const old = (yield prog.ldxr(0x4000_0010, 8))!;
+        res.push((yield prog.stxr(0x4000_0010, 8, old.value + 1))!);
+      })());
+      return { sys, res, esr };
+    };
+    const without = run1(false);
+    expect(without.res.map((r) => r.fault)).toEqual(['undefined-instruction', 'undefined-instruction', undefined]);
+    expect(without.res[0]!.syndrome!.esr).toBe(0x0200_0000);
+    expect(without.esr).toBe(0x0200_0000);
+    expect(without.res[2]!.value).toBe(0);                         // STXR status: success
+    expect(without.sys.caches.readCoherent(DATA + 0x10, 8)).toEqual(u64(1));   // only the LDXR/STXR increment landed
+    const s = stat(without.sys);
+    expect(s['system.cpu0.undefinedInstructions']).toBe(2);
+    expect(s['system.cpu0.mmu.walks']).toBe(1);                    // the LDXR's; the UNDEFINED ops translate nothing
+    const withLse = run1(true);
+    expect(withLse.res.map((r) => r.fault)).toEqual([undefined, 'translation', undefined]);
+    expect(withLse.sys.caches.readCoherent(DATA + 0x10, 8)).toEqual(u64(6));
+    expect(stat(withLse.sys)['system.cpu0.undefinedInstructions']).toBe(0);
+  });
+
   it('a stage-2 fault on a plain load carries ISV with the access size; HCR_EL2.PTW faults a walk into stage-2 Device', () => {
     const sys = vmsa(1);
     const s2t = new PageTableBuilder(sys.coherent, { stage: 2, granule: '4K', inputBits: 48, startLevel: 0, allocBase: S2TABLES, allocLimit: S2TABLES + 0x10_0000 });

@@ -13,7 +13,8 @@ import { UserError, zInt } from '../src/sim/index.js';
  * Non-cacheable memory the platform decides, per memory region (DESIGN.md "Atomics and
  * exclusives"): `ncAtomics` = far (performed at the home node / memory: exact), abort (an
  * external abort: nothing is written) or unsupported (the "Unsupported Exclusive or Atomic
- * access" fault, DFSC 0b110101); exclusives need the region's global monitor, and without one
+ * access" fault, DFSC 0b110101); on a PE without FEAT_LSE (xgene1, ARMv8.0) LDADD itself is
+ * UNDEFINED wherever it points; exclusives need the region's global monitor, and without one
  * `exclusivesWithoutMonitor` says whether STXR always fails (the loop would spin forever: it is
  * bounded by `maxAttempts`) or aborts. A faulting increment is counted and skipped, as if the
  * guest's fault handler stepped over it.
@@ -36,8 +37,11 @@ const Params = z.strictObject({
 });
 type P = z.infer<typeof Params>;
 
-type FaultKind = 'external-abort' | 'unsupported-atomic' | 'alignment';
-const countFault = (t: Tally, f: Fault | undefined): void => { if (f === 'external-abort' || f === 'unsupported-atomic' || f === 'alignment') t.faults[f]++; else throw new Error(`atomics-contention: unexpected ${f ?? 'unknown'} fault (no MMU here)`); };
+type FaultKind = 'external-abort' | 'unsupported-atomic' | 'alignment' | 'undefined-instruction';
+const countFault = (t: Tally, f: Fault | undefined): void => {
+  if (f === 'external-abort' || f === 'unsupported-atomic' || f === 'alignment' || f === 'undefined-instruction') t.faults[f]++;
+  else throw new Error(`atomics-contention: unexpected ${f ?? 'unknown'} fault (no MMU here)`);
+};
 
 interface Tally {
   faults: Record<FaultKind, number>;
@@ -96,6 +100,7 @@ function predict(ctx: ScenarioContext<P>, region: { ncAtomics: string; globalMon
   const all = pes * increments;
   const exact = (why: string): Prediction => ({ count: all, faultKind: 'none', stxrFailures: method === 'llsc' ? 'any' : 0, givenUp: 0, why });
   const faulting = (kind: FaultKind, why: string): Prediction => ({ count: 0, faultKind: kind, stxrFailures: 0, givenUp: 0, why });
+  if (method === 'ldadd' && !(ctx.sys.cfg.core.featLSE ?? true)) return faulting('undefined-instruction', 'core.featLSE=false (an ARMv8.0 PE): LDADD is UNDEFINED, nothing is accessed');
   if (memory === 'wb') return exact(method === 'ldadd' ? 'near atomics in the L1D on a unique line' : 'the local monitor and coherence: a lost STXR retries');
   if (method === 'ldadd') {
     if (region.ncAtomics === 'far') return exact("region ncAtomics=far: performed at the home node / memory");
@@ -124,7 +129,7 @@ export const scenario = defineScenario<P>({
     const ram = sys.map.regions.find((r) => r.kind === 'dram');
     if (ram === undefined) throw new UserError('atomics-contention needs a dram region');
     const counter = ram.base + 0x1000;
-    const t: Tally = { faults: { 'external-abort': 0, 'unsupported-atomic': 0, alignment: 0 }, stxrFailures: 0, worstRetries: 0, givenUp: 0, done: 0, start: [], finish: [] };
+    const t: Tally = { faults: { 'external-abort': 0, 'unsupported-atomic': 0, alignment: 0, 'undefined-instruction': 0 }, stxrFailures: 0, worstRetries: 0, givenUp: 0, done: 0, start: [], finish: [] };
     tallies.set(ctx, { t, counter });
     for (let pe = 0; pe < pes; pe++) sys.attach(pe, new ProgramOpSource(incrementer(ctx, pe, counter, t), `incrementer ${pe}`));
   },
@@ -138,7 +143,7 @@ export const scenario = defineScenario<P>({
     let count = 0;
     for (let k = 7; k >= 0; k--) count = count * 256 + b[k]!;
     const all = pes * increments;
-    const faultsTotal = t.faults['external-abort'] + t.faults['unsupported-atomic'] + t.faults.alignment;
+    const faultsTotal = t.faults['external-abort'] + t.faults['unsupported-atomic'] + t.faults.alignment + t.faults['undefined-instruction'];
     const faultsOk = p.faultKind === 'none' ? faultsTotal === 0 : t.faults[p.faultKind] === all && faultsTotal === all;
     const perPe = t.finish.map((f, i) => (f - t.start[i]!) / increments);
     const span = Math.max(...t.finish) - Math.min(...t.start);
@@ -152,6 +157,7 @@ export const scenario = defineScenario<P>({
       aborts: {
         pass: faultsOk,
         externalAbort: t.faults['external-abort'], unsupportedAtomic: t.faults['unsupported-atomic'], alignment: t.faults.alignment,
+        undefinedInstruction: t.faults['undefined-instruction'],
         expected: p.faultKind === 'none' ? 'none' : `${all} x ${p.faultKind}`,
       },
       stxrFailures: {

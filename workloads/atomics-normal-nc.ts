@@ -44,6 +44,8 @@ export const GUEST_TABLES_IPA = GUEST_RAM_IPA + 0x10_0000;
 /** The passthrough window (IPA; guest VA = IPA). Below 2^40, the VM's IPA size (VTCR_EL2.T0SZ 24). */
 export const PT_IPA = 0x10_0000_0000;
 export const PT_BYTES = 0x20_0000;
+/** The guest's and the stage-2 granule (4 KB). */
+const PAGE_BYTES = 4096;
 /** Guest MAIR_EL1: Attr0 Normal WB RWA, Attr1 Device-nGnRE, Attr2 Normal NC, Attr3 Normal Tagged WB RWA (0xF0). */
 export const GUEST_MAIR = encodeMair([0xff, 0x04, 0x44, 0xf0]);
 export const ATTRIDX_WB = 0, ATTRIDX_TAGGED = 3;
@@ -188,7 +190,12 @@ export function observedMapping(vm: PassthroughVm): string {
   if (vm.memslotRefused !== undefined) return `memslot-refused ${vm.memslotRefused.split(' ')[0]}`;
   const d = vm.hyp.mapped.get(PT_IPA);
   if (d !== undefined) return `${d.attr}${d.noTagAccess ? ' NoTagAccess' : ''}`;
-  const r = vm.hyp.stats.refusals.find((x) => x.startsWith(`fault at IPA 0x${PT_IPA.toString(16)}`));
+  // A refused fault anywhere in that page (the first access may be to any of its counters).
+  const page = Math.floor(PT_IPA / PAGE_BYTES);
+  const r = vm.hyp.stats.refusals.find((x) => {
+    const m = /^fault at IPA 0x([0-9a-f]+):/.exec(x);
+    return m !== null && Math.floor(parseInt(m[1]!, 16) / PAGE_BYTES) === page;
+  });
   return r !== undefined ? `fault-refused ${r.split(': ')[1]!.split(' ')[0]}` : 'not mapped';
 }
 
@@ -215,8 +222,10 @@ type P = z.infer<typeof Params>;
 
 const LDADD_OFF = 0, LLSC_OFF = 0x40;     // two counters, two lines of the window's first page
 
-type FaultKey = 'externalAbort' | 'unsupportedAtomic' | 'alignment' | 'stage2';
-const FAULT_KEY: Partial<Record<Fault, FaultKey>> = { 'external-abort': 'externalAbort', 'unsupported-atomic': 'unsupportedAtomic', alignment: 'alignment' };
+type FaultKey = 'externalAbort' | 'unsupportedAtomic' | 'alignment' | 'undefinedInstruction' | 'stage2';
+const FAULT_KEY: Partial<Record<Fault, FaultKey>> = {
+  'external-abort': 'externalAbort', 'unsupported-atomic': 'unsupportedAtomic', alignment: 'alignment', 'undefined-instruction': 'undefinedInstruction',
+};
 
 interface Tally {
   vm: PassthroughVm;
@@ -227,7 +236,7 @@ interface Tally {
 }
 const tallies = new WeakMap<object, Tally>();
 const attemptsOf = (p: P): number => (p.maxAttempts === 0 ? (p.pes - 1) * p.increments + 1 : p.maxAttempts);
-const noFaults = (): Record<FaultKey, number> => ({ externalAbort: 0, unsupportedAtomic: 0, alignment: 0, stage2: 0 });
+const noFaults = (): Record<FaultKey, number> => ({ externalAbort: 0, unsupportedAtomic: 0, alignment: 0, undefinedInstruction: 0, stage2: 0 });
 
 function countFault(f: Record<FaultKey, number>, fault: Fault | undefined, stage: number | undefined): void {
   if (stage === 2) { f.stage2++; return; }
@@ -264,15 +273,25 @@ function* vcpu(ctx: ScenarioContext<P>, t: Tally): Program {
 /** Per counter: the count expected, and the fault every increment takes (or none). */
 interface Outcome { ldadd: number; llsc: number; ldaddFault: FaultKey | 'none'; llscFault: FaultKey | 'none'; givenUp: number; stxrFailures: number | 'any'; outcome: string; why: string }
 
-function predict(e: Expectation, r: PassthroughRegion, p: P): Outcome {
+/**
+ * `lse` false (no FEAT_LSE): every LDADD is UNDEFINED whatever the mapping, since decoding fails
+ * before any translation or access (no stage-2 fault, no region property comes into it).
+ */
+function predict(e: Expectation, r: PassthroughRegion, p: P, lse: boolean): Outcome {
   const all = p.pes * p.increments;
+  const undef = 'LDADD UNDEFINED (no FEAT_LSE)';
   if (e.kind === 'memslot-refused') return { ldadd: 0, llsc: 0, ldaddFault: 'none', llscFault: 'none', givenUp: 0, stxrFailures: 0, outcome: 'memslot refused: the VMM cannot create the VM', why: e.why };
-  if (e.kind === 'fault-refused') return { ldadd: 0, llsc: 0, ldaddFault: 'stage2', llscFault: 'stage2', givenUp: 0, stxrFailures: 0, outcome: `every access takes a stage-2 fault (-${e.errno})`, why: e.why };
-  if (e.attr === 'normal-wb') return { ldadd: all, llsc: all, ldaddFault: 'none', llscFault: 'none', givenUp: 0, stxrFailures: 'any', outcome: 'exact: near atomics and the local monitor on Normal WB', why: e.why };
+  if (e.kind === 'fault-refused') {
+    return { ldadd: 0, llsc: 0, ldaddFault: lse ? 'stage2' : 'undefinedInstruction', llscFault: 'stage2', givenUp: 0, stxrFailures: 0, outcome: `${lse ? 'every access takes' : `${undef}; every LDXR/STXR takes`} a stage-2 fault (-${e.errno})`, why: e.why };
+  }
+  if (e.attr === 'normal-wb') {
+    return { ldadd: lse ? all : 0, llsc: all, ldaddFault: lse ? 'none' : 'undefinedInstruction', llscFault: 'none', givenUp: 0, stxrFailures: 'any', outcome: lse ? 'exact: near atomics and the local monitor on Normal WB' : `${undef}; LDXR/STXR exact on Normal WB`, why: e.why };
+  }
   const type = e.attr === 'normal-nc' ? 'Normal-NC' : 'Device';
   const o: Outcome = { ldadd: all, llsc: all, ldaddFault: 'none', llscFault: 'none', givenUp: 0, stxrFailures: 'any', outcome: '', why: e.why };
   const parts: string[] = [];
-  if (r.ncAtomics === 'far') parts.push('LDADD far (exact)');
+  if (!lse) { o.ldadd = 0; o.ldaddFault = 'undefinedInstruction'; parts.push(undef); }
+  else if (r.ncAtomics === 'far') parts.push('LDADD far (exact)');
   else { o.ldadd = 0; o.ldaddFault = r.ncAtomics === 'abort' ? 'externalAbort' : 'unsupportedAtomic'; parts.push(`LDADD ${r.ncAtomics === 'abort' ? 'external abort' : 'unsupported atomic fault'}`); }
   if (r.globalMonitor) parts.push('LDXR/STXR on the global monitor (exact)');
   else if (r.exclusivesWithoutMonitor === 'abort') { o.llsc = 0; o.llscFault = 'externalAbort'; o.stxrFailures = 0; parts.push('STXR external abort'); }
@@ -310,11 +329,11 @@ export const scenario = defineScenario<P>({
     const vm = t.vm;
     const policy = sys.cfg.hyp.policy as PolicyName;
     const e = expectedMapping(policy, vm.vma, vm.caps, { exec: false, vmMte: false });
-    const p = predict(e, vm.region, params);
+    const p = predict(e, vm.region, params, sys.cfg.core.featLSE ?? true);
     const read = (off: number): number => { const b = sys.caches.readCoherent(vm.ptPa + off, 8); let v = 0; for (let k = 7; k >= 0; k--) v = v * 256 + b[k]!; return v; };
     const ldadd = read(LDADD_OFF), llsc = read(LLSC_OFF);
     const all = params.pes * params.increments;
-    const sum = (f: Record<FaultKey, number>): number => f.externalAbort + f.unsupportedAtomic + f.alignment + f.stage2;
+    const sum = (f: Record<FaultKey, number>): number => f.externalAbort + f.unsupportedAtomic + f.alignment + f.undefinedInstruction + f.stage2;
     const faultsOk = (f: Record<FaultKey, number>, k: FaultKey | 'none'): boolean => (k === 'none' ? sum(f) === 0 : f[k] === all && sum(f) === all);
     const observedMap = observedMapping(vm);
     const s = vm.hyp.stats;

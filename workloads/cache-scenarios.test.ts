@@ -163,6 +163,19 @@ describe('atomics-contention', () => {
     expect(un.r.checks.aborts!.unsupportedAtomic).toBe(N * M);
   });
 
+  it('xgene1 (ARMv8.0, no FEAT_LSE): every LDADD is UNDEFINED on WB and NC memory; the same PE counts exactly with LDXR/STXR', async () => {
+    for (const memory of ['wb', 'nc']) {
+      const undef = await run('atomics-contention', { platform: 'xgene1', sets: [...base, `scenario.memory=${memory}`] });
+      expect(undef.code, JSON.stringify(undef.r.checks)).toBe(0);
+      expect(undef.r.checks.count!.count).toBe(0);
+      expect(undef.r.checks.aborts!.undefinedInstruction).toBe(N * M);
+    }
+    const lse = await run('atomics-contention', { platform: 'xgene1', sets: [...base, 'core.featLSE=true'] });
+    expect(lse.code, JSON.stringify(lse.r.checks)).toBe(0);
+    expect(lse.r.checks.count!.count).toBe(N * M);
+    expect(lse.r.checks.aborts!.undefinedInstruction).toBe(0);
+  });
+
   it('LDXR/STXR on Normal-NC: exact with the global monitor; without one every STXR fails (or aborts)', async () => {
     const mon = await run('atomics-contention', { platform: 'xgene1', sets: [...base, 'scenario.method=llsc', 'scenario.memory=nc'] });
     expect(mon.code, JSON.stringify(mon.r.checks)).toBe(0);

@@ -17,6 +17,8 @@ describe('atomics-normal-nc', () => {
     ['neoverse-n1', 'wc', 'normal-nc', 0, 0, 16],
     ['neoverse-n1', 'cacheable-pfnmap-v2', 'fault-refused -EINVAL', 0, 0, 32],   // no FWB, no struct page: every access faults at stage 2
     ['neoverse-n1', 'cacheable-pfnmap', 'memslot-refused -EINVAL', 0, 0, 0],     // no FWB: the memslot is refused
+    ['xgene1', 'wc', 'normal-nc', 0, 0, 16],                                // ARMv8.0: each LDADD UNDEFINED; soc-csr has no global monitor: every STXR fails
+    ['xgene1', 'cacheable-pfnmap-v2', 'fault-refused -EINVAL', 0, 0, 32],   // 16 LDADD UNDEFINED (before any translation), 16 LDXR stage-2 faults
   ] as const)('%s under %s: %s, counts %i / %i, %i aborts', async (platform, policy, stage2, ldadd, llsc, aborts) => {
     const { code, r } = await atomics(platform, policy);
     expect(r.verdict).toBe('pass');
@@ -26,6 +28,14 @@ describe('atomics-normal-nc', () => {
     expect(r.checks.observed!.llsc).toBe(llsc);
     expect(r.checks.expected!.ldadd).toBe(ldadd);
     expect(r.checks.aborts!.total).toBe(aborts);
+  });
+
+  it('xgene1 (no FEAT_LSE): the LDADDs are Undefined Instruction exceptions, not aborts or stage-2 faults', async () => {
+    for (const policy of ['wc', 'cacheable-pfnmap-v2']) {
+      const { r } = await atomics('xgene1', policy);
+      expect(r.verdict).toBe('pass');
+      expect(r.checks.aborts!.ldadd).toEqual({ externalAbort: 0, unsupportedAtomic: 0, alignment: 0, undefinedInstruction: 16, stage2: 0 });
+    }
   });
 
   it('grace under legacy with gpu-mem made ncAtomics=abort: every LDADD is an external abort', async () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ProgramOpSource, prog, type OpResult, type Program } from '../core/index.js';
+import { ID_AA64ISAR0_EL1, ProgramOpSource, prog, type OpResult, type Program } from '../core/index.js';
 import { NORMAL_NC_OSH, NORMAL_WB_RWA_ISH, NORMAL_WB_RWA_NSH } from '../mem/index.js';
 import { buildSystem } from '../platform/test-helpers.js';
 import type { System } from '../platform/system.js';
-import { SysReg } from './id-regs.js';
+import { SysReg, sysRegId } from './id-regs.js';
 
 const RAM = 0x80_0000_0000;
 /** The first DRAM region's base on a platform (X-Gene's RAM is elsewhere). */
@@ -274,6 +274,16 @@ describe('ID registers', () => {
       for (const reg of [SysReg.CTR_EL0, SysReg.DCZID_EL0]) vals.push((yield prog.mrs(reg))!.value);
     });
     expect(vals).toEqual([0x9444c004, 0x4]);
+  });
+
+  it('ID_AA64ISAR0_EL1.Atomic reads 0b0010 with FEAT_LSE (neoverse-n1, grace) and 0 without (xgene1)', () => {
+    const isar0 = (preset: string): number => {
+      let v = -1;
+      run(preset, [], function* () { v = (yield prog.mrs(ID_AA64ISAR0_EL1))!.value; });
+      return v;
+    };
+    expect(ID_AA64ISAR0_EL1).toBe(sysRegId(3, 0, 0, 6, 0));
+    expect([isar0('neoverse-n1'), isar0('grace'), isar0('xgene1')]).toEqual([0x20_0000, 0x20_0000, 0]);
   });
 });
 

@@ -43,9 +43,10 @@ export class OpSlot {
 
 /**
  * Why an access failed: `external-abort` (no region decodes it, or the region refused an atomic),
- * `unsupported-atomic` (DFSC 0b110101, "Unsupported Exclusive or Atomic access"), `alignment`.
+ * `unsupported-atomic` (DFSC 0b110101, "Unsupported Exclusive or Atomic access"), `alignment`,
+ * `undefined-instruction` (an LSE atomic on a PE without FEAT_LSE: nothing was accessed).
  */
-export type Fault = 'external-abort' | 'unsupported-atomic' | 'alignment'
+export type Fault = 'external-abort' | 'unsupported-atomic' | 'alignment' | 'undefined-instruction'
   | 'translation' | 'access-flag' | 'permission' | 'address-size' | 'walk-external-abort';
 
 /** The exception an MMU fault raised: its syndrome as software would read it. */

@@ -17,7 +17,17 @@ export interface PeConfig {
   zvaBytes?: number;
   /** Cycles an exception entry or return costs. */
   exceptionCycles?: number;
+  /** FEAT_LSE: false makes LSE atomics UNDEFINED (an ARMv8.0 PE); absent = true. */
+  lse?: boolean;
 }
+
+/** S3_0_C0_C6_0, ID_AA64ISAR0_EL1 (as `sysRegId` numbers it): the PE answers reads of it itself. */
+export const ID_AA64ISAR0_EL1 = 0xc030;
+/**
+ * ID_AA64ISAR0_EL1.Atomic, bits [23:20] = 0b0010: FEAT_LSE. The register's other fields (AES,
+ * SHA, CRC32, ...) describe instructions the simulator does not model and read as 0.
+ */
+export const ISAR0_ATOMIC_LSE = 2 << 20;
 
 /**
  * What a stage-2 fault handler (the hypervisor model, or a scenario) decides: `retry` re-executes
@@ -41,6 +51,7 @@ class PeStats {
   computeCycles = 0; bytesRead = 0; bytesWritten = 0; requests = 0; externalAborts = 0;
   stallWindowCycles = 0; stallBarrierCycles = 0; stallOrderingCycles = 0; stallBackpressureCycles = 0;
   stallWalkCycles = 0; stallFaultCycles = 0; stallResultCycles = 0; mmuFaults = 0; exceptionLevelChanges = 0; tlbis = 0;
+  undefinedInstructions = 0;
   finishedAt = 0;
 }
 
@@ -332,6 +343,7 @@ export class Pe {
       mmuFaults: { ...c, desc: 'accesses that ended in an MMU fault (taken by the program or a handler)' },
       exceptionLevelChanges: { ...c, desc: 'exception entries and returns' },
       tlbis: { ...c, desc: 'TLB maintenance operations issued' },
+      undefinedInstructions: { ...c, desc: 'ops that took an Undefined Instruction exception (LSE atomics without FEAT_LSE)' },
       finishedAt: { ...cy, desc: 'cycle at which the last op completed' },
     });
     stats.addHistogram(`${statsPath}.loadLatency`, this.loadLatency, { unit: 'cycles', desc: 'load issue to data' });
@@ -449,6 +461,11 @@ export class Pe {
         if (this.waitingSlot >= 0) return;
         continue;
       }
+      if (op === OP_ATOMIC && this.cfg.lse === false) {
+        this.undefinedInstruction();
+        if (this.waitingSlot >= 0) return;
+        continue;
+      }
       if (op <= OP_FETCH || op === OP_CMO || (op >= OP_ATOMIC && op <= OP_STX)) {
         if (!this.issueMemory()) return;
         if (this.waitingSlot >= 0) return;
@@ -511,6 +528,7 @@ export class Pe {
           const reg = slot.addr;
           let lo: number, hi: number;
           if (this.mmu !== undefined && this.mmu.owns(reg)) ({ lo, hi } = this.mmu.read(reg));
+          else if (reg === ID_AA64ISAR0_EL1) { lo = this.cfg.lse === false ? 0 : ISAR0_ATOMIC_LSE; hi = 0; }
           else {
             const v = this.readSysRegister?.(reg, (r) => this.sysRegs.get(r)) ?? this.sysRegs.get(reg) ?? 0;
             lo = v % 4294967296; hi = Math.floor(v / 4294967296);
@@ -917,6 +935,21 @@ export class Pe {
     this.stats.mmuFaults++;
     this.lastFault = syn;
     return this.deliverFault(syn);
+  }
+
+  /**
+   * An LSE atomic on a PE without FEAT_LSE: the encoding is UNDEFINED (Arm ARM C6.2, each LSE
+   * instruction is "if !IsFeatureImplemented(FEAT_LSE) then UNDEFINED"), so the PE takes an
+   * Undefined Instruction exception: ESR EC 0x00 (Unknown reason) with IL = 1 and no ISS, FAR
+   * UNKNOWN (recorded as 0). The access is not made; the program gets the fault.
+   */
+  private undefinedInstruction(): void {
+    const esr = 1 << 25;
+    this.mmu?.recordOtherFault(esr, 0, 0);
+    const syn: MmuSyndrome = { fault: 'undefined-instruction', stage: 1, level: 0, esr, farLo: 0, farHi: 0, hpfar: 0, ipa: -1, s1ptw: false };
+    this.stats.undefinedInstructions++;
+    this.lastFault = syn;
+    this.deliverFault(syn);
   }
 
   /** The hypervisor performed the access itself: the op ends successfully with its data. */

@@ -195,6 +195,12 @@ export const PlatformSchema = z.strictObject({
     window: zInt(1, 256),
     issueWidth: zInt(1, 16),
     isbCycles: zInt(0, 10_000),
+    /**
+     * FEAT_LSE (ARMv8.1 atomics: LDADD, LDCLR, LDEOR, LDSET, SWP, CAS and their forms). Without
+     * it they are UNDEFINED: the PE takes an Undefined Instruction exception (ESR EC 0x00) and
+     * ID_AA64ISAR0_EL1.Atomic reads 0. Mandatory from ARMv8.1; absent = true.
+     */
+    featLSE: z.boolean().optional(),
   }),
   cache: CacheSchema,
   mmu: MmuSchema,

@@ -20,6 +20,7 @@ export const GRACE: PlatformConfig = {
     window: 24,                  // assumed: V2 is wider than N1 (20); no vendor MSHR/LSQ number
     issueWidth: 3,               // assumed: V1/V2 lineage with three load/store address pipes (not in platforms.md)
     isbCycles: 12,               // assumed: pipeline refill after a context synchronization (as neoverse-n1)
+    featLSE: true,               // ID_AA64ISAR0_EL1.Atomic = 2 [N2][G1] (platforms.md §3)
   },
   cache: {
     lineBytes: 64,               // [N16][G1]

@@ -16,6 +16,7 @@ export const NEOVERSE_N1: PlatformConfig = {
     window: 20,                  // ~20 outstanding L1D misses (A76 lineage, est. in platforms.md)
     issueWidth: 2,               // two load/store pipes (A76/N1 lineage), assumed
     isbCycles: 12,               // assumed: pipeline refill after a context synchronization
+    featLSE: true,               // ID_AA64ISAR0_EL1.Atomic = 2 [N3][N1] (platforms.md §2)
   },
   cache: {
     lineBytes: 64,               // [N1]

@@ -22,6 +22,7 @@ export const XGENE1: PlatformConfig = {
     window: 8,                   // assumed: no MSHR/LSQ figure for Potenza; a smaller v8.0 core than N1 (20)
     issueWidth: 1,               // assumed: one load/store pipe (no disclosure found)
     isbCycles: 12,               // assumed: pipeline refill after a context synchronization (as neoverse-n1)
+    featLSE: false,              // ARMv8.0: no LSE (a v8.1 feature; platforms.md §1 Features): software uses LDXR/STXR
   },
   cache: {
     lineBytes: 64,               // 64 B lines (est. in platforms.md §1, CTR_EL0 0x8444C004; [X2] geometry)
@@ -112,7 +113,7 @@ export const XGENE1: PlatformConfig = {
         // placeholder the bootloader updates); 16 GiB assumed, a typical Mustang fit.
         kind: 'dram', base: 0x1_0000_0000, size: 16 * GiB,
         mteTags: false,          // no MTE on v8.0 (platforms.md §1 features)
-        ncAtomics: 'far',        // moot on v8.0 (no LSE atomics; NC exclusives use the global monitor); 'far' assumed
+        ncAtomics: 'far',        // moot on v8.0 (core.featLSE false: LSE atomics are UNDEFINED; NC exclusives use the global monitor); 'far' assumed
         globalMonitor: true, linearMap: true, latency: 0,
       },
       'soc-csr': {
