@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ID_AA64ISAR0_EL1, ProgramOpSource, prog, type OpResult, type Program } from '../core/index.js';
+import { ID_AA64ISAR0_EL1, ID_AA64ISAR1_EL1, ProgramOpSource, prog, type OpResult, type Program } from '../core/index.js';
 import { NORMAL_NC_OSH, NORMAL_WB_RWA_ISH, NORMAL_WB_RWA_NSH } from '../mem/index.js';
 import { buildSystem } from '../platform/test-helpers.js';
 import type { System } from '../platform/system.js';
@@ -284,6 +284,25 @@ describe('ID registers', () => {
     };
     expect(ID_AA64ISAR0_EL1).toBe(sysRegId(3, 0, 0, 6, 0));
     expect([isar0('neoverse-n1'), isar0('grace'), isar0('xgene1')]).toEqual([0x20_0000, 0x20_0000, 0]);
+  });
+
+  it('without FEAT_DPB (xgene1) DC CVAP is UNDEFINED and cleans nothing; ID_AA64ISAR1_EL1.DPB says which', () => {
+    const cvap = (sets: string[]) => {
+      let r: OpResult | undefined, isar1 = -1;
+      const { sys } = run('xgene1', sets, function* (s) {
+        const ram = ramOf(s);
+        isar1 = (yield prog.mrs(ID_AA64ISAR1_EL1))!.value;
+        yield prog.store(ram + 0x100, 8, 0x77, { attrs: WB });
+        r = yield prog.dc('cvap', ram + 0x100, { attrs: WB, wait: true });
+        yield prog.dsb();
+      });
+      const memory = sys.caches.readMemory(ramOf(sys) + 0x100, 1)[0];
+      return { fault: r!.fault, isar1, memory, undef: stat(sys, 'system.cpu0.undefinedInstructions') };
+    };
+    expect(ID_AA64ISAR1_EL1).toBe(sysRegId(3, 0, 0, 6, 1));
+    expect(cvap([])).toEqual({ fault: 'undefined-instruction', isar1: 0, memory: 0, undef: 1 });
+    // The same part given FEAT_DPB: DC CVAP cleans to the PoC (past the before-PoC L3, into memory).
+    expect(cvap(['core.featDPB=true'])).toEqual({ fault: undefined, isar1: 1, memory: 0x77, undef: 0 });
   });
 });
 

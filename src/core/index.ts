@@ -11,7 +11,7 @@
  * store-to-load forwarding, register dependencies, more than one walk in flight per PE.
  */
 export { OpCode, OP_NAMES, MAX_ACCESS_BYTES, isMemoryOp } from './ops.js';
-export { Pe, ID_AA64ISAR0_EL1, ISAR0_ATOMIC_LSE, type PeConfig } from './pe.js';
+export { Pe, ID_AA64ISAR0_EL1, ID_AA64ISAR1_EL1, ISAR0_ATOMIC_LSE, ISAR1_DPB_CVAP, type PeConfig } from './pe.js';
 export { OpSlot, TraceOpSource, ProgramOpSource, type OpSource, type OpResult, type Program, type ProgramOp, type Fault, type MmuSyndrome } from './op-source.js';
 export type { Stage2FaultHandler, Stage2Resolution, Stage2Emulation } from './pe.js';
 export * as prog from './program.js';

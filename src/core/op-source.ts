@@ -44,7 +44,8 @@ export class OpSlot {
 /**
  * Why an access failed: `external-abort` (no region decodes it, or the region refused an atomic),
  * `unsupported-atomic` (DFSC 0b110101, "Unsupported Exclusive or Atomic access"), `alignment`,
- * `undefined-instruction` (an LSE atomic on a PE without FEAT_LSE: nothing was accessed).
+ * `undefined-instruction` (an LSE atomic without FEAT_LSE, DC CVAP without FEAT_DPB: nothing was
+ * translated or accessed).
  */
 export type Fault = 'external-abort' | 'unsupported-atomic' | 'alignment' | 'undefined-instruction'
   | 'translation' | 'access-flag' | 'permission' | 'address-size' | 'walk-external-abort';

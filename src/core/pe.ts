@@ -19,15 +19,21 @@ export interface PeConfig {
   exceptionCycles?: number;
   /** FEAT_LSE: false makes LSE atomics UNDEFINED (an ARMv8.0 PE); absent = true. */
   lse?: boolean;
+  /** FEAT_DPB: false makes DC CVAP UNDEFINED (before ARMv8.2); absent = true. */
+  dpb?: boolean;
 }
 
-/** S3_0_C0_C6_0, ID_AA64ISAR0_EL1 (as `sysRegId` numbers it): the PE answers reads of it itself. */
-export const ID_AA64ISAR0_EL1 = 0xc030;
 /**
- * ID_AA64ISAR0_EL1.Atomic, bits [23:20] = 0b0010: FEAT_LSE. The register's other fields (AES,
- * SHA, CRC32, ...) describe instructions the simulator does not model and read as 0.
+ * S3_0_C0_C6_0 and S3_0_C0_C6_1, ID_AA64ISAR0_EL1 and ID_AA64ISAR1_EL1 (as `sysRegId` numbers
+ * them): the PE answers reads of them itself. Only the fields of the features it models are set;
+ * the others (AES, SHA, CRC32, pointer authentication, ...) describe instructions the simulator
+ * does not model and read as 0.
  */
+export const ID_AA64ISAR0_EL1 = 0xc030, ID_AA64ISAR1_EL1 = 0xc031;
+/** ID_AA64ISAR0_EL1.Atomic, bits [23:20] = 0b0010: FEAT_LSE. */
 export const ISAR0_ATOMIC_LSE = 2 << 20;
+/** ID_AA64ISAR1_EL1.DPB, bits [3:0] = 0b0001: FEAT_DPB (DC CVAP). */
+export const ISAR1_DPB_CVAP = 1;
 
 /**
  * What a stage-2 fault handler (the hypervisor model, or a scenario) decides: `retry` re-executes
@@ -79,7 +85,7 @@ const OP_CMO: number = OpCode.Cmo, OP_SYSREG_READ: number = OpCode.SysRegRead;
 const OP_ATOMIC: number = OpCode.Atomic, OP_LDX: number = OpCode.LoadExclusive, OP_STX: number = OpCode.StoreExclusive, OP_CLREX: number = OpCode.Clrex;
 const REQ_ATOMIC: ReqKind = ReqKind.Atomic;
 const REQ_READ: ReqKind = ReqKind.Read, REQ_WRITE: ReqKind = ReqKind.Write, REQ_FETCH: ReqKind = ReqKind.Fetch, REQ_CMO: ReqKind = ReqKind.Cmo;
-const CMO_ZVA: number = CmoOp.DC_ZVA;
+const CMO_ZVA: number = CmoOp.DC_ZVA, CMO_CVAP: number = CmoOp.DC_CVAP;
 const STATUS_OK: number = ReqStatus.Ok;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -343,7 +349,7 @@ export class Pe {
       mmuFaults: { ...c, desc: 'accesses that ended in an MMU fault (taken by the program or a handler)' },
       exceptionLevelChanges: { ...c, desc: 'exception entries and returns' },
       tlbis: { ...c, desc: 'TLB maintenance operations issued' },
-      undefinedInstructions: { ...c, desc: 'ops that took an Undefined Instruction exception (LSE atomics without FEAT_LSE)' },
+      undefinedInstructions: { ...c, desc: 'ops that took an Undefined Instruction exception (LSE atomics without FEAT_LSE, DC CVAP without FEAT_DPB)' },
       finishedAt: { ...cy, desc: 'cycle at which the last op completed' },
     });
     stats.addHistogram(`${statsPath}.loadLatency`, this.loadLatency, { unit: 'cycles', desc: 'load issue to data' });
@@ -461,7 +467,7 @@ export class Pe {
         if (this.waitingSlot >= 0) return;
         continue;
       }
-      if (op === OP_ATOMIC && this.cfg.lse === false) {
+      if ((op === OP_ATOMIC && this.cfg.lse === false) || (op === OP_CMO && slot.aux === CMO_CVAP && this.cfg.dpb === false)) {
         this.undefinedInstruction();
         if (this.waitingSlot >= 0) return;
         continue;
@@ -529,6 +535,7 @@ export class Pe {
           let lo: number, hi: number;
           if (this.mmu !== undefined && this.mmu.owns(reg)) ({ lo, hi } = this.mmu.read(reg));
           else if (reg === ID_AA64ISAR0_EL1) { lo = this.cfg.lse === false ? 0 : ISAR0_ATOMIC_LSE; hi = 0; }
+          else if (reg === ID_AA64ISAR1_EL1) { lo = this.cfg.dpb === false ? 0 : ISAR1_DPB_CVAP; hi = 0; }
           else {
             const v = this.readSysRegister?.(reg, (r) => this.sysRegs.get(r)) ?? this.sysRegs.get(reg) ?? 0;
             lo = v % 4294967296; hi = Math.floor(v / 4294967296);
@@ -938,10 +945,10 @@ export class Pe {
   }
 
   /**
-   * An LSE atomic on a PE without FEAT_LSE: the encoding is UNDEFINED (Arm ARM C6.2, each LSE
-   * instruction is "if !IsFeatureImplemented(FEAT_LSE) then UNDEFINED"), so the PE takes an
-   * Undefined Instruction exception: ESR EC 0x00 (Unknown reason) with IL = 1 and no ISS, FAR
-   * UNKNOWN (recorded as 0). The access is not made; the program gets the fault.
+   * An instruction the PE does not implement: an LSE atomic without FEAT_LSE, DC CVAP without
+   * FEAT_DPB (Arm ARM C6.2: each is "if !IsFeatureImplemented(FEAT_x) then UNDEFINED"), so the
+   * PE takes an Undefined Instruction exception: ESR EC 0x00 (Unknown reason) with IL = 1 and no
+   * ISS, FAR UNKNOWN (recorded as 0). Nothing is translated or accessed; the program gets the fault.
    */
   private undefinedInstruction(): void {
     const esr = 1 << 25;

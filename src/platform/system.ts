@@ -85,7 +85,8 @@ export class System {
     for (const r of this.map.regions) this.caches.setRegionAttrs(r.index, r.kind === 'device' ? DEVICE_nGnRE : NORMAL_WB_RWA_ISH);
     const peCfg = {
       window: cfg.core.window, issueWidth: cfg.core.issueWidth, isbCycles: cfg.core.isbCycles, lineBytes: cfg.cache.lineBytes,
-      zvaBytes: cfg.cache.zvaBytes, exceptionCycles: cfg.mmu.exceptionCycles, lse: cfg.core.featLSE ?? true,
+      zvaBytes: cfg.cache.zvaBytes, exceptionCycles: cfg.mmu.exceptionCycles,
+      lse: cfg.core.featLSE ?? true, dpb: cfg.core.featDPB ?? true,
     };
     const mmuCfg = cfg.mmu.translation === 'vmsa' ? mmuConfigOf(cfg) : undefined;
     for (let i = 0; i < peCount; i++) {

@@ -21,6 +21,7 @@ export const GRACE: PlatformConfig = {
     issueWidth: 3,               // assumed: V1/V2 lineage with three load/store address pipes (not in platforms.md)
     isbCycles: 12,               // assumed: pipeline refill after a context synchronization (as neoverse-n1)
     featLSE: true,               // ID_AA64ISAR0_EL1.Atomic = 2 [N2][G1] (platforms.md §3)
+    featDPB: true,               // ARMv9 (ARMv8.2 made FEAT_DPB mandatory)
   },
   cache: {
     lineBytes: 64,               // [N16][G1]

@@ -17,6 +17,7 @@ export const NEOVERSE_N1: PlatformConfig = {
     issueWidth: 2,               // two load/store pipes (A76/N1 lineage), assumed
     isbCycles: 12,               // assumed: pipeline refill after a context synchronization
     featLSE: true,               // ID_AA64ISAR0_EL1.Atomic = 2 [N3][N1] (platforms.md §2)
+    featDPB: true,               // DPB present [N3][N1] (platforms.md §2)
   },
   cache: {
     lineBytes: 64,               // [N1]

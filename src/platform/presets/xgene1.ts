@@ -23,6 +23,7 @@ export const XGENE1: PlatformConfig = {
     issueWidth: 1,               // assumed: one load/store pipe (no disclosure found)
     isbCycles: 12,               // assumed: pipeline refill after a context synchronization (as neoverse-n1)
     featLSE: false,              // ARMv8.0: no LSE (a v8.1 feature; platforms.md §1 Features): software uses LDXR/STXR
+    featDPB: false,              // ARMv8.0: no DC CVAP (FEAT_DPB is ARMv8.2)
   },
   cache: {
     lineBytes: 64,               // 64 B lines (est. in platforms.md §1, CTR_EL0 0x8444C004; [X2] geometry)
