@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ID_AA64ISAR0_EL1, ID_AA64ISAR1_EL1, ProgramOpSource, prog, type OpResult, type Program } from '../core/index.js';
-import { NORMAL_NC_OSH, NORMAL_WB_RWA_ISH, NORMAL_WB_RWA_NSH } from '../mem/index.js';
+import { DEVICE_nGnRE, NORMAL_NC_OSH, NORMAL_WB_RWA_ISH, NORMAL_WB_RWA_NSH } from '../mem/index.js';
 import { buildSystem } from '../platform/test-helpers.js';
 import type { System } from '../platform/system.js';
 import { SysReg, sysRegId } from './id-regs.js';
@@ -374,6 +374,32 @@ describe('atomics and exclusives', () => {
     let r: OpResult | undefined;
     run('neoverse-n1', [], function* () { r = yield prog.atomic('add', RAM + 4, 8, 1, { attrs: WB }); });
     expect(r!.fault).toBe('alignment');
+  });
+
+  it('with FEAT_LSE2 (grace) an atomic inside a 16-byte block of Normal memory need not be aligned; across one, on Device memory, or as an exclusive it must', () => {
+    const tryAll = (preset: string) => {
+      const faults: (string | undefined)[] = [];
+      let bytes: number[] = [];
+      const { sys } = run(preset, [], function* (s) {
+        const ram = ramOf(s);
+        yield prog.store(ram + 0x100, 4, 0x04030201, { attrs: WB });
+        yield prog.store(ram + 0x104, 4, 0x08070605, { attrs: WB });
+        faults.push((yield prog.atomic('add', ram + 0x104, 8, 0x10, { attrs: WB }))!.fault);    // bytes 4..11 of the block
+        faults.push((yield prog.atomic('add', ram + 0x14c, 8, 1, { attrs: NC }))!.fault);       // 12..19: crosses it
+        faults.push((yield prog.atomic('add', ram + 0x186, 4, 1, { attrs: NC }))!.fault);       // far, unaligned, inside
+        faults.push((yield prog.atomic('add', ram + 0x1c4, 8, 1, { attrs: DEVICE_nGnRE }))!.fault);
+        faults.push((yield prog.ldxr(ram + 0x204, 8, { attrs: WB }))!.fault);
+      });
+      bytes = [...sys.caches.readCoherent(ramOf(sys) + 0x100, 16)];
+      return { faults, bytes };
+    };
+    const g = tryAll('grace');
+    expect(g.faults).toEqual([undefined, 'alignment', undefined, 'alignment', 'alignment']);
+    // bytes 4..11 held 0x08070605 (little-endian): plus 0x10 is 0x08070615; bytes 0..3 untouched
+    expect(g.bytes).toEqual([1, 2, 3, 4, 0x15, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 0]);
+    const n = tryAll('neoverse-n1');
+    expect(n.faults).toEqual(['alignment', 'alignment', 'alignment', 'alignment', 'alignment']);
+    expect(n.bytes).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 0]);
   });
 
   it('CAS writes only on a match and returns the old value', () => {

@@ -201,6 +201,11 @@ export const PlatformSchema = z.strictObject({
      * ID_AA64ISAR0_EL1.Atomic reads 0. Mandatory from ARMv8.1; absent = true.
      */
     featLSE: z.boolean().optional(),
+    /**
+     * FEAT_LSE2 (ARMv8.4): an LSE atomic to Normal memory that stays inside a 16-byte block need
+     * not be aligned to its size (Device memory and exclusives still need alignment). Absent = false.
+     */
+    featLSE2: z.boolean().optional(),
     /** FEAT_DPB (DC CVAP, ARMv8.2). Without it DC CVAP is UNDEFINED and ID_AA64ISAR1_EL1.DPB reads 0. Absent = true. */
     featDPB: z.boolean().optional(),
   }),

@@ -22,6 +22,7 @@ export const GRACE: PlatformConfig = {
     isbCycles: 12,               // assumed: pipeline refill after a context synchronization (as neoverse-n1)
     featLSE: true,               // ID_AA64ISAR0_EL1.Atomic = 2 [N2][G1] (platforms.md §3)
     featDPB: true,               // ARMv9 (ARMv8.2 made FEAT_DPB mandatory)
+    featLSE2: true,              // hwcap uscat on Grace [G1] (platforms.md §3)
   },
   cache: {
     lineBytes: 64,               // [N16][G1]

@@ -18,6 +18,7 @@ export const NEOVERSE_N1: PlatformConfig = {
     isbCycles: 12,               // assumed: pipeline refill after a context synchronization
     featLSE: true,               // ID_AA64ISAR0_EL1.Atomic = 2 [N3][N1] (platforms.md §2)
     featDPB: true,               // DPB present [N3][N1] (platforms.md §2)
+    featLSE2: false,             // ARMv8.2: FEAT_LSE2 is ARMv8.4
   },
   cache: {
     lineBytes: 64,               // [N1]

@@ -24,6 +24,7 @@ export const XGENE1: PlatformConfig = {
     isbCycles: 12,               // assumed: pipeline refill after a context synchronization (as neoverse-n1)
     featLSE: false,              // ARMv8.0: no LSE (a v8.1 feature; platforms.md §1 Features): software uses LDXR/STXR
     featDPB: false,              // ARMv8.0: no DC CVAP (FEAT_DPB is ARMv8.2)
+    featLSE2: false,             // ARMv8.0
   },
   cache: {
     lineBytes: 64,               // 64 B lines (est. in platforms.md §1, CTR_EL0 0x8444C004; [X2] geometry)
