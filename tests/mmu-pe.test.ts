@@ -388,6 +388,32 @@ describe('tags, alignment, PTW and the EL2 regime', () => {
     expect(stat(withLse.sys)['system.cpu0.undefinedInstructions']).toBe(0);
   });
 
+  it('a misaligned atomic or exclusive takes an Alignment fault before translation (ESR DFSC 0b100001, WnR for writers); FEAT_LSE2 lets an atomic inside 16 bytes through', () => {
+    const run1 = (extra: string[]) => {
+      const sys = vmsa(1, extra);
+      const t = s1Builder(sys);
+      t.map({ va: 0x4000_0000, oa: DATA, size: 0x1000, level: 3, s1: { af: true } });
+      const res: OpResult[] = [];
+      const esrs: number[] = [];
+      run(sys, () => (function* () {
+        yield* enableS1(t.root);
+        for (const op of [prog.atomic('add', 0x4000_0014, 8, 1), prog.atomic('add', 0x4000_901c, 8, 1), prog.ldxr(0x4000_0024, 8)]) {
+          res.push((yield op)!);
+          esrs.push((yield prog.mrs(MmuReg.ESR_EL1))!.value);
+        }
+      })());
+      return { res, esrs, walks: stat(sys)['system.cpu0.mmu.walks'] };
+    };
+    const align = ((0x25 << 26) | (1 << 25) | 0x21) >>> 0;
+    const n1 = run1([]);
+    expect(n1.res.map((r) => r.fault)).toEqual(['alignment', 'alignment', 'alignment']);   // the second is unmapped too
+    const wnr = (align | (1 << 6)) >>> 0;
+    expect(n1.esrs).toEqual([wnr, wnr, align]);
+    expect(n1.walks).toBe(0);
+    const lse2 = run1(['core.featLSE2=true']);
+    expect(lse2.res.map((r) => r.fault)).toEqual([undefined, 'alignment', 'alignment']);   // 0x14 + 8 stays in its 16 bytes; 0x1c + 8 does not
+  });
+
   it('a stage-2 fault on a plain load carries ISV with the access size; HCR_EL2.PTW faults a walk into stage-2 Device', () => {
     const sys = vmsa(1);
     const s2t = new PageTableBuilder(sys.coherent, { stage: 2, granule: '4K', inputBits: 48, startLevel: 0, allocBase: S2TABLES, allocLimit: S2TABLES + 0x10_0000 });

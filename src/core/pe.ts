@@ -21,6 +21,8 @@ export interface PeConfig {
   lse?: boolean;
   /** FEAT_DPB: false makes DC CVAP UNDEFINED (before ARMv8.2); absent = true. */
   dpb?: boolean;
+  /** FEAT_LSE2: an LSE atomic inside a 16-byte block need not be aligned (Normal memory); absent = false. */
+  lse2?: boolean;
 }
 
 /**
@@ -695,6 +697,10 @@ export class Pe {
     const lb = this.lineBytes;
     let size = slot.size;
     if (this.mmu !== undefined && !(isCmo && !cmoIsByVa(slot.aux))) {
+      // Atomics and exclusives check alignment before translating (AArch64.MemSingle calls
+      // CheckAlignment before TranslateAddress): a misaligned one faults even where nothing is
+      // mapped. Without an MMU the cache hierarchy makes the same check.
+      if (isRmw && !this.rmwAligned(op, slot.addr, slot.size)) return this.alignmentFault(slot.addr, slot.vaTop) === XL_FAULTED;
       const t = this.translateOp(isCmo);
       if (t !== XL_OK) return t === XL_FAULTED;
     } else { this.opPa = slot.addr; this.opAttrs = slot.attrs; this.opPa2 = -1; }
@@ -931,11 +937,23 @@ export class Pe {
     return this.deliverFault(syn);
   }
 
+  /**
+   * Whether an atomic or exclusive at `va` is aligned enough to be performed: naturally aligned,
+   * or, with FEAT_LSE2, an atomic inside a 16-byte block (Device memory then still faults after
+   * translation, as every unaligned Device access does; exclusives always need alignment).
+   */
+  private rmwAligned(op: number, va: number, size: number): boolean {
+    return va % size === 0 || (op === OP_ATOMIC && this.cfg.lse2 === true && (va % 16) + size <= 16);
+  }
+
   /** A data Alignment fault (DFSC 0b100001), taken to EL1 (or EL2 at EL2). */
   private alignmentFault(va: number, top: number): number {
     const mmu = this.mmu!;
     const lower = mmu.el === 0;
-    const esr = (((lower ? 0x24 : 0x25) << 26) | (1 << 25) | 0x21 | (this.slot.op === OP_STORE ? 1 << 6 : 0)) >>> 0;
+    // WnR: stores, store-exclusives and atomics (which write; QEMU reports their alignment faults
+    // as stores too).
+    const op = this.slot.op, wnr = op === OP_STORE || op === OP_STX || op === OP_ATOMIC;
+    const esr = (((lower ? 0x24 : 0x25) << 26) | (1 << 25) | 0x21 | (wnr ? 1 << 6 : 0)) >>> 0;
     const farLo = (va % 4294967296) >>> 0, farHi = ((top << 20) | Math.floor(va / 4294967296)) >>> 0;
     mmu.recordOtherFault(esr, farLo, farHi);
     const syn: MmuSyndrome = { fault: 'alignment', stage: 1, level: 0, esr, farLo, farHi, hpfar: 0, ipa: -1, s1ptw: false };

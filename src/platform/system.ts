@@ -87,7 +87,7 @@ export class System {
     const peCfg = {
       window: cfg.core.window, issueWidth: cfg.core.issueWidth, isbCycles: cfg.core.isbCycles, lineBytes: cfg.cache.lineBytes,
       zvaBytes: cfg.cache.zvaBytes, exceptionCycles: cfg.mmu.exceptionCycles,
-      lse: cfg.core.featLSE ?? true, dpb: cfg.core.featDPB ?? true,
+      lse: cfg.core.featLSE ?? true, dpb: cfg.core.featDPB ?? true, lse2: cfg.core.featLSE2 ?? false,
     };
     const mmuCfg = cfg.mmu.translation === 'vmsa' ? mmuConfigOf(cfg) : undefined;
     for (let i = 0; i < peCount; i++) {
