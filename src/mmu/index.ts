@@ -103,6 +103,7 @@ export {
 } from './tlb.js';
 export type { TlbConfig, WalkCacheConfig } from './tlb.js';
 export { MmuReg, mmuRegName, TlbiOp, TLBI_NAMES, TLBI_IS, tlbiIsBroadcast, tlbiScope } from './sysregs.js';
+export { MmuIdReg, readMmuIdRegister, type MmuIdFeatures } from './id-regs.js';
 export type { MmuRegName } from './sysregs.js';
 export { PeMmu, TlbDomain, DEFAULT_MMU_CONFIG, TR_HIT, TR_L2_HIT, TR_WALK } from './pe-mmu.js';
 export type { MmuConfig, TlbGeometry } from './pe-mmu.js';

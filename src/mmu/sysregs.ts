@@ -3,7 +3,7 @@
  * CRn[10:7] CRm[6:3] op2[2:0] (the same packing as the ID registers in cache/id-regs.ts, and as
  * Linux's sys_reg() >> 5). Arm ARM D19.2 gives each register's encoding.
  */
-const enc = (op0: number, op1: number, crn: number, crm: number, op2: number): number =>
+export const enc = (op0: number, op1: number, crn: number, crm: number, op2: number): number =>
   (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
 
 export const MmuReg = Object.freeze({

@@ -1,7 +1,7 @@
 import { EventQueue, Link, RequestTable, Rng, StatsRegistry } from '../sim/index.js';
 import { AddressMap, DeviceTarget, DramController, HomeNode, DEVICE_nGnRE, NORMAL_WB_RWA_ISH, type PhysicalStore, type RegionProps } from '../mem/index.js';
 import { Pe, type OpSource } from '../core/index.js';
-import { PeMmu, TlbDomain, resolveAttrOptions, resolveMmuFeatures, registerTlbStats, type MmuConfig } from '../mmu/index.js';
+import { PeMmu, TlbDomain, readMmuIdRegister, resolveAttrOptions, resolveMmuFeatures, registerTlbStats, type MmuConfig, type MmuIdFeatures } from '../mmu/index.js';
 import { CacheHierarchy } from '../cache/hierarchy.js';
 import { STATE_DIRTY } from '../cache/index.js';
 import { CERROR_NAMES, DmaMaster, PathMemory, SmmuHost, StreamDevice, resolveDmaConfig, resolveSmmuConfig, type DmaConfig, type SmmuConfig, type SmmuControl } from '../smmu/index.js';
@@ -90,12 +90,22 @@ export class System {
       lse: cfg.core.featLSE ?? true, dpb: cfg.core.featDPB ?? true, lse2: cfg.core.featLSE2 ?? false,
     };
     const mmuCfg = cfg.mmu.translation === 'vmsa' ? mmuConfigOf(cfg) : undefined;
+    // The memory-model ID registers describe the configured features whether or not the MMU is modelled.
+    const idFeatures: MmuIdFeatures = {
+      features: mmuCfg?.features ?? resolveMmuFeatures(cfg.mmu.features, 'mmu.features'),
+      featS2FWB: cfg.mmu.featS2FWB, featMTE2: (mmuCfg?.attrOpts ?? resolveAttrOptions(cfg.mmu.attrs, 'mmu.attrs')).featMTE2,
+      featLSE2: cfg.core.featLSE2 ?? false,
+    };
+    const readId = (reg: number, csselr: number): number | undefined => {
+      const m = readMmuIdRegister(idFeatures, reg);
+      return m !== undefined ? m.lo + m.hi * 4294967296 : readIdRegister(cfg.cache, reg, csselr);
+    };
     for (let i = 0; i < peCount; i++) {
       const name = `system.cpu${i}`;
       const pe = new Pe(i, name, q, this.table, peCfg, stats, name);
       pe.memLink = this.caches.portFor(i, pe.respHandler, hn.portFor(i, up));
       pe.clearExclusive = () => this.caches.clearMonitor(i);
-      pe.readSysRegister = (reg, written) => readIdRegister(cfg.cache, reg, written(SysReg.CSSELR_EL1) ?? 0);
+      pe.readSysRegister = (reg, written) => readId(reg, written(SysReg.CSSELR_EL1) ?? 0);
       if (mmuCfg !== undefined) {
         const mmu = new PeMmu(mmuCfg, this.tlbDomain);
         pe.mmu = mmu;
