@@ -17,6 +17,9 @@ export const FEATURES: readonly { name: string; status: 'yes' | 'option' | 'no';
   { name: 'FEAT_VHE (HCR_EL2.E2H), HCR_EL2.TGE', status: 'no', note: 'the EL2 regime is the non-VHE one' },
   { name: 'FEAT_PAN, FEAT_E0PD, AT instructions', status: 'no', note: '' },
   { name: 'LSE atomics, exclusives', status: 'yes', note: 'near in L1, far/abort/unsupported per region (ncAtomics)' },
+  { name: 'FEAT_LSE, FEAT_LSE2', status: 'option', note: 'core.featLSE (xgene1: off, LDADD is UNDEFINED) / core.featLSE2 (grace: on, unaligned atomics inside 16 bytes)' },
+  { name: 'FEAT_DPB (DC CVAP)', status: 'option', note: 'core.featDPB (xgene1: off, DC CVAP is UNDEFINED)' },
+  { name: 'ID registers', status: 'yes', note: 'CLIDR/CCSIDR/CTR/DCZID from the caches, ID_AA64ISAR0/1, MMFR0/1/2, PFR1 from the features' },
   { name: 'SMMUv3 (stage 1, stage 2, nested)', status: 'yes', note: 'stream table, CDs, queues, IOTLB, stalls, COHACC; --smmu-threads 1 runs it in a worker (docs/smmu.md)' },
   { name: 'SMMUv3 ATS/ATC, PRI queue', status: 'no', note: 'IDR0.ATS/PRI 0 by default (smmu.config.ats/pri set only the bits); ATC_INV and PRI_RESP are counted' },
 ];
