@@ -4,6 +4,7 @@ import { DEVICE_nGnRE, NORMAL_NC_OSH, NORMAL_WB_RWA_ISH, NORMAL_WB_RWA_NSH } fro
 import { buildSystem } from '../platform/test-helpers.js';
 import type { System } from '../platform/system.js';
 import { SysReg, sysRegId } from './id-regs.js';
+import { STATE_DIRTY } from './tag-array.js';
 
 const RAM = 0x80_0000_0000;
 /** The first DRAM region's base on a platform (X-Gene's RAM is elsewhere). */
@@ -138,6 +139,48 @@ describe('cache hierarchy: non-cacheable aliases', () => {
     expect(out.endReason).toBe('done');
     expect(ncSeen!.value).toBe(0);
     expect(after!.value).toBe(1111);
+  });
+});
+
+describe('DC CVAP and the point of persistence', () => {
+  /** Stores to a line, runs `ops` on it (each followed by a DSB), and reports what memory and the SLC hold and the DSB-to-DSB cycles. */
+  const persist = (sets: string[], ops: ('cvac' | 'cvap')[]) => {
+    const cycles: number[] = [];
+    const { sys } = run('neoverse-n1', sets, function* (s) {
+      const a = ramOf(s) + 0x3000;
+      yield prog.store(a, 8, 0x5a5a, { attrs: WB });
+      yield prog.dsb();
+      for (const op of ops) {
+        const t0 = s.q.now;
+        yield prog.dc(op, a, { attrs: WB });
+        yield prog.dsb();
+        cycles.push(s.q.now - t0);
+      }
+    });
+    const a = ramOf(sys) + 0x3000, l3 = sys.caches.l3!;
+    const s3 = l3.arr.lookup(Math.floor(a / 64));
+    return { memory: sys.caches.readMemory(a, 1)[0], slcDirty: s3 >= 0 && (l3.arr.state[s3]! & STATE_DIRTY) !== 0 ? 'dirty' : s3 >= 0 ? 'clean' : 'absent', cycles };
+  };
+
+  it('by default the PoC is the point of persistence: DC CVAP leaves the line dirty in the system cache, as DC CVAC does', () => {
+    const r = persist([], ['cvap']);
+    expect([r.memory, r.slcDirty]).toEqual([0, 'dirty']);
+  });
+
+  it('on a region whose point of persistence is memory, DC CVAP cleans the system cache too and its DSB waits for memory', () => {
+    const pm = ['memory.regions.ram.pointOfPersistence=memory'];
+    const r = persist(pm, ['cvap']);
+    expect([r.memory, r.slcDirty]).toEqual([0x5a, 'clean']);
+    expect(r.cycles[0]!).toBeGreaterThan(persist([], ['cvap']).cycles[0]!);
+    // DC CVAC still stops at the PoC; a DC CVAP after it finds the dirty line in the system cache only.
+    const c = persist(pm, ['cvac']);
+    expect([c.memory, c.slcDirty]).toEqual([0, 'dirty']);
+    const cp = persist(pm, ['cvac', 'cvap']);
+    expect([cp.memory, cp.slcDirty]).toEqual([0x5a, 'clean']);
+  });
+
+  it('a bad pointOfPersistence is a one-line config error naming the key', () => {
+    expect(() => buildSystem('neoverse-n1', ['memory.regions.ram.pointOfPersistence=pmem'])).toThrow(/pointOfPersistence/);
   });
 });
 

@@ -1524,9 +1524,14 @@ export class CacheHierarchy {
     const l1 = this.l1d[pe]!, l2 = this.l2[k]!;
     switch (op) {
       case CmoOp.DC_CVAC: case CmoOp.DC_CIVAC: case CmoOp.DC_IVAC: case CmoOp.DC_CVAP: {
-        const line = this.lineOf(t.addr[id]!);
+        const addr = t.addr[id]!, line = this.lineOf(addr);
         const clean = op !== CmoOp.DC_IVAC, inv = op !== CmoOp.DC_CVAC && op !== CmoOp.DC_CVAP;
-        this.toPoc(pe, id, line, attrs, clean, inv);
+        let toMemory = false;
+        if (op === CmoOp.DC_CVAP) {
+          const r = this.map.find(addr, 1);
+          toMemory = r >= 0 && this.map.regions[r]!.pointOfPersistence === 'memory';
+        }
+        this.toPoc(pe, id, line, attrs, clean, inv, toMemory);
         return;
       }
       case CmoOp.DC_CVAU: {
@@ -1604,7 +1609,7 @@ export class CacheHierarchy {
    * L3 is cleaned/invalidated too (it is above the PoC); a system-cache L3 is at the PoC, so the
    * data stops there. IVAC discards dirty data (Arm ARM: invalidate without clean).
    */
-  private toPoc(pe: number, id: number, line: number, attrs: number, clean: boolean, inv: boolean): void {
+  private toPoc(pe: number, id: number, line: number, attrs: number, clean: boolean, inv: boolean, pastSystemCache = false): void {
     const k = this.clusterOf(pe);
     const l1 = this.l1d[pe]!;
     const all = effectiveShareability(attrs) !== Shareability.NSH;
@@ -1637,8 +1642,18 @@ export class CacheHierarchy {
           (s3 >= 0 ? TL_FOUND : 0) | (this.l3SystemCache ? (dirty ? TL_TOOK_DIRTY : 0) : (s3 >= 0 && clean && (dirty || (st & STATE_DIRTY) !== 0) ? TL_CLEANED : 0) | (s3 >= 0 && inv ? TL_INVALIDATED : 0)));
       }
       if (this.l3SystemCache) {
-        // At the PoC: dirty data from above lands here; the SLC itself needs no maintenance.
+        // At the PoC: dirty data from above lands here; the SLC itself needs no maintenance...
         if (dirty) { this.writeBelowL2(line, data.subarray(0, lb), 0, true); l3.stats.cmoCycles += l3.hitLatency; cost += l3.hitLatency; }
+        // ...unless the point of persistence lies past it (DC CVAP to persistent memory): then its
+        // dirty copy, now holding the newest data, is cleaned to memory.
+        const sp = pastSystemCache ? l3.arr.lookup(line) : -1;
+        if (sp >= 0 && (l3.arr.state[sp]! & STATE_DIRTY) !== 0) {
+          l3.arr.readBytes(sp, 0, data, 0, lb);
+          l3.arr.state[sp]! &= ~STATE_DIRTY;
+          l3.stats.cmoLinesCleaned++;
+          if (!dirty) { l3.stats.cmoCycles += l3.hitLatency; cost += l3.hitLatency; }
+          toMemory = true;
+        }
       } else {
         // Before the PoC: merge any newer data from above, then clean and/or invalidate the L3 copy.
         if (s3 >= 0) {

@@ -27,6 +27,13 @@ export interface RegionProps {
   linearMap: boolean;
   /** Device regions: access latency in core cycles (ignored for dram). */
   latency: number;
+  /**
+   * Where DC CVAP must take a line of the region (its point of persistence, Arm ARM "DC CVAP"):
+   * `poc`, the default, where the PoC is also the point of persistence; `memory` for persistent
+   * memory whose persistence domain is the memory device itself, so a system cache at the PoC is
+   * cleaned too and the operation completes when memory has the data.
+   */
+  pointOfPersistence?: 'poc' | 'memory';
 }
 
 export interface Region extends Readonly<RegionProps> {
@@ -90,6 +97,7 @@ export class AddressMap {
     this.regions = Object.freeze(regions.map((r, index) => Object.freeze({
       name: r.name, kind: r.kind, base: r.base, size: r.size, mteTags: r.mteTags, ncAtomics: r.ncAtomics,
       globalMonitor: r.globalMonitor, exclusivesWithoutMonitor: r.exclusivesWithoutMonitor ?? 'fail', linearMap: r.linearMap, latency: r.latency,
+      pointOfPersistence: r.pointOfPersistence ?? 'poc',
       index, store: new SparseMemory({ base: r.base, size: r.size }),
     })));
     const n = regions.length;
@@ -177,6 +185,9 @@ function validate(r: RegionProps): void {
   if (typeof r.name !== 'string' || r.name === '') throw new UserError(`memory map: a region has no name`);
   if (!KINDS.includes(r.kind)) throw new UserError(`${at}: kind must be one of ${KINDS.join(', ')} (got '${String(r.kind)}')`);
   if (!NC_ATOMICS.includes(r.ncAtomics)) throw new UserError(`${at}: ncAtomics must be one of ${NC_ATOMICS.join(', ')} (got '${String(r.ncAtomics)}')`);
+  if (r.pointOfPersistence !== undefined && r.pointOfPersistence !== 'poc' && r.pointOfPersistence !== 'memory') {
+    throw new UserError(`${at}: pointOfPersistence must be one of poc, memory (got '${String(r.pointOfPersistence)}')`);
+  }
   if (!Number.isSafeInteger(r.base) || r.base < 0) throw new UserError(`${at}: base must be a non-negative integer (got ${r.base})`);
   if (!Number.isSafeInteger(r.size) || r.size < 0) throw new UserError(`${at}: size must be a non-negative integer (got ${r.size})`);
   if (r.size === 0) throw new UserError(`${at}: size must not be zero`);

@@ -24,6 +24,8 @@ const region = z.strictObject({
   linearMap: z.boolean(),
   /** Device and cacheable-device regions: access latency in core cycles. */
   latency: zInt(0, 1_000_000),
+  /** Where DC CVAP takes the region's lines: poc (the default) or memory (persistent memory past a system cache). */
+  pointOfPersistence: z.enum(['poc', 'memory']).optional(),
 });
 
 export const DramSchema = z.strictObject({
