@@ -1639,7 +1639,7 @@ export class CacheHierarchy {
       if (this.timeline !== undefined) {
         const st = s3 >= 0 ? l3.arr.state[s3]! : 0;
         this.traceCmo(l3, id, tlAt, l3.tagLatency + (this.l3SystemCache && dirty ? l3.hitLatency : 0), line,
-          (s3 >= 0 ? TL_FOUND : 0) | (this.l3SystemCache ? (dirty ? TL_TOOK_DIRTY : 0) : (s3 >= 0 && clean && (dirty || (st & STATE_DIRTY) !== 0) ? TL_CLEANED : 0) | (s3 >= 0 && inv ? TL_INVALIDATED : 0)));
+          (s3 >= 0 ? TL_FOUND : 0) | (this.l3SystemCache ? (dirty ? TL_TOOK_DIRTY : 0) | (pastSystemCache && (dirty || (st & STATE_DIRTY) !== 0) ? TL_CLEANED : 0) : (s3 >= 0 && clean && (dirty || (st & STATE_DIRTY) !== 0) ? TL_CLEANED : 0) | (s3 >= 0 && inv ? TL_INVALIDATED : 0)));
       }
       if (this.l3SystemCache) {
         // At the PoC: dirty data from above lands here; the SLC itself needs no maintenance...
