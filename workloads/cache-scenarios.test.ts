@@ -192,3 +192,34 @@ describe('atomics-contention', () => {
     expect(abort.r.checks.aborts!.externalAbort).toBe(2 * 10);
   });
 });
+
+describe('pmem-persist', () => {
+  it.each([
+    // platform, strategy, records surviving the power failure (of 32), DC ops UNDEFINED
+    ['neoverse-n1', 'cvap', 32, 0],     // DC CVAP cleans past the system cache to the persistent memory
+    ['neoverse-n1', 'cvac', 0, 0],      // DC CVAC stops at the system cache (the PoC)
+    ['neoverse-n1', 'none', 0, 0],
+    ['grace', 'cvap', 32, 0],
+    ['grace', 'cvac', 0, 0],
+    ['xgene1', 'cvap', 0, 64],          // ARMv8.0: no FEAT_DPB, every DC CVAP is UNDEFINED
+    ['xgene1', 'cvac', 32, 0],          // the L3 is above the PoC: DC CVAC cleans through it to memory
+    ['cachegrind', 'cvac', 32, 0],      // no L3: the PoC is the memory
+  ] as const)('%s with %s: %i records survive, %i DC ops UNDEFINED', async (platform, strategy, survived, undef) => {
+    const { code, r } = await run('pmem-persist', { platform, sets: [`scenario.strategy=${strategy}`] });
+    expect(code, JSON.stringify(r.checks)).toBe(0);
+    expect(r.checks.survived!.records).toBe(survived);
+    expect(r.checks.survived!.lostBytes).toBe((32 - survived) * 128);
+    expect(r.checks.maintenance!.undefinedInstructions).toBe(undef);
+  });
+
+  it('durability costs what it must reach: DC CVAP (to memory) > DC CVAC (to the system cache) > nothing, per record on neoverse-n1', async () => {
+    const mean = async (strategy: string): Promise<number> => (await run('pmem-persist', { sets: [`scenario.strategy=${strategy}`] })).r.checks.cyclesPerRecord!.mean as number;
+    const [cvap, cvac, none] = [await mean('cvap'), await mean('cvac'), await mean('none')];
+    expect(cvap).toBeGreaterThan(cvac);
+    expect(cvac).toBeGreaterThan(none);
+  });
+
+  it('a log larger than half the L1D is a one-line error naming the parameters', async () => {
+    await expect(run('pmem-persist', { sets: ['scenario.records=1024'] })).rejects.toThrow(/scenario.records x scenario.recordBytes/);
+  });
+});

@@ -15,6 +15,7 @@ import { scenario as mteOnPfnmap } from './mte-on-pfnmap.js';
 import { scenario as cowDevicePfnClean } from './cow-device-pfn-clean.js';
 import { scenario as hcrDcDma } from './hcr-dc-dma.js';
 import { scenario as vfioLiveMigrationAlias } from './vfio-live-migration-alias.js';
+import { scenario as pmemPersist } from './pmem-persist.js';
 
 /** The scenario catalog: `armsim list` shows it, `armsim run NAME` runs from it. */
-export const SCENARIOS: readonly Scenario<any>[] = [dramStream, latMemRd, setWayVsL3, mismatchedAlias, atomicsContention, guestBootMmuOff, atomicsNormalNc, execOnDeviceMemory, mteOnPfnmap, cowDevicePfnClean, smmuNoncoherentDma, smmuNestedDma, smmuFaults, smmuInvalidation, hcrDcDma, vfioLiveMigrationAlias];
+export const SCENARIOS: readonly Scenario<any>[] = [dramStream, latMemRd, setWayVsL3, mismatchedAlias, atomicsContention, guestBootMmuOff, atomicsNormalNc, execOnDeviceMemory, mteOnPfnmap, cowDevicePfnClean, smmuNoncoherentDma, smmuNestedDma, smmuFaults, smmuInvalidation, hcrDcDma, vfioLiveMigrationAlias, pmemPersist];
