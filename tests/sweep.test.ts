@@ -106,6 +106,25 @@ describe('armsim bench cmo-strategies', () => {
   });
 });
 
+describe('armsim bench pmem-strategies', () => {
+  it('keeps every record with DC CVAP where FEAT_DPB exists, with DC CVAC only where the PoC is memory, and costs more the farther it must reach', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'armsim-sweep-pmem-'));
+    const s = summaryOf(armsim(['bench', 'pmem-strategies', '--quick', '--out', dir, '--json']));
+    expect([s.cells, s.pass, s.fail, s.error]).toEqual([3 * 3 * 2, 18, 0, 0]);
+    const at = (platform: string, strategy: string, record = '256') => s.records.find((r) => r.platform === platform && r.coords.strategy === strategy && r.coords.record === record)!.measured;
+    // kept of 8 records: [none, cvac, cvap]
+    const kept = (platform: string) => ['none', 'cvac', 'cvap'].map((st) => at(platform, st)['survived.records']);
+    expect(kept('neoverse-n1')).toEqual([0, 0, 8]);    // DC CVAC stops in the system cache at the PoC
+    expect(kept('grace')).toEqual([0, 0, 8]);
+    expect(kept('xgene1')).toEqual([0, 8, 0]);         // the PoC is memory; DC CVAP is UNDEFINED on ARMv8.0
+    expect(at('xgene1', 'cvap')['maintenance.undefinedInstructions']).toBe(8 * 4);
+    const cost = (st: string) => at('neoverse-n1', st)['cyclesPerRecord.mean'] as number;
+    expect(cost('cvap')).toBeGreaterThan(cost('cvac'));
+    expect(cost('cvac')).toBeGreaterThan(cost('none'));
+    expect(at('neoverse-n1', 'cvap', '256')['cyclesPerRecord.mean'] as number).toBeGreaterThan(at('neoverse-n1', 'cvap', '64')['cyclesPerRecord.mean'] as number);
+  });
+});
+
 describe('armsim bench: bad input exits 2 with one line naming the flag', () => {
   it.each([
     [['bench', 'cmo-strategies', '--bogus'], "unknown option '--bogus'"],

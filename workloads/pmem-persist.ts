@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
 import { NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
-import { UserError, zInt } from '../src/sim/index.js';
+import { UserError, zInt, zSize } from '../src/sim/index.js';
 
 /**
  * A PE appends records to a log in persistent memory and makes each one durable before the next,
@@ -25,8 +25,8 @@ import { UserError, zInt } from '../src/sim/index.js';
  */
 const Params = z.strictObject({
   records: zInt(1, 4096).default(32),
-  /** Bytes per record: a whole number of cache lines. */
-  recordBytes: zInt(8, 4096).default(128),
+  /** Bytes per record (a size: 128, '1KiB'): a whole number of cache lines. */
+  recordBytes: zSize.default(128),
   strategy: z.enum(['none', 'cvac', 'cvap']).default('cvap'),
 });
 type P = z.infer<typeof Params>;
@@ -88,7 +88,7 @@ export const scenario = defineScenario<P>({
     if (ram === undefined) throw new UserError('pmem-persist needs a dram region');
     const lb = sys.cfg.cache.lineBytes;
     const { records, recordBytes } = ctx.params;
-    if (recordBytes % lb !== 0) throw new UserError(`scenario.recordBytes: must be a multiple of the line size ${lb} (got ${recordBytes})`);
+    if (recordBytes === 0 || recordBytes % lb !== 0) throw new UserError(`scenario.recordBytes: must be a positive multiple of the line size ${lb} (got ${recordBytes})`);
     if (records * recordBytes > sys.cfg.cache.l1d.sizeBytes / 2) {
       throw new UserError(`scenario.records x scenario.recordBytes: the log (${records * recordBytes} bytes) must fit in half the L1D (${sys.cfg.cache.l1d.sizeBytes / 2} bytes), so that only maintenance moves it`);
     }

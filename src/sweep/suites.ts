@@ -137,8 +137,29 @@ export const SMMU_INVALIDATION_SUITE: Suite = {
   skips: [],
 };
 
+export const PMEM_STRATEGIES_SUITE: Suite = {
+  name: 'pmem-strategies',
+  description: 'pmem-persist: a log in persistent memory made durable per record with DC CVAP, DC CVAC or nothing, then a power failure, across record sizes: records kept, cycles per record',
+  scenarios: ['pmem-persist'],
+  platforms: ['xgene1', 'neoverse-n1', 'grace'],
+  axes: [
+    { name: 'strategy', key: 'scenario.strategy', kind: 'enum', values: ['none', 'cvac', 'cvap'] },
+    { name: 'record', key: 'scenario.recordBytes', kind: 'size', values: ['64', '256', '1KiB'], quick: ['64', '256'] },
+  ],
+  // Eight records of every size fit in half of each preset's L1D (16 KiB at 1 KiB records).
+  sets: ['scenario.records=8'],
+  seeds: [1],
+  measures: [
+    { path: 'survived.records', label: 'kept' },
+    { path: 'survived.lostBytes', label: 'lostBytes' },
+    { path: 'maintenance.undefinedInstructions', label: 'undefined' },
+    { path: 'cyclesPerRecord.mean', label: 'cyclesPerRecord' },
+  ],
+  skips: [],
+};
+
 /** Every suite `armsim bench` knows, by name. */
-export const SUITES: readonly Suite[] = [CMO_STRATEGIES_SUITE, PFNMAP_POLICIES_SUITE, SMMU_INVALIDATION_SUITE];
+export const SUITES: readonly Suite[] = [CMO_STRATEGIES_SUITE, PFNMAP_POLICIES_SUITE, SMMU_INVALIDATION_SUITE, PMEM_STRATEGIES_SUITE];
 
 /** Bytes as the shortest exact KiB/MiB/GiB form (the canonical spelling in cell keys). */
 export function fmtSize(n: number): string {
