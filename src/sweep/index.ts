@@ -4,8 +4,8 @@
  *
  * Models nothing itself: every cell is `armsim run SCENARIO --platform P --set ... --seed N` in a
  * worker thread (src/cli/run.ts runScenario), so a record is what that command would report.
- * Leaves out (issue 7, later parts): HTML/Markdown reports and plots, timelines, a progress bar
- * beyond one status line, and the smmu-invalidation and speed suites.
+ * Suites: cmo-strategies, pfnmap-policies, smmu-invalidation, pmem-strategies (suites.ts); the
+ * reports and plots of a suite's records are src/report's. Leaves out: timelines of sweep cells.
  */
 export { SUITES, CMO_STRATEGIES_SUITE, PFNMAP_POLICIES_SUITE, fmtSize } from './suites.js';
 export type { Suite, Axis, Measure, SkipRule, CellView } from './suites.js';
