@@ -125,6 +125,15 @@ describe('armsim run --timeline: cache tracks', () => {
     expect(within?.args!.by).toBe('system.cpu0.l1d');                // its cluster sibling
   });
 
+  it('shows DC CVAP to persistent memory cleaning the system cache (pmem-persist), and DC CVAC leaving it alone', async () => {
+    const cvap = await traced(dir, 'pmem', ['run', 'pmem-persist', '--set', 'scenario.records=2']);
+    const l3 = on(cvap.spans, 'system.l3', 'maintenance');
+    expect(l3.length).toBe(2 * 2);                                    // two records of two lines
+    expect(l3.every((s) => s.name === 'DC CVAP' && s.args!.cleaned === true && s.args!.tookDirtyData === true)).toBe(true);
+    const cvac = await traced(dir, 'pmem-cvac', ['run', 'pmem-persist', '--set', 'scenario.records=2', '--set', 'scenario.strategy=cvac']);
+    expect(on(cvac.spans, 'system.l3', 'maintenance').some((s) => s.args!.cleaned === true)).toBe(false);
+  });
+
   it('keeps spans on each lane in sequence (what Perfetto needs)', () => {
     for (const { spans } of [boot, contention, setWay]) {
       const byLane = new Map<string, Span[]>();
