@@ -3,6 +3,7 @@ import { ProgramOpSource, prog, type Fault, type Program } from '../src/core/ind
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
 import { NORMAL_NC_OSH, NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
 import { UserError, zInt } from '../src/sim/index.js';
+import { dramRegion } from './regions.js';
 
 /**
  * N PEs increment one shared 8-byte counter M times each, with LSE LDADD or an LDXR/STXR retry
@@ -126,8 +127,7 @@ export const scenario = defineScenario<P>({
     const sys = ctx.sys;
     const { pes } = ctx.params;
     if (pes > sys.pes.length) throw new UserError(`scenario.pes: ${pes} PEs need core.count >= ${pes} (the platform has ${sys.pes.length}; add --set core.count=${pes})`);
-    const ram = sys.map.regions.find((r) => r.kind === 'dram');
-    if (ram === undefined) throw new UserError('atomics-contention needs a dram region');
+    const ram = dramRegion(sys, 'atomics-contention');
     const counter = ram.base + 0x1000;
     const t: Tally = { faults: { 'external-abort': 0, 'unsupported-atomic': 0, alignment: 0, 'undefined-instruction': 0 }, stxrFailures: 0, worstRetries: 0, givenUp: 0, done: 0, start: [], finish: [] };
     tallies.set(ctx, { t, counter });

@@ -3,6 +3,7 @@ import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
 import { zInt, zPow2, zSize } from '../src/sim/config.js';
 import { NORMAL_NC_OSH } from '../src/mem/index.js';
+import { dramRegion } from './regions.js';
 
 /** Normal Non-cacheable: the stream goes around the caches, straight to the DRAM controllers. */
 const NC = NORMAL_NC_OSH;
@@ -54,8 +55,7 @@ export const scenario = defineScenario<P>({
   platformSets: ['core.count=1'],
   params: Params,
   setup(ctx) {
-    const ram = ctx.sys.map.regions.find((r) => r.kind === 'dram');
-    if (ram === undefined) throw new Error('dram-stream needs a dram region');
+    const ram = dramRegion(ctx.sys, 'dram-stream');
     const m: Marks = { readStart: 0, readEnd: 0, writeStart: 0, writeEnd: 0, mismatches: 0, verified: 0 };
     marks.set(ctx, m);
     ctx.sys.attach(0, new ProgramOpSource(stream(ctx, ram.base + ctx.params.offset, m), 'dram-stream'));

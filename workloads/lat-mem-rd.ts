@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
 import { defineScenario, type Check, type PlatformConfig, type ScenarioContext } from '../src/platform/index.js';
 import { Rng, UserError, zInt, zPow2, zSize } from '../src/sim/index.js';
+import { dramRegion } from './regions.js';
 
 /**
  * lmbench `lat_mem_rd` on one PE: a dependent pointer chase (each load's address is the value the
@@ -240,8 +241,7 @@ export const scenario = defineScenario<P>({
   params: Params,
   setup(ctx) {
     const sys = ctx.sys;
-    const ram = sys.map.regions.find((r) => r.kind === 'dram');
-    if (ram === undefined) throw new UserError('lat-mem-rd needs a dram region');
+    const ram = dramRegion(sys, 'lat-mem-rd');
     const levels = cacheLevels(sys.cfg);
     const largest = Math.max(...levels.map((l) => l.capacity));
     const sizes = sizesOf(ctx.params, largest);

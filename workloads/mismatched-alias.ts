@@ -3,6 +3,7 @@ import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
 import { NORMAL_NC_OSH, NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
 import { UserError, zInt } from '../src/sim/index.js';
+import { dramRegion } from './regions.js';
 
 /**
  * Mismatched memory attributes (Arm ARM DDI 0487, "Mismatched memory attributes"; DESIGN.md,
@@ -95,8 +96,7 @@ export const scenario = defineScenario<P>({
   params: Params,
   setup(ctx) {
     const sys = ctx.sys;
-    const ram = sys.map.regions.find((r) => r.kind === 'dram');
-    if (ram === undefined) throw new UserError('mismatched-alias needs a dram region');
+    const ram = dramRegion(sys, 'mismatched-alias');
     const lb = sys.cfg.cache.lineBytes;
     const { stride, ways } = setStride(ctx);
     const n = ctx.params.evictionLines === 0 ? 2 * ways : ctx.params.evictionLines;

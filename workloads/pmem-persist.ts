@@ -3,6 +3,7 @@ import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
 import { NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
 import { UserError, zInt, zSize } from '../src/sim/index.js';
+import { dramRegion } from './regions.js';
 
 /**
  * A PE appends records to a log in persistent memory and makes each one durable before the next,
@@ -84,8 +85,7 @@ export const scenario = defineScenario<P>({
   params: Params,
   setup(ctx) {
     const sys = ctx.sys;
-    const ram = sys.map.regions.find((r) => r.kind === 'dram');
-    if (ram === undefined) throw new UserError('pmem-persist needs a dram region');
+    const ram = dramRegion(sys, 'pmem-persist');
     const lb = sys.cfg.cache.lineBytes;
     const { records, recordBytes } = ctx.params;
     if (recordBytes === 0 || recordBytes % lb !== 0) throw new UserError(`scenario.recordBytes: must be a positive multiple of the line size ${lb} (got ${recordBytes})`);

@@ -1,5 +1,13 @@
+import type { Region } from '../src/mem/index.js';
 import type { System } from '../src/platform/index.js';
 import { UserError } from '../src/sim/index.js';
+
+/** The platform's first dram region; a one-line UserError naming the scenario when it has none. */
+export function dramRegion(sys: System, scenario: string): Region {
+  const ram = sys.map.regions.find((r) => r.kind === 'dram');
+  if (ram === undefined) throw new UserError(`${scenario} needs a dram region`);
+  return ram;
+}
 
 /**
  * The first dram region (with at least `minDramBytes`) and the first device region of the

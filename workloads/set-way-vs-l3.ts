@@ -4,6 +4,7 @@ import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
 import { DEVICE_nGnRnE, NORMAL_NC_OSH, NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
 import { cleanInvalidateAllBySetWay } from '../src/hyp/index.js';
 import { UserError, zSize } from '../src/sim/index.js';
+import { dramRegion } from './regions.js';
 
 /**
  * Seed 003 (KVM on X-Gene, 2013): the VMM writes a guest image through its cacheable mapping, the
@@ -129,8 +130,7 @@ export const scenario = defineScenario<P>({
   params: Params,
   setup(ctx) {
     const sys = ctx.sys;
-    const ram = sys.map.regions.find((r) => r.kind === 'dram');
-    if (ram === undefined) throw new UserError('set-way-vs-l3 needs a dram region');
+    const ram = dramRegion(sys, 'set-way-vs-l3');
     const lb = sys.cfg.cache.lineBytes;
     const { bytes } = ctx.params;
     if (bytes === 0 || bytes % lb !== 0) throw new UserError(`scenario.bytes: must be a positive multiple of the line size ${lb} (got ${bytes})`);
