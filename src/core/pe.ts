@@ -954,10 +954,17 @@ export class Pe {
     // as stores too).
     const op = this.slot.op, wnr = op === OP_STORE || op === OP_STX || op === OP_ATOMIC;
     const esr = (((lower ? 0x24 : 0x25) << 26) | (1 << 25) | 0x21 | (wnr ? 1 << 6 : 0)) >>> 0;
-    const farLo = (va % 4294967296) >>> 0, farHi = ((top << 20) | Math.floor(va / 4294967296)) >>> 0;
-    mmu.recordOtherFault(esr, farLo, farHi);
-    const syn: MmuSyndrome = { fault: 'alignment', stage: 1, level: 0, esr, farLo, farHi, hpfar: 0, ipa: -1, s1ptw: false };
     this.stats.mmuFaults++;
+    return this.takeException('alignment', esr, (va % 4294967296) >>> 0, ((top << 20) | Math.floor(va / 4294967296)) >>> 0);
+  }
+
+  /**
+   * A synchronous exception found outside the walk (Alignment, Undefined Instruction): ESR/FAR
+   * recorded for the exception level that takes it, and the op ends with the fault.
+   */
+  private takeException(fault: Fault, esr: number, farLo: number, farHi: number): number {
+    this.mmu?.recordOtherFault(esr, farLo, farHi);
+    const syn: MmuSyndrome = { fault, stage: 1, level: 0, esr, farLo, farHi, hpfar: 0, ipa: -1, s1ptw: false };
     this.lastFault = syn;
     return this.deliverFault(syn);
   }
@@ -969,12 +976,8 @@ export class Pe {
    * ISS, FAR UNKNOWN (recorded as 0). Nothing is translated or accessed; the program gets the fault.
    */
   private undefinedInstruction(): void {
-    const esr = 1 << 25;
-    this.mmu?.recordOtherFault(esr, 0, 0);
-    const syn: MmuSyndrome = { fault: 'undefined-instruction', stage: 1, level: 0, esr, farLo: 0, farHi: 0, hpfar: 0, ipa: -1, s1ptw: false };
     this.stats.undefinedInstructions++;
-    this.lastFault = syn;
-    this.deliverFault(syn);
+    this.takeException('undefined-instruction', 1 << 25, 0, 0);
   }
 
   /** The hypervisor performed the access itself: the op ends successfully with its data. */
