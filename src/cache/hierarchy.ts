@@ -96,8 +96,6 @@ export interface HierarchyOptions {
   downLatency: number;
   /** Early write acknowledgement for writes that permit it (all but Device-nGnRnE). */
   postedWrites: boolean;
-  /** FEAT_LSE2 on the PEs: an LSE atomic inside a 16-byte block of Normal memory need not be aligned. */
-  lse2?: boolean;
 }
 
 /**
@@ -183,8 +181,6 @@ export class CacheHierarchy {
   private readonly tracking: boolean;
   /** Whether the interconnect acknowledges writes that allow it early (interconnect.postedWrites). */
   private readonly postedWrites: boolean;
-  /** HierarchyOptions.lse2. */
-  private readonly lse2: boolean;
   /** Whether an L3 exists and caches Normal outer-cacheable lines. */
   private readonly hasL3: boolean;
   private readonly l3SystemCache: boolean;
@@ -237,7 +233,6 @@ export class CacheHierarchy {
     this.wbCap[this.wbL3] = c.l3.kind === 'none' ? Infinity : c.l3.writebackBuffer ?? Infinity;
     this.wbFullSince = new Float64Array(this.clusters + 1);
     this.postedWrites = o.postedWrites;
-    this.lse2 = o.lse2 ?? false;
     this.prefetchNextLine = c.prefetch === 'next-line';
     this.hasL3 = c.l3.kind !== 'none';
     this.l3SystemCache = c.l3.kind === 'system-cache';
@@ -1245,11 +1240,10 @@ export class CacheHierarchy {
   clearMonitor(pe: number): void { this.monLine[pe] = -1; }
 
   /**
-   * An LSE atomic (Arm ARM C6.2 LDADD etc.). It must be naturally aligned (else an Alignment
-   * fault), except that with FEAT_LSE2 one to Normal memory may be unaligned as long as it stays
-   * inside a 16-byte block (Arm ARM B2.5.2 "Alignment of data accesses"; QEMU's
-   * check_atomic_align / check_lse2_align do the same; Device memory still needs alignment, and
-   * exclusives always do). On inner Write-Back memory it runs near, in the L1D, once the line is unique; on
+   * An LSE atomic (Arm ARM C6.2 LDADD etc.). The PE has checked its alignment (Pe.rmwAligned:
+   * natural, or with FEAT_LSE2 inside a 16-byte block); one still unaligned here may only go to
+   * Normal memory (Arm ARM B2.5.2 "Alignment of data accesses": an unaligned access to Device
+   * memory is an Alignment fault; QEMU's check_lse2_align likewise). On inner Write-Back memory it runs near, in the L1D, once the line is unique; on
    * anything else the target region decides (`ncAtomics`): `far` runs it at the home node /
    * memory (timed as a round trip), `abort` answers with an external abort, `unsupported` with
    * the "Unsupported Exclusive or Atomic access" fault (DFSC 0b110101).
@@ -1257,8 +1251,7 @@ export class CacheHierarchy {
   atomic(pe: number, id: number, region: number, hnPort: RequestPort): boolean {
     const t = this.table;
     const addr = t.addr[id]!, size = t.size[id]!, attrs = t.attrs[id]!;
-    const aligned = addr % size === 0 || (this.lse2 && !attrIsDevice(attrs) && (addr % 16) + size <= 16);
-    if (!(size === 1 || size === 2 || size === 4 || size === 8) || !aligned) { this.fail(id, ReqStatus.Alignment, 1); return true; }
+    if (!(size === 1 || size === 2 || size === 4 || size === 8) || (addr % size !== 0 && attrIsDevice(attrs))) { this.fail(id, ReqStatus.Alignment, 1); return true; }
     if (region < 0) return hnPort.trySend(id);
     if (attrInnerCache(attrs) === WB) { this.access(pe, id); return true; }
     const r = this.map.regions[region]!;

@@ -696,11 +696,10 @@ export class Pe {
     const isStore = op === OP_STORE || isCmo || op === OP_ATOMIC || op === OP_STX;
     const lb = this.lineBytes;
     let size = slot.size;
+    // Atomics and exclusives check alignment before translating (AArch64.MemSingle calls
+    // CheckAlignment before TranslateAddress): a misaligned one faults even where nothing is mapped.
+    if (isRmw && !this.rmwAligned(op, slot.addr, slot.size)) return this.alignmentFault(slot.addr, slot.vaTop) === XL_FAULTED;
     if (this.mmu !== undefined && !(isCmo && !cmoIsByVa(slot.aux))) {
-      // Atomics and exclusives check alignment before translating (AArch64.MemSingle calls
-      // CheckAlignment before TranslateAddress): a misaligned one faults even where nothing is
-      // mapped. Without an MMU the cache hierarchy makes the same check.
-      if (isRmw && !this.rmwAligned(op, slot.addr, slot.size)) return this.alignmentFault(slot.addr, slot.vaTop) === XL_FAULTED;
       const t = this.translateOp(isCmo);
       if (t !== XL_OK) return t === XL_FAULTED;
     } else { this.opPa = slot.addr; this.opAttrs = slot.attrs; this.opPa2 = -1; }
@@ -939,8 +938,9 @@ export class Pe {
 
   /**
    * Whether an atomic or exclusive at `va` is aligned enough to be performed: naturally aligned,
-   * or, with FEAT_LSE2, an atomic inside a 16-byte block (Device memory then still faults after
-   * translation, as every unaligned Device access does; exclusives always need alignment).
+   * or, with FEAT_LSE2, an atomic inside a 16-byte block (Device memory then still faults once
+   * the attributes are known, as every unaligned Device access does: after translation here, in
+   * CacheHierarchy.atomic without an MMU; exclusives always need alignment).
    */
   private rmwAligned(op: number, va: number, size: number): boolean {
     return va % size === 0 || (op === OP_ATOMIC && this.cfg.lse2 === true && (va % 16) + size <= 16);
@@ -948,8 +948,7 @@ export class Pe {
 
   /** A data Alignment fault (DFSC 0b100001), taken to EL1 (or EL2 at EL2). */
   private alignmentFault(va: number, top: number): number {
-    const mmu = this.mmu!;
-    const lower = mmu.el === 0;
+    const lower = this.el === 0;
     // WnR: stores, store-exclusives and atomics (which write; QEMU reports their alignment faults
     // as stores too).
     const op = this.slot.op, wnr = op === OP_STORE || op === OP_STX || op === OP_ATOMIC;

@@ -3,8 +3,8 @@
  * configures: ID_AA64MMFR0_EL1, ID_AA64MMFR1_EL1, ID_AA64MMFR2_EL1 and ID_AA64PFR1_EL1 (Arm ARM
  * D19.2, "ID_AA64MMFR0_EL1, AArch64 Memory Model Feature Register 0" and the following ones).
  * Only the fields of features the simulator models are set; the others (hardware Access flag
- * and dirty state, VHE, PAN, LOR, ...) read as 0, "not implemented", which is what the model
- * does. Values are 64-bit, as 32-bit halves. Pure; allocates nothing but the returned pair.
+ * and dirty state, VHE, PAN, LOR, ...) read as 0, the architecture's encoding for a feature the
+ * PE lacks, which is what the model does. Values are 64-bit, as 32-bit halves. Pure; allocates nothing but the returned pair.
  */
 import { enc } from './sysregs.js';
 import type { MmuFeatures } from './regime.js';

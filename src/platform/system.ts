@@ -81,7 +81,6 @@ export class System {
     this.caches = new CacheHierarchy({
       cfg: cfg.cache, peCount, q, table: this.table, map: this.map, hn, stats, rng: this.rng,
       agent: peCount, upLatency: up, downLatency: down, postedWrites: cfg.interconnect.postedWrites ?? true,
-      lse2: cfg.core.featLSE2 ?? false,
     });
     for (const r of this.map.regions) this.caches.setRegionAttrs(r.index, r.kind === 'device' ? DEVICE_nGnRE : NORMAL_WB_RWA_ISH);
     const peCfg = {
