@@ -75,6 +75,17 @@ describe('bad input: exit 2 with a one-line message naming the field', () => {
   it('unknown flag', () => { expectUserError(['run', 'dram-stream', '--frobnicate'], '--frobnicate'); });
   it('bad seed', () => { expectUserError(['run', 'dram-stream', '--seed', 'x'], '--seed'); });
   it('unknown command', () => { expectUserError(['fly'], 'fly'); });
+  it('a flag without its value, in every command', () => {
+    expectUserError(['run', 'dram-stream', '--seed'], 'run: --seed expects a value');
+    expectUserError(['replay', 'x.trace', '--platform'], 'replay: --platform expects a value');
+    expectUserError(['bench', 'cmo-strategies', '--out'], 'bench: --out expects a value');
+    expectUserError(['report', 'dir', '--out'], 'report: --out expects a value');
+    expectUserError(['attrs', '--json'], 'attrs: --json expects a value');
+    expectUserError(['smmu', 'decode', '--kind'], 'smmu decode: --kind expects a value');
+    expectUserError(['trace', 'import', '--from'], 'trace import: --from expects a value');
+  });
+  it('a value that starts with a dash says how to write it', () => { expectUserError(['run', 'dram-stream', '--seed', '-1'], '--seed=-VALUE'); });
+  it('a value given to a switch', () => { expectUserError(['run', 'dram-stream', '--json=yes'], '--json is a switch'); });
   it('bad config file values name the dotted path', () => {
     const dir = mkdtempSync(join(tmpdir(), 'armsim-cli-'));
     const f = join(dir, 'p.yaml');

@@ -344,7 +344,7 @@ describe('armsim attrs (built command)', () => {
       ['{}\n\n{"s1":{"mair":1', [], 'line 3: not valid JSON'],
       ['', ['--json', '{"s2":{"memattr":16}}'], '--json: s2.memattr must be at most 15 (got 16)'],
       ['', ['--json', '{"s3":{}}'], "--json: unknown key 's3'"],
-      ['', ['--jsn', '{}'], "attrs: Unknown option '--jsn'"],
+      ['', ['--jsn', '{}'], "attrs: unknown option '--jsn'"],
     ] as const) {
       const r = armsim(['attrs', ...args], stdin);
       expect(r.code, r.stderr).toBe(2);

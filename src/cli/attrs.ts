@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { UserError } from '../sim/index.js';
+import { parseCommandArgs } from './args.js';
 import { attrsQuery, ATTRS_QUERY_RULES, type AttrsQueryResult } from '../mmu/index.js';
 
 export const ATTRS_HELP = `Usage: armsim attrs [--json '<object>']
@@ -35,12 +35,7 @@ Example:
 
 /** `armsim attrs [--json '<object>'] [--help]`: returns the exit code; bad input throws `UserError`. */
 export function runAttrsCommand(args: readonly string[]): number {
-  let values: { json?: string; help?: boolean }, positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({ args: [...args], options: { json: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }));
-  } catch (e) {
-    throw new UserError(`attrs: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]} (accepted: --json, --help)`);
-  }
+  const { values, positionals } = parseCommandArgs('attrs', args, { json: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) { process.stdout.write(ATTRS_HELP); return 0; }
   if (positionals.length > 0) throw new UserError(`attrs: unexpected argument '${positionals[0]}' (the input goes in --json '<object>' or on stdin)`);
   const json = values.json;

@@ -1,12 +1,12 @@
 import { writeReport } from './report.js';
 import { startProgress } from './progress.js';
-import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../sim/index.js';
+import { parseCommandArgs } from './args.js';
 import { SUITES, cellsOf, runSweep, RECORDS_JSONL, RECORDS_CSV, type Suite, type SweepRecord, type SweepResult } from '../sweep/index.js';
 
 export const BENCH_HELP = `Usage: armsim bench <suite> [--platform P,...] [--jobs N] [--out DIR] [--resume] [--json]
@@ -54,15 +54,7 @@ const OPTIONS = {
 
 /** `armsim bench ...`: returns the exit code; throws UserError on bad input. */
 export async function runBenchCommand(args: readonly string[]): Promise<number> {
-  let p;
-  try {
-    p = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
-    const accepted = Object.keys(OPTIONS).map((k) => `--${k}`).join(', ');
-    const unknown = /Unknown option '([^']+)'/.exec(msg);
-    throw new UserError(unknown ? `bench: unknown option '${unknown[1]}' (accepted: ${accepted})` : `bench: ${msg} (accepted: ${accepted})`);
-  }
+  const p = parseCommandArgs('bench', args, OPTIONS);
   const v = p.values;
   if (v.help) { process.stdout.write(BENCH_HELP); return 0; }
   const names = [...SUITES.map((s) => s.name), 'speed'].join(', ');

@@ -1,7 +1,8 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { UserError } from '../sim/index.js';
+import { parseCommandArgs } from './args.js';
 import { SmmuWorkerError } from '../smmu/index.js';
 import { runScenarioCommand, runReplayCommand, timelineFlags, type RunFlags } from './run.js';
 import { listText } from './list.js';
@@ -111,7 +112,6 @@ const RUN_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
-
 /** The command line, start to finish. Returns the exit code; never throws. */
 export async function main(argv: readonly string[]): Promise<number> {
   try {
@@ -160,7 +160,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
       const [sub, ...args] = rest;
       if (sub === '--help' || sub === undefined) { process.stdout.write(IMPORT_HELP); return 0; }
       if (sub !== 'import') throw new UserError(`trace: unknown subcommand '${sub}' (accepted: import)`);
-      const p = parseStrict('trace import', args, { from: { type: 'string' }, out: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } });
+      const p = parseCommandArgs('trace import', args, { from: { type: 'string' }, out: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } });
       if (p.values.help) { process.stdout.write(IMPORT_HELP); return 0; }
       if (p.values.from !== 'lackey') throw new UserError(`trace import: --from must be one of lackey (got ${p.values.from === undefined ? 'nothing' : `'${p.values.from}'`})`);
       if (p.positionals.length !== 1) throw new UserError('trace import: expected one input file');
@@ -174,20 +174,8 @@ async function dispatch(argv: readonly string[]): Promise<number> {
   }
 }
 
-function parseStrict<O extends NonNullable<ParseArgsConfig['options']>>(cmd: string, args: readonly string[], options: O) {
-  try {
-    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    const accepted = Object.keys(options).map((k) => `--${k}`).join(', ');
-    const unknown = /Unknown option '([^']+)'/.exec(msg);
-    if (unknown) throw new UserError(`${cmd}: unknown option '${unknown[1]}' (accepted: ${accepted})`);
-    throw new UserError(`${cmd}: ${msg.split('\n')[0]} (accepted: ${accepted})`);
-  }
-}
-
 function parseRun(cmd: string, args: readonly string[]): { positionals: string[]; flags: RunFlags; help: boolean } {
-  const p = parseStrict(cmd, args, RUN_OPTIONS);
+  const p = parseCommandArgs(cmd, args, RUN_OPTIONS);
   const v = p.values;
   return {
     positionals: p.positionals,

@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { UserError } from '../sim/index.js';
+import { parseCommandArgs } from './args.js';
 import { loadReportData, reportHtml, reportMarkdown } from '../report/index.js';
 
 export const REPORT_HELP = `Usage: armsim report DIR [--out FILE.html]
@@ -23,14 +23,7 @@ const OPTIONS = { out: { type: 'string' }, help: { type: 'boolean', short: 'h' }
 
 /** `armsim report DIR [--out FILE.html]`: returns the exit code; throws UserError on bad input (nothing written). */
 export async function runReportCommand(args: readonly string[]): Promise<number> {
-  let p;
-  try {
-    p = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
-    const unknown = /Unknown option '([^']+)'/.exec(msg);
-    throw new UserError(unknown ? `report: unknown option '${unknown[1]}' (accepted: --out, --help)` : `report: ${msg} (accepted: --out, --help)`);
-  }
+  const p = parseCommandArgs('report', args, OPTIONS);
   if (p.values.help) { process.stdout.write(REPORT_HELP); return 0; }
   if (p.positionals.length !== 1) throw new UserError(`report: expected one sweep directory (got ${p.positionals.length}); 'armsim bench --out DIR' writes one`);
   const { htmlPath, mdPath } = await writeReport(p.positionals[0]!, p.values.out);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { UserError } from '../sim/index.js';
+import { parseCommandArgs } from './args.js';
 import {
   CD_BYTES, CD_FIELDS, CMD_BYTES, EVENT_FIELDS, EVT_BYTES, STE_BYTES, STE_FIELDS, decodeCd, decodeCommand, decodeEvent, decodeSte,
   hexAddr, wordsFromHex, type EvtName,
@@ -59,15 +59,9 @@ export function runSmmuCommand(args: readonly string[]): number {
   const [sub, ...rest] = args;
   if (sub === undefined || sub === '--help' || sub === '-h') { process.stdout.write(SMMU_HELP); return 0; }
   if (sub !== 'decode') throw new UserError(`smmu: unknown subcommand '${sub}' (accepted: decode)`);
-  let values: { kind?: string; hex?: string[]; 'json-lines'?: boolean; help?: boolean }, positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: [...rest], allowPositionals: true, strict: true,
-      options: { kind: { type: 'string' }, hex: { type: 'string', multiple: true }, 'json-lines': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (e) {
-    throw new UserError(`smmu decode: ${(e as Error).message.split('\n')[0]} (accepted: --kind, --hex, --json-lines, --help)`);
-  }
+  const { values, positionals } = parseCommandArgs('smmu decode', rest, {
+    kind: { type: 'string' }, hex: { type: 'string', multiple: true }, 'json-lines': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) { process.stdout.write(SMMU_HELP); return 0; }
   if (values['json-lines']) {
     if (values.kind !== undefined || values.hex !== undefined || positionals.length > 0) throw new UserError('smmu decode: --json-lines reads {"kind","hex"} lines from stdin and takes no other arguments');
