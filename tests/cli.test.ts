@@ -85,6 +85,9 @@ describe('bad input: exit 2 with a one-line message naming the field', () => {
     expectUserError(['trace', 'import', '--from'], 'trace import: --from expects a value');
   });
   it('a value that starts with a dash says how to write it', () => { expectUserError(['run', 'dram-stream', '--seed', '-1'], '--seed=-VALUE'); });
+  it('a hypervisor scenario on a platform whose memory its host map cannot cover (cachegrind: 256 TiB)', () => {
+    expectUserError(['run', 'guest-boot-mmu-off', '--platform', 'cachegrind'], 'memory.regions.ram.size', 'page tables');
+  });
   it('a value given to a switch', () => { expectUserError(['run', 'dram-stream', '--json=yes'], '--json is a switch'); });
   it('bad config file values name the dotted path', () => {
     const dir = mkdtempSync(join(tmpdir(), 'armsim-cli-'));

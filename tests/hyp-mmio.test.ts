@@ -9,7 +9,7 @@ describe('MMIO emulation', () => {
     const sys = buildSystem('neoverse-n1', ['core.count=1', 'mmu.translation=vmsa', 'hyp.trapCycles=1000']);
     const cfg = sys.cfg, ram = sys.map.regions.find((r) => r.kind === 'dram')!;
     const hyp = new Hypervisor({
-      store: sys.coherent, regions: sys.map.regions.map((r) => ({ base: r.base, size: r.size, kind: r.kind, linearMap: r.linearMap })),
+      store: sys.coherent, regions: sys.map.regions,
       caps: { featS2FWB: false, ctrDic: cfg.cache.dic, mte: false }, lineBytes: cfg.cache.lineBytes,
     }, { policy: 'legacy', cmo: 'none', trapCycles: 1000, tablesBase: ram.base + 0x100_0000 });
     const written: { offset: number; data: number[] }[] = [];

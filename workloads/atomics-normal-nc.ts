@@ -110,7 +110,7 @@ export function passthroughVm(sys: System, opts: { vma: VmaInfo; windowAttrIndx:
   const caps: PlatformCaps = { featS2FWB: cfg.mmu.featS2FWB, ctrDic: cfg.cache.dic, mte: attrOpts.featMTE2, featMTEPerm: attrOpts.featMTEPerm };
   const hyp = new Hypervisor({
     store: sys.coherent,
-    regions: sys.map.regions.map((r) => ({ base: r.base, size: r.size, kind: r.kind, linearMap: r.linearMap })),
+    regions: sys.map.regions,
     caps, lineBytes: cfg.cache.lineBytes,
   }, { policy: cfg.hyp.policy, cmo: cfg.hyp.cmo, trapCycles: cfg.hyp.trapCycles, tablesBase: ram.base + 0x100_0000, vmMte: opts.vmMte ?? false, hostMapsDevices: opts.hostMapsDevices ?? true });
   const guestRam = hyp.addMemslot({

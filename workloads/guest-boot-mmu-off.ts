@@ -137,7 +137,7 @@ export const scenario = defineScenario<P>({
     if (guestPa + guestRamBytes > ram.base + ram.size) throw new UserError(`scenario.guestRamBytes: guest RAM does not fit in region '${ram.name}'`);
     const hyp = new Hypervisor({
       store: sys.coherent,
-      regions: sys.map.regions.map((r) => ({ base: r.base, size: r.size, kind: r.kind, linearMap: r.linearMap })),
+      regions: sys.map.regions,
       caps: { featS2FWB: cfg.mmu.featS2FWB, ctrDic: cfg.cache.dic, mte: false },
       lineBytes: cfg.cache.lineBytes,
     }, { policy: cfg.hyp.policy, cmo: cfg.hyp.cmo, trapCycles: cfg.hyp.trapCycles, tablesBase: ram.base + 0x100_0000 });

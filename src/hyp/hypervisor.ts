@@ -22,9 +22,10 @@
  */
 import { prog, type OpResult, type Pe, type Program, type ProgramOp, type MmuSyndrome, type Stage2Resolution, ProgramOpSource } from '../core/index.js';
 import {
-  MmuReg, PageTableBuilder, encodeHcr, encodeMair, encodeSctlr, encodeTcr, encodeTtbr, encodeVtcr, type Halves,
+  MmuReg, PageTableBuilder, TablePoolExhausted, encodeHcr, encodeMair, encodeSctlr, encodeTcr, encodeTtbr, encodeVtcr, type Halves,
 } from '../mmu/index.js';
-import type { PhysicalStore } from '../mem/index.js';
+import type { PhysicalStore, Region } from '../mem/index.js';
+import { UserError } from '../sim/index.js';
 import { cleanInvalidateAllBySetWay, dcByVaRange } from './cmo.js';
 import { POLICIES, type MapDecision, type PlatformCaps, type S2Attr, type StagePolicy, type VmaInfo } from './policies/index.js';
 
@@ -45,7 +46,7 @@ export interface HypervisorDeps {
   /** Coherent physical memory (System.coherent): for functional table set-up. */
   store: PhysicalStore;
   /** Host memory regions, for the host's identity map. */
-  regions: readonly { base: number; size: number; kind: 'dram' | 'device' | 'cacheable-device'; linearMap: boolean }[];
+  regions: readonly Pick<Region, 'name' | 'base' | 'size' | 'kind' | 'linearMap'>[];
   caps: PlatformCaps;
   lineBytes: number;
 }
@@ -133,6 +134,8 @@ export class HypStats {
   spuriousFaults = 0;
 }
 
+/** Page-table space for the host's linear map, from `tablesBase`; the stage-2 pool follows it. */
+const HOST_TABLES_BYTES = 0x10_0000;
 const HOST_MAIR = encodeMair([0xff, 0x04]);     // Attr0 Normal WB RWA, Attr1 Device-nGnRE
 const TCR_EL2 = 16 | (1 << 8) | (1 << 10) | (3 << 12) | (5 << 16) | (1 << 23) | 2 ** 31;   // T0SZ 16, WB walks, ISH, 4KB, PS 48, RES1
 /**
@@ -166,13 +169,20 @@ export class Hypervisor {
     if (p === undefined) throw new RangeError(`hyp.policy: unknown policy '${cfg.policy}' (one of ${Object.keys(POLICIES).join(', ')})`);
     this.policy = p;
     if (cfg.cmo === 'fwb' && !deps.caps.featS2FWB) throw new RangeError("hyp.cmo: 'fwb' needs FEAT_S2FWB, which this platform does not have");
-    this.hostMap = new PageTableBuilder(deps.store, { stage: 1, granule: '4K', inputBits: 48, allocBase: cfg.tablesBase, allocLimit: cfg.tablesBase + 0x10_0000 });
+    this.hostMap = new PageTableBuilder(deps.store, { stage: 1, granule: '4K', inputBits: 48, allocBase: cfg.tablesBase, allocLimit: cfg.tablesBase + HOST_TABLES_BYTES });
     for (const r of deps.regions) {
-      if (r.kind === 'dram') this.hostMap.map({ va: r.base, oa: r.base, size: r.size, s1: { af: true, attrIndx: 0, sh: 3 } });
-      else if (r.kind === 'device' && (cfg.hostMapsDevices ?? true)) this.hostMap.map({ va: r.base, oa: r.base, size: r.size, s1: { af: true, attrIndx: 1, pxn: true } });
-      // cacheable-device memory outside the linear map: the host maps it only when a VMA does (memslots below).
+      try {
+        if (r.kind === 'dram') this.hostMap.map({ va: r.base, oa: r.base, size: r.size, s1: { af: true, attrIndx: 0, sh: 3 } });
+        else if (r.kind === 'device' && (cfg.hostMapsDevices ?? true)) this.hostMap.map({ va: r.base, oa: r.base, size: r.size, s1: { af: true, attrIndx: 1, pxn: true } });
+        // cacheable-device memory outside the linear map: the host maps it only when a VMA does (memslots below).
+      } catch (e) {
+        if (!(e instanceof TablePoolExhausted)) throw e;
+        // A platform input, not a simulator fault: a region too large (cachegrind's 256 TiB trace
+        // space) for the host's linear map in the tables the model reserves for it.
+        throw new UserError(`memory.regions.${r.name}.size: the host's linear map of 0x${r.size.toString(16)} bytes at 0x${r.base.toString(16)} needs more than the ${HOST_TABLES_BYTES / 1024} KiB of page tables the hypervisor model reserves (use a smaller region for hypervisor scenarios)`);
+      }
     }
-    const s2Base = cfg.tablesBase + 0x10_0000;
+    const s2Base = cfg.tablesBase + HOST_TABLES_BYTES;
     this.stage2 = new PageTableBuilder(deps.store, { stage: 2, granule: '4K', inputBits: 40, startLevel: 1, allocBase: s2Base, allocLimit: s2Base + 0x40_0000 });
   }
 

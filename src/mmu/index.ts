@@ -92,7 +92,7 @@ export {
   PERM_R1, PERM_W1, PERM_X1, PERM_R0, PERM_W0, PERM_X0, PERM_ALL, s1Permissions, s2Permissions, permissionFault,
   WalkResult, TranslationWalker, readDescriptor, translateFunctional,
 } from './walk.js';
-export { PageTableBuilder, buildPageTables } from './page-tables.js';
+export { PageTableBuilder, TablePoolExhausted, buildPageTables } from './page-tables.js';
 export type { PageTableConfig, Mapping } from './page-tables.js';
 export { translateReference } from './walk-reference.js';
 export type { RefOutcome, RefFault, RefRead } from './walk-reference.js';

@@ -51,6 +51,9 @@ export interface Mapping {
   table?: TableInit;
 }
 
+/** A builder's table pool (allocBase .. allocLimit) has no room for another table. */
+export class TablePoolExhausted extends RangeError {}
+
 export class PageTableBuilder {
   readonly stage: 1 | 2;
   readonly granuleBits: GranuleBits;
@@ -97,7 +100,7 @@ export class PageTableBuilder {
   alloc(bytes: number): number {
     const align = Math.max(64, bytes);
     const at = Math.ceil(this.next / align) * align;
-    if (at + bytes > this.limit) throw new RangeError(`PageTableBuilder: table pool exhausted at 0x${at.toString(16)}`);
+    if (at + bytes > this.limit) throw new TablePoolExhausted(`PageTableBuilder: table pool exhausted at 0x${at.toString(16)}`);
     this.next = at + bytes;
     this.allocated += bytes;
     const zero = new Uint8Array(bytes);
