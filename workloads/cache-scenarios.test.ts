@@ -62,6 +62,18 @@ describe('lat-mem-rd', () => {
     expect(pts[pts.length - 1]!.sizeBytes).toBe(4 * MiB);
   });
 
+  it('below a random-replacement L1D the L2 plateau starts at 4x its size: a 2x set still hits the L1D', async () => {
+    const sets = [...SMALL, 'cache.l1d.replacement=random'];
+    const { code, r } = await run('lat-mem-rd', { sets });
+    expect(code, JSON.stringify(r.checks)).toBe(0);
+    const pts = r.checks.points!.points as { sizeBytes: number; cyclesPerLoad: number }[];
+    const at = (size: number): number => pts.find((p) => p.sizeBytes === size)!.cyclesPerLoad;
+    // Twice the L1D: a fifth of the loads or so still hit it, well under the L2's latency.
+    expect(at(2 * caps.l1d)).toBeLessThan(lat.l2 * 0.9);
+    expect(r.checks.l2Plateau!.sizes).toEqual([32 * KiB]);
+    expect(Math.abs(at(32 * KiB) - lat.l2) / lat.l2).toBeLessThanOrEqual(0.05);
+  });
+
   it('a too-short list leaves the DRAM plateau unmeasured and says so', async () => {
     const { r } = await run('lat-mem-rd', { sets: [...SMALL, 'scenario.maxBytes=256KiB'] });
     expect(r.checks.points!.points).toHaveLength(7);
