@@ -96,6 +96,14 @@ describe('set-way-vs-l3', () => {
     expect(r.checks.cmoCycles!.cycles).toBeGreaterThan(0);
   });
 
+  it('xgene1 with an L3 that write-backs do not allocate in: set/way pushes the lines past it to memory; nothing is stale', async () => {
+    const { code, r } = await run('set-way-vs-l3', { platform: 'xgene1', sets: ['scenario.strategy=set-way', 'cache.l3.writebackAllocate=false'] });
+    expect(code, JSON.stringify(r.checks)).toBe(0);
+    expect(r.checks.staleBytes!.predicted).toBe('clean');
+    expect(r.checks.staleBytes!.bytes).toBe(0);
+    expect(r.checks.dirtyLevel!.level).toBe('none');
+  });
+
   it('xgene1, by VA: DC CIVAC cleans through the L3 to memory; nothing is stale', async () => {
     const { code, r } = await run('set-way-vs-l3', { platform: 'xgene1', sets: ['scenario.strategy=va'] });
     expect(code, JSON.stringify(r.checks)).toBe(0);

@@ -112,10 +112,15 @@ const marks = new WeakMap<object, Marks>();
 
 /** What the architecture predicts the reader sees, and why. */
 function predict(ctx: ScenarioContext<P>): { stale: boolean; why: string } {
-  const kind = ctx.sys.cfg.cache.l3.kind;
+  const l3 = ctx.sys.cfg.cache.l3, kind = l3.kind;
   switch (ctx.params.strategy) {
     case 'va': return { stale: false, why: 'DC CIVAC cleans every cache to the PoC, which the reader sees' };
     case 'set-way':
+      if (kind === 'before-poc' && !l3.writebackAllocate && l3.inclusion !== 'exclusive') {
+        // The image is written in whole lines (ownership without a fill), so the L3 holds no copy
+        // for a write-back to update, and write-backs do not allocate there.
+        return { stale: false, why: 'set/way pushes the L2 lines past the L3 above the PoC (cache.l3.writebackAllocate=false) to memory, the PoC' };
+      }
       return kind === 'before-poc'
         ? { stale: true, why: 'set/way reaches only the CLIDR levels (L1D, L2) and pushes lines to the next level: the L3 above the PoC, which the reader bypasses' }
         : { stale: false, why: kind === 'none' ? 'set/way pushes the L2 lines to memory, the PoC' : 'set/way pushes the L2 lines into the system cache at the PoC, which the reader sees' };
