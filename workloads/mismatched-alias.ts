@@ -18,7 +18,8 @@ const Params = z.strictObject({
   eviction: z.enum(['capacity', 'clean']).default('capacity'),
   /**
    * For `capacity`: lines A loads that map to the same set as the target in every cache level;
-   * 0 = twice the largest associativity (enough for LRU and pseudo-LRU alike).
+   * 0 = twice the largest associativity (enough for LRU and pseudo-LRU alike), repeated with new
+   * lines while a level with random replacement still holds the dirty line (up to 8 rounds).
    */
   evictionLines: zInt(0, 4096).default(0),
 });
@@ -39,16 +40,31 @@ interface Marks {
 
 const hex = (v: number): string => `0x${v.toString(16)}`;
 
-/** The smallest address stride that maps to the same set in every level: the largest of size/ways. */
-function setStride(ctx: ScenarioContext<P>): { stride: number; ways: number } {
+/** Rounds of same-set loads the default eviction may take when a level replaces at random. */
+const RANDOM_ROUNDS = 8;
+
+/**
+ * How A streams its line out: the smallest address stride that maps to the same set in every
+ * level (the largest of size/ways), the loads per round, and the most rounds (more than one only
+ * when some level picks its victims at random, which may spare the line any number of times).
+ */
+function evictionPlan(ctx: ScenarioContext<P>): { stride: number; perRound: number; rounds: number } {
   const c = ctx.sys.cfg.cache;
   const levels = [c.l1d, c.l2, ...(c.l3.kind !== 'none' ? [c.l3] : [])];
-  return { stride: Math.max(...levels.map((l) => l.sizeBytes / l.ways)), ways: Math.max(...levels.map((l) => l.ways)) };
+  const stride = Math.max(...levels.map((l) => l.sizeBytes / l.ways));
+  const set = ctx.params.evictionLines;
+  if (set !== 0) return { stride, perRound: set, rounds: 1 };
+  return { stride, perRound: 2 * Math.max(...levels.map((l) => l.ways)), rounds: levels.some((l) => l.replacement === 'random') ? RANDOM_ROUNDS : 1 };
 }
 
 /** Is a level (a whereIs name) one that Non-cacheable accesses do not see? Everything but a system cache at the PoC. */
 function hiddenFromNc(ctx: ScenarioContext<P>, level: string): boolean {
   return level !== 'system.l3' || ctx.sys.cfg.cache.l3.kind === 'before-poc';
+}
+
+/** The dirty copies among `where` (whereIs names) that Non-cacheable accesses do not see. */
+function dirtyHidden(ctx: ScenarioContext<P>, where: string[]): string[] {
+  return where.filter((w) => w.endsWith(' dirty') && hiddenFromNc(ctx, w.slice(0, -' dirty'.length)));
 }
 
 function* agentA(ctx: ScenarioContext<P>, x: number, flags: number[], m: Marks): Program {
@@ -61,12 +77,15 @@ function* agentA(ctx: ScenarioContext<P>, x: number, flags: number[], m: Marks):
   m.whereBefore = sys.caches.whereIs(x);
   if (ctx.params.eviction === 'clean') {
     yield prog.dc('civac', x, { attrs: WB });
+    yield prog.dsb();
   } else {
-    const { stride, ways } = setStride(ctx);
-    const n = ctx.params.evictionLines === 0 ? 2 * ways : ctx.params.evictionLines;
-    for (let k = 1; k <= n; k++) { yield prog.load(x + k * stride, 8, { attrs: WB, wait: false }); m.evictionLoads++; }
+    const { stride, perRound, rounds } = evictionPlan(ctx);
+    for (let r = 0; r < rounds; r++) {
+      for (let k = 1; k <= perRound; k++) { yield prog.load(x + (r * perRound + k) * stride, 8, { attrs: WB, wait: false }); m.evictionLoads++; }
+      yield prog.dsb();
+      if (dirtyHidden(ctx, sys.caches.whereIs(x)).length === 0) break;   // a functional look: no simulated cost
+    }
   }
-  yield prog.dsb();
   m.writeBackDone = sys.q.now;
   m.whereAfter = sys.caches.whereIs(x);
   yield prog.store(flags[2]!, 8, 1, { attrs: NC });             // "A's line has gone"
@@ -98,8 +117,8 @@ export const scenario = defineScenario<P>({
     const sys = ctx.sys;
     const ram = dramRegion(sys, 'mismatched-alias');
     const lb = sys.cfg.cache.lineBytes;
-    const { stride, ways } = setStride(ctx);
-    const n = ctx.params.evictionLines === 0 ? 2 * ways : ctx.params.evictionLines;
+    const { stride, perRound, rounds } = evictionPlan(ctx);
+    const n = perRound * rounds;
     // Flags on their own lines at the start of the region; the target one set-stride in, so that
     // the eviction lines x + k * stride share its set in every level.
     const flags = [ram.base, ram.base + lb, ram.base + 2 * lb];
@@ -112,11 +131,10 @@ export const scenario = defineScenario<P>({
   },
   check(ctx, outcome) {
     const m = marks.get(ctx)!;
-    const dirtyHidden = (where: string[]): string[] => where.filter((w) => w.endsWith(' dirty') && hiddenFromNc(ctx, w.slice(0, -' dirty'.length)));
     // The loss needs both halves: A's line dirty where B's non-cacheable write cannot see it when
     // B writes, and that data written back to where B's read looks before B reads.
-    const dirtyWhenBWrote = dirtyHidden(m.whereAtB).length > 0;
-    const writtenBack = dirtyHidden(m.whereAfter).length === 0;
+    const dirtyWhenBWrote = dirtyHidden(ctx, m.whereAtB).length > 0;
+    const writtenBack = dirtyHidden(ctx, m.whereAfter).length === 0;
     const lost = m.readOk && m.valueRead === VALUE_A;
     const show = (w: string[]): string => (w.length === 0 ? 'memory only' : w.join(', '));
     return {
@@ -132,7 +150,7 @@ export const scenario = defineScenario<P>({
       writeBack: {
         pass: dirtyWhenBWrote && writtenBack,
         eviction: ctx.params.eviction,
-        ...(ctx.params.eviction === 'capacity' ? { evictionLoads: m.evictionLoads, setStrideBytes: setStride(ctx).stride } : {}),
+        ...(ctx.params.eviction === 'capacity' ? { evictionLoads: m.evictionLoads, setStrideBytes: evictionPlan(ctx).stride } : {}),
         whereWhenBWrote: show(m.whereAtB),
         whereBeforeWriteBack: show(m.whereBefore),
         whereAfterWriteBack: show(m.whereAfter),
