@@ -46,6 +46,31 @@ describe('functional floor (the cache benchmarks\' yardstick)', () => {
     expect(f.misses[1]).toBeGreaterThan(1000);                       // the span is 16x the L1D: it misses
   });
 
+  it('counts an access that crosses a line once in each line, as the model does', () => {
+    const sys = buildSystem('cachegrind', []);
+    const ram = sys.map.regions.find((r) => r.kind === 'dram')!.base;
+    const path = join(dir, 'cross.trace');
+    const w = TraceWriter.create(path, { agents: 1, addressKind: 'physical', source: 'test' });
+    const rng = new Rng(9).fork('cross');
+    // 8-byte loads and stores and 4-byte fetches at any byte: about one in eight data accesses crosses a line.
+    for (let i = 0; i < 30_000; i++) {
+      const k = rng.nextInt(10), at = ram + rng.nextInt(128 * 1024);
+      if (k < 2) w.push(0, OpCode.Fetch, at, 4, 0, 0);
+      else w.push(0, k < 6 ? OpCode.Store : OpCode.Load, at, 8, i >>> 0, 0);
+    }
+    w.close();
+    const reader = TraceReader.open(path);
+    sys.attach(0, new TraceOpSource(reader.cursor(0), 'test', undefined));
+    expect(sys.run().endReason).toBe('done');
+    reader.close();
+    const h = sys.caches;
+    const geom = (l: typeof h.l2[0]) => ({ sizeBytes: l.arr.sizeBytes, ways: l.arr.ways });
+    const misses = (l: typeof h.l2[0]) => l.stats.readMisses + l.stats.writeMisses;
+    const f = functionalFloor(path, { l1i: geom(h.l1i[0]!), l1d: geom(h.l1d[0]!), below: [geom(h.l2[0]!)], lineBytes: 64 });
+    expect(f.misses[0]).toBe(misses(h.l1i[0]!));
+    expect(f.misses[1]).toBe(misses(h.l1d[0]!));
+  });
+
   it('moves the bytes: every load reads the last value stored to its word, through evictions to the last level and to memory', () => {
     // No fetches: the instruction side is not coherent with the stores (as in the model without IDC/DIC).
     const path = writeTrace('data.trace', 0x8000_0000, 512 * 1024, 60_000, 5, false);

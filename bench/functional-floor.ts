@@ -4,8 +4,9 @@
  * trace file and the same geometry as the model's L1I, L1D, L2 and L3; LRU everywhere,
  * write-back and write-allocate, a fill goes into every level on the way up, a dirty victim is
  * written to the next level (the last level's to memory), and the bytes move: lines are copied
- * between levels and a sparse memory of 1 MiB chunks as the model copies them. An access is
- * counted in the line of its first byte.
+ * between levels and a sparse memory of 1 MiB chunks as the model copies them. An access that
+ * crosses a line is one access to each line it touches (as in the model and in cachegrind); a
+ * store's value goes into its first line.
  *
  * Left out, and what the model spends the rest of its time on: timing of every kind (ports,
  * MSHRs, write-back buffers, the home node, DRAM scheduling, events), the PE's window and request
@@ -203,10 +204,16 @@ export function functionalFloor(path: string, geometry: FloorLevels, foldBytes?:
         const tag = Math.floor(at / lineBytes), word = ((at - tag * lineBytes) / 4) | 0;
         if (tag >= 2 ** 31) throw new Error(`functional floor: line ${tag} is past 2^31 (fold the trace)`);
         ops++;
-        if (op === OpCode.Fetch) { const s = obtain(l1i, tag); l1i.stamps[s] = ++l1i.clock; readXor ^= l1i.data[s * words + word]!; continue; }
-        const s = obtain(l1d, tag);
-        l1d.stamps[s] = ++l1d.clock;
-        if (op === OpCode.Store) { l1d.data[s * words + word] = c.valueLo[i]!; l1d.dirty[s] = 1; } else readXor ^= l1d.data[s * words + word]!;
+        const top = op === OpCode.Fetch ? l1i : l1d;
+        const s = obtain(top, tag);
+        top.stamps[s] = ++top.clock;
+        if (op === OpCode.Store) { l1d.data[s * words + word] = c.valueLo[i]!; l1d.dirty[s] = 1; } else readXor ^= top.data[s * words + word]!;
+        if (at - tag * lineBytes + c.size[i]! > lineBytes) {
+          // The rest of the access, in the next line (its bytes are not compared).
+          const s2 = obtain(top, tag + 1);
+          top.stamps[s2] = ++top.clock;
+          if (op === OpCode.Store) top.dirty[s2] = 1;
+        }
       }
     }
   } finally { reader.close(); }
