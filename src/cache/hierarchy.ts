@@ -524,8 +524,9 @@ export class CacheHierarchy {
 
   /**
    * Next-line prefetch into cluster k's L2 after a demand miss to memory, or the first demand use
-   * of a prefetched line (tagged prefetch; cache.prefetch = next-line): `line` is filled shared-clean unless some cluster already holds it or no MSHR is
-   * free; its fill is timed like a demand one, with no one waiting for it.
+   * of a prefetched line (tagged prefetch; cache.prefetch = next-line): `line` is filled clean
+   * unless some cluster already holds it, no MSHR is free or an exclusive L3 holds it dirty; its
+   * fill is timed like a demand one, with no one waiting for it.
    */
   private prefetch(k: number, line: number, attrs: number, leaveAt: number): void {
     const l2 = this.l2[k]!;
@@ -533,6 +534,10 @@ export class CacheHierarchy {
     if (this.map.find(line * this.lineBytes, this.lineBytes) < 0) return;
     const m = this.mshr[k]!;
     if (m.inUse >= m.capacity || m.find(line) >= 0) return;
+    // Nor a line an exclusive L3 holds dirty: taking it would move its only up-to-date copy away
+    // from a system cache at the PoC, which a clean to the PoC had just put there; a prefetch may
+    // only ever bring up clean data.
+    if (this.cfg.l3.inclusion === 'exclusive' && this.l3HoldsDirty(line)) return;
     const demand = this.pfSave;
     demand.set(this.buf, 0);
     const from = this.fillFromBelow(line, attrs);
@@ -564,8 +569,12 @@ export class CacheHierarchy {
   private readonly vb3 = this.scratch(10);
   private readonly devBuf = this.scratch(11);
 
-  /** Reads the line from below (L3 or memory) into `buf`; returns FROM_* flags. */
-  private fillFromBelow(line: number, attrs: number): number {
+  /**
+   * Reads the line from below (L3 or memory) into `buf`; returns FROM_* flags. An exclusive L3
+   * hands its copy up (dirty state and all: the caller's copy must take it) unless `keepInL3`, for
+   * a reader that keeps no copy able to write it back (an instruction fill past an exclusive L2).
+   */
+  private fillFromBelow(line: number, attrs: number, keepInL3 = false): number {
     const l3 = this.l3;
     if (l3 !== undefined && this.l3Applies(attrs)) {
       const s3 = l3.arr.lookup(line);
@@ -574,7 +583,7 @@ export class CacheHierarchy {
         l3.arr.touch(s3);
         l3.arr.readBytes(s3, 0, this.buf, 0, this.lineBytes);
         const dirty = (l3.arr.state[s3]! & STATE_DIRTY) !== 0;
-        if (this.cfg.l3.inclusion === 'exclusive') { l3.arr.invalidate(s3); return FROM_L3 | (dirty ? FROM_DIRTY : 0); }
+        if (this.cfg.l3.inclusion === 'exclusive' && !keepInL3) { l3.arr.invalidate(s3); return FROM_L3 | (dirty ? FROM_DIRTY : 0); }
         return FROM_L3;
       }
       l3.stats.readMisses++;
@@ -589,10 +598,18 @@ export class CacheHierarchy {
     return FROM_MEM;
   }
 
+  /** Whether the L3 holds `line` dirty. */
+  private l3HoldsDirty(line: number): boolean {
+    const l3 = this.l3;
+    if (l3 === undefined) return false;
+    const s = l3.arr.lookup(line);
+    return s >= 0 && (l3.arr.state[s]! & STATE_DIRTY) !== 0;
+  }
+
   /** Like fillFromBelow, but `buf` already holds the line (a snooped copy still pending its own fill): only timing is wanted. */
-  private fillKeepingBuf(line: number, attrs: number): number {
+  private fillKeepingBuf(line: number, attrs: number, keepInL3 = false): number {
     this.keepBuf.set(this.buf);
-    const r = this.fillFromBelow(line, attrs);
+    const r = this.fillFromBelow(line, attrs, keepInL3);
     this.buf.set(this.keepBuf.subarray(0, this.lineBytes));
     return r;
   }
@@ -1472,11 +1489,13 @@ export class CacheHierarchy {
     const hadOwn = this.clusterHoldsInL1d(k, line);
     const snooped = this.snoopOthers(k, line, false, coherent);
     const tHn = at + l2.tagLatency + this.upLatency + this.hnLatency;
-    let ready: number;
+    let ready: number, from = FROM_MEM;
     if ((snooped & SNOOP_HAD) !== 0 && (snooped & SNOOP_PENDING) === 0) {
       ready = tHn + this.cfg.snoopLatency + this.downLatency;
     } else {
-      const from = (snooped & SNOOP_HAD) !== 0 ? this.fillKeepingBuf(line, attrs) : this.fillFromBelow(line, attrs);
+      // Past an exclusive L2 only the L1I gets the line, which never writes back: an exclusive L3 keeps its copy.
+      const keepInL3 = this.cfg.l2.inclusion === 'exclusive';
+      from = (snooped & SNOOP_HAD) !== 0 ? this.fillKeepingBuf(line, attrs, keepInL3) : this.fillFromBelow(line, attrs, keepInL3);
       ready = (from & FROM_L3) !== 0 ? tHn + this.l3!.hitLatency + this.downLatency
         : this.memoryFill(k, line, attrs, at + l2.tagLatency + this.upLatency + (this.hasL3 ? this.l3!.tagLatency : 0));
     }
@@ -1485,7 +1504,8 @@ export class CacheHierarchy {
     if (this.cfg.l2.inclusion !== 'exclusive') {
       const slot = this.installL2(k, line, attrs);
       l2.arr.writeBytes(slot, 0, this.buf, 0, this.lineBytes);
-      l2.arr.state[slot] = this.othersHold(k, line) ? MoesiState.S : MoesiState.E;
+      // A line an exclusive L3 held dirty comes up dirty (fillFromBelow dropped the L3's copy).
+      l2.arr.state[slot] = (this.othersHold(k, line) ? MoesiState.S : MoesiState.E) | ((from & FROM_DIRTY) !== 0 ? STATE_DIRTY : 0);
       l2.readyAt[slot] = ready;
       this.addHolder(line, k);
     }
