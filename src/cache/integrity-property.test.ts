@@ -1,17 +1,19 @@
 // Caches carry data under every policy combination: random configurations (inclusion of the L2
-// and L3, L3 kind, replacement, MESI or MOESI, prefetch, write-back allocation, cluster size) and
-// random programs of stores, loads, DC ZVA, clean and clean+invalidate by VA, LDADD and
-// instruction fetches on Write-Back memory. Each PE stores only to its own words (so every load has one right answer:
-// the last value its PE stored there), all PEs add to shared counters (coherence moves those
-// lines between clusters), and lines of different PEs share sets at every level (evictions and
-// snoops interleave). At the end every PE cleans and invalidates its lines to the PoC by VA: the
-// PoC must then hold every last value (memory, or a system-cache L3, which is at the PoC),
+// and L3, L3 kind, replacement, MESI or MOESI, prefetch, write-back allocation and touches,
+// cluster size, tight MSHRs and write-back buffers) and random programs of stores, loads, DC ZVA,
+// clean and clean+invalidate by VA, DC CVAU, DC CISW, LDADD, LDXR/STXR loops and instruction
+// fetches on Write-Back memory. Each PE stores only to its own words (so every load has one right
+// answer: the last value its PE stored there), all PEs add to shared counters (coherence moves
+// those lines between clusters), and lines of different PEs share sets at every level (evictions
+// and snoops interleave). At the end every PE cleans and invalidates its lines to the PoC by VA:
+// the PoC must then hold every last value (memory, or a system-cache L3, which is at the PoC),
 // whichever cache held it dirty and whatever kind of L3 it had to pass.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ProgramOpSource, prog, type OpResult } from '../core/index.js';
 import { NORMAL_WB_RWA_ISH } from '../mem/index.js';
 import { buildSystem } from '../platform/test-helpers.js';
+import type { System } from '../platform/system.js';
 
 const LINE = 64;
 const WB = { attrs: NORMAL_WB_RWA_ISH };
@@ -28,24 +30,41 @@ const config = fc.record({
   protocol: fc.constantFrom('mesi', 'moesi'),
   prefetch: fc.constantFrom('none', 'next-line'),
   l3WritebackAllocate: fc.boolean(),
+  l2WritebackAllocate: fc.boolean(),
+  writebackTouches: fc.boolean(),
   clusterSize: fc.constantFrom(1, 2),
+  /** Few MSHRs (misses merge and wait) and write-back buffers of 1 entry, or the platform's own. */
+  tight: fc.boolean(),
 });
+type Config = typeof config extends fc.Arbitrary<infer T> ? T : never;
 
-/** One op of a PE: 0-5 store, 6-9 load, 10 DC ZVA, 11 DC CVAC, 12 DC CIVAC, 13 LDADD on a counter, 14 an instruction fetch (its bytes unchecked: no IC maintenance). */
-const op = fc.record({ kind: fc.integer({ min: 0, max: 14 }), line: fc.integer({ min: 0, max: LINES - 1 }), word: fc.integer({ min: 0, max: 15 }), value: fc.integer({ min: 1, max: 0x7fff_ffff }) });
+/**
+ * One op of a PE: 0-5 store, 6-9 load, 10 DC ZVA, 11 DC CVAC, 12 DC CIVAC, 13 LDADD on a counter,
+ * 14 an instruction fetch (its bytes unchecked: no IC maintenance), 15 DC CVAU, 16 DC CISW of a
+ * set and way of the L1D or L2 (`line` picks them), 17 an LDXR/STXR increment loop on a counter.
+ */
+const op = fc.record({ kind: fc.integer({ min: 0, max: 17 }), line: fc.integer({ min: 0, max: LINES - 1 }), word: fc.integer({ min: 0, max: 15 }), value: fc.integer({ min: 1, max: 0x7fff_ffff }) });
+
+/** An X-Gene-based system of 4 PEs with small levels and the configuration `c`. */
+function system(c: Config): System {
+  return buildSystem('xgene1', [
+    'core.count=4', 'core.featLSE=true', `cache.l2.clusterSize=${c.clusterSize}`,
+    // Small levels (the L3 set span is 256 KiB: 1 MiB / 4 ways) so that a few hundred ops evict at every level.
+    'cache.l1d.sizeBytes=4KiB', 'cache.l1d.ways=2', 'cache.l2.sizeBytes=32KiB', 'cache.l2.ways=4',
+    'cache.l3.sizeBytes=1MiB', 'cache.l3.ways=4', `cache.l3.kind=${c.l3Kind}`,
+    `cache.l2.inclusion=${c.l2Inclusion}`, `cache.l3.inclusion=${c.l3Inclusion}`, `cache.l3.writebackAllocate=${c.l3WritebackAllocate}`,
+    `cache.l1d.replacement=${c.replacement}`, `cache.l2.replacement=${c.replacement}`, `cache.l3.replacement=${c.replacement}`,
+    `cache.protocol=${c.protocol}`, `cache.prefetch=${c.prefetch}`,
+    `cache.l2.writebackAllocate=${c.l2WritebackAllocate}`, `cache.l2.writebackTouches=${c.writebackTouches}`, `cache.l3.writebackTouches=${c.writebackTouches}`,
+    ...(c.tight ? ['cache.l1d.mshrs=1', 'cache.l2.mshrs=2', 'cache.l2.writebackBuffer=1', 'cache.l3.writebackBuffer=1'] : []),
+  ]);
+}
 
 describe('cache data integrity under random configurations (property)', () => {
   it('every load sees its PE\'s last store, the counters add up, and after DC CIVAC the PoC holds every last value', () => {
-    fc.assert(fc.property(config, fc.array(fc.array(op, { minLength: 50, maxLength: 250 }), { minLength: 1, maxLength: 4 }), (c, programs) => {
-      const sys = buildSystem('xgene1', [
-        'core.count=4', 'core.featLSE=true', `cache.l2.clusterSize=${c.clusterSize}`,
-        // Small levels (the L3 set span is 256 KiB: 1 MiB / 4 ways) so that a few hundred ops evict at every level.
-        'cache.l1d.sizeBytes=4KiB', 'cache.l1d.ways=2', 'cache.l2.sizeBytes=32KiB', 'cache.l2.ways=4',
-        'cache.l3.sizeBytes=1MiB', 'cache.l3.ways=4', `cache.l3.kind=${c.l3Kind}`,
-        `cache.l2.inclusion=${c.l2Inclusion}`, `cache.l3.inclusion=${c.l3Inclusion}`, `cache.l3.writebackAllocate=${c.l3WritebackAllocate}`,
-        `cache.l1d.replacement=${c.replacement}`, `cache.l2.replacement=${c.replacement}`, `cache.l3.replacement=${c.replacement}`,
-        `cache.protocol=${c.protocol}`, `cache.prefetch=${c.prefetch}`,
-      ]);
+    fc.assert(fc.property(config, fc.array(fc.array(op, { minLength: 100, maxLength: 400 }), { minLength: 1, maxLength: 4 }), (c, programs) => {
+      const sys = system(c);
+      const geom = { l1: { ways: 2, sets: 32 }, l2: { ways: 4, sets: 128 } };
       const ram = sys.map.regions.find((r) => r.kind === 'dram')!.base;
       const zva = sys.cfg.cache.zvaBytes;
       // PE p's line i at ram + i * STRIDE + (p + 1) * LINE (the same set for every p); counters in line 0.
@@ -71,7 +90,19 @@ describe('cache data integrity under random configurations (property)', () => {
             } else if (o.kind === 11) yield prog.dc('cvac', a, WB);
             else if (o.kind === 12) yield prog.dc('civac', a, WB);
             else if (o.kind === 13) yield prog.atomic('add', counter(o.line % COUNTERS), 4, o.value, WB);
-            else yield prog.fetch(a, 4, WB);
+            else if (o.kind === 14) yield prog.fetch(a, 4, WB);
+            else if (o.kind === 15) yield prog.dc('cvau', a, WB);
+            else if (o.kind === 16) {
+              const g = o.word % 2 === 0 ? geom.l1 : geom.l2;
+              yield prog.dcSetWay('cisw', prog.setWayOperand(g === geom.l1 ? 1 : 2, (o.value >>> 3) % g.sets, o.value % g.ways, { ways: g.ways, lineBytes: LINE }));
+            } else {
+              const c = counter(o.line % COUNTERS);
+              for (;;) {
+                const old = (yield prog.ldxr(c, 4, WB)) as OpResult;
+                const r = (yield prog.stxr(c, 4, ((old.value as number) + o.value) >>> 0, WB)) as OpResult;
+                if (r.value === 0) break;
+              }
+            }
           }
           yield prog.dsb();
           for (let i = 0; i < LINES; i++) yield prog.dc('civac', lineAddr(p, i), WB);
@@ -84,7 +115,7 @@ describe('cache data integrity under random configurations (property)', () => {
       const word = (b: Uint8Array): number => new DataView(b.buffer, b.byteOffset).getUint32(0, true);
       // Each counter: the 32-bit sum of every PE's LDADD operands to it.
       const counters = new Array<number>(COUNTERS).fill(0);
-      for (const ops of programs) for (const o of ops) if (o.kind === 13) counters[o.line % COUNTERS] = (counters[o.line % COUNTERS]! + o.value) >>> 0;
+      for (const ops of programs) for (const o of ops) if (o.kind === 13 || o.kind === 17) counters[o.line % COUNTERS] = (counters[o.line % COUNTERS]! + o.value) >>> 0;
       expect(counters.map((_, k) => word(sys.caches.readCoherent(counter(k), 4)))).toEqual(counters);
       const stale: string[] = [];
       const atPoC = new Uint8Array(4);
@@ -95,6 +126,43 @@ describe('cache data integrity under random configurations (property)', () => {
         }
       });
       expect(stale).toEqual([]);
-    }), { numRuns: 100, seed: 11 });
+    }), { numRuns: 150, seed: 11 });
+  });
+
+  it('data handed from PE to PE behind a turn word (DMB on both sides) arrives whole, across clusters', () => {
+    const slot = fc.record({ line: fc.integer({ min: 0, max: LINES - 1 }), word: fc.integer({ min: 0, max: 15 }) });
+    fc.assert(fc.property(config, fc.integer({ min: 2, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.array(slot, { minLength: 4, maxLength: 64 }), (c, pes, rounds, slots) => {
+      const sys = system(c);
+      const ram = sys.map.regions.find((r) => r.kind === 'dram')!.base;
+      // Every PE writes the same words (in the sets the first property crowds); the turn word has its own line.
+      const addr = (o: { line: number; word: number }): number => ram + o.line * STRIDE + 5 * LINE + o.word * 4;
+      const turn = ram + 2 * LINE;
+      const value = (step: number, i: number): number => (((step + 1) * 2654435761 + i * 40503) | 1) >>> 0;
+      /** What the words hold after `step` (all zero before step 0). */
+      const after = (step: number): Map<number, number> => {
+        const m = new Map<number, number>();
+        slots.forEach((o, i) => m.set(addr(o), step < 0 ? 0 : value(step, i)));
+        return m;
+      };
+      const wrong: string[] = [];
+      for (let p = 0; p < pes; p++) {
+        sys.attach(p, new ProgramOpSource(function* () {
+          for (let step = p; step < rounds * pes; step += pes) {
+            yield* prog.spinUntil(turn, 4, (r) => r.value === step, WB);
+            yield prog.dmb();
+            for (const [a, v] of after(step - 1)) {
+              const r = (yield prog.load(a, 4, WB)) as OpResult;
+              if (r.value !== v) wrong.push(`step ${step} pe${p} 0x${a.toString(16)}: ${r.value} (expected ${v})`);
+            }
+            for (let i = 0; i < slots.length; i++) yield prog.store(addr(slots[i]!), 4, value(step, i), WB);
+            yield prog.dmb();
+            yield prog.store(turn, 4, step + 1, WB);
+          }
+        }(), `p${p}`));
+      }
+      const out = sys.run({ watchdogCycles: 5_000_000 });
+      expect(out.endReason).toBe('done');
+      expect(wrong).toEqual([]);
+    }), { numRuns: 100, seed: 12 });
   });
 });
