@@ -1746,18 +1746,22 @@ export class CacheHierarchy {
         continue;
       }
       const k = this.clusterOf(pe);
-      this.siblingsFor(pe, line, true, this.l2[k]!.arr.lookup(line));
-      if (this.othersHold(k, line)) { this.snoopOthers(k, line, true, true); cost += this.cfg.snoopLatency; }
-      if (this.cfg.dic) this.invalidateClusterIcaches(k, line);
       let s = l1.arr.lookup(line);
-      if (s < 0) { s = this.installL1d(pe, line, attrs); l1.readyAt[s] = 0; this.addHolder(line, k); }
+      if (s < 0 || (l1.arr.state[s]! & STATE_SHARED) !== 0) {
+        // Ownership without data, as for a whole-line store (access()): obtain() snoops the other
+        // copies away and keeps the L2 (and L3) inclusion policies, which an L1D-only install broke.
+        if (this.othersHold(k, line)) cost += this.cfg.snoopLatency;
+        this.obtain(pe, line, attrs, true, true, this.q.now + l1.tagLatency, true);
+        if (s < 0) {
+          s = this.installL1d(pe, line, attrs);
+          l1.readyAt[s] = 0;
+          if (this.tracking && this.l2[k]!.arr.lookup(line) < 0) this.addHolder(line, k);   // as in access()
+        }
+      } else if (this.cfg.dic) this.invalidateClusterIcaches(k, line);
       this.buf.fill(0);
       l1.arr.writeBytes(s, 0, this.buf, 0, lb);
       l1.arr.state[s] = MoesiState.M;
       l1.arr.touch(s);
-      const l2 = this.l2[k]!;
-      const s2 = l2.arr.lookup(line);
-      if (s2 >= 0) l2.arr.state[s2]! &= ~STATE_SHARED;
     }
     l1.stats.cmoOps++;
     l1.stats.cmoCycles += cost;

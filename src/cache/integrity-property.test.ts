@@ -2,7 +2,8 @@
 // and L3, L3 kind, replacement, MESI or MOESI, prefetch, write-back allocation and touches,
 // cluster size, tight MSHRs and write-back buffers) and random programs of stores, loads, DC ZVA,
 // clean and clean+invalidate by VA, DC CVAU, DC CISW, LDADD, LDXR/STXR loops and instruction
-// fetches on Write-Back memory. Each PE stores only to its own words (so every load has one right
+// fetches on Write-Back memory, and Normal-NC and Device loads and stores to lines no cacheable
+// access touches (a system-cache L3 serves them). Each PE stores only to its own words (so every load has one right
 // answer: the last value its PE stored there), all PEs add to shared counters (coherence moves
 // those lines between clusters), and lines of different PEs share sets at every level (evictions
 // and snoops interleave). At the end every PE cleans and invalidates its lines to the PoC by VA:
@@ -11,12 +12,15 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ProgramOpSource, prog, type OpResult } from '../core/index.js';
-import { NORMAL_WB_RWA_ISH } from '../mem/index.js';
+import { DEVICE_nGnRnE, NORMAL_NC_OSH, NORMAL_WB_RWA_ISH } from '../mem/index.js';
 import { buildSystem } from '../platform/test-helpers.js';
 import type { System } from '../platform/system.js';
 
 const LINE = 64;
 const WB = { attrs: NORMAL_WB_RWA_ISH };
+/** Non-cacheable and Device accesses go to lines of their own (no cacheable alias), in the same sets. */
+const NC = { attrs: NORMAL_NC_OSH };
+const DEV = { attrs: DEVICE_nGnRnE };
 /** Lines per PE, and the stride that puts line i of every PE in the same set of each level (the L3's set span). */
 const LINES = 24;
 const STRIDE = 256 * 1024;
@@ -41,9 +45,10 @@ type Config = typeof config extends fc.Arbitrary<infer T> ? T : never;
 /**
  * One op of a PE: 0-5 store, 6-9 load, 10 DC ZVA, 11 DC CVAC, 12 DC CIVAC, 13 LDADD on a counter,
  * 14 an instruction fetch (its bytes unchecked: no IC maintenance), 15 DC CVAU, 16 DC CISW of a
- * set and way of the L1D or L2 (`line` picks them), 17 an LDXR/STXR increment loop on a counter.
+ * set and way of the L1D or L2 (`line` picks them), 17 an LDXR/STXR increment loop on a counter,
+ * 18-19 a Normal-NC store / load and 20-21 a Device-nGnRnE store / load, to the PE's uncached lines.
  */
-const op = fc.record({ kind: fc.integer({ min: 0, max: 17 }), line: fc.integer({ min: 0, max: LINES - 1 }), word: fc.integer({ min: 0, max: 15 }), value: fc.integer({ min: 1, max: 0x7fff_ffff }) });
+const op = fc.record({ kind: fc.integer({ min: 0, max: 21 }), line: fc.integer({ min: 0, max: LINES - 1 }), word: fc.integer({ min: 0, max: 15 }), value: fc.integer({ min: 1, max: 0x7fff_ffff }) });
 
 /** An X-Gene-based system of 4 PEs with small levels and the configuration `c`. */
 function system(c: Config): System {
@@ -69,6 +74,7 @@ describe('cache data integrity under random configurations (property)', () => {
       const zva = sys.cfg.cache.zvaBytes;
       // PE p's line i at ram + i * STRIDE + (p + 1) * LINE (the same set for every p); counters in line 0.
       const lineAddr = (p: number, i: number): number => ram + i * STRIDE + (p + 1) * LINE;
+      const uncachedAddr = (p: number, i: number): number => ram + i * STRIDE + (p + 9) * LINE;
       const counter = (k: number): number => ram + k * 8;
       const expected = programs.map(() => new Map<number, number>());      // word address -> last value
       const wrong: string[] = [];
@@ -95,12 +101,20 @@ describe('cache data integrity under random configurations (property)', () => {
             else if (o.kind === 16) {
               const g = o.word % 2 === 0 ? geom.l1 : geom.l2;
               yield prog.dcSetWay('cisw', prog.setWayOperand(g === geom.l1 ? 1 : 2, (o.value >>> 3) % g.sets, o.value % g.ways, { ways: g.ways, lineBytes: LINE }));
-            } else {
+            } else if (o.kind === 17) {
               const c = counter(o.line % COUNTERS);
               for (;;) {
                 const old = (yield prog.ldxr(c, 4, WB)) as OpResult;
                 const r = (yield prog.stxr(c, 4, ((old.value as number) + o.value) >>> 0, WB)) as OpResult;
                 if (r.value === 0) break;
+              }
+            } else {
+              const u = uncachedAddr(p, o.line) + o.word * 4, attrs = o.kind <= 19 ? NC : DEV;
+              if (o.kind % 2 === 0) { yield prog.store(u, 4, o.value, attrs); mine.set(u, o.value); }
+              else {
+                const r = (yield prog.load(u, 4, attrs)) as OpResult;
+                const want = mine.get(u) ?? 0;
+                if (r.value !== want) wrong.push(`pe${p} uncached load 0x${u.toString(16)}: ${r.value} (expected ${want})`);
               }
             }
           }
@@ -111,7 +125,7 @@ describe('cache data integrity under random configurations (property)', () => {
       });
       const out = sys.run({ watchdogCycles: 5_000_000 });
       expect(out.endReason).toBe('done');
-      expect(wrong).toEqual([]);
+      expect(wrong, wrong.join('; ')).toEqual([]);
       const word = (b: Uint8Array): number => new DataView(b.buffer, b.byteOffset).getUint32(0, true);
       // Each counter: the 32-bit sum of every PE's LDADD operands to it.
       const counters = new Array<number>(COUNTERS).fill(0);
@@ -125,7 +139,7 @@ describe('cache data integrity under random configurations (property)', () => {
           if (word(atPoC) !== v) stale.push(`pe${p} 0x${a.toString(16)}: ${word(atPoC)} at the PoC, last stored ${v} (held: ${sys.caches.whereIs(a).join(', ')})`);
         }
       });
-      expect(stale).toEqual([]);
+      expect(stale, stale.join('; ')).toEqual([]);
     }), { numRuns: 150, seed: 11 });
   });
 
@@ -162,7 +176,7 @@ describe('cache data integrity under random configurations (property)', () => {
       }
       const out = sys.run({ watchdogCycles: 5_000_000 });
       expect(out.endReason).toBe('done');
-      expect(wrong).toEqual([]);
+      expect(wrong, wrong.join('; ')).toEqual([]);
     }), { numRuns: 100, seed: 12 });
   });
 });
