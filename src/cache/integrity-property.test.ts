@@ -27,6 +27,8 @@ const STRIDE = 256 * 1024;
 const COUNTERS = 4;
 
 const config = fc.record({
+  /** The preset underneath (latencies, interconnect, DRAM); the levels are set below. */
+  base: fc.constantFrom('xgene1', 'neoverse-n1', 'grace'),
   l2Inclusion: fc.constantFrom('inclusive', 'non-inclusive', 'exclusive'),
   l3Kind: fc.constantFrom('none', 'before-poc', 'system-cache'),
   l3Inclusion: fc.constantFrom('inclusive', 'non-inclusive', 'exclusive'),
@@ -50,9 +52,9 @@ type Config = typeof config extends fc.Arbitrary<infer T> ? T : never;
  */
 const op = fc.record({ kind: fc.integer({ min: 0, max: 21 }), line: fc.integer({ min: 0, max: LINES - 1 }), word: fc.integer({ min: 0, max: 15 }), value: fc.integer({ min: 1, max: 0x7fff_ffff }) });
 
-/** An X-Gene-based system of 4 PEs with small levels and the configuration `c`. */
+/** A system of 4 PEs on preset `c.base`, with small levels and the configuration `c`. */
 function system(c: Config): System {
-  return buildSystem('xgene1', [
+  return buildSystem(c.base, [
     'core.count=4', 'core.featLSE=true', `cache.l2.clusterSize=${c.clusterSize}`,
     // Small levels (the L3 set span is 256 KiB: 1 MiB / 4 ways) so that a few hundred ops evict at every level.
     'cache.l1d.sizeBytes=4KiB', 'cache.l1d.ways=2', 'cache.l2.sizeBytes=32KiB', 'cache.l2.ways=4',
