@@ -366,8 +366,11 @@ export class CacheHierarchy {
       return;
     }
     // Miss (or upgrade): make the cluster hold the line with the permission needed, then fill the L1D.
-    // A store of a whole line needs ownership but no data (as DC ZVA): no fill from memory.
-    const ready = this.obtain(pe, line, attrs, isWrite, true, now + l1.tagLatency, kind === WRITE && size === this.lineBytes);
+    // A store of a whole line needs ownership but no data (as DC ZVA): no fill from memory; the
+    // line's new bytes go in `buf` for the L2's copy (see obtain).
+    const wholeLine = kind === WRITE && size === this.lineBytes;
+    if (wholeLine) { const d = t.data, o = t.dataOffset(id); for (let i = 0; i < size; i++) this.buf[i] = d[o + i]!; }
+    const ready = this.obtain(pe, line, attrs, isWrite, true, now + l1.tagLatency, wholeLine);
     const slot = s1 >= 0 ? s1 : this.installL1d(pe, line, attrs);
     if (s1 < 0) {
       l1.arr.writeBytes(slot, 0, this.buf, 0, this.lineBytes);
@@ -488,8 +491,12 @@ export class CacheHierarchy {
       ready = tHn + this.cfg.snoopLatency + this.downLatency;      // cache-to-cache transfer
       if (unique && (snooped & SNOOP_DIRTY) !== 0) dirty = STATE_DIRTY;
     } else if (wholeLine) {
-      // Every byte is about to be overwritten: the home node grants ownership without data.
+      // Every byte is about to be overwritten: the home node grants ownership without data. The
+      // caller left the new line in `buf`, so the L2's copy holds it, dirty: a copy marked clean
+      // would hold bytes memory never had (a non-inclusive L2 may evict it to an exclusive L3 while
+      // the L1D still holds the line).
       ready = tHn + ((snooped & SNOOP_HAD) !== 0 ? this.cfg.snoopLatency : 0) + this.downLatency;
+      dirty = STATE_DIRTY;
     } else {
       const from = (snooped & SNOOP_HAD) !== 0 ? this.fillKeepingBuf(line, attrs) : this.fillFromBelow(line, attrs);
       if ((from & FROM_DIRTY) !== 0) dirty = STATE_DIRTY;         // an exclusive L3 handed up its dirty line
@@ -1751,6 +1758,7 @@ export class CacheHierarchy {
         // Ownership without data, as for a whole-line store (access()): obtain() snoops the other
         // copies away and keeps the L2 (and L3) inclusion policies, which an L1D-only install broke.
         if (this.othersHold(k, line)) cost += this.cfg.snoopLatency;
+        this.buf.fill(0);                                 // the new line, for the L2's copy (see obtain)
         this.obtain(pe, line, attrs, true, true, this.q.now + l1.tagLatency, true);
         if (s < 0) {
           s = this.installL1d(pe, line, attrs);

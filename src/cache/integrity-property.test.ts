@@ -26,6 +26,8 @@ const LINES = 24;
 const STRIDE = 256 * 1024;
 const COUNTERS = 4;
 
+const le32 = (b: Uint8Array): number => new DataView(b.buffer, b.byteOffset).getUint32(0, true);
+
 const config = fc.record({
   /** The preset underneath (latencies, interconnect, DRAM); the levels are set below. */
   base: fc.constantFrom('xgene1', 'neoverse-n1', 'grace'),
@@ -48,9 +50,10 @@ type Config = typeof config extends fc.Arbitrary<infer T> ? T : never;
  * One op of a PE: 0-5 store, 6-9 load, 10 DC ZVA, 11 DC CVAC, 12 DC CIVAC, 13 LDADD on a counter,
  * 14 an instruction fetch (its bytes unchecked: no IC maintenance), 15 DC CVAU, 16 DC CISW of a
  * set and way of the L1D or L2 (`line` picks them), 17 an LDXR/STXR increment loop on a counter,
- * 18-19 a Normal-NC store / load and 20-21 a Device-nGnRnE store / load, to the PE's uncached lines.
+ * 18-19 a Normal-NC store / load and 20-21 a Device-nGnRnE store / load, to the PE's uncached lines,
+ * 22 DC IVAC then DSB: dirty data may be discarded, so the line then holds what the PoC held.
  */
-const op = fc.record({ kind: fc.integer({ min: 0, max: 21 }), line: fc.integer({ min: 0, max: LINES - 1 }), word: fc.integer({ min: 0, max: 15 }), value: fc.integer({ min: 1, max: 0x7fff_ffff }) });
+const op = fc.record({ kind: fc.integer({ min: 0, max: 22 }), line: fc.integer({ min: 0, max: LINES - 1 }), word: fc.integer({ min: 0, max: 15 }), value: fc.integer({ min: 1, max: 0x7fff_ffff }) });
 
 /** A system of 4 PEs on preset `c.base`, with small levels and the configuration `c`. */
 function system(c: Config): System {
@@ -80,6 +83,7 @@ describe('cache data integrity under random configurations (property)', () => {
       const counter = (k: number): number => ram + k * 8;
       const expected = programs.map(() => new Map<number, number>());      // word address -> last value
       const wrong: string[] = [];
+      const word4 = new Uint8Array(4);
       programs.forEach((ops, p) => {
         const mine = expected[p]!;
         sys.attach(p, new ProgramOpSource(function* () {
@@ -110,6 +114,12 @@ describe('cache data integrity under random configurations (property)', () => {
                 const r = (yield prog.stxr(c, 4, ((old.value as number) + o.value) >>> 0, WB)) as OpResult;
                 if (r.value === 0) break;
               }
+            } else if (o.kind === 22) {
+              const l = lineAddr(p, o.line);
+              yield prog.dc('ivac', l, WB);
+              yield prog.dsb();
+              // Every copy is gone (Arm ARM: invalidate without clean), so what the PoC holds is the line now.
+              for (let w = l; w < l + LINE; w += 4) { sys.memoryAtPoC.read(w, word4, 0, 4); mine.set(w, le32(word4)); }
             } else {
               const u = uncachedAddr(p, o.line) + o.word * 4, attrs = o.kind <= 19 ? NC : DEV;
               if (o.kind % 2 === 0) { yield prog.store(u, 4, o.value, attrs); mine.set(u, o.value); }
