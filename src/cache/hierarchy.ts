@@ -370,8 +370,10 @@ export class CacheHierarchy {
     // line's new bytes go in `buf` for the L2's copy (see obtain).
     const wholeLine = kind === WRITE && size === this.lineBytes;
     if (wholeLine) { const d = t.data, o = t.dataOffset(id); for (let i = 0; i < size; i++) this.buf[i] = d[o + i]!; }
+    this.busyLine = line;
     const ready = this.obtain(pe, line, attrs, isWrite, true, now + l1.tagLatency, wholeLine);
     const slot = s1 >= 0 ? s1 : this.installL1d(pe, line, attrs);
+    this.busyLine = -1;
     if (s1 < 0) {
       l1.arr.writeBytes(slot, 0, this.buf, 0, this.lineBytes);
       // The victim's write-back may have pushed the new line out of a non-inclusive L2: the
@@ -1061,10 +1063,23 @@ export class CacheHierarchy {
     if (this.timeline !== undefined) { this.tlSince[w] = this.q.now + this.upLatency; this.tlLastWrite = w; }
   }
 
+  /**
+   * The line a PE's access is bringing into its L1D while it holds that L1D's slot (-1: none). The
+   * L3 does not pick it as a victim meanwhile (the home node does not evict a line with a
+   * transaction in flight): an inclusive L3 would back-invalidate it out of the very slot the
+   * access then writes, and the store would be lost.
+   */
+  private busyLine = -1;
+
   private installL3(line: number): number {
     const l3 = this.l3!;
     const arr = l3.arr;
-    const slot = arr.victim(arr.setOf(line));
+    const set = arr.setOf(line);
+    let slot = arr.victim(set);
+    if (this.busyLine >= 0 && arr.lineOf(slot) === this.busyLine) {
+      const first = set * arr.ways;
+      slot = first + ((slot - first + 1) % arr.ways);   // the next way (a direct-mapped L3 has no other)
+    }
     if (arr.isValid(slot)) this.evictL3(slot);
     arr.fill(slot, line, MoesiState.E);
     return slot;
@@ -1759,7 +1774,9 @@ export class CacheHierarchy {
         // copies away and keeps the L2 (and L3) inclusion policies, which an L1D-only install broke.
         if (this.othersHold(k, line)) cost += this.cfg.snoopLatency;
         this.buf.fill(0);                                 // the new line, for the L2's copy (see obtain)
+        this.busyLine = line;
         this.obtain(pe, line, attrs, true, true, this.q.now + l1.tagLatency, true);
+        this.busyLine = -1;
         if (s < 0) {
           s = this.installL1d(pe, line, attrs);
           l1.readyAt[s] = 0;

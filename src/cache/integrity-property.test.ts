@@ -51,14 +51,16 @@ type Config = typeof config extends fc.Arbitrary<infer T> ? T : never;
  * 14 an instruction fetch (its bytes unchecked: no IC maintenance), 15 DC CVAU, 16 DC CISW of a
  * set and way of the L1D or L2 (`line` picks them), 17 an LDXR/STXR increment loop on a counter,
  * 18-19 a Normal-NC store / load and 20-21 a Device-nGnRnE store / load, to the PE's uncached lines,
- * 22 DC IVAC then DSB: dirty data may be discarded, so the line then holds what the PoC held.
+ * 22 DC IVAC then DSB: dirty data may be discarded, so the line then holds what the PoC held,
+ * 23 DC CVAP (to a point of persistence in memory past the system cache; DC CVAC on X-Gene, which
+ * has no FEAT_DPB).
  */
-const op = fc.record({ kind: fc.integer({ min: 0, max: 22 }), line: fc.integer({ min: 0, max: LINES - 1 }), word: fc.integer({ min: 0, max: 15 }), value: fc.integer({ min: 1, max: 0x7fff_ffff }) });
+const op = fc.record({ kind: fc.integer({ min: 0, max: 23 }), line: fc.integer({ min: 0, max: LINES - 1 }), word: fc.integer({ min: 0, max: 15 }), value: fc.integer({ min: 1, max: 0x7fff_ffff }) });
 
 /** A system of 4 PEs on preset `c.base`, with small levels and the configuration `c`. */
 function system(c: Config): System {
   return buildSystem(c.base, [
-    'core.count=4', 'core.featLSE=true', `cache.l2.clusterSize=${c.clusterSize}`,
+    'core.count=4', 'core.featLSE=true', `cache.l2.clusterSize=${c.clusterSize}`, 'memory.regions.ram.pointOfPersistence=memory',
     // Small levels (the L3 set span is 256 KiB: 1 MiB / 4 ways) so that a few hundred ops evict at every level.
     'cache.l1d.sizeBytes=4KiB', 'cache.l1d.ways=2', 'cache.l2.sizeBytes=32KiB', 'cache.l2.ways=4',
     'cache.l3.sizeBytes=1MiB', 'cache.l3.ways=4', `cache.l3.kind=${c.l3Kind}`,
@@ -114,7 +116,8 @@ describe('cache data integrity under random configurations (property)', () => {
                 const r = (yield prog.stxr(c, 4, ((old.value as number) + o.value) >>> 0, WB)) as OpResult;
                 if (r.value === 0) break;
               }
-            } else if (o.kind === 22) {
+            } else if (o.kind === 23) yield prog.dc(sys.cfg.core.featDPB === false ? 'cvac' : 'cvap', a, WB);
+            else if (o.kind === 22) {
               const l = lineAddr(p, o.line);
               yield prog.dc('ivac', l, WB);
               yield prog.dsb();
