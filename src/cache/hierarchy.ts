@@ -369,11 +369,12 @@ export class CacheHierarchy {
     // A store of a whole line needs ownership but no data (as DC ZVA): no fill from memory; the
     // line's new bytes go in `buf` for the L2's copy (see obtain).
     const wholeLine = kind === WRITE && size === this.lineBytes;
-    if (wholeLine) { const d = t.data, o = t.dataOffset(id); for (let i = 0; i < size; i++) this.buf[i] = d[o + i]!; }
-    this.busyLine = line;
+    if (wholeLine) this.stageLine(id);
+    // An upgrade keeps using the L1D's slot s1 across obtain(): the L3 must not take the line from it.
+    if (s1 >= 0) this.busyLine = line;
     const ready = this.obtain(pe, line, attrs, isWrite, true, now + l1.tagLatency, wholeLine);
-    const slot = s1 >= 0 ? s1 : this.installL1d(pe, line, attrs);
     this.busyLine = -1;
+    const slot = s1 >= 0 ? s1 : this.installL1d(pe, line, attrs);
     if (s1 < 0) {
       l1.arr.writeBytes(slot, 0, this.buf, 0, this.lineBytes);
       // The victim's write-back may have pushed the new line out of a non-inclusive L2: the
@@ -400,6 +401,12 @@ export class CacheHierarchy {
     if (isWrite && cache !== WB) { l1.arr.state[slot] = alone ? MoesiState.E : MoesiState.S; this.writeThroughBelowL1(pe, line, off, id, size); return; }
     if (this.timeline !== undefined) this.traceMiss(l1, id, line, ready);
     this.complete(pe, id, line, ready, 0, 0);
+  }
+
+  /** Puts whole-line write `id`'s bytes in `buf`, as obtain() wants them for a whole-line write. */
+  private stageLine(id: number): void {
+    const d = this.table.data, o = this.table.dataOffset(id), b = this.buf;
+    for (let i = 0; i < this.lineBytes; i++) b[i] = d[o + i]!;
   }
 
   /** Writes request `id`'s bytes into a line: a store's data, or an atomic's result (old value back to the request). */
@@ -1064,7 +1071,7 @@ export class CacheHierarchy {
   }
 
   /**
-   * The line a PE's access is bringing into its L1D while it holds that L1D's slot (-1: none). The
+   * The line a PE's access is upgrading in its L1D while it holds that L1D's slot (-1: none). The
    * L3 does not pick it as a victim meanwhile (the home node does not evict a line with a
    * transaction in flight): an inclusive L3 would back-invalidate it out of the very slot the
    * access then writes, and the store would be lost.
