@@ -377,12 +377,7 @@ export class CacheHierarchy {
     const slot = s1 >= 0 ? s1 : this.installL1d(pe, line, attrs);
     if (s1 < 0) {
       l1.arr.writeBytes(slot, 0, this.buf, 0, this.lineBytes);
-      // The victim's write-back may have pushed the new line out of a non-inclusive L2: the
-      // cluster still holds it (in the L1D), so the filter must say so. While the L2 still has
-      // it the filter already does (every path that installs an L2 line adds it), and a lookup
-      // in the set victim() just scanned is cheaper than a probe of the filter's table.
-      const k = this.clusterOf(pe);
-      if (this.tracking && this.l2[k]!.arr.lookup(line) < 0) this.addHolder(line, k);
+      this.noteL1dHolder(this.clusterOf(pe), line);
     }
     l1.arr.touch(slot);
     const k = this.clusterOf(pe);
@@ -988,6 +983,16 @@ export class CacheHierarchy {
     // above the L3): no need to look.
     if (this.cfg.l2.inclusion === 'inclusive') this.removeHolder(line, k);
     else this.forgetIfGone(k, line);
+  }
+
+  /**
+   * A line just installed in an L1D of cluster k: the victim's write-back may have pushed it out
+   * of a non-inclusive L2, yet the cluster still holds it, so the filter must say so. While the L2
+   * still has it the filter already does (every path that installs an L2 line adds it), and a
+   * lookup in the set victim() just scanned is cheaper than a probe of the filter's table.
+   */
+  private noteL1dHolder(k: number, line: number): void {
+    if (this.tracking && this.l2[k]!.arr.lookup(line) < 0) this.addHolder(line, k);
   }
 
   /** Drops cluster k from the filter for `line` once none of its caches holds it. */
@@ -1787,7 +1792,7 @@ export class CacheHierarchy {
         if (s < 0) {
           s = this.installL1d(pe, line, attrs);
           l1.readyAt[s] = 0;
-          if (this.tracking && this.l2[k]!.arr.lookup(line) < 0) this.addHolder(line, k);   // as in access()
+          this.noteL1dHolder(k, line);
         }
       } else if (this.cfg.dic) this.invalidateClusterIcaches(k, line);
       this.buf.fill(0);
