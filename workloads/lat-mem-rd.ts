@@ -51,15 +51,18 @@ interface Level { name: string; capacity: number; latency: number; thrashes: boo
  * L2 tag checks, the request half of the interconnect, the home node, the L3 hit and the response
  * half. On a platform without an L3 the list ends at the L2.
  */
+/** Whether a chase over more than a cache's capacity misses it every time under `replacement`. */
+const thrashes = (replacement: string): boolean => replacement !== 'random';
+
 export function cacheLevels(cfg: PlatformConfig): Level[] {
   const c = cfg.cache, ic = cfg.interconnect.latency;
   const up = Math.ceil(ic / 2), down = Math.floor(ic / 2);
   const levels: Level[] = [
-    { name: 'l1d', capacity: c.l1d.sizeBytes, latency: c.l1d.hitLatency, thrashes: c.l1d.replacement !== 'random' },
-    { name: 'l2', capacity: c.l2.sizeBytes, latency: c.l1d.tagLatency + c.l2.hitLatency, thrashes: c.l2.replacement !== 'random' },
+    { name: 'l1d', capacity: c.l1d.sizeBytes, latency: c.l1d.hitLatency, thrashes: thrashes(c.l1d.replacement) },
+    { name: 'l2', capacity: c.l2.sizeBytes, latency: c.l1d.tagLatency + c.l2.hitLatency, thrashes: thrashes(c.l2.replacement) },
   ];
   if (c.l3.kind !== 'none') {
-    levels.push({ name: 'l3', capacity: c.l3.sizeBytes, latency: c.l1d.tagLatency + c.l2.tagLatency + up + ic + c.l3.hitLatency + down, thrashes: c.l3.replacement !== 'random' });
+    levels.push({ name: 'l3', capacity: c.l3.sizeBytes, latency: c.l1d.tagLatency + c.l2.tagLatency + up + ic + c.l3.hitLatency + down, thrashes: thrashes(c.l3.replacement) });
   }
   return levels;
 }
