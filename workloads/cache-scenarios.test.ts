@@ -74,6 +74,31 @@ describe('lat-mem-rd', () => {
     expect(Math.abs(at(32 * KiB) - lat.l2) / lat.l2).toBeLessThanOrEqual(0.05);
   });
 
+  it('with a next-line prefetcher: the L3 plateau starts at 16x the L2, and the DRAM expectation counts the rows prefetches open', async () => {
+    const sets = ['cache.l1d.sizeBytes=8KiB', 'cache.l2.sizeBytes=64KiB', 'cache.l3.sizeBytes=4MiB', 'scenario.loads=500'];
+    const { code, r } = await run('lat-mem-rd', { sets: [...sets, 'cache.prefetch=next-line'] });
+    expect(code, JSON.stringify(r.checks)).toBe(0);
+    const pts = r.checks.points!.points as { sizeBytes: number; cyclesPerLoad: number }[];
+    const at = (size: number): number => pts.find((p) => p.sizeBytes === size)!.cyclesPerLoad;
+    // Twice the L2: prefetched neighbours make a good share of the loads hit the L2.
+    expect(at(128 * KiB)).toBeLessThan(lat.l3 * 0.9);
+    expect(r.checks.l3Plateau!.sizes).toEqual([1 * MiB, 2 * MiB]);
+    // The list runs to 4x the L3 (16 MiB, past 16x the L2) and that set is the DRAM plateau.
+    expect(r.checks.dramPlateau!.sizes).toEqual([16 * MiB]);
+    // N1 interleaves channels by line: each prefetch opens a row in another bank, so the
+    // expectation (and the measurement) sits above the same chase without the prefetcher.
+    const { r: plain } = await run('lat-mem-rd', { sets: [...sets, 'scenario.minBytes=16MiB'] });
+    expect(r.checks.dramPlateau!.expectedCycles as number).toBeGreaterThan(plain.checks.dramPlateau!.expectedCycles as number);
+    expect(at(16 * MiB)).toBeGreaterThan(plain.checks.dramPlateau!.measuredCycles as number);
+  });
+
+  it('a prefetcher that leaves no room for the L3 plateau says why it is skipped', async () => {
+    const { code, r } = await run('lat-mem-rd', { sets: [...SMALL, 'cache.prefetch=next-line'] });
+    expect(code, JSON.stringify(r.checks)).toBe(0);
+    expect(r.checks.l3Plateau!.skipped).toMatch(/prefetch=next-line.*16 x the L2/);
+    expect(r.checks.dramPlateau!.sizes).toEqual([4 * MiB]);
+  });
+
   it('a too-short list leaves the DRAM plateau unmeasured and says so', async () => {
     const { r } = await run('lat-mem-rd', { sets: [...SMALL, 'scenario.maxBytes=256KiB'] });
     expect(r.checks.points!.points).toHaveLength(7);
