@@ -88,6 +88,9 @@ describe('bad input: exit 2 with a one-line message naming the field', () => {
   it('a hypervisor scenario on a platform whose memory its host map cannot cover (cachegrind: 256 TiB)', () => {
     expectUserError(['run', 'guest-boot-mmu-off', '--platform', 'cachegrind'], 'memory.regions.ram.size', 'page tables');
   });
+  it('fewer PEs than a scenario runs on (set-way-vs-l3 writes on PE 0 and reads on PE 1)', () => {
+    expectUserError(['run', 'set-way-vs-l3', '--set', 'core.count=1'], 'core.count', 'PE 1', 'core.count=2');
+  });
   it('a value given to a switch', () => { expectUserError(['run', 'dram-stream', '--json=yes'], '--json is a switch'); });
   it('bad config file values name the dotted path', () => {
     const dir = mkdtempSync(join(tmpdir(), 'armsim-cli-'));

@@ -322,7 +322,11 @@ export class System {
   /** Gives PE `index` its ops. Call before `run`. */
   attach(index: number, source: OpSource): void {
     const pe = this.pes[index];
-    if (pe === undefined) throw new RangeError(`no PE ${index} (the platform has ${this.pes.length})`);
+    if (pe === undefined) {
+      // The PE count is the user's (core.count, or what a replay derived from the trace's agents).
+      if (Number.isInteger(index) && index >= this.pes.length) throw new UserError(`core.count: this run needs PE ${index}, the platform has ${this.pes.length} (expected core.count=${index + 1} or more)`);
+      throw new RangeError(`no PE ${index} (the platform has ${this.pes.length})`);
+    }
     this.active++;
     pe.start(source);
   }
