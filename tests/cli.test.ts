@@ -91,6 +91,10 @@ describe('bad input: exit 2 with a one-line message naming the field', () => {
   it('fewer PEs than a scenario runs on (set-way-vs-l3 writes on PE 0 and reads on PE 1)', () => {
     expectUserError(['run', 'set-way-vs-l3', '--set', 'core.count=1'], 'core.count', 'PE 1', 'core.count=2');
   });
+  it('a platform without the regions a scenario places its buffers in names memory.regions', () => {
+    expectUserError(['run', 'mte-on-pfnmap', '--platform', 'cachegrind'], 'memory.regions', 'cacheable-device');
+    expectUserError(['run', 'atomics-normal-nc', '--platform', 'grace', '--set', 'memory.regions.gpu-mem.size=4096'], 'memory.regions.gpu-mem.size', 'got 4096');
+  });
   it('a value given to a switch', () => { expectUserError(['run', 'dram-stream', '--json=yes'], '--json is a switch'); });
   it('bad config file values name the dotted path', () => {
     const dir = mkdtempSync(join(tmpdir(), 'armsim-cli-'));

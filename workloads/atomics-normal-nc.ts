@@ -72,8 +72,8 @@ export interface PassthroughRegion {
 export function passthroughRegion(sys: System): PassthroughRegion {
   const rs = sys.map.regions;
   const r = rs.find((x) => x.kind === 'cacheable-device') ?? rs.find((x) => x.kind === 'device' && !x.linearMap);
-  if (r === undefined) throw new UserError('this scenario needs a cacheable-device region, or a device region outside the linear map');
-  if (r.size < PT_BYTES) throw new UserError(`region '${r.name}' is smaller than the ${PT_BYTES}-byte passthrough window`);
+  if (r === undefined) throw new UserError('memory.regions: this scenario needs a region of kind cacheable-device, or of kind device outside the linear map (linearMap=false)');
+  if (r.size < PT_BYTES) throw new UserError(`memory.regions.${r.name}.size: expected at least the ${PT_BYTES}-byte passthrough window (got ${r.size})`);
   return r;
 }
 
@@ -103,7 +103,7 @@ export interface PassthroughVm {
 export function passthroughVm(sys: System, opts: { vma: VmaInfo; windowAttrIndx: number; vmMte?: boolean; ptHostVa?: number; region?: PassthroughRegion; hostMapsDevices?: boolean }): PassthroughVm {
   const cfg = sys.cfg;
   const ram = sys.map.regions.find((r) => r.kind === 'dram' && r.linearMap);
-  if (ram === undefined) throw new UserError('this scenario needs a dram region in the linear map');
+  if (ram === undefined) throw new UserError('memory.regions: this scenario needs a region of kind dram in the linear map (linearMap=true)');
   const region = opts.region ?? passthroughRegion(sys);
   if (cfg.hyp.cmo === 'fwb' && !cfg.mmu.featS2FWB) throw new UserError("hyp.cmo: 'fwb' needs FEAT_S2FWB, which this platform lacks (mmu.featS2FWB=false); use a platform that has it (grace)");
   const attrOpts = resolveAttrOptions(cfg.mmu.attrs, 'mmu.attrs');

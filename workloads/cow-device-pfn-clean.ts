@@ -52,8 +52,8 @@ function* host(m: Marks, fix: boolean): Program {
 
 function barRegion(regions: readonly PassthroughRegion[]): PassthroughRegion {
   const r = regions.find((x) => x.kind === 'device' && !x.linearMap);
-  if (r === undefined) throw new UserError('cow-device-pfn-clean needs a device region outside the linear map (a PCIe window)');
-  if (r.size < PT_BYTES) throw new UserError(`region '${r.name}' is smaller than the ${PT_BYTES}-byte BAR`);
+  if (r === undefined) throw new UserError('memory.regions: cow-device-pfn-clean needs a region of kind device outside the linear map (linearMap=false: a PCIe window)');
+  if (r.size < PT_BYTES) throw new UserError(`memory.regions.${r.name}.size: expected at least the ${PT_BYTES}-byte BAR (got ${r.size})`);
   return r;
 }
 

@@ -82,7 +82,7 @@ export interface VfioSmmu { layout: SmmuLayout; streamId: number; coherent: bool
  */
 export function vfioSmmu(sys: System, hostBase: number, streamId: number, maps: ReadonlyArray<{ iova: number; pa: number; size: number }>): VfioSmmu {
   const { engine } = sys.smmu;
-  if (!engine.config.s2p) throw new UserError('this scenario needs smmu.config.s2p (the passthrough device is translated by stage 2)');
+  if (!engine.config.s2p) throw new UserError('smmu.config.s2p: expected true (the passthrough device is translated by stage 2)');
   const layout: SmmuLayout = {
     strtab: hostBase, strtabLog2: 4, cmdq: hostBase + 0x2_0000, cmdqLog2: 4, evtq: hostBase + 0x3_0000, evtqLog2: 4,
     attrs: engine.config.cohacc ? 'wb-ish' : 'nc',
@@ -101,8 +101,8 @@ export function vfioSmmu(sys: System, hostBase: number, streamId: number, maps: 
 /** The platform's first device region outside the linear map: where the passthrough device's BAR sits. */
 export function barRegion(sys: System): PassthroughRegion {
   const r = sys.map.regions.find((x) => x.kind === 'device' && !x.linearMap);
-  if (r === undefined) throw new UserError('this scenario needs a device region outside the linear map (for the device BAR)');
-  if (r.size < PT_BYTES) throw new UserError(`region '${r.name}' is smaller than the ${PT_BYTES}-byte passthrough window`);
+  if (r === undefined) throw new UserError('memory.regions: hcr-dc-dma needs a region of kind device outside the linear map (linearMap=false: the device BAR)');
+  if (r.size < PT_BYTES) throw new UserError(`memory.regions.${r.name}.size: expected at least the ${PT_BYTES}-byte passthrough window (got ${r.size})`);
   return r;
 }
 

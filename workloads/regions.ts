@@ -5,7 +5,7 @@ import { UserError } from '../src/sim/index.js';
 /** The platform's first dram region; a one-line UserError naming the scenario when it has none. */
 export function dramRegion(sys: System, scenario: string): Region {
   const ram = sys.map.regions.find((r) => r.kind === 'dram');
-  if (ram === undefined) throw new UserError(`${scenario} needs a dram region`);
+  if (ram === undefined) throw new UserError(`memory.regions: ${scenario} needs a region of kind dram (the platform has none)`);
   return ram;
 }
 
@@ -17,7 +17,7 @@ export function dramRegion(sys: System, scenario: string): Region {
 export function dramAndDevice(sys: System, scenario: string, minDramBytes: number) {
   const ram = sys.map.regions.find((r) => r.kind === 'dram');
   const dev = sys.map.regions.find((r) => r.kind === 'device');
-  if (ram === undefined || dev === undefined) throw new UserError(`${scenario} needs a dram and a device region`);
-  if (ram.size < minDramBytes) throw new UserError(`${scenario} needs ${minDramBytes / 2 ** 20} MiB of dram (region '${ram.name}' has ${ram.size})`);
+  if (ram === undefined || dev === undefined) throw new UserError(`memory.regions: ${scenario} needs a region of kind dram and one of kind device`);
+  if (ram.size < minDramBytes) throw new UserError(`memory.regions.${ram.name}.size: ${scenario} needs at least ${minDramBytes / 2 ** 20} MiB of dram (got ${ram.size})`);
   return { ram, dev };
 }
