@@ -95,6 +95,11 @@ describe('bad input: exit 2 with a one-line message naming the field', () => {
     expectUserError(['run', 'mte-on-pfnmap', '--platform', 'cachegrind'], 'memory.regions', 'cacheable-device');
     expectUserError(['run', 'atomics-normal-nc', '--platform', 'grace', '--set', 'memory.regions.gpu-mem.size=4096'], 'memory.regions.gpu-mem.size', 'got 4096');
   });
+  it('a TLB geometry the TLB cannot be built with names its key', () => {
+    expectUserError(['run', 'guest-boot-mmu-off', '--set', 'mmu.l2.ways=3'], 'mmu.l2.entries', 'power-of-two');
+    expectUserError(['run', 'guest-boot-mmu-off', '--set', 'mmu.l1d.entries=3'], 'mmu.l1d.entries');
+    expectUserError(['run', 'guest-boot-mmu-off', '--set', 'mmu.walkCacheEntries=300'], 'mmu.walkCacheEntries', '256');
+  });
   it('a value given to a switch', () => { expectUserError(['run', 'dram-stream', '--json=yes'], '--json is a switch'); });
   it('bad config file values name the dotted path', () => {
     const dir = mkdtempSync(join(tmpdir(), 'armsim-cli-'));

@@ -136,8 +136,8 @@ export const MmuSchema = z.strictObject({
   l1d: tlbGeometry,
   l1i: tlbGeometry,
   l2: z.strictObject({ entries: zInt(1, 1 << 16), ways: zInt(1, 256), hitCycles: zInt(0, 1000) }),
-  /** Entries of the walk cache (intermediate table descriptors of both stages); 0 = none. */
-  walkCacheEntries: zInt(0, 1 << 16),
+  /** Entries of the walk cache (intermediate table descriptors of both stages, fully associative: at most 256); 0 = none. */
+  walkCacheEntries: zInt(0, 256),
   /** Cycles a TLBI costs at the DSB that completes it. */
   tlbiCycles: zInt(0, 100_000),
   /** Extra cycles for a broadcast (IS) TLBI to reach every PE and be acknowledged. */
@@ -265,6 +265,12 @@ export function checkPlatform(cfg: PlatformConfig): void {
     const sets = l.sizeBytes / (l.ways * c.lineBytes);
     if (sets > 32768 || l.ways > 1024) {
       throw new UserError(`config: cache.${name}.sizeBytes must give at most 32768 sets of at most 1024 ways (CCSIDR_EL1 without FEAT_CCIDX) (got ${sets} sets of ${l.ways} ways)`);
+    }
+  }
+  for (const name of ['l1d', 'l1i', 'l2'] as const) {
+    const t = cfg.mmu[name], sets = t.entries / t.ways;
+    if (!(Number.isInteger(sets) && sets >= 1 && (sets & (sets - 1)) === 0)) {
+      throw new UserError(`config: mmu.${name}.entries must be ways (${t.ways}) x a power-of-two number of sets (got ${t.entries})`);
     }
   }
   const burst = cfg.dram.busBytes * cfg.dram.burstLength;
