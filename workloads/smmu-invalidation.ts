@@ -1,7 +1,7 @@
 import { GUEST_IPA, nestedStream, ringAndWait } from './smmu-driver.js';
 import { z } from 'zod';
 import { ProgramOpSource, prog, type Program, type ProgramOp } from '../src/core/index.js';
-import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
+import { defineScenario, type Check, type ScenarioContext } from '../src/platform/index.js';
 import { dramAndDevice } from './regions.js';
 import { NORMAL_NC_OSH, NORMAL_WB_RWA_ISH } from '../src/mem/index.js';
 import { MmuReg, PageTableBuilder, encodeTtbr } from '../src/mmu/index.js';
@@ -270,9 +270,13 @@ export const scenario = defineScenario<P>({
     marks.set(ctx, m);
     sys.attach(0, new ProgramOpSource(driver(ctx, m), 'guest driver'));
   },
-  check(ctx, outcome) {
+  check(ctx, outcome): Record<string, Check> {
     const m = marks.get(ctx)!, p = ctx.params;
     const { engine } = ctx.sys.smmu;
+    if (m.rounds.length === 0) {
+      // The run stopped (--max-cycles, the watchdog) before the cold round finished: nothing to report on.
+      return { completed: { pass: false, endReason: outcome.endReason, rounds: 0, unfinished: 'the run ended before the first (cold) round finished' } };
+    }
     const measured = m.rounds.slice(1);
     const sum = (k: keyof Round): number => measured.reduce((a, r) => a + (r[k] as number), 0);
     const stale = sum('stale'), wrong = sum('wrong'), faults = sum('faults');

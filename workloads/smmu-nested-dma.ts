@@ -131,10 +131,15 @@ export const scenario = defineScenario<P>({
     };
     const ev = (k: number): EventRecord | undefined => m.events.find((e) => e.InputAddr === BigInt(IOVA[k]!));
     const phaseCheck = (k: number): Record<string, unknown> & { pass: boolean } => {
-      const ph = m.phases[k]!, p = page(k), e = ev(k), second = ph.second!, first = ph.first!;
+      const ph = m.phases[k]!;
+      const expected = ph.invalidated ? 'fault' : 'stale-write';
+      if (ph.first === null || ph.second === null) {
+        // The run stopped (--max-cycles, the watchdog) before this phase's DMA finished.
+        return { pass: false, expected, invalidated: ph.invalidated, unfinished: `the run ended (${outcome.endReason}) before this phase's DMA writes were done` };
+      }
+      const p = page(k), e = ev(k), second = ph.second, first = ph.first;
       const faulted = second.status === 'fault' && second.bytesDone === 0;
       const staleWrite = second.status === 'done' && p.deviceBytes! > 0;
-      const expected = ph.invalidated ? 'fault' : 'stale-write';
       const eventOk = e !== undefined && e.name === 'F_TRANSLATION' && e.S2 === 0 && e.CLASS === 2 && e.RnW === 0 && e.StreamID === SID;
       return {
         pass: first.status === 'done' && (ph.invalidated ? faulted && eventOk && p.guestBytes === PAGE : staleWrite && e === undefined),

@@ -14,13 +14,13 @@ export interface Report {
  * Runs a scenario through the CLI's own run function (`armsim run NAME --json --platform P --set
  * ...`), in process, and parses what it prints.
  */
-export async function run(name: string, opts: { platform?: string; sets?: string[]; seed?: number } = {}): Promise<{ code: number; r: Report }> {
+export async function run(name: string, opts: { platform?: string; sets?: string[]; seed?: number; maxCycles?: number } = {}): Promise<{ code: number; r: Report }> {
   let out = '';
   const write = ((chunk: string | Uint8Array): boolean => { out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'); return true; }) as typeof process.stdout.write;
   const spy = vi.spyOn(process.stdout, 'write').mockImplementation(write);
   let code: number;
   try {
-    code = await runScenarioCommand(name, { platform: opts.platform, sets: [...(opts.sets ?? [])], config: undefined, seed: opts.seed ?? 1, maxCycles: undefined, json: true });
+    code = await runScenarioCommand(name, { platform: opts.platform, sets: [...(opts.sets ?? [])], config: undefined, seed: opts.seed ?? 1, maxCycles: opts.maxCycles, json: true });
   } finally {
     spy.mockRestore();
   }
