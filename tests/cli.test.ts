@@ -94,6 +94,10 @@ describe('bad input: exit 2 with a one-line message naming the field', () => {
   it('a platform without the regions a scenario places its buffers in names memory.regions', () => {
     expectUserError(['run', 'mte-on-pfnmap', '--platform', 'cachegrind'], 'memory.regions', 'cacheable-device');
     expectUserError(['run', 'atomics-normal-nc', '--platform', 'grace', '--set', 'memory.regions.gpu-mem.size=4096'], 'memory.regions.gpu-mem.size', 'got 4096');
+    // Scenarios that lay their data out at fixed offsets in DRAM (each was an internal error).
+    expectUserError(['run', 'atomics-normal-nc', '--set', 'memory.regions.ram.size=64MiB'], 'memory.regions.ram.size', '1026 MiB');
+    expectUserError(['run', 'pmem-persist', '--set', 'memory.regions.ram.size=1MiB'], 'memory.regions.ram.size', '1028 KiB');
+    expectUserError(['run', 'atomics-contention', '--set', 'memory.regions.ram.size=4096'], 'memory.regions.ram.size', '8 KiB');
   });
   it('a TLB geometry the TLB cannot be built with names its key', () => {
     expectUserError(['run', 'guest-boot-mmu-off', '--set', 'mmu.l2.ways=3'], 'mmu.l2.entries', 'power-of-two');

@@ -127,7 +127,7 @@ export const scenario = defineScenario<P>({
     const sys = ctx.sys;
     const { pes } = ctx.params;
     if (pes > sys.pes.length) throw new UserError(`scenario.pes: ${pes} PEs need core.count >= ${pes} (the platform has ${sys.pes.length}; add --set core.count=${pes})`);
-    const ram = dramRegion(sys, 'atomics-contention');
+    const ram = dramRegion(sys, 'atomics-contention', 0x2000);
     const counter = ram.base + 0x1000;
     const t: Tally = { faults: { 'external-abort': 0, 'unsupported-atomic': 0, alignment: 0, 'undefined-instruction': 0 }, stxrFailures: 0, worstRetries: 0, givenUp: 0, done: 0, start: [], finish: [] };
     tallies.set(ctx, { t, counter });

@@ -33,6 +33,8 @@ const Params = z.strictObject({
 type P = z.infer<typeof Params>;
 
 const WB = NORMAL_WB_RWA_ISH;
+/** Where the log starts in the dram region. */
+const LOG_OFFSET = 0x10_0000;
 
 /** Byte k of record i: never 0, so a byte memory never received reads as lost. */
 const patternOf = (i: number, k: number): number => 1 + ((i * 37 + k * 11) % 255);
@@ -85,14 +87,14 @@ export const scenario = defineScenario<P>({
   params: Params,
   setup(ctx) {
     const sys = ctx.sys;
-    const ram = dramRegion(sys, 'pmem-persist');
     const lb = sys.cfg.cache.lineBytes;
     const { records, recordBytes } = ctx.params;
+    const ram = dramRegion(sys, 'pmem-persist', LOG_OFFSET + records * recordBytes);
     if (recordBytes === 0 || recordBytes % lb !== 0) throw new UserError(`scenario.recordBytes: must be a positive multiple of the line size ${lb} (got ${recordBytes})`);
     if (records * recordBytes > sys.cfg.cache.l1d.sizeBytes / 2) {
       throw new UserError(`scenario.records x scenario.recordBytes: the log (${records * recordBytes} bytes) must fit in half the L1D (${sys.cfg.cache.l1d.sizeBytes / 2} bytes), so that only maintenance moves it`);
     }
-    const base = ram.base + 0x10_0000;
+    const base = ram.base + LOG_OFFSET;
     const t: Tally = { cycles: [], faults: 0, cleaned: 0 };
     tallies.set(ctx, { t, base });
     sys.attach(0, new ProgramOpSource(logger(ctx, base, t), 'logger'));

@@ -2,12 +2,23 @@ import type { Region } from '../src/mem/index.js';
 import type { System } from '../src/platform/index.js';
 import { UserError } from '../src/sim/index.js';
 
-/** The platform's first dram region; a one-line UserError naming the scenario when it has none. */
-export function dramRegion(sys: System, scenario: string): Region {
+/**
+ * The platform's first dram region (with at least `minBytes`, where the scenario lays out its data
+ * at fixed offsets); a one-line UserError naming the scenario when it has none or a smaller one.
+ */
+export function dramRegion(sys: System, scenario: string, minBytes = 0): Region {
   const ram = sys.map.regions.find((r) => r.kind === 'dram');
   if (ram === undefined) throw new UserError(`memory.regions: ${scenario} needs a region of kind dram (the platform has none)`);
-  return ram;
+  return atLeast(ram, scenario, minBytes);
 }
+
+/** `r`, if it has at least `minBytes`; else a one-line UserError naming its size key. */
+export function atLeast(r: Region, scenario: string, minBytes: number): Region {
+  if (r.size < minBytes) throw new UserError(`memory.regions.${r.name}.size: ${scenario} needs at least ${sizeText(minBytes)} of ${r.kind} (got ${r.size})`);
+  return r;
+}
+
+const sizeText = (b: number): string => (b % 2 ** 20 === 0 ? `${b / 2 ** 20} MiB` : b % 1024 === 0 ? `${b / 1024} KiB` : `${b} bytes`);
 
 /**
  * The first dram region (with at least `minDramBytes`) and the first device region of the
@@ -18,6 +29,5 @@ export function dramAndDevice(sys: System, scenario: string, minDramBytes: numbe
   const ram = sys.map.regions.find((r) => r.kind === 'dram');
   const dev = sys.map.regions.find((r) => r.kind === 'device');
   if (ram === undefined || dev === undefined) throw new UserError(`memory.regions: ${scenario} needs a region of kind dram and one of kind device`);
-  if (ram.size < minDramBytes) throw new UserError(`memory.regions.${ram.name}.size: ${scenario} needs at least ${minDramBytes / 2 ** 20} MiB of dram (got ${ram.size})`);
-  return { ram, dev };
+  return { ram: atLeast(ram, scenario, minDramBytes), dev };
 }
