@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
 import { zInt, zPow2, zSize } from '../src/sim/config.js';
+import { UserError } from '../src/sim/index.js';
 import { NORMAL_NC_OSH } from '../src/mem/index.js';
 import { dramRegion } from './regions.js';
 
@@ -55,6 +56,8 @@ export const scenario = defineScenario<P>({
   platformSets: ['core.count=1'],
   params: Params,
   setup(ctx) {
+    const { bytes, accessBytes } = ctx.params;
+    if (bytes < accessBytes) throw new UserError(`scenario.bytes: must be at least one access, scenario.accessBytes = ${accessBytes} (got ${bytes})`);
     const ram = dramRegion(ctx.sys, 'dram-stream');
     const m: Marks = { readStart: 0, readEnd: 0, writeStart: 0, writeEnd: 0, mismatches: 0, verified: 0 };
     marks.set(ctx, m);
@@ -71,6 +74,9 @@ export const scenario = defineScenario<P>({
     const lat = pe.loadLatency;
     // Little's law: with the window full, bandwidth ≈ window × access size / mean latency.
     const predicted = Math.min(peak, (sys.cfg.core.window * ctx.params.accessBytes) / lat.mean);
+    // The law holds while the window stays full: a stream of a few windows' worth is mostly the
+    // ramp up and down (16 KiB of 64-byte reads, 13 windows on neoverse-n1, is within 3%; 2 KiB 30% under).
+    const steadyAccesses = 8 * sys.cfg.core.window, accesses = Math.floor(bytes / ctx.params.accessBytes);
     const r3 = (x: number): number => Math.round(x * 1000) / 1000;
     return {
       completed: { pass: outcome.endReason === 'done', endReason: outcome.endReason },
@@ -84,8 +90,12 @@ export const scenario = defineScenario<P>({
         bytesPerCycle: r3(writeBpc), gbPerSecond: r3(writeBpc * freqGHz), cycles: m.writeEnd - m.writeStart,
       },
       readLatency: { pass: lat.count > 0, meanCycles: r3(lat.mean), p99Cycles: lat.percentile(0.99), minCycles: lat.min, samples: lat.count },
-      littlesLaw: { pass: Math.abs(readBpc - predicted) <= 0.2 * predicted, predictedBytesPerCycle: r3(predicted), measuredBytesPerCycle: r3(readBpc) },
-      dataIntegrity: { pass: m.mismatches === 0 && m.verified > 0, bytesVerified: m.verified, mismatches: m.mismatches },
+      littlesLaw: accesses < steadyAccesses
+        ? { pass: true, skipped: `${accesses} reads: fewer than 8 x core.window = ${steadyAccesses}, the window is never full for long`, predictedBytesPerCycle: r3(predicted), measuredBytesPerCycle: r3(readBpc) }
+        : { pass: Math.abs(readBpc - predicted) <= 0.2 * predicted, predictedBytesPerCycle: r3(predicted), measuredBytesPerCycle: r3(readBpc) },
+      dataIntegrity: ctx.params.verifyBytes === 0
+        ? { pass: true, skipped: 'scenario.verifyBytes=0', bytesVerified: 0, mismatches: 0 }
+        : { pass: m.mismatches === 0 && m.verified > 0, bytesVerified: m.verified, mismatches: m.mismatches },
     };
   },
 });

@@ -345,8 +345,14 @@ export const scenario = defineScenario<P>({
         worstDeviation: r3(worst.dev), tolerance: r3(worst.tol), sizes: rows.map((x) => x.p.sizeBytes),
       };
     }
-    // A bigger working set never gets faster (2% slack for sampling).
-    const drops = pts.filter((p, i) => i > 0 && p.cyclesPerLoad < pts[i - 1]!.cyclesPerLoad * 0.98).map((p) => p.sizeBytes);
+    // A bigger working set never gets faster: 2% slack, or on the DRAM plateau (a sampled mean)
+    // three standard deviations of the difference of two points, if more (few loads per size).
+    const slack = (size: number): number => {
+      if (size < dramSize) return 0.02;
+      const e = dramExpectation(cfg, size);
+      return Math.max(0.02, (3 * Math.SQRT2 * e.sigma(ctx.params.loads)) / e.cycles);
+    };
+    const drops = pts.filter((p, i) => i > 0 && p.cyclesPerLoad < pts[i - 1]!.cyclesPerLoad * (1 - slack(p.sizeBytes))).map((p) => p.sizeBytes);
     checks.monotonic = { pass: drops.length === 0, fasterThanSmallerSet: drops };
     return checks;
   },
