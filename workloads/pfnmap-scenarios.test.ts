@@ -8,6 +8,16 @@ describe('atomics-normal-nc', () => {
   const atomics = (platform: string, policy: string, extra: string[] = []) =>
     run('atomics-normal-nc', { platform, sets: [...SMALL, `hyp.policy=${policy}`, ...extra] });
 
+  it('LDXR/STXR on the global monitor with scenario.maxAttempts below the progress bound: the count is the increments that did not give up', async () => {
+    const { code, r } = await run('atomics-normal-nc', { platform: 'grace', sets: ['hyp.policy=wc', 'scenario.maxAttempts=2'] });
+    expect(code, JSON.stringify(r.checks)).toBe(0);
+    const o = r.checks.observed!;
+    expect(o.givenUp).toBeGreaterThan(0);
+    expect(o.llsc).toBe(100 - (o.givenUp as number));
+    expect(o.ldadd).toBe(100);
+    expect(r.checks.expected!.outcome).toMatch(/maxAttempts=2/);
+  });
+
   it.each([
     // platform, policy, stage 2 (or refusal), LDADD count, LL/SC count, aborts   (2 vCPUs x 8)
     ['grace', 'cacheable-pfnmap', 'normal-wb', 16, 16, 0],                 // FWB + DIC: Normal WB, exact
