@@ -37,7 +37,8 @@ const RING_OFF = 0x10_0000, PAYLOAD_OFF = 0x11_0000, DST_OFF = 0x12_0000, WINDOW
 const VALID = 0x8000_0000;
 const OLD_SEQ = 0, NEW_SEQ = 1;
 const OLD_BYTE = 0xee;
-const newByte = (i: number): number => (0x11 * (i + 1)) & 0xff || 0x5a;
+/** Descriptor i's new payload byte: never 0 and never OLD_BYTE (0x11 x 14 would be), so the check can tell them apart. */
+const newByte = (i: number): number => { const b = (0x11 * (i + 1)) & 0xff; return b === 0 || b === OLD_BYTE ? 0x5a : b; };
 
 interface Seen { index: number; valid: boolean; seq: number; addr: number; len: number }
 interface Marks {

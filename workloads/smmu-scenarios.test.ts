@@ -21,6 +21,14 @@ describe('smmu-noncoherent-dma', () => {
     if (expected === 'stale') expect(d.firstStale).toMatchObject({ index: 0, seqSeen: 0, seqWritten: 1 });
   });
 
+  it('the largest ring (64 descriptors): every payload byte is told apart from the old one', async () => {
+    for (const [clean, expected] of [['none', 'stale'], ['dc-cvac', 'fresh']] as const) {
+      const { code, r } = await run('smmu-noncoherent-dma', { sets: ['scenario.descriptors=64', `scenario.clean=${clean}`] });
+      expect(code, JSON.stringify(r.checks)).toBe(0);
+      expect(r.checks.payload![expected === 'stale' ? 'staleBytes' : 'newBytes']).toBe(64 * 64);
+    }
+  });
+
   it('the clean costs cycles and the non-coherent run reads memory without snooping', async () => {
     const none = (await run('smmu-noncoherent-dma')).r.checks.timing!;
     const cvac = (await run('smmu-noncoherent-dma', { sets: ['scenario.clean=dc-cvac'] })).r.checks.timing!;
