@@ -55,6 +55,8 @@ describe('vfio-live-migration-alias (seed 002: a cacheable VMM alias of a non-ca
     ['neoverse-n1', 'wc', [], { map: 'normal-nc', vmm: 4096, device: 2048, lost: 2048 }],
     ['neoverse-n1', 'cacheable-pfnmap', [], { map: 'memslot-refused -EINVAL', vmm: 0, device: 0, lost: 0 }],
     ['xgene1', 'legacy', [], { map: 'device-nGnRE', vmm: 4096, device: 0, lost: 2048 }],                // non-coherent device reads memory
+    ['grace', 'wc', ['scenario.pgprot=noncached'], { map: 'normal-nc', vmm: 0, device: 0, lost: 0 }],   // the VMM's mmap is non-cacheable too: no alias in any cache
+    ['grace', 'legacy', ['scenario.pgprot=device'], { map: 'device-nGnRE', vmm: 0, device: 0, lost: 0 }],
   ])('%s, hyp.policy=%s %j: %o', async (platform, policy, extra, want) => {
     const { code, r } = await run('vfio-live-migration-alias', { platform, sets: [`hyp.policy=${policy}`, ...extra] });
     expect(r.verdict).toBe('pass');
