@@ -205,6 +205,13 @@ describe('mismatched-alias', () => {
     expect(Math.max(...rounds)).toBeGreaterThan(1);
   });
 
+  it('a one-entry DRAM queue: requests wait at the home node for a credit and still reach DRAM no earlier than now (was an event scheduled in the past)', async () => {
+    const { code, r } = await run('mismatched-alias', { platform: 'xgene1', sets: ['dram.queueDepth=1'] });
+    expect(code, JSON.stringify(r.checks)).toBe(0);
+    const hn = (r as unknown as { stats: { system: { hn: { downstreamStalls: number } } } }).stats.system.hn;
+    expect(hn.downstreamStalls).toBeGreaterThan(0);
+  });
+
   it('when too few eviction lines leave the dirty line where it was, B keeps its data and the check predicts just that', async () => {
     for (const lines of [1, 7]) {
       const { code, r } = await run('mismatched-alias', { platform: 'xgene1', sets: [`scenario.evictionLines=${lines}`] });

@@ -120,7 +120,10 @@ export class HomeNode {
     const size = t.size[id]!;
     const occupancy = size < this.occupancyOf.length ? this.occupancyOf[size]! : Math.ceil(size / this.cfg.bytesPerCycle);
     const arrive = t.hopAt[id]!;                           // when the request reached the home node
-    const start = this.busyUntil > arrive ? this.busyUntil : arrive > now ? arrive : now;
+    // The data path takes it once free, once it has arrived, and not before now: a request that
+    // waited for a target credit may have arrived, and the path freed, long ago.
+    let start = arrive > now ? arrive : now;
+    if (this.busyUntil > start) start = this.busyUntil;
     if (!link.trySendAfter(id, start - now + this.latency)) return false;
     this.busyUntil = start + occupancy;
     this.stats.busyCycles += occupancy;
