@@ -104,6 +104,9 @@ describe('bad input: exit 2 with a one-line message naming the field', () => {
     expectUserError(['run', 'guest-boot-mmu-off', '--set', 'mmu.l1d.entries=3'], 'mmu.l1d.entries');
     expectUserError(['run', 'guest-boot-mmu-off', '--set', 'mmu.walkCacheEntries=300'], 'mmu.walkCacheEntries', '256');
   });
+  it('too few request slots for the caches\' own fills and write-backs names sim.requestSlots (was an internal error mid-run)', () => {
+    expectUserError(['run', 'mismatched-alias', '--set', 'sim.requestSlots=16'], 'sim.requestSlots', '16 request slots ran out');
+  });
   it('a value given to a switch', () => { expectUserError(['run', 'dram-stream', '--json=yes'], '--json is a switch'); });
   it('bad config file values name the dotted path', () => {
     const dir = mkdtempSync(join(tmpdir(), 'armsim-cli-'));

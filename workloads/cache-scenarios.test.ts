@@ -124,6 +124,16 @@ describe('dram-stream', () => {
     expect(long.code, JSON.stringify(long.r.checks)).toBe(0);
     expect(long.r.checks.littlesLaw!.skipped).toBeUndefined();
   });
+
+  it('Little\'s law counts the loads the request slots let be in flight, when fewer than the window', async () => {
+    const { code, r } = await run('dram-stream', { platform: 'grace', sets: ['scenario.bytes=256KiB', 'sim.requestSlots=16'] });
+    expect(code, JSON.stringify(r.checks)).toBe(0);
+    const full = await run('dram-stream', { platform: 'grace', sets: ['scenario.bytes=256KiB'] });
+    // grace's window is 24: 16 slots in flight give about 16/24 of the bandwidth.
+    const ratio = (r.checks.littlesLaw!.measuredBytesPerCycle as number) / (full.r.checks.littlesLaw!.measuredBytesPerCycle as number);
+    expect(ratio).toBeGreaterThan(0.6);
+    expect(ratio).toBeLessThan(0.72);
+  });
 });
 
 describe('set-way-vs-l3', () => {

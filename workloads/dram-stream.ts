@@ -73,7 +73,9 @@ export const scenario = defineScenario<P>({
     const writeBpc = bytes / Math.max(1, m.writeEnd - m.writeStart);
     const lat = pe.loadLatency;
     // Little's law: with the window full, bandwidth ≈ window × access size / mean latency.
-    const predicted = Math.min(peak, (sys.cfg.core.window * ctx.params.accessBytes) / lat.mean);
+    // (The loads in flight are bounded by the window and by the request slots each one holds.)
+    const inFlight = Math.min(sys.cfg.core.window, sys.cfg.sim.requestSlots);
+    const predicted = Math.min(peak, (inFlight * ctx.params.accessBytes) / lat.mean);
     // The law holds while the window stays full: a stream of a few windows' worth is mostly the
     // ramp up and down (16 KiB of 64-byte reads, 13 windows on neoverse-n1, is within 3%; 2 KiB 30% under).
     const steadyAccesses = 8 * sys.cfg.core.window, accesses = Math.floor(bytes / ctx.params.accessBytes);

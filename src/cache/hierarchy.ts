@@ -1,4 +1,4 @@
-import { Link, REQ_FLAG_EXCLUSIVE, REQ_FLAG_NO_DATA, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type Rng, type StatsRegistry, type Timeline, type TimelineArgs } from '../sim/index.js';
+import { Link, REQ_FLAG_EXCLUSIVE, REQ_FLAG_NO_DATA, ReqKind, ReqStatus, UserError, type EventQueue, type RequestPort, type RequestTable, type Rng, type StatsRegistry, type Timeline, type TimelineArgs } from '../sim/index.js';
 import {
   Cacheability, DeviceKind, attrDeviceKind, attrInnerCache, attrInnerReadAllocate, attrInnerWriteAllocate, attrIsDevice,
   attrOuterCache, attrOuterReadAllocate, effectiveShareability, Shareability, ATTRS_REGION_DEFAULT, ATTR_TAGGED,
@@ -645,9 +645,14 @@ export class CacheHierarchy {
     return PENDING;
   }
 
+  /** Out of line: a configuration too small for the run (the PEs hold slots the caches' fills and write-backs then lack). */
+  private tableExhausted(): never {
+    throw new UserError(`sim.requestSlots: the ${this.table.capacity} request slots ran out (the caches needed one for a fill or a write-back); expected more, e.g. the default 8192`);
+  }
+
   private allocInternal(kind: number, addr: number, attrs: number): number {
     const id = this.table.alloc(kind as ReqKind, addr, this.lineBytes, attrs, this.agent, this.q.now);
-    if (id < 0) throw new Error(`caches: request table exhausted (raise sim.requestSlots, now ${this.table.capacity})`);
+    if (id < 0) this.tableExhausted();
     this.table.flags[id] = REQ_FLAG_NO_DATA;
     this.table.tag[id] = -1;
     return id;
