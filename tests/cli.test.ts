@@ -86,13 +86,13 @@ describe('bad input: exit 2 with a one-line message naming the field', () => {
   });
   it('a value that starts with a dash says how to write it', () => { expectUserError(['run', 'dram-stream', '--seed', '-1'], '--seed=-VALUE'); });
   it('a hypervisor scenario on a platform whose memory its host map cannot cover (cachegrind: 256 TiB)', () => {
-    expectUserError(['run', 'guest-boot-mmu-off', '--platform', 'cachegrind'], 'memory.regions.ram.size', 'page tables');
+    expectUserError(['run', 'guest-boot-mmu-off', '--platform', 'cachegrind', '--set', 'mmu.el2=true'], 'memory.regions.ram.size', 'page tables');
   });
   it('fewer PEs than a scenario runs on (set-way-vs-l3 writes on PE 0 and reads on PE 1)', () => {
     expectUserError(['run', 'set-way-vs-l3', '--set', 'core.count=1'], 'core.count', 'PE 1', 'core.count=2');
   });
   it('a platform without the regions a scenario places its buffers in names memory.regions', () => {
-    expectUserError(['run', 'mte-on-pfnmap', '--platform', 'cachegrind'], 'memory.regions', 'cacheable-device');
+    expectUserError(['run', 'mte-on-pfnmap', '--platform', 'cachegrind', '--set', 'mmu.el2=true'], 'memory.regions', 'cacheable-device');
     expectUserError(['run', 'atomics-normal-nc', '--platform', 'grace', '--set', 'memory.regions.gpu-mem.size=4096'], 'memory.regions.gpu-mem.size', 'got 4096');
     // Scenarios that lay their data out at fixed offsets in DRAM (each was an internal error).
     expectUserError(['run', 'atomics-normal-nc', '--set', 'memory.regions.ram.size=64MiB'], 'memory.regions.ram.size', '1026 MiB');
@@ -106,6 +106,10 @@ describe('bad input: exit 2 with a one-line message naming the field', () => {
   });
   it('too few request slots for the caches\' own fills and write-backs names sim.requestSlots (was an internal error mid-run)', () => {
     expectUserError(['run', 'mismatched-alias', '--set', 'sim.requestSlots=16'], 'sim.requestSlots', '16 request slots ran out');
+  });
+  it('a hypervisor scenario on a platform without EL2 names mmu.el2 (one ran into an internal error, the others failed their checks)', () => {
+    expectUserError(['run', 'atomics-normal-nc', '--set', 'mmu.el2=false'], 'mmu.el2', 'expected true');
+    expectUserError(['run', 'guest-boot-mmu-off', '--set', 'mmu.el2=false'], 'mmu.el2', 'guest-boot-mmu-off');
   });
   it('a value given to a switch', () => { expectUserError(['run', 'dram-stream', '--json=yes'], '--json is a switch'); });
   it('bad config file values name the dotted path', () => {

@@ -3,7 +3,7 @@ import { ProgramOpSource, prog, type Fault, type Program } from '../src/core/ind
 import { defineScenario, type ScenarioContext, type System } from '../src/platform/index.js';
 import { CMO_STRATEGIES, Hypervisor, POLICY_NAMES, type PlatformCaps, type PolicyName, type S2Attr, type VmaInfo } from '../src/hyp/index.js';
 import { encodeMair, resolveAttrOptions, type PageTableBuilder } from '../src/mmu/index.js';
-import { atLeast } from './regions.js';
+import { GUEST_RAM_HOST_OFFSET, hypervisorHost } from './regions.js';
 import { attemptsOf, mayGiveUp } from './atomics-contention.js';
 import { UserError, zInt } from '../src/sim/index.js';
 
@@ -41,8 +41,6 @@ import { UserError, zInt } from '../src/sim/index.js';
 
 export const GUEST_RAM_IPA = 0x4000_0000;            // QEMU virt's RAM base
 export const GUEST_RAM_BYTES = 0x20_0000;
-/** Where the passthrough VM's guest RAM lies in the host's dram region (the hypervisor's tables are at 16 MiB). */
-const GUEST_RAM_HOST_OFFSET = 0x4000_0000;
 /** Where the guest keeps its stage-1 tables (IPA, in guest RAM). */
 export const GUEST_TABLES_IPA = GUEST_RAM_IPA + 0x10_0000;
 /** The passthrough window (IPA; guest VA = IPA). Below 2^40, the VM's IPA size (VTCR_EL2.T0SZ 24). */
@@ -106,11 +104,8 @@ export interface PassthroughVm {
  */
 export function passthroughVm(sys: System, opts: { vma: VmaInfo; windowAttrIndx: number; vmMte?: boolean; ptHostVa?: number; region?: PassthroughRegion; hostMapsDevices?: boolean }): PassthroughVm {
   const cfg = sys.cfg;
-  const ram = sys.map.regions.find((r) => r.kind === 'dram' && r.linearMap);
-  if (ram === undefined) throw new UserError('memory.regions: this scenario needs a region of kind dram in the linear map (linearMap=true)');
-  atLeast(ram, 'this scenario', GUEST_RAM_HOST_OFFSET + GUEST_RAM_BYTES);
+  const ram = hypervisorHost(sys, 'this scenario', GUEST_RAM_BYTES);
   const region = opts.region ?? passthroughRegion(sys);
-  if (cfg.hyp.cmo === 'fwb' && !cfg.mmu.featS2FWB) throw new UserError("hyp.cmo: 'fwb' needs FEAT_S2FWB, which this platform lacks (mmu.featS2FWB=false); use a platform that has it (grace)");
   const attrOpts = resolveAttrOptions(cfg.mmu.attrs, 'mmu.attrs');
   const caps: PlatformCaps = { featS2FWB: cfg.mmu.featS2FWB, ctrDic: cfg.cache.dic, mte: attrOpts.featMTE2, featMTEPerm: attrOpts.featMTEPerm };
   const hyp = new Hypervisor({

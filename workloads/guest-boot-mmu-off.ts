@@ -3,6 +3,7 @@ import { ProgramOpSource, prog, type Program } from '../src/core/index.js';
 import { defineScenario, type ScenarioContext } from '../src/platform/index.js';
 import { Hypervisor, CMO_DESCRIPTIONS, CMO_STRATEGIES, POLICIES, type CmoStrategy } from '../src/hyp/index.js';
 import { Rng, UserError, zSize } from '../src/sim/index.js';
+import { GUEST_RAM_HOST_OFFSET, hypervisorHost } from './regions.js';
 
 /**
  * Seed 003 (KVM/arm64 on X-Gene, 2013) end to end: the VMM loads a multi-MiB image into guest
@@ -130,11 +131,8 @@ export const scenario = defineScenario<P>({
     if (imageBytes === 0 || imageBytes % 64 !== 0) throw new UserError(`scenario.imageBytes: must be a positive multiple of 64 (got ${imageBytes})`);
     if (codeBytes % 64 !== 0 || codeBytes > imageBytes) throw new UserError(`scenario.codeBytes: must be a multiple of 64 no larger than scenario.imageBytes (got ${codeBytes})`);
     if (guestRamBytes % 4096 !== 0 || guestRamBytes < IMAGE_OFFSET + imageBytes) throw new UserError(`scenario.guestRamBytes: must be a multiple of 4096 holding the image at offset 0x80000 (at least ${IMAGE_OFFSET + imageBytes}; got ${guestRamBytes})`);
-    if (cfg.hyp.cmo === 'fwb' && !cfg.mmu.featS2FWB) throw new UserError(`hyp.cmo: 'fwb' needs FEAT_S2FWB, which this platform lacks (mmu.featS2FWB=false); use a platform that has it (grace)`);
-    const ram = sys.map.regions.find((r) => r.kind === 'dram' && r.linearMap);
-    if (ram === undefined) throw new UserError('guest-boot-mmu-off needs a dram region in the linear map');
-    const guestPa = ram.base + 0x4000_0000;
-    if (guestPa + guestRamBytes > ram.base + ram.size) throw new UserError(`scenario.guestRamBytes: guest RAM does not fit in region '${ram.name}'`);
+    const ram = hypervisorHost(sys, 'guest-boot-mmu-off', guestRamBytes);
+    const guestPa = ram.base + GUEST_RAM_HOST_OFFSET;
     const hyp = new Hypervisor({
       store: sys.coherent,
       regions: sys.map.regions,

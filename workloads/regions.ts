@@ -31,3 +31,20 @@ export function dramAndDevice(sys: System, scenario: string, minDramBytes: numbe
   if (ram === undefined || dev === undefined) throw new UserError(`memory.regions: ${scenario} needs a region of kind dram and one of kind device`);
   return { ram: atLeast(ram, scenario, minDramBytes), dev };
 }
+
+/** Where the hypervisor scenarios put guest RAM in the host's dram region (its page tables are at 16 MiB). */
+export const GUEST_RAM_HOST_OFFSET = 0x4000_0000;
+
+/**
+ * What every scenario that runs the hypervisor model needs of the platform: EL2, FEAT_S2FWB when
+ * `hyp.cmo=fwb`, and a dram region in the linear map that holds `guestRamBytes` of guest RAM at
+ * GUEST_RAM_HOST_OFFSET. Returns that region; a one-line UserError naming the key otherwise.
+ */
+export function hypervisorHost(sys: System, scenario: string, guestRamBytes: number): Region {
+  const cfg = sys.cfg;
+  if (!cfg.mmu.el2) throw new UserError(`mmu.el2: expected true (${scenario} runs a hypervisor at EL2, its guests under stage 2)`);
+  if (cfg.hyp.cmo === 'fwb' && !cfg.mmu.featS2FWB) throw new UserError("hyp.cmo: 'fwb' needs FEAT_S2FWB, which this platform lacks (mmu.featS2FWB=false); use a platform that has it (grace)");
+  const ram = sys.map.regions.find((r) => r.kind === 'dram' && r.linearMap);
+  if (ram === undefined) throw new UserError(`memory.regions: ${scenario} needs a region of kind dram in the linear map (linearMap=true)`);
+  return atLeast(ram, scenario, GUEST_RAM_HOST_OFFSET + guestRamBytes);
+}
