@@ -107,9 +107,10 @@ describe('bad input: exit 2 with a one-line message naming the field', () => {
   it('too few request slots for the caches\' own fills and write-backs names sim.requestSlots (was an internal error mid-run)', () => {
     expectUserError(['run', 'mismatched-alias', '--set', 'sim.requestSlots=16'], 'sim.requestSlots', '16 request slots ran out');
   });
-  it('a hypervisor scenario on a platform without EL2 names mmu.el2 (one ran into an internal error, the others failed their checks)', () => {
+  it('a hypervisor scenario without EL2 or the VMSA translation names mmu.el2 / mmu.translation (one ran into an internal error, the others failed their checks)', () => {
     expectUserError(['run', 'atomics-normal-nc', '--set', 'mmu.el2=false'], 'mmu.el2', 'expected true');
     expectUserError(['run', 'guest-boot-mmu-off', '--set', 'mmu.el2=false'], 'mmu.el2', 'guest-boot-mmu-off');
+    expectUserError(['run', 'hcr-dc-dma', '--set', 'mmu.translation=flat'], 'mmu.translation', 'expected vmsa');
   });
   it('a value given to a switch', () => { expectUserError(['run', 'dram-stream', '--json=yes'], '--json is a switch'); });
   it('bad config file values name the dotted path', () => {
