@@ -111,6 +111,8 @@ describe('bad input: exit 2 with a one-line message naming the field', () => {
     expectUserError(['run', 'atomics-normal-nc', '--set', 'mmu.el2=false'], 'mmu.el2', 'expected true');
     expectUserError(['run', 'guest-boot-mmu-off', '--set', 'mmu.el2=false'], 'mmu.el2', 'guest-boot-mmu-off');
     expectUserError(['run', 'hcr-dc-dma', '--set', 'mmu.translation=flat'], 'mmu.translation', 'expected vmsa');
+    // ... and a scenario whose accesses carry their attributes refuses vmsa (with the MMU off every access was Device-nGnRnE).
+    expectUserError(['run', 'lat-mem-rd', '--set', 'mmu.translation=vmsa'], 'mmu.translation', 'expected flat');
   });
   it('a value given to a switch', () => { expectUserError(['run', 'dram-stream', '--json=yes'], '--json is a switch'); });
   it('bad config file values name the dotted path', () => {

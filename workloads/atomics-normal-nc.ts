@@ -311,7 +311,7 @@ export const scenario = defineScenario<P>({
   name: 'atomics-normal-nc',
   description: 'seed 000: guest vCPUs run LDADD and LDXR/STXR on a passthrough cacheable-device region (grace gpu-mem); hyp.policy decides Device / Normal-NC / Normal WB at stage 2 or refuses, the region decides what non-cacheable atomics do',
   platform: 'grace',                   // the Grace Hopper GPU memory of seed 000: a cacheable-device region outside the linear map
-  platformSets: ['mmu.translation=vmsa'],
+  translation: 'vmsa',
   accepts: ACCEPTS,
   params: Params,
   setup(ctx) {

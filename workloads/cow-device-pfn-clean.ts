@@ -61,7 +61,7 @@ export const scenario = defineScenario<P>({
   name: 'cow-device-pfn-clean',
   description: "seed 004: KVM's change_pte notifier cleans a vfio BAR page by its linear-map address on a host without FWB, and the host faults (Oops); scenario.fix=true skips PFNs outside the linear map",
   platform: 'neoverse-n1',
-  platformSets: ['mmu.translation=vmsa'],
+  translation: 'vmsa',
   accepts: ACCEPTS,
   params: Params,
   setup(ctx) {

@@ -62,7 +62,7 @@ export const scenario = defineScenario<P>({
   name: 'exec-on-device-memory',
   description: 'an instruction fetch from a passthrough VM_PFNMAP region (grace gpu-mem): each hyp.policy refuses it (-ENOEXEC, a stage-2 fault in the guest) or maps it executable',
   platform: 'grace',                   // the Grace Hopper GPU memory of seed 000: a cacheable-device region outside the linear map
-  platformSets: ['mmu.translation=vmsa'],
+  translation: 'vmsa',
   accepts: ACCEPTS,
   params: Params,
   setup(ctx) {

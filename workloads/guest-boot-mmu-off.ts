@@ -121,7 +121,7 @@ function predict(ctx: ScenarioContext<P>, cmo: CmoStrategy, m: Marks): { stale: 
 export const scenario = defineScenario<P>({
   name: 'guest-boot-mmu-off',
   description: 'seed 003: a guest boots with its MMU off from an image the VMM left dirty in the caches; hyp.cmo picks the maintenance',
-  platformSets: ['mmu.translation=vmsa'],
+  translation: 'vmsa',
   accepts: { policies: Object.keys(POLICIES), cmo: CMO_STRATEGIES },
   params: Params,
   setup(ctx) {

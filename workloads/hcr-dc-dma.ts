@@ -175,7 +175,8 @@ function storesCached(cmo: CmoStrategy): { cached: boolean; why: string } {
 export const scenario = defineScenario<P>({
   name: 'hcr-dc-dma',
   description: 'seed 003: MMU-off guest firmware fills a buffer and kicks a passthrough non-coherent DMA device; with HCR_EL2.DC=1 (hyp.cmo=hcr-dc) or FWB the device reads stale memory, with DC=0 it reads the data',
-  platformSets: ['mmu.translation=vmsa', 'core.count=1', 'hyp.cmo=hcr-dc', 'smmu.config.cohacc=false'],
+  translation: 'vmsa',
+  platformSets: ['core.count=1', 'hyp.cmo=hcr-dc', 'smmu.config.cohacc=false'],
   accepts: { policies: POLICY_NAMES, cmo: CMO_STRATEGIES },
   params: Params,
   setup(ctx) {

@@ -63,7 +63,8 @@ export const scenario = defineScenario<P>({
   name: 'mte-on-pfnmap',
   description: 'seed 000: an MTE guest maps the cacheable passthrough region Tagged; the memslot is refused, the Tagged accesses abort (no tag storage), or stage-2 NoTagAccess (FEAT_MTE_PERM) turns them into stage-2 permission faults',
   platform: 'grace',                   // the Grace Hopper GPU memory of seed 000: a cacheable-device region outside the linear map
-  platformSets: ['mmu.translation=vmsa', 'mmu.attrs.featMTE2=true'],
+  translation: 'vmsa',
+  platformSets: ['mmu.attrs.featMTE2=true'],
   accepts: ACCEPTS,
   params: Params,
   setup(ctx) {

@@ -36,15 +36,14 @@ export function dramAndDevice(sys: System, scenario: string, minDramBytes: numbe
 export const GUEST_RAM_HOST_OFFSET = 0x4000_0000;
 
 /**
- * What every scenario that runs the hypervisor model needs of the platform: EL2, the VMSA
- * translation (not flat), FEAT_S2FWB when `hyp.cmo=fwb`, and a dram region in the linear map that
- * holds `guestRamBytes` of guest RAM at GUEST_RAM_HOST_OFFSET. Returns that region; a one-line
- * UserError naming the key otherwise.
+ * What every scenario that runs the hypervisor model needs of the platform (besides the VMSA
+ * translation, which its `translation: 'vmsa'` asks for): EL2, FEAT_S2FWB when `hyp.cmo=fwb`, and
+ * a dram region in the linear map that holds `guestRamBytes` of guest RAM at GUEST_RAM_HOST_OFFSET.
+ * Returns that region; a one-line UserError naming the key otherwise.
  */
 export function hypervisorHost(sys: System, scenario: string, guestRamBytes: number): Region {
   const cfg = sys.cfg;
   if (!cfg.mmu.el2) throw new UserError(`mmu.el2: expected true (${scenario} runs a hypervisor at EL2, its guests under stage 2)`);
-  if (cfg.mmu.translation !== 'vmsa') throw new UserError(`mmu.translation: expected vmsa (${scenario} translates its guests' accesses through stage 1 and stage 2; got ${cfg.mmu.translation})`);
   if (cfg.hyp.cmo === 'fwb' && !cfg.mmu.featS2FWB) throw new UserError("hyp.cmo: 'fwb' needs FEAT_S2FWB, which this platform lacks (mmu.featS2FWB=false); use a platform that has it (grace)");
   const ram = sys.map.regions.find((r) => r.kind === 'dram' && r.linearMap);
   if (ram === undefined) throw new UserError(`memory.regions: ${scenario} needs a region of kind dram in the linear map (linearMap=true)`);

@@ -134,7 +134,8 @@ export const scenario = defineScenario<P>({
   name: 'vfio-live-migration-alias',
   description: 'seed 002: the VMM reads (and has written) a passthrough cacheable region through its cacheable mapping while the guest writes it through its stage-2 mapping and a device DMAs from it; non-cacheable stage 2 (legacy/wc) gives stale reads and lost writes, cacheable-pfnmap on grace none',
   platform: 'grace',
-  platformSets: ['mmu.translation=vmsa', 'core.count=2'],
+  translation: 'vmsa',
+  platformSets: ['core.count=2'],
   accepts: ACCEPTS,
   params: Params,
   setup(ctx) {

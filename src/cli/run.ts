@@ -130,7 +130,13 @@ async function runScenarioTimed(arg: string, flags: Omit<RunFlags, 'json'>, quie
   const sc = await findScenario(arg);
   const [platformName, preset] = platformOf(flags.platform, sc.platform ?? DEFAULT_PLATFORM);
   const sets = splitSets(flags.sets);
-  const cfg = resolveConfig(PlatformSchema, preset, { file: flags.config, sets: [...(sc.platformSets ?? []), ...sets.platform] });
+  const translation = sc.translation ?? 'flat';
+  // The presets translate flat; a vmsa scenario switches its platform over as its platformSets would.
+  const own = translation === 'vmsa' ? ['mmu.translation=vmsa'] : [];
+  const cfg = resolveConfig(PlatformSchema, preset, { file: flags.config, sets: [...own, ...(sc.platformSets ?? []), ...sets.platform] });
+  if (translation !== 'either' && cfg.mmu.translation !== translation) {
+    throw new UserError(`mmu.translation: expected ${translation} for ${sc.name} (${translation === 'flat' ? 'its accesses carry their own attributes' : 'its guests run on page tables and stage 2'}; got ${cfg.mmu.translation})`);
+  }
   const params = resolveConfig(sc.params, {}, { sets: sets.scenario, root: 'scenario' }) as Record<string, unknown>;
   const t0 = performance.now();
   const sys = new System(cfg, flags.seed);

@@ -24,6 +24,13 @@ export interface Scenario<P = Record<string, unknown>> {
   readonly platform?: string;
   /** `--set`-style overrides applied to the platform before the user's own. */
   readonly platformSets?: readonly string[];
+  /**
+   * The address translation the scenario's agents are written for (default `flat`: each access
+   * carries its attributes, as every preset translates; `vmsa`: page tables and stage 2 decide
+   * them, set before `platformSets`; `either`: the scenario checks what it needs itself). A
+   * platform that ends up with the other is refused.
+   */
+  readonly translation?: 'flat' | 'vmsa' | 'either';
   /** The hypervisor policies (`hyp.policy`) and strategies (`hyp.cmo`) the scenario is meant to be run under, for `armsim list`. */
   readonly accepts?: { readonly policies?: readonly string[]; readonly cmo?: readonly string[] };
   readonly params: z.ZodType<P>;
