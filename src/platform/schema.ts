@@ -244,6 +244,9 @@ export type RegionConfig = z.infer<typeof region>;
 export type CacheConfig = z.infer<typeof CacheSchema>;
 export type CacheLevelName = 'l1i' | 'l1d' | 'l2' | 'l3';
 
+/** A set count: a positive integer power of two (checked before any bit test, which would wrap past 2^31). */
+const powerOfTwo = (n: number): boolean => Number.isInteger(n) && n >= 1 && Number.isInteger(Math.log2(n));
+
 /**
  * Checks what one field's schema cannot: geometries that must divide evenly, cluster sizes that
  * must divide the PE count. Throws a one-line UserError naming the field.
@@ -255,7 +258,7 @@ export function checkPlatform(cfg: PlatformConfig): void {
     const l = c[name];
     const setBytes = l.ways * c.lineBytes;
     const sets = l.sizeBytes / setBytes;
-    if (!(Number.isInteger(sets) && sets >= 1 && (sets & (sets - 1)) === 0 && sets <= 2 ** 30)) {
+    if (!(powerOfTwo(sets) && sets <= 2 ** 30)) {
       throw new UserError(`config: cache.${name}.sizeBytes must be ways (${l.ways}) x lineBytes (${c.lineBytes}) x a power-of-two number of sets (got ${l.sizeBytes})`);
     }
   }
@@ -269,7 +272,7 @@ export function checkPlatform(cfg: PlatformConfig): void {
   }
   for (const name of ['l1d', 'l1i', 'l2'] as const) {
     const t = cfg.mmu[name], sets = t.entries / t.ways;
-    if (!(Number.isInteger(sets) && sets >= 1 && (sets & (sets - 1)) === 0)) {
+    if (!powerOfTwo(sets)) {
       throw new UserError(`config: mmu.${name}.entries must be ways (${t.ways}) x a power-of-two number of sets (got ${t.entries})`);
     }
   }
