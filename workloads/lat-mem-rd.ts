@@ -288,7 +288,7 @@ export const scenario = defineScenario<P>({
     const largest = Math.max(...levels.map((l) => l.capacity));
     const sizes = sizesOf(ctx.params, dramFrom(sys.cfg, levels));
     const top = sizes[sizes.length - 1]!;
-    if (2 * top > ram.size) throw new UserError(`scenario.maxBytes: the chains need 2 x ${top} bytes of the dram region '${ram.name}' (${ram.size} bytes)`);
+    if (2 * top > ram.size) throw new UserError(`scenario.maxBytes: the chains need 2 x ${top} bytes of dram, more than memory.regions.${ram.name}.size = ${ram.size} (lower the one or raise the other)`);
     const line = sys.cfg.cache.lineBytes;
     if (ctx.params.minBytes < 2 * line) throw new UserError(`scenario.minBytes: must hold at least two ${line}-byte lines (got ${ctx.params.minBytes})`);
     const rng = new Rng(ctx.seed).fork('lat-mem-rd');

@@ -129,7 +129,7 @@ export const scenario = defineScenario<P>({
     // the eviction lines x + k * stride share its set in every level.
     const flags = [ram.base, ram.base + lb, ram.base + 2 * lb];
     const x = ram.base + stride;
-    if (x + (n + 1) * stride > ram.base + ram.size) throw new UserError(`scenario.evictionLines: ${n} lines ${stride} bytes apart do not fit in the dram region '${ram.name}'`);
+    if (x + (n + 1) * stride > ram.base + ram.size) throw new UserError(`scenario.evictionLines: ${n} lines ${stride} bytes apart need more dram than memory.regions.${ram.name}.size = ${ram.size} (lower the one or raise the other)`);
     const m: Marks = { x, whereAtB: [], whereBefore: [], whereAfter: [], valueRead: -1, readOk: false, bWriteDone: 0, writeBackDone: 0, evictionLoads: 0 };
     marks.set(ctx, m);
     sys.attach(0, new ProgramOpSource(agentA(ctx, x, flags, m), 'A (cacheable alias)'));

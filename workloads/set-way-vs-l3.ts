@@ -141,7 +141,7 @@ export const scenario = defineScenario<P>({
     if (bytes === 0 || bytes % lb !== 0) throw new UserError(`scenario.bytes: must be a positive multiple of the line size ${lb} (got ${bytes})`);
     // The flag sits on its own line just below the image, at the start of the region.
     const flag = ram.base, base = ram.base + 4096;
-    if (base + bytes > ram.base + ram.size) throw new UserError(`scenario.bytes: the image does not fit in the dram region '${ram.name}'`);
+    if (base + bytes > ram.base + ram.size) throw new UserError(`scenario.bytes: the image needs more dram than memory.regions.${ram.name}.size = ${ram.size} (lower the one or raise the other)`);
     const m: Marks = { cmoStart: 0, cmoEnd: 0, cmoOps: 0, dirtyAt: new Map(), dirtyAbovePocLines: 0, staleBytes: 0, staleLines: 0, readBytes: 0, setWayLevels: [] };
     marks.set(ctx, m);
     sys.attach(0, new ProgramOpSource(writer(ctx, base, flag, m), 'vmm'));
