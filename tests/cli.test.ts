@@ -99,6 +99,9 @@ describe('bad input: exit 2 with a one-line message naming the field', () => {
     expectUserError(['run', 'pmem-persist', '--set', 'memory.regions.ram.size=1MiB'], 'memory.regions.ram.size', '1028 KiB');
     expectUserError(['run', 'atomics-contention', '--set', 'memory.regions.ram.size=4096'], 'memory.regions.ram.size', '8 KiB');
   });
+  it('tree-PLRU over a non-power-of-two number of ways names the level (grace\'s L3 is 14-way; was an internal error)', () => {
+    expectUserError(['run', 'mismatched-alias', '--platform', 'grace', '--set', 'cache.l3.replacement=plru'], 'cache.l3.replacement', 'cache.l3.ways = 14');
+  });
   it('a TLB geometry the TLB cannot be built with names its key', () => {
     expectUserError(['run', 'guest-boot-mmu-off', '--set', 'mmu.l2.ways=3'], 'mmu.l2.entries', 'power-of-two');
     expectUserError(['run', 'guest-boot-mmu-off', '--set', 'mmu.l1d.entries=3'], 'mmu.l1d.entries');

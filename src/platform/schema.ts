@@ -262,6 +262,13 @@ export function checkPlatform(cfg: PlatformConfig): void {
       throw new UserError(`config: cache.${name}.sizeBytes must be ways (${l.ways}) x lineBytes (${c.lineBytes}) x a power-of-two number of sets (got ${l.sizeBytes})`);
     }
   }
+  for (const name of levels) {
+    // Tree-PLRU keeps one bit per node of a binary tree over the ways.
+    const l = c[name];
+    if (l.replacement === 'plru' && !powerOfTwo(l.ways)) {
+      throw new UserError(`config: cache.${name}.replacement: plru needs a power-of-two number of ways (cache.${name}.ways = ${l.ways}); use lru or random`);
+    }
+  }
   for (const name of ['l1i', 'l1d', 'l2'] as const) {
     // CCSIDR_EL1 without FEAT_CCIDX: NumSets [27:13] and Associativity [12:3] bound the levels CLIDR lists.
     const l = c[name];
