@@ -222,6 +222,13 @@ describe('mismatched-alias', () => {
     expect(hn.downstreamStalls).toBeGreaterThan(0);
   });
 
+  it('a level the dirty write-back refreshes keeps the line for its own ways after the level above: the default eviction takes another round (xgene1, 16-way L2)', async () => {
+    const { code, r } = await run('mismatched-alias', { platform: 'xgene1', sets: ['cache.l2.ways=16'] });
+    expect(code, JSON.stringify(r.checks)).toBe(0);
+    expect(r.checks.lostUpdate!.lost).toBe(true);
+    expect(r.checks.writeBack!.evictionLoads).toBe(64);          // two rounds of twice the largest associativity (16)
+  });
+
   it('when too few eviction lines leave the dirty line where it was, B keeps its data and the check predicts just that', async () => {
     for (const lines of [1, 7]) {
       const { code, r } = await run('mismatched-alias', { platform: 'xgene1', sets: [`scenario.evictionLines=${lines}`] });

@@ -19,7 +19,7 @@ const Params = z.strictObject({
   /**
    * For `capacity`: lines A loads that map to the same set as the target in every cache level;
    * 0 = twice the largest associativity (enough for LRU and pseudo-LRU alike), repeated with new
-   * lines while a level with random replacement still holds the dirty line (up to 8 rounds).
+   * lines while a hidden level still holds the dirty line (up to 8 rounds: see evictionPlan).
    */
   evictionLines: zInt(0, 4096).default(0),
 });
@@ -40,13 +40,17 @@ interface Marks {
 
 const hex = (v: number): string => `0x${v.toString(16)}`;
 
-/** Rounds of same-set loads the default eviction may take when a level replaces at random. */
-const RANDOM_ROUNDS = 8;
+/** Rounds of same-set loads the default eviction may take (it stops once the line is out). */
+const MAX_ROUNDS = 8;
 
 /**
  * How A streams its line out: the smallest address stride that maps to the same set in every
- * level (the largest of size/ways), the loads per round, and the most rounds (more than one only
- * when some level picks its victims at random, which may spare the line any number of times).
+ * level (the largest of size/ways), the loads per round, and the most rounds. One round is enough
+ * when every level fills on demand with LRU-like replacement; more are needed when a level picks
+ * its victims at random (it may spare the line any number of times) or when the line's own
+ * write-back refreshes it in the level below (writebackTouches, an exclusive level: each such level
+ * then keeps it for its own ways' worth of loads after the level above let it go). The default
+ * takes as many of MAX_ROUNDS as the dram region has room for.
  */
 function evictionPlan(ctx: ScenarioContext<P>): { stride: number; perRound: number; rounds: number } {
   const c = ctx.sys.cfg.cache;
@@ -54,7 +58,11 @@ function evictionPlan(ctx: ScenarioContext<P>): { stride: number; perRound: numb
   const stride = Math.max(...levels.map((l) => l.sizeBytes / l.ways));
   const set = ctx.params.evictionLines;
   if (set !== 0) return { stride, perRound: set, rounds: 1 };
-  return { stride, perRound: defaultLinesPerRound(ctx), rounds: levels.some((l) => l.replacement === 'random') ? RANDOM_ROUNDS : 1 };
+  const perRound = defaultLinesPerRound(ctx);
+  // The target is one stride in and the eviction lines follow it: (n + 2) strides must fit.
+  const ram = dramRegion(ctx.sys, 'mismatched-alias');
+  const fit = Math.floor((ram.size / stride - 2) / perRound);
+  return { stride, perRound, rounds: Math.max(1, Math.min(MAX_ROUNDS, fit)) };
 }
 
 /** The default eviction lines per round: twice the largest associativity (enough for LRU and pseudo-LRU). */
