@@ -71,6 +71,11 @@ export const scenario = defineScenario<P>({
     const freqGHz = sys.cfg.core.freqMHz / 1000;
     const readBpc = bytes / Math.max(1, m.readEnd - m.readStart);
     const writeBpc = bytes / Math.max(1, m.writeEnd - m.writeStart);
+    // Posted writes (interconnect.postedWrites) are acknowledged before DRAM performs them: the
+    // program's DSB may finish while the queues still drain, so the program-side rate can pass
+    // the peak. DRAM's own rate runs to the last write's burst (the verify pass only reads).
+    const drainEnd = Math.max(m.writeEnd, sys.dram!.lastWriteDataEnd);
+    const drainedBpc = bytes / Math.max(1, drainEnd - m.writeStart);
     const lat = pe.loadLatency;
     // Little's law: with the window full, bandwidth ≈ window × access size / mean latency.
     // (The loads in flight are bounded by the window and by the request slots each one holds.)
@@ -88,8 +93,9 @@ export const scenario = defineScenario<P>({
         cycles: m.readEnd - m.readStart,
       },
       writeBandwidth: {
-        pass: writeBpc > 0 && writeBpc <= peak * 1.0001,
+        pass: writeBpc > 0 && drainedBpc <= peak * 1.0001,
         bytesPerCycle: r3(writeBpc), gbPerSecond: r3(writeBpc * freqGHz), cycles: m.writeEnd - m.writeStart,
+        drainedBytesPerCycle: r3(drainedBpc), drainCycles: drainEnd - m.writeStart,
       },
       readLatency: { pass: lat.count > 0, meanCycles: r3(lat.mean), p99Cycles: lat.percentile(0.99), minCycles: lat.min, samples: lat.count },
       littlesLaw: accesses < steadyAccesses

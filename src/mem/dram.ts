@@ -321,6 +321,12 @@ export class DramController {
   private readonly colAllowedAt: Float64Array;
 
   private inController = 0;                      // requests between arrival and leaving a queue
+  /**
+   * When the last write performed so far finished its burst (cycles; 0 before any). A writer
+   * whose writes are acknowledged early (interconnect.postedWrites) learns from it when they
+   * actually reached memory.
+   */
+  lastWriteDataEnd = 0;
   private readonly hitStamp: Int32Array;         // per bank: pick() call that saw a queued hit to its open row
   private pickStamp = 0;
 
@@ -847,6 +853,7 @@ export class DramController {
       if (moveData) this.store.write(t.addr[id]!, t.data, off, size);
       this.stats.writes++; this.stats.bytesWritten += size;
       this.writeLatency.record(done - this.rArrive[id]!);
+      if (dataEnd > this.lastWriteDataEnd) this.lastWriteDataEnd = dataEnd;
     } else {
       if (moveData) this.store.read(t.addr[id]!, t.data, off, size);
       this.stats.reads++; this.stats.bytesRead += size;
