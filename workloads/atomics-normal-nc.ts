@@ -3,7 +3,7 @@ import { ProgramOpSource, prog, type Fault, type Program } from '../src/core/ind
 import { defineScenario, type ScenarioContext, type System } from '../src/platform/index.js';
 import { CMO_STRATEGIES, Hypervisor, POLICY_NAMES, type PlatformCaps, type PolicyName, type S2Attr, type VmaInfo } from '../src/hyp/index.js';
 import { encodeMair, resolveAttrOptions, type PageTableBuilder } from '../src/mmu/index.js';
-import { GUEST_RAM_HOST_OFFSET, hypervisorHost } from './regions.js';
+import { GUEST_RAM_HOST_OFFSET, atLeast, hypervisorHost } from './regions.js';
 import { attemptsOf, mayGiveUp } from './atomics-contention.js';
 import { UserError, zInt } from '../src/sim/index.js';
 
@@ -75,8 +75,14 @@ export function passthroughRegion(sys: System): PassthroughRegion {
   const rs = sys.map.regions;
   const r = rs.find((x) => x.kind === 'cacheable-device') ?? rs.find((x) => x.kind === 'device' && !x.linearMap);
   if (r === undefined) throw new UserError('memory.regions: this scenario needs a region of kind cacheable-device, or of kind device outside the linear map (linearMap=false)');
-  if (r.size < PT_BYTES) throw new UserError(`memory.regions.${r.name}.size: expected at least the ${PT_BYTES}-byte passthrough window (got ${r.size})`);
-  return r;
+  return atLeast(r, 'the passthrough window', PT_BYTES);
+}
+
+/** The platform's first device region outside the linear map (a PCIe window): where a passthrough device's BAR sits. */
+export function barRegion(sys: System, scenario: string): PassthroughRegion {
+  const r = sys.map.regions.find((x) => x.kind === 'device' && !x.linearMap);
+  if (r === undefined) throw new UserError(`memory.regions: ${scenario} needs a region of kind device outside the linear map (linearMap=false: a PCIe window for the BAR)`);
+  return atLeast(r, `${scenario}'s BAR`, PT_BYTES);
 }
 
 export function vmaOf(p: { pgprot: VmaInfo['pgprot']; vmIo: boolean; allowAnyUncached: boolean; mteAllowed: boolean }, cow = false): VmaInfo {

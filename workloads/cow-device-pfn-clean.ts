@@ -3,7 +3,7 @@ import { ProgramOpSource, prog, type OpResult, type Program } from '../src/core/
 import { defineScenario } from '../src/platform/index.js';
 import type { Hypervisor } from '../src/hyp/index.js';
 import { UserError } from '../src/sim/index.js';
-import { ACCEPTS, ATTRIDX_WB, PT_IPA, PT_BYTES, VmaParams, enterVcpu, passthroughVm, regionText, vmaOf, zPgprot, type PassthroughRegion, type PassthroughVm } from './atomics-normal-nc.js';
+import { ACCEPTS, ATTRIDX_WB, PT_IPA, VmaParams, barRegion, enterVcpu, passthroughVm, regionText, vmaOf, zPgprot, type PassthroughVm } from './atomics-normal-nc.js';
 
 /**
  * Seed 004's crash (v5.12, Tegra validation model without FEAT_S2FWB): QEMU mmaps a PCIe BAR
@@ -50,12 +50,6 @@ function* host(m: Marks, fix: boolean): Program {
   yield* m.vm.hyp.changePte(VMM_BAR_VA, { skipDevicePfn: fix }, m.clean);
 }
 
-function barRegion(regions: readonly PassthroughRegion[]): PassthroughRegion {
-  const r = regions.find((x) => x.kind === 'device' && !x.linearMap);
-  if (r === undefined) throw new UserError('memory.regions: cow-device-pfn-clean needs a region of kind device outside the linear map (linearMap=false: a PCIe window)');
-  if (r.size < PT_BYTES) throw new UserError(`memory.regions.${r.name}.size: expected at least the ${PT_BYTES}-byte BAR (got ${r.size})`);
-  return r;
-}
 
 export const scenario = defineScenario<P>({
   name: 'cow-device-pfn-clean',
@@ -66,7 +60,7 @@ export const scenario = defineScenario<P>({
   params: Params,
   setup(ctx) {
     const { sys, params } = ctx;
-    const vm = passthroughVm(sys, { vma: vmaOf(params), windowAttrIndx: ATTRIDX_WB, ptHostVa: VMM_BAR_VA, region: barRegion(sys.map.regions), hostMapsDevices: false });
+    const vm = passthroughVm(sys, { vma: vmaOf(params), windowAttrIndx: ATTRIDX_WB, ptHostVa: VMM_BAR_VA, region: barRegion(sys, 'cow-device-pfn-clean'), hostMapsDevices: false });
     if (vm.memslotRefused !== undefined) throw new UserError(`hyp.policy: '${sys.cfg.hyp.policy}' refuses the BAR memslot (${vm.memslotRefused}); this scenario needs it accepted`);
     const m: Marks = { vm, clean: { dcOps: 0, cycles: 0 } };
     marks.set(ctx, m);

@@ -6,8 +6,8 @@ import { PageTableBuilder } from '../src/mmu/index.js';
 import { enableSmmu, encodeSte, writeWords, type DmaJobResult, type SmmuLayout } from '../src/smmu/index.js';
 import { UserError, zInt, zSize } from '../src/sim/index.js';
 import {
-  ATTRIDX_WB, GUEST_RAM_BYTES, GUEST_RAM_IPA, PT_BYTES, PT_IPA, capsText, describeExpectation, expectedMapping, observedMapping,
-  passthroughVm, type PassthroughRegion, type PassthroughVm,
+  ATTRIDX_WB, GUEST_RAM_BYTES, GUEST_RAM_IPA, PT_IPA, capsText, describeExpectation, expectedMapping, observedMapping,
+  barRegion, passthroughVm, type PassthroughVm,
 } from './atomics-normal-nc.js';
 
 /**
@@ -98,13 +98,6 @@ export function vfioSmmu(sys: System, hostBase: number, streamId: number, maps: 
   return { layout, streamId, coherent: engine.config.cohacc };
 }
 
-/** The platform's first device region outside the linear map: where the passthrough device's BAR sits. */
-export function barRegion(sys: System): PassthroughRegion {
-  const r = sys.map.regions.find((x) => x.kind === 'device' && !x.linearMap);
-  if (r === undefined) throw new UserError('memory.regions: hcr-dc-dma needs a region of kind device outside the linear map (linearMap=false: the device BAR)');
-  if (r.size < PT_BYTES) throw new UserError(`memory.regions.${r.name}.size: expected at least the ${PT_BYTES}-byte passthrough window (got ${r.size})`);
-  return r;
-}
 
 /** vfio-pci's BAR mmap: VM_PFNMAP | VM_IO, pgprot_noncached, without VM_ALLOW_ANY_UNCACHED. */
 const BAR_VMA: VmaInfo = { pfnmap: true, mixedmap: false, io: true, allowAnyUncached: false, mteAllowed: false, cow: false, pgprot: 'noncached' };
@@ -183,7 +176,7 @@ export const scenario = defineScenario<P>({
     const { sys, params } = ctx;
     const { bufferBytes } = params;
     if (bufferBytes === 0 || bufferBytes % 64 !== 0 || bufferBytes > MAX_BUFFER) throw new UserError(`scenario.bufferBytes: must be a positive multiple of 64 up to ${MAX_BUFFER} (got ${bufferBytes})`);
-    const vm = passthroughVm(sys, { vma: BAR_VMA, windowAttrIndx: ATTRIDX_WB, region: barRegion(sys) });
+    const vm = passthroughVm(sys, { vma: BAR_VMA, windowAttrIndx: ATTRIDX_WB, region: barRegion(sys, 'hcr-dc-dma') });
     const guestPa = vm.hyp.slotOf(GUEST_RAM_IPA)!.hostPa;
     const smmu = vfioSmmu(sys, guestPa - 0x3000_0000, params.streamId, [{ iova: GUEST_RAM_IPA, pa: guestPa, size: GUEST_RAM_BYTES }]);
     const bufferPa = guestPa + (BUFFER_IPA - GUEST_RAM_IPA);
