@@ -259,7 +259,7 @@ const results = new WeakMap<object, { res: Result; sizes: number[] }>();
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 /** A plateau check: every point of [lo, hi] bytes within `tol` of `expected`. */
-function plateau(points: Point[], lo: number, hi: number, expected: number, tol: number, extra: Record<string, unknown> = {}, whyNone = 'see the level above'): Check {
+function plateau(points: Point[], lo: number, hi: number, expected: number, tol: number, extra: Record<string, unknown>, whyNone: string): Check {
   const on = points.filter((p) => p.sizeBytes >= lo && p.sizeBytes <= hi);
   if (on.length === 0) {
     const why = lo > hi ? `none can be: ${whyNone}` : 'widen scenario.minBytes/maxBytes';
@@ -317,9 +317,8 @@ export const scenario = defineScenario<P>({
     for (const l of levels) {
       const lo = aboveThrashes ? above + 1 : 4 * above;
       const pf = l.name !== 'l1d' && l.name !== 'l2' ? prefetchFloor(cfg) : 0;
-      checks[`${l.name}Plateau`] = pf > lo
-        ? plateau(pts, pf, l.capacity / 2, l.latency, CACHE_TOLERANCE, { capacityBytes: l.capacity }, 'with cache.prefetch=next-line it starts at 16 x the L2')
-        : plateau(pts, lo, l.capacity / 2, l.latency, CACHE_TOLERANCE, { capacityBytes: l.capacity });
+      const whyNone = pf > lo ? 'with cache.prefetch=next-line it starts at 16 x the L2' : 'see the level above';
+      checks[`${l.name}Plateau`] = plateau(pts, Math.max(lo, pf), l.capacity / 2, l.latency, CACHE_TOLERANCE, { capacityBytes: l.capacity }, whyNone);
       above = l.capacity; aboveThrashes = l.thrashes;
     }
     // DRAM: working sets of at least four times the largest cache (or the prefetch floor), each against its own expectation
