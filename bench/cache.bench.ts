@@ -25,7 +25,7 @@
  */
 import { existsSync } from 'node:fs';
 import { Rng } from '../src/sim/index.js';
-import { OpCode, TraceOpSource, TraceReader, TraceWriter } from '../src/core/index.js';
+import { OpCode, TraceOpSource, TraceReader, TraceWriter, openTraceCursors, tracePrefetchWanted } from '../src/core/index.js';
 import { buildSystem, type RunOutcome, type System } from '../src/platform/index.js';
 import type { Level } from '../src/cache/hierarchy.js';
 import { registerBench, type BenchResult } from './harness.js';
@@ -51,6 +51,7 @@ interface Replay {
 /** Replays agent 0 of `path` on PE 0 of PRESET with `sets`; virtual traces are folded into DRAM as `armsim replay` does. */
 function replay(path: string, sets: readonly string[], expectOps: number): Replay {
   const reader = TraceReader.open(path);
+  const cursors = openTraceCursors(reader);      // chunks decoded ahead in a worker, as in `armsim replay`
   try {
     const t0 = performance.now();
     const sys = buildSystem(PRESET, ['core.count=1', ...sets]);
@@ -60,7 +61,7 @@ function replay(path: string, sets: readonly string[], expectOps: number): Repla
       if (ram === undefined) throw new Error(`${PRESET} has no dram region`);
       fold = { base: ram.base, size: 2 ** Math.floor(Math.log2(ram.size)) };
     }
-    sys.attach(0, new TraceOpSource(reader.cursor(0), 'bench', fold));
+    sys.attach(0, new TraceOpSource(cursors.cursors[0]!, 'bench', fold));
     const t1 = performance.now();
     const out = sys.run();
     const t2 = performance.now();
@@ -69,6 +70,7 @@ function replay(path: string, sets: readonly string[], expectOps: number): Repla
     if (out.endReason !== 'done' || ops !== expectOps) throw new Error(`replay of ${path}: ${out.endReason} after ${ops} of ${expectOps} ops`);
     return { sys, out, ops, buildMs: t1 - t0, runMs: t2 - t1, foldBytes: fold?.size };
   } finally {
+    cursors.close();
     reader.close();
   }
 }
@@ -100,6 +102,7 @@ function replayDetail(r: Replay): Record<string, unknown> {
     dramReads: d?.reads, dramWrites: d?.writes,
     dramReadsPerOp: d === undefined ? undefined : r4(d.reads / ops),
     rssMiB: Math.round(process.memoryUsage().rss / MiB),
+    tracePrefetch: tracePrefetchWanted(1),          // chunks decoded ahead in a worker thread (see openTraceCursors)
   };
 }
 

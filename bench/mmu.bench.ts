@@ -30,7 +30,7 @@
  * build and the table set-up are reported beside it.
  */
 import { diffSnapshots } from '../src/sim/index.js';
-import { prog, ProgramOpSource, TraceOpSource, TraceReader, type Program } from '../src/core/index.js';
+import { prog, ProgramOpSource, TraceOpSource, TraceReader, openTraceCursors, type Program } from '../src/core/index.js';
 import {
   MmuReg, PageTableBuilder, encodeHcr, encodeMair, encodeSctlr, encodeTcr, encodeTtbr, encodeVtcr, type Halves, type PeMmu,
 } from '../src/mmu/index.js';
@@ -212,8 +212,9 @@ function overheadRun(info: LackeyTraceInfo, v: Variant): OverheadRun {
   const t2 = performance.now();
   const tableBytes = v === 'flat' ? 0 : mapFootprint(sys, fp, v);
   const reader = TraceReader.open(info.path);
+  const cursors = openTraceCursors(reader);      // as `armsim replay` reads it
   try {
-    sys.attach(0, new TraceOpSource(reader.cursor(0), 'bench', fold));
+    sys.attach(0, new TraceOpSource(cursors.cursors[0]!, 'bench', fold));
     const t3 = performance.now();
     const out = sys.run();
     const t4 = performance.now();
@@ -228,6 +229,7 @@ function overheadRun(info: LackeyTraceInfo, v: Variant): OverheadRun {
       runMs: t4 - t3, buildMs: t1 - t0, setupMs: t3 - t2, out, tableBytes, stats: sys.stats.snapshot(),
     };
   } finally {
+    cursors.close();
     reader.close();
   }
 }

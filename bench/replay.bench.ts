@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../src/sim/index.js';
-import { OpCode, TraceOpSource, TraceReader, TraceWriter } from '../src/core/index.js';
+import { OpCode, TraceOpSource, TraceReader, TraceWriter, openTraceCursors } from '../src/core/index.js';
 import { PRESETS, System } from '../src/platform/index.js';
 import { resolveConfig } from '../src/sim/config.js';
 import { PlatformSchema } from '../src/platform/schema.js';
@@ -42,11 +42,13 @@ function traceFile(): string {
 function replayOnce(path: string): BenchResult {
   const cfg = resolveConfig(PlatformSchema, PRESETS['neoverse-n1'], { sets: ['core.count=1'] });
   const reader = TraceReader.open(path);
+  const cursors = openTraceCursors(reader);      // as `armsim replay` reads it
   const t0 = performance.now();
   const sys = new System(cfg, 1);
-  sys.attach(0, new TraceOpSource(reader.cursor(0), 'bench'));
+  sys.attach(0, new TraceOpSource(cursors.cursors[0]!, 'bench'));
   const out = sys.run();
   const ms = performance.now() - t0;
+  cursors.close();
   reader.close();
   const pe = sys.pes[0]!;
   const ops = pe.stats.loads + pe.stats.stores;

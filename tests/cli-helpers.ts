@@ -9,8 +9,9 @@ const BIN = fileURLToPath(new URL('../bin/armsim.js', import.meta.url));
 export interface CliResult { code: number; stdout: string; stderr: string }
 
 /** Runs the built command (npm test builds dist/ first). */
-export function armsim(args: readonly string[], opts: { cwd?: string } = {}): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+export function armsim(args: readonly string[], opts: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
+  const env = opts.env === undefined ? undefined : { ...process.env, ...opts.env };
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -4,7 +4,7 @@ import { DEFAULT_TIMELINE_MAX_EVENTS, Timeline, parseTimelineWindow } from '../s
 import { UserError, sortKeys, tuneV8 } from '../sim/index.js';
 import { resolveConfig } from '../sim/config.js';
 import { PRESETS, DEFAULT_PLATFORM, PlatformSchema, System, type Scenario, type ScenarioContext, type Check, type PlatformConfig, type RunOutcome } from '../platform/index.js';
-import { TraceReader, TraceOpSource } from '../core/index.js';
+import { TraceReader, TraceOpSource, openTraceCursors } from '../core/index.js';
 import { SCENARIOS } from '../../workloads/index.js';
 import { startProgress, type ProgressBar } from './progress.js';
 import { resolve } from 'node:path';
@@ -161,6 +161,7 @@ export async function runReplayCommand(path: string, flags: RunFlags): Promise<n
   const sets = splitSets(flags.sets);
   if (sets.scenario.length > 0) throw new UserError(`replay: unknown key 'scenario.${sets.scenario[0]}' (replay has no scenario parameters)`);
   const reader = TraceReader.open(path);
+  let prefetch: { close(): void } | undefined;
   try {
     const h = reader.header;
     // One PE per trace agent unless the user sizes the platform (its other PEs would sit idle).
@@ -176,7 +177,10 @@ export async function runReplayCommand(path: string, flags: RunFlags): Promise<n
       if (!ram) throw new UserError(`replay: platform '${platformName}' has no dram region to place a virtual-address trace in`);
       fold = { base: ram.base, size: 2 ** Math.floor(Math.log2(ram.size)) };
     }
-    for (let a = 0; a < h.agents; a++) sys.attach(a, new TraceOpSource(reader.cursor(a), `${basename(path)}#${a}`, fold));
+    // Chunks decoded by worker threads ahead of the run when a core is free for them (trace-prefetch.ts).
+    const opened = openTraceCursors(reader);
+    prefetch = opened;
+    for (let a = 0; a < h.agents; a++) sys.attach(a, new TraceOpSource(opened.cursors[a]!, `${basename(path)}#${a}`, fold));
     // Ops retired of the trace's (its footer counts them per agent).
     let total = 0;
     for (let a = 0; a < h.agents; a++) total += reader.opCount(a);
@@ -193,6 +197,7 @@ export async function runReplayCommand(path: string, flags: RunFlags): Promise<n
     finishTimeline(timeline, flags.timeline, flags.json);
     return emit(report, flags.json);
   } finally {
+    prefetch?.close();
     reader.close();
   }
 }

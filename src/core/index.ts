@@ -17,3 +17,4 @@ export type { Stage2FaultHandler, Stage2Resolution, Stage2Emulation } from './pe
 export * as prog from './program.js';
 export { TraceReader, TraceWriter, MemoryTrace, type TraceCursor, type TraceChunk, type TraceHeader } from './trace-format.js';
 export { importLackey } from './lackey.js';
+export { PrefetchingTraceCursor, openTraceCursors, tracePrefetchWanted } from './trace-prefetch.js';

@@ -41,7 +41,8 @@
  * own file position with fs.readSync, skips other agents' payloads by their length, and decodes
  * only its own chunks, keeping one reusable payload buffer (~1.2 MB at 65536 ops). Decoded
  * columns are fresh arrays that the cursor does not keep, so a chunk stays valid after the next
- * `next()` and is garbage once the consumer drops it. Nothing here is asynchronous.
+ * `next()` and is garbage once the consumer drops it. Nothing here is asynchronous
+ * (trace-prefetch.ts runs a cursor in a worker thread and hands its chunks over synchronously).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -578,7 +579,7 @@ function addrsOk(addr: Float64Array, n: number): boolean {
 /** Walks the frames to say where a file without a footer ends (only on the error path). */
 /** A column of n zeros, for value columns a chunk leaves out (a view of one shared array: chunks are read-only). */
 let zeroColumn = new Uint32Array(0);
-function zeros(n: number): Uint32Array {
+export function zeros(n: number): Uint32Array {
   if (zeroColumn.length < n) zeroColumn = new Uint32Array(n);
   return zeroColumn.subarray(0, n);
 }
