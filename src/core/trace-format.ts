@@ -413,6 +413,16 @@ export class TraceReader {
     return new TraceFileCursor(this, agent, this.firstFrameAt, this.footerAt, this.counts[agent]!);
   }
 
+  /**
+   * A cursor over `agent`'s ops from file offset `at` (a frame boundary: another cursor's
+   * `position`) with `opsBefore` of them read before it (its `opsRead`), as that cursor would go on.
+   */
+  cursorFrom(agent: number, at: number, opsBefore: number): TraceFileCursor {
+    this.checkAgent(agent);
+    if (!(Number.isInteger(at) && at >= this.firstFrameAt && at <= this.footerAt)) throw new RangeError(`trace ${this.path}: cursor start ${at} is not in ${this.firstFrameAt}..${this.footerAt}`);
+    return new TraceFileCursor(this, agent, at, this.footerAt, this.counts[agent]!, opsBefore);
+  }
+
   /** Closes the file; cursors must not be used afterwards. */
   close(): void {
     if (!this.isOpen) return;
@@ -450,8 +460,10 @@ export class TraceFileCursor implements TraceCursor {
     start: number,
     private readonly end: number,
     private readonly expectedOps: number,
+    opsBefore = 0,
   ) {
     this.pos = start;
+    this.ops = opsBefore;
   }
 
   /** File offset of the next frame header this cursor will read. */

@@ -1,14 +1,19 @@
 /**
- * The worker side of PrefetchingTraceCursor (trace-prefetch.ts): runs a TraceFileCursor over one
- * agent and posts its chunks, at most `ahead` beyond those taken.
+ * The worker side of PrefetchingTraceCursor (trace-prefetch.ts): once booted, waits for the main
+ * thread to hand over the file position its own reading reached, then runs a TraceFileCursor over
+ * the agent from there and posts its chunks, at most `ahead` beyond those taken.
  */
 import { workerData } from 'node:worker_threads';
 import { UserError } from '../sim/errors.js';
 import { TraceReader, zeros, type TraceChunk } from './trace-format.js';
-import { PF_CLOSED, PF_EXITED, PF_POSTED, PF_STARTED, PF_TAKEN, type PrefetchMessage, type PrefetchWorkerData } from './trace-prefetch.js';
+import {
+  PF_AT, PF_CLOSED, PF_EXITED, PF_HANDOFF, PF_OPS_BEFORE, PF_POSTED, PF_STARTED, PF_TAKEN, type PrefetchMessage, type PrefetchWorkerData,
+} from './trace-prefetch.js';
 
-const { path, agent, port, control, ahead } = workerData as PrefetchWorkerData;
+const { path, agent, port, control, start, ahead } = workerData as PrefetchWorkerData;
 const c = new Int32Array(control);
+const from = new Float64Array(start);
+const closed = (): boolean => Atomics.load(c, PF_CLOSED) !== 0;
 
 function post(m: PrefetchMessage, transfer: ArrayBuffer[] = []): void {
   port.postMessage(m, transfer);
@@ -32,26 +37,27 @@ function postChunk(ch: TraceChunk): void {
   post({ kind: 'chunk', length: ch.length, op: ch.op, addr: ch.addr, size: ch.size, valueLo: lo, valueHi: hi }, transfer);
 }
 
-Atomics.store(c, PF_STARTED, 1);
-Atomics.notify(c, PF_STARTED);
 let reader: TraceReader | undefined;
 try {
   reader = TraceReader.open(path);
-  const cur = reader.cursor(agent);
-  for (;;) {
+  Atomics.store(c, PF_STARTED, 1);
+  Atomics.notify(c, PF_STARTED);
+  while (Atomics.load(c, PF_HANDOFF) === 0 && !closed()) Atomics.wait(c, PF_HANDOFF, 0, 1000);
+  const cur = closed() ? undefined : reader.cursorFrom(agent, from[PF_AT]!, from[PF_OPS_BEFORE]!);
+  while (cur !== undefined) {
     const ch = cur.next();
-    for (;;) {                       // at most `ahead` chunks untaken; stop when the cursor closes
-      if (Atomics.load(c, PF_CLOSED) !== 0) break;
+    for (;;) {                       // at most `ahead` chunks untaken
+      if (closed()) break;
       const taken = Atomics.load(c, PF_TAKEN);
       if (Atomics.load(c, PF_POSTED) - taken < ahead) break;
       Atomics.wait(c, PF_TAKEN, taken);
     }
-    if (Atomics.load(c, PF_CLOSED) !== 0) break;
+    if (closed()) break;
     if (ch === null) { post({ kind: 'end' }); break; }
     postChunk(ch);
   }
 } catch (e) {
-  post({ kind: 'error', user: e instanceof UserError, message: e instanceof Error ? (e instanceof UserError ? e.message : e.stack ?? e.message) : String(e) });
+  if (!closed()) post({ kind: 'error', user: e instanceof UserError, message: e instanceof Error ? (e instanceof UserError ? e.message : e.stack ?? e.message) : String(e) });
 } finally {
   reader?.close();
   port.close();

@@ -45,6 +45,15 @@ function drain(c: TraceCursor): number[][][] {
   return out;
 }
 
+/** Reads the `before` chunks the main thread must read itself, waits for the worker to boot, then drains. */
+function drainAfter(c: PrefetchingTraceCursor, before: number): number[][][] {
+  const first: TraceChunk[] = [];
+  for (let k = 0; k < before; k++) first.push(c.next()!);
+  expect(c.chunksFromWorker).toBe(0);
+  expect(c.waitForWorker(30_000)).toBe(true);     // it boots meanwhile: it does not need this thread
+  return [...first.map((ch) => [[...ch.op], [...ch.addr], [...ch.size], [...ch.valueLo], [...ch.valueHi]]), ...drain(c)];
+}
+
 describe('PrefetchingTraceCursor', () => {
   it('gives every agent the same chunks as the synchronous cursor, in order, however far ahead it reads', () => {
     const file = writeTrace('two.trace');
@@ -54,7 +63,15 @@ describe('PrefetchingTraceCursor', () => {
         const want = drain(r.cursor(agent));
         expect(want.length).toBeGreaterThan(4);                   // more chunks than the worker reads ahead
         expect(want.some((c) => c[3]!.some((v) => v !== 0))).toBe(agent === 0);
-        for (const ahead of [1, 4]) expect(drain(new PrefetchingTraceCursor(file, agent, ahead)), `agent ${agent}, ahead ${ahead}`).toEqual(want);
+        for (const ahead of [1, 4]) {
+          // The main thread reads 0 or 2 chunks itself, the worker (booted meanwhile) the rest.
+          for (const before of [0, 2]) {
+            const c = new PrefetchingTraceCursor(r, agent, { ahead, ownFirst: before });
+            const got = drainAfter(c, before);
+            expect(got, `agent ${agent}, ahead ${ahead}, ${before} read before the handoff`).toEqual(want);
+            expect(c.chunksFromWorker).toBe(want.length - before);
+          }
+        }
       }
     } finally { r.close(); }
   });
@@ -73,25 +90,34 @@ describe('PrefetchingTraceCursor', () => {
     const file = path.join(dir, 'flip.trace');
     fs.writeFileSync(file, bad);
     const r = TraceReader.open(file);
-    const sync = r.cursor(0), pre = new PrefetchingTraceCursor(file, 0);
-    for (let k = 0; k < 3; k++) expect([...pre.next()!.addr]).toEqual([...sync.next()!.addr]);
-    let want: unknown, got: unknown;
-    try { sync.next(); } catch (e) { want = e; }
-    try { pre.next(); } catch (e) { got = e; }
+    // The worker meets the bad chunk (handoff before the first chunk), or the main thread does.
+    for (const booted of [true, false]) {
+      const sync = r.cursor(0), pre = new PrefetchingTraceCursor(r, 0, { ownFirst: booted ? 0 : 100 });
+      if (booted) expect(pre.waitForWorker(30_000)).toBe(true);
+      for (let k = 0; k < 3; k++) expect([...pre.next()!.addr]).toEqual([...sync.next()!.addr]);
+      let want: unknown, got: unknown;
+      try { sync.next(); } catch (e) { want = e; }
+      try { pre.next(); } catch (e) { got = e; }
+      expect(pre.chunksFromWorker).toBe(booted ? 3 : 0);
+      expect(want).toBeInstanceOf(UserError);
+      expect(got).toBeInstanceOf(UserError);
+      expect((got as Error).message).toBe((want as Error).message);
+      expect((got as Error).message).toMatch(/CRC32 mismatch/);
+      expect(pre.next()).toBeNull();                                // and it stays ended
+    }
     r.close();
-    expect(want).toBeInstanceOf(UserError);
-    expect(got).toBeInstanceOf(UserError);
-    expect((got as Error).message).toBe((want as Error).message);
-    expect((got as Error).message).toMatch(/CRC32 mismatch/);
-    expect(pre.next()).toBeNull();                                // and it stays ended
   });
 
   it('close() ends the cursor early (the worker waiting to post more is stopped)', () => {
-    const file = writeTrace('early.trace');
-    const c = new PrefetchingTraceCursor(file, 0, 1);
-    expect(c.next()).not.toBeNull();
-    c.close();
-    expect(c.next()).toBeNull();
+    const r = TraceReader.open(writeTrace('early.trace'));
+    for (const booted of [true, false]) {
+      const c = new PrefetchingTraceCursor(r, 0, { ahead: 1, ownFirst: booted ? 0 : 100 });
+      if (booted) expect(c.waitForWorker(30_000)).toBe(true);
+      expect(c.next()).not.toBeNull();
+      c.close();
+      expect(c.next()).toBeNull();
+    }
+    r.close();
   });
 
   it('openTraceCursors prefetches only with a host core to spare, and ARMSIM_TRACE_PREFETCH decides when set', () => {
