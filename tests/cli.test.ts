@@ -68,6 +68,7 @@ describe('bad input: exit 2 with a one-line message naming the field', () => {
   it('value not in the enum', () => { expectUserError(['run', 'dram-stream', '--set', 'dram.scheduler=lifo'], 'dram.scheduler', 'fr-fcfs'); });
   it('wrong type', () => { expectUserError(['run', 'dram-stream', '--set', 'core.window=many'], 'core.window'); });
   it('bad scenario parameter', () => { expectUserError(['run', 'dram-stream', '--set', 'scenario.accessBytes=3'], 'scenario', 'accessBytes'); });
+  it('an MMU feature level the architecture does not define', () => { expectUserError(['run', 'guest-boot-mmu-off', '--set', 'mmu.features.hafdbs=3'], 'mmu.features.hafdbs', '0, 1 or 2'); });
   it('unknown scenario parameter', () => { expectUserError(['run', 'dram-stream', '--set', 'scenario.nope=1'], 'nope'); });
   it('malformed --set', () => { expectUserError(['run', 'dram-stream', '--set', 'dram.channels'], '--set'); });
   it('unknown scenario', () => { expectUserError(['run', 'no-such-scenario'], 'no-such-scenario', 'dram-stream'); });
@@ -148,7 +149,8 @@ describe('armsim list / help / version', () => {
     expect(r.stdout).toMatch(/dram-stream\s+\S/);
     expect(r.stdout).toMatch(/neoverse-n1\s+.*\(default\)/);
     // Optional features are flagged with where they stand.
-    expect(r.stdout).toMatch(/FEAT_HAFDBS[^\n]*\s+no\s/);
+    expect(r.stdout).toMatch(/FEAT_HAFDBS[^\n]*\s+option\s+mmu.features.hafdbs/);
+    expect(r.stdout).toMatch(/FEAT_PAN[^\n]*\s+no(\s|$)/m);
     expect(r.stdout).toMatch(/FEAT_S2FWB\s+option\s/);
   });
   it('--help and per-command help', () => {

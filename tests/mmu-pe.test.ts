@@ -516,3 +516,52 @@ describe('more fault kinds', () => {
     expect((esr >>> 6) & 1).toBe(1);                         // WnR, as the Arm ARM has it for maintenance
   });
 });
+
+describe('FEAT_HAFDBS through the PE (neoverse-n1: ID_AA64MMFR1_EL1.HAFDBS = 2)', () => {
+  const VA = 0x4000_0000;
+  /** Stage 1 on with TCR_EL1.HA/HD; a load, then a store, to a page mapped AF=0, EL1 read-only, DBM. */
+  function hafdbsRun(extra: string[]): { sys: System; leaf: number; results: OpResult[] } {
+    const sys = vmsa(1, extra);
+    const t = s1Builder(sys);
+    t.map({ va: VA, oa: DATA, size: 0x1000, level: 3, s1: { attrIndx: 0, af: false, ap: 0b10, dbm: true } });
+    const results: OpResult[] = [];
+    run(sys, () => (function* () {
+      yield msr(MmuReg.MAIR_EL1, encodeMair([0xff]));
+      yield msr(MmuReg.TCR_EL1, encodeTcr({ t0sz: 16, epd1: true, ha: true, hd: true }));
+      yield msr(MmuReg.TTBR0_EL1, encodeTtbr(t.root, 1));
+      yield msr(MmuReg.SCTLR_EL1, encodeSctlr({ m: true, c: true, i: true }));
+      yield prog.isb();
+      results.push((yield prog.load(VA + 8, 8))!);
+      results.push((yield prog.store(VA + 16, 8, 0x77, { wait: true }))!);
+    })());
+    return { sys, leaf: t.slotAddress(VA, 3), results };
+  }
+  const lo = (sys: System, pa: number): number => new DataView(sys.caches.readCoherent(pa, 8).buffer).getUint32(0, true);
+
+  it('the walk sets AF for the load and clears AP[2] for the store, each an atomic update through the caches', () => {
+    const { sys, leaf, results } = hafdbsRun([]);
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+    expect(lo(sys, leaf) & (1 << 10)).toBe(1 << 10);       // AF
+    expect(lo(sys, leaf) & (1 << 7)).toBe(0);              // AP[2] clear: dirty
+    const s = stat(sys);
+    expect(s['system.cpu0.mmu.walks']).toBe(2);            // the load's, and the store's (its TLB entry was read-only)
+    expect(s['system.cpu0.mmu.walkUpdates']).toBe(2);
+    expect(s['system.cpu0.mmu.walkRestarts']).toBe(0);
+    expect(sys.caches.readCoherent(DATA + 16, 8)).toEqual(u64(0x77));
+  });
+
+  it('without the feature (mmu.features.hafdbs=0) the load takes an Access flag fault and the table is untouched', () => {
+    const { sys, leaf, results } = hafdbsRun(['mmu.features.hafdbs=0']);
+    expect(results[0]!.fault).toBe('access-flag');
+    expect(lo(sys, leaf) & (1 << 10)).toBe(0);
+    expect(stat(sys)['system.cpu0.mmu.walkUpdates']).toBe(0);
+  });
+
+  it('HAFDBS = 1 (Access flag only): AF is set, the store is a Permission fault', () => {
+    const { sys, leaf, results } = hafdbsRun(['mmu.features.hafdbs=1']);
+    expect(results[0]!.ok).toBe(true);
+    expect(results[1]!.fault).toBe('permission');
+    expect(lo(sys, leaf) & (1 << 10)).toBe(1 << 10);
+    expect(lo(sys, leaf) & (1 << 7)).toBe(1 << 7);
+  });
+});

@@ -12,7 +12,7 @@ export const FEATURES: readonly { name: string; status: 'yes' | 'option' | 'no';
   { name: 'FEAT_MTE_PERM (NoTagAccess)', status: 'option', note: 'mmu.attrs.featMTEPerm; every Tagged access counts as tag-checked' },
   { name: 'FEAT_LPA (52-bit PA, 64KB)', status: 'option', note: 'mmu.features.featLPA' },
   { name: 'FEAT_VMID16, 16-bit ASID', status: 'option', note: 'mmu.features.featVMID16 / asid16' },
-  { name: 'FEAT_HAFDBS (hardware AF/dirty)', status: 'no', note: 'TCR/VTCR HA/HD are decoded; walks behave as with HA=HD=0 (AF=0 faults)' },
+  { name: 'FEAT_HAFDBS (hardware AF/dirty)', status: 'option', note: 'mmu.features.hafdbs 0/1/2 (neoverse-n1, grace: 2) with TCR/VTCR HA/HD: PE walks update descriptors by CAS through the caches; SMMU walks do not (no HTTU)' },
   { name: 'FEAT_LPA2, FEAT_D128', status: 'no', note: '' },
   { name: 'FEAT_VHE (HCR_EL2.E2H), HCR_EL2.TGE', status: 'no', note: 'the EL2 regime is the non-VHE one' },
   { name: 'FEAT_PAN, FEAT_E0PD, AT instructions', status: 'no', note: '' },

@@ -1,7 +1,7 @@
 import { Histogram, REQ_FLAG_EXCLUSIVE, REQ_FLAG_NO_DATA, ReqKind, ReqStatus, type EventQueue, type RequestPort, type RequestTable, type StatsRegistry } from '../sim/index.js';
 import { AccessType, TlbiOp, TR_HIT, TR_WALK, hpfarEl2, type PeMmu } from '../mmu/index.js';
 import type { Timeline, TimelineArgs, TimelineTrack } from '../sim/index.js';
-import { CMO_NAMES, CmoOp, OP_NAMES, OpCode, cmoIsByVa } from './ops.js';
+import { AtomicOp, CMO_NAMES, CmoOp, OP_NAMES, OpCode, cmoIsByVa } from './ops.js';
 import { OpSlot, type Fault, type MmuSyndrome, type OpResult, type OpSource } from './op-source.js';
 
 export interface PeConfig {
@@ -858,10 +858,20 @@ export class Pe {
         else this.scheduleStep(this.q.now + 1);
         return;
       }
-      const id = table.alloc(REQ_READ, 0, 8, w.readAttrs, this.index, this.q.now);
+      let id: number;
+      if (w.writeNeeded) {
+        // A descriptor update (FEAT_HAFDBS): an 8-byte CAS of the descriptor, whose old value
+        // comes back as a read's data does (operand at 0, compare value at 8, as sendRmw lays out).
+        id = table.alloc(REQ_ATOMIC, 0, 8, w.readAttrs, this.index, this.q.now);
+        table.aux[id] = AtomicOp.CAS;
+        const d = table.data, o = table.dataOffset(id);
+        putWord(d, o, w.casNewLo); putWord(d, o + 4, w.casNewHi); putWord(d, o + 8, w.casOldLo); putWord(d, o + 12, w.casOldHi);
+      } else {
+        id = table.alloc(REQ_READ, 0, 8, w.readAttrs, this.index, this.q.now);
+        this.mmu!.stats.walkReads++;
+      }
       table.addr[id] = w.readPa;
       table.tag[id] = WALK_TAG;
-      this.mmu!.stats.walkReads++;
       link.trySend(id);
       const at = link.completedAt;
       if (at === undefined || at < 0) return;              // the response brings the data
@@ -871,7 +881,7 @@ export class Pe {
     }
   }
 
-  /** Takes a walk read's 8 bytes (little-endian) and status, and frees the request. */
+  /** Takes a walk read's 8 bytes (little-endian; for an update, what the descriptor held) and status, and frees the request. */
   private takeWalkData(id: number): void {
     const table = this.table, d = table.data, o = table.dataOffset(id);
     this.walkOk = table.status[id] === STATUS_OK;
@@ -1342,4 +1352,9 @@ function cmoReach(op: number): string {
     case CmoOp.IC_IALLUIS: return 'PoU, Inner Shareable';
     default: return 'one level of this PE\'s caches (set/way)';
   }
+}
+
+/** Writes the 32-bit `v` little-endian at d[o..o+3]. */
+function putWord(d: Uint8Array, o: number, v: number): void {
+  d[o] = v & 0xff; d[o + 1] = (v >>> 8) & 0xff; d[o + 2] = (v >>> 16) & 0xff; d[o + 3] = (v >>> 24) & 0xff;
 }

@@ -25,14 +25,14 @@ describe('memory-model ID registers', () => {
     expect(MmuIdReg).toEqual({ ID_AA64PFR1_EL1: 0xc021, ID_AA64MMFR0_EL1: 0xc038, ID_AA64MMFR1_EL1: 0xc039, ID_AA64MMFR2_EL1: 0xc03a });
   });
 
-  it('neoverse-n1: 48-bit PA, 16-bit ASID and VMID, HPDS, XNX, all three granules; no FWB, no LSE2, no MTE', () => {
+  it('neoverse-n1: 48-bit PA, 16-bit ASID and VMID, HAFDBS, HPDS, XNX, all three granules; no FWB, no LSE2, no MTE', () => {
     const r = readIds('neoverse-n1');
     const [m0] = r.ID_AA64MMFR0_EL1, [m1] = r.ID_AA64MMFR1_EL1, [m2lo, m2hi] = r.ID_AA64MMFR2_EL1;
     expect([field(m0, 0), field(m0, 4), field(m0, 20), field(m0, 24), field(m0, 28)]).toEqual([5, 2, 1, 0, 0]);
-    // The fields of Altra's real ID_AA64MMFR1_EL1 (0x10212122) that the model implements: VMIDBits, XNX.
-    expect([field(m1, 4), field(m1, 28)]).toEqual([field(0x10212122, 4), field(0x10212122, 28)]);
+    // The fields of Altra's real ID_AA64MMFR1_EL1 (0x10212122) that the model implements: HAFDBS, VMIDBits, XNX.
+    expect([field(m1, 0), field(m1, 4), field(m1, 28)]).toEqual([field(0x10212122, 0), field(0x10212122, 4), field(0x10212122, 28)]);
+    expect(field(m1, 0)).toBe(2);                        // hardware Access flag and dirty state
     expect(field(m1, 12)).toBe(1);                       // HPDS (the real part has HPDS2, which the model does not)
-    expect(field(m1, 0)).toBe(0);                        // no hardware Access flag / dirty state in the model
     expect([field(m2lo, 28), field(m2hi, 0), field(m2hi, 8)]).toEqual([0, 0, 0]);
     expect(field(r.ID_AA64PFR1_EL1[0], 8)).toBe(0);
   });
@@ -42,12 +42,13 @@ describe('memory-model ID registers', () => {
     expect([field(lo, 28), field(hi, 0), field(hi, 8)]).toEqual([1, 1, 1]);
   });
 
-  it('xgene1: 42-bit PA, 8-bit VMID, no HPDS or XNX; a --set feature shows at once', () => {
+  it('xgene1: 42-bit PA, 8-bit VMID, no HAFDBS, HPDS or XNX; a --set feature shows at once', () => {
     const r = readIds('xgene1');
     expect(field(r.ID_AA64MMFR0_EL1[0], 0)).toBe(3);
-    expect([field(r.ID_AA64MMFR1_EL1[0], 4), field(r.ID_AA64MMFR1_EL1[0], 12), field(r.ID_AA64MMFR1_EL1[0], 28)]).toEqual([0, 0, 0]);
-    const set = readIds('xgene1', ['mmu.features.featVMID16=true', 'mmu.features.granules=["4K"]', 'mmu.attrs.featMTE2=true']);
+    expect([field(r.ID_AA64MMFR1_EL1[0], 0), field(r.ID_AA64MMFR1_EL1[0], 4), field(r.ID_AA64MMFR1_EL1[0], 12), field(r.ID_AA64MMFR1_EL1[0], 28)]).toEqual([0, 0, 0, 0]);
+    const set = readIds('xgene1', ['mmu.features.featVMID16=true', 'mmu.features.granules=["4K"]', 'mmu.attrs.featMTE2=true', 'mmu.features.hafdbs=1']);
     expect(field(set.ID_AA64MMFR1_EL1[0], 4)).toBe(2);
+    expect(field(set.ID_AA64MMFR1_EL1[0], 0)).toBe(1);
     expect([field(set.ID_AA64MMFR0_EL1[0], 20), field(set.ID_AA64MMFR0_EL1[0], 24), field(set.ID_AA64MMFR0_EL1[0], 28)]).toEqual([0, 0xf, 0]);
     expect(field(set.ID_AA64PFR1_EL1[0], 8)).toBe(2);
   });

@@ -42,8 +42,8 @@ export function readMmuIdRegister(f: MmuIdFeatures, reg: number): { lo: number; 
         hi: 0,
       };
     case MmuIdReg.ID_AA64MMFR1_EL1:
-      // VMIDBits [7:4] (0b0010: 16 bits); HPDS [15:12]; XNX [31:28].
-      return { lo: ((m.featVMID16 ? 2 << 4 : 0) | (m.featHPDS ? 1 << 12 : 0) | (m.featXNX ? 1 << 28 : 0)) >>> 0, hi: 0 };
+      // HAFDBS [3:0] (1: Access flag, 2: and dirty state); VMIDBits [7:4] (0b0010: 16 bits); HPDS [15:12]; XNX [31:28].
+      return { lo: (m.hafdbs | (m.featVMID16 ? 2 << 4 : 0) | (m.featHPDS ? 1 << 12 : 0) | (m.featXNX ? 1 << 28 : 0)) >>> 0, hi: 0 };
     case MmuIdReg.ID_AA64MMFR2_EL1:
       // VARange [19:16] (FEAT_LVA); ST [31:28] (FEAT_TTST); AT [35:32] (FEAT_LSE2); FWB [43:40].
       return {

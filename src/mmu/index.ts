@@ -33,8 +33,10 @@
  *   HPFAR. The PE sends the walker's reads through the caches (core/pe.ts).
  * - `attrsQuery` (attrs-query.ts): the `armsim attrs` command's library form.
  *
- * Leaves out (for now): hardware AF/dirty updates (HA/HD are decoded, walks behave as with
- * HA=HD=0), PAN, E0PD, FEAT_LPA2 (52-bit with 4KB/16KB, level -1), FEAT_D128, AT instructions,
+ * Hardware AF/dirty updates (FEAT_HAFDBS, `MmuFeatures.hafdbs`) for the PE's walks: the walker asks
+ * for a descriptor compare-and-swap, which the PE sends through the caches.
+ *
+ * Leaves out (for now): PAN, E0PD, FEAT_LPA2 (52-bit with 4KB/16KB, level -1), FEAT_D128, AT instructions,
  * VHE (HCR_EL2.E2H). Within attributes: AArch32 stage 1 (TEX remap), the EL2&0 regime and
  * HCR_EL2.TGE=1, canonical tagging (FEAT_MTE_CANONICAL_TAGS), FEAT_S1PIE/S2PIE indirection,
  * FEAT_LS64 checks, Realm/Secure PA spaces, and mismatched-attribute aliasing (a cache-model concern).

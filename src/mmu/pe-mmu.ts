@@ -84,7 +84,7 @@ export class TlbDomain {
 }
 
 class MmuStats {
-  walks = 0; walkReads = 0; walkCycles = 0; walkCacheHits = 0; faults = 0; stage2Faults = 0;
+  walks = 0; walkReads = 0; walkCycles = 0; walkCacheHits = 0; walkUpdates = 0; walkRestarts = 0; faults = 0; stage2Faults = 0;
   tlbiOps = 0; tlbiBroadcasts = 0; tlbiEntriesRemoved = 0; contextSyncs = 0;
 }
 
@@ -317,11 +317,17 @@ export class PeMmu {
     this.walker.start(el === 2 ? this.regimeEl2 : this.regime, vaHi, vaLo, access, el === 0 ? 0 : 1);
   }
 
+  /** The walker's running counts into the stats. */
+  private syncWalkStats(): void {
+    const w = this.walker;
+    this.stats.walkCacheHits = w.walkCacheHits; this.stats.walkUpdates = w.updates; this.stats.walkRestarts = w.restarts;
+  }
+
   /** After a successful walk of `va`: fills the TLBs, and sets the outputs as `translate` does. */
   fill(va: number, top: number, access: AccessType): void {
     const w = this.walker.result;
     const tag = top & 0xf;
-    this.stats.walkCacheHits = this.walker.walkCacheHits;
+    this.syncWalkStats();
     if (w.pageBytes === 0) {
       // No stage enabled: VA = PA with the stage-1-off attributes; nothing is cached (the
       // architecture has no TLB entry for a disabled stage 1 without stage 2). One 4KB "page".
@@ -345,7 +351,7 @@ export class PeMmu {
   recordFault(va: number, top: number, cm: boolean, isv = 0): number {
     const f: WalkFault = this.walker.fault;
     this.stats.faults++;
-    this.stats.walkCacheHits = this.walker.walkCacheHits;
+    this.syncWalkStats();
     const fromEl = this.el === 0 ? 0 : 1;
     let esr = abortEsr(f, fromEl);
     // ISV and the instruction syndrome (SAS, SF, AR) for a stage-2 Data Abort on a single load or

@@ -67,6 +67,16 @@ export interface MmuFeatures {
    * is only a hint.
    */
   readonly contiguousBitFault: boolean;
+  /**
+   * ID_AA64MMFR1_EL1.HAFDBS: 0 none, 1 hardware Access flag updates (FEAT_HAFDBS, TCR_EL1.HA /
+   * VTCR_EL2.HA), 2 also dirty state (TCR_EL1.HD / VTCR_EL2.HD with a descriptor's DBM bit).
+   */
+  readonly hafdbs: 0 | 1 | 2;
+  /**
+   * With HA, whether a walk that ends in a Permission fault still sets the Access flag: CONSTRAINED
+   * UNPREDICTABLE (AArch64.SettingAccessFlagPermitted, Unpredictable_AFUPDATE). Other faults never do.
+   */
+  readonly afUpdateOnPermissionFault: boolean;
 }
 
 export const DEFAULT_MMU_FEATURES: MmuFeatures = Object.freeze({
@@ -83,11 +93,13 @@ export const DEFAULT_MMU_FEATURES: MmuFeatures = Object.freeze({
   txszBelowMin: 'fault',
   txszAboveMax: 'fault',
   contiguousBitFault: false,
+  hafdbs: 0,
+  afUpdateOnPermissionFault: false,
 } as MmuFeatures);
 
 const PA_BITS: readonly number[] = [32, 36, 40, 42, 44, 48, 52];
 const GRANULE_NAMES: readonly GranuleName[] = ['4K', '16K', '64K'];
-const BOOL_KEYS = ['featLPA', 'featLVA', 'featTTST', 'featXNX', 'featHPDS', 'featVMID16', 'asid16', 'contiguousBitFault'] as const;
+const BOOL_KEYS = ['featLPA', 'featLVA', 'featTTST', 'featXNX', 'featHPDS', 'featVMID16', 'asid16', 'contiguousBitFault', 'afUpdateOnPermissionFault'] as const;
 
 /** Checks overrides once; unknown keys and bad values are `UserError`s naming `path.key`. */
 export function resolveMmuFeatures(overrides: Record<string, unknown> = {}, path = 'mmu.features'): MmuFeatures {
@@ -104,6 +116,8 @@ export function resolveMmuFeatures(overrides: Record<string, unknown> = {}, path
       }
     } else if (key === 'reservedGranule') {
       if (!GRANULE_NAMES.includes(value as GranuleName)) throw new UserError(`${path}.reservedGranule: expected one of 4K, 16K, 64K, got ${JSON.stringify(value)}`);
+    } else if (key === 'hafdbs') {
+      if (value !== 0 && value !== 1 && value !== 2) throw new UserError(`${path}.hafdbs: expected 0, 1 or 2 (ID_AA64MMFR1_EL1.HAFDBS), got ${JSON.stringify(value)}`);
     } else if (key === 'txszBelowMin' || key === 'txszAboveMax') {
       if (value !== 'fault' && value !== 'clamp') throw new UserError(`${path}.${key}: expected "fault" or "clamp", got ${JSON.stringify(value)}`);
     }
@@ -193,7 +207,10 @@ export interface Stage1Params {
   readonly asid: number;
   readonly a1: boolean;
   readonly as16: boolean;
-  /** TCR_EL1.HA/HD: decoded; hardware updates are not modelled (the walker behaves as with HA=HD=0). */
+  /**
+   * TCR_EL1.HA/HD as they act: HA needs FEAT_HAFDBS (hafdbs >= 1), HD needs hafdbs 2 and HA
+   * (AArch64.GetS1TTWParams: the dirty state is managed only with the Access flag); else 0.
+   */
   readonly ha: boolean;
   readonly hd: boolean;
   readonly ips: number;
@@ -213,6 +230,7 @@ export interface Stage2Params extends TableGeometry {
   readonly concatTables: number;
   readonly vmid: number;
   readonly irgn0: number; readonly orgn0: number; readonly sh0: number;
+  /** VTCR_EL2.HA/HD as they act (see Stage1Params.ha). */
   readonly ha: boolean; readonly hd: boolean;
   readonly ps: number;
   /** Final attributes of a stage-2 table read (`s2TableWalkAttrs`, with HCR_EL2.CD). */
@@ -376,7 +394,8 @@ export function decodeStage1(
     half0: half(0), half1: half(1),
     asid: as16 ? asidSrc >>> 16 : (asidSrc >>> 16) & 0xff,
     a1, as16,
-    ha: ((tcrHi >>> 7) & 1) === 1, hd: ((tcrHi >>> 8) & 1) === 1,
+    ha: f.hafdbs >= 1 && ((tcrHi >>> 7) & 1) === 1,
+    hd: f.hafdbs >= 2 && ((tcrHi >>> 7) & 1) === 1 && ((tcrHi >>> 8) & 1) === 1,
     ips,
   });
 }
@@ -451,7 +470,8 @@ export function decodeStage2(
     concatTables: configFault ? 1 : Math.max(1, 2 ** (startIndexBits - (granuleBits - 3))),
     vmid: vs16 ? vttbrHi >>> 16 : (vttbrHi >>> 16) & 0xff,
     irgn0, orgn0, sh0,
-    ha: ((vtcrLo >>> 21) & 1) === 1, hd: ((vtcrLo >>> 22) & 1) === 1,
+    ha: f.hafdbs >= 1 && ((vtcrLo >>> 21) & 1) === 1,
+    hd: f.hafdbs >= 2 && ((vtcrLo >>> 21) & 1) === 1 && ((vtcrLo >>> 22) & 1) === 1,
     ps,
     walkAttrs: s2TableWalkAttrs(irgn0, orgn0, sh0, hcrCD, attrOpts),
   };

@@ -29,8 +29,13 @@
  *
  * Hot path: no allocation per step or per walk; numbers only; addresses by multiplication.
  *
- * Not modelled (named so nobody relies on them): hardware Access flag and dirty state updates
- * (TCR_EL1.HA/HD, VTCR_EL2.HA/HD are decoded but the walk behaves as with HA=HD=0), PAN,
+ * Hardware Access flag and dirty state updates (FEAT_HAFDBS, `MmuFeatures.hafdbs` with
+ * TCR_EL1.HA/HD and VTCR_EL2.HA/HD): a leaf with AF=0 or a write to a writable-clean one (DBM)
+ * makes the walker ask for a descriptor update (`writeNeeded`: an atomic compare-and-swap the
+ * caller performs), after which the walk goes on; if the descriptor changed meanwhile the walk
+ * starts again (the ASL's repeat loop around AArch64.MemSwapTableDesc).
+ *
+ * Not modelled (named so nobody relies on them): PAN,
  * FEAT_E0PD, FEAT_LPA2 (level -1), FEAT_S1PIE/S2PIE/POE, TLB conflict
  * aborts, alignment faults. The Contiguous bit is reported; it faults only as
  * `MmuFeatures.contiguousBitFault` says.
@@ -150,8 +155,12 @@ export class WalkResult {
   reads = 0;
 }
 
-const PH_DONE = 0, PH_S1 = 1, PH_S2 = 2;
+const PH_DONE = 0, PH_S1 = 1, PH_S2 = 2, PH_UPDATE = 3;
 const FOR_TABLE = 0, FOR_FINAL = 1;
+/** Descriptor bits a hardware update sets or clears: AF (bit 10); AP[2] (stage 1) / S2AP[1] (stage 2), bit 7. */
+const BIT_AF = 1 << 10, BIT_7 = 1 << 7;
+/** What a walk does once a descriptor update has gone through (see update()). */
+const AFTER_S1_LEAF = 0, AFTER_S2_FINAL = 1, AFTER_S2_TABLE = 2, AFTER_S1_PAGE_DIRTY = 3, AFTER_FAULT = 4;
 
 /** Bits [msb:lsb] of the 64-bit value hi:lo all equal v (empty range: true). */
 function bitsAllEqual(hi: number, lo: number, msb: number, lsb: number, v: number): boolean {
@@ -194,6 +203,18 @@ export class TranslationWalker {
   readStage = 0;
   readLevel = 0;
   /**
+   * The pending access is a descriptor update (FEAT_HAFDBS), not a read: compare the 8 bytes at
+   * `readPa` with casOld and, if equal, write casNew, atomically (AArch64.MemSwapTableDesc);
+   * then supply() what memory held before. A mismatch (another agent changed the descriptor since
+   * the walk read it) restarts the walk, as the ASL's repeat loop does.
+   */
+  writeNeeded = false;
+  casOldLo = 0; casOldHi = 0;
+  casNewLo = 0; casNewHi = 0;
+  /** Descriptor updates that went through, and walks restarted by a failed one, over all walks. */
+  updates = 0;
+  restarts = 0;
+  /**
    * A cache of table descriptors of both stages: a walk starts at the deepest cached level and
    * caches the table descriptors it reads. Keys: VA[51:0] with VA[55:52], ASID and VMID for
    * stage 1 (the form TLBI by VA names), the IPA and VMID for stage 2.
@@ -222,6 +243,34 @@ export class TranslationWalker {
   private s2In = 0;
   private s2Lvl = 0;
   private s2Table = 0;
+  /** The walk's inputs, to restart it after a failed descriptor update. */
+  private vaHi = 0;
+  private vaLo = 0;
+  /**
+   * The stage-2 leaf that translated the IPA of the stage-1 table being read (the last FOR_TABLE
+   * stage-2 walk): a stage-1 descriptor update needs its write permission (S1PTW otherwise).
+   */
+  private tblS2Pa = 0;
+  private tblS2Lo = 0;
+  private tblS2Hi = 0;
+  private tblS2Lvl = 0;
+  private tblS2Ipa = 0;
+  private tblS2Perms = 0;
+  /** What to do when the update in flight has gone through (AFTER_*), and what it needs. */
+  private after = AFTER_S1_LEAF;
+  private afterPa = 0;
+  private afterAttrs = 0;
+  private afterPerms = 0;
+  private afterFaultStage = 0;
+  private afterFaultLevel = 0;
+  private afterFaultWnr = 0;
+  /** The stage-1 leaf update waiting for a stage-2 dirty update of its table's page (AFTER_S1_PAGE_DIRTY). */
+  private s1UpdPa = 0;
+  private s1UpdAttrs = 0;
+  private s1UpdOldLo = 0;
+  private s1UpdNewLo = 0;
+  private s1UpdHi = 0;
+  private s1UpdThen = AFTER_S1_LEAF;
   private readonly ctx: AttrContext = {
     access: AccessKind.Data, el2Enabled: false, hcrVM: false, hcrDC: false, hcrDCT: false, hcrFWB: false,
     hcrCD: false, hcrID: false, hcrPTW: false, sctlrM: false, sctlrC: false, sctlrI: false, s1: 0, s2: 0,
@@ -237,6 +286,14 @@ export class TranslationWalker {
    * `regime` must stay unchanged until the walk is done.
    */
   start(regime: Regime, vaHi: number, vaLo: number, access: AccessType, el: 0 | 1): void {
+    this.begin(regime, vaHi, vaLo, access, el);
+    this.result.reads = 0;
+  }
+
+  /** start() without resetting the read count (a restart after a failed update goes on counting). */
+  private begin(regime: Regime, vaHi: number, vaLo: number, access: AccessType, el: 0 | 1): void {
+    this.vaHi = vaHi; this.vaLo = vaLo;
+    this.writeNeeded = false;
     this.rg = regime;
     this.access = access;
     this.el = el;
@@ -249,7 +306,7 @@ export class TranslationWalker {
     r.pa = 0; r.ipa = 0; r.attrs = 0; r.perms = 0; r.s1Attrs = 0; r.s2Attrs = 0;
     r.s1Level = -1; r.s1BlockBytes = 0; r.s2Level = -1; r.s2BlockBytes = 0; r.pageBytes = 0;
     r.global = true; r.asid = 0; r.vmid = regime.el2Enabled ? regime.s2.vmid : 0;
-    r.s1Contiguous = false; r.s2Contiguous = false; r.s1Dbm = false; r.s2Dbm = false; r.reads = 0;
+    r.s1Contiguous = false; r.s2Contiguous = false; r.s1Dbm = false; r.s2Dbm = false;
     this.s1Perms = PERM_ALL;
     const c = this.ctx;
     c.el2Enabled = regime.el2Enabled; c.hcrVM = regime.hcrVM; c.hcrDC = regime.hcrDC; c.hcrDCT = regime.hcrDCT;
@@ -302,6 +359,7 @@ export class TranslationWalker {
 
   /** Hands the walker the descriptor it asked for (`lo` = bits [31:0], `hi` = bits [63:32]). */
   supply(lo: number, hi: number): void {
+    if (this.phase === PH_UPDATE) { this.updated(lo >>> 0, hi >>> 0); return; }
     this.result.reads++;
     if (this.phase === PH_S2) this.s2Descriptor(lo, hi);
     else if (this.phase === PH_S1) this.s1Descriptor(lo, hi);
@@ -316,6 +374,13 @@ export class TranslationWalker {
    * stage and level of the walk).
    */
   abortRead(): void {
+    if (this.phase === PH_UPDATE) {
+      // The update's write aborted: a synchronous External abort on the walk at that descriptor.
+      this.writeNeeded = false;
+      if (this.readStage === 2) { this.s2Purpose = this.after === AFTER_S2_FINAL ? FOR_FINAL : FOR_TABLE; this.s2Fault(FaultType.WalkExternalAbort, this.readLevel, 0); }
+      else this.s1Fault(FaultType.WalkExternalAbort, this.readLevel, false);
+      return;
+    }
     this.result.reads++;
     if (this.phase === PH_S2) this.s2Fault(FaultType.WalkExternalAbort, this.s2Lvl, 0);
     else if (this.phase === PH_S1) this.s1Fault(FaultType.WalkExternalAbort, this.s1Lvl, false);
@@ -338,6 +403,7 @@ export class TranslationWalker {
 
   private s1Descriptor(lo: number, hi: number): void {
     const rg = this.rg!, h = this.h!;
+    const descPa = this.readPa, descAttrs = this.readAttrs;
     const gb = h.granuleBits, lvl = this.s1Lvl;
     const wr = this.access === AccessType.Write;
     const type = descType(lo, lvl, blockSupported(gb, lvl, rg.features.paBits === 52));
@@ -365,15 +431,22 @@ export class TranslationWalker {
     }
     const oa = descAddress(lo, hi, gb, shift);
     if (oa >= POW2[h.outputBits]!) { this.s1Fault(FaultType.AddressSize, lvl, wr); return; }
-    if (descAF(lo) === 0) { this.s1Fault(FaultType.AccessFlag, lvl, wr); return; }
-    const perms = s1Permissions(descAP(lo), this.tblAp, descUXN(hi) | this.tblUxn, descPXN(hi) | this.tblPxn, rg.sctlrWXN);
+    // FEAT_HAFDBS (AArch64.S1Translate): with TCR_EL1.HA an AF=0 leaf is no fault, the walk sets
+    // AF; with HD a write through a writable-clean leaf (DBM=1, AP[2]=1) is permitted and clears
+    // AP[2]. The permissions the walk returns are those of the descriptor as it is written back,
+    // so a read leaves a clean page read-only in the TLB and a later write walks again to dirty it.
+    const afSet = descAF(lo) === 0;
+    if (afSet && !rg.s1.ha) { this.s1Fault(FaultType.AccessFlag, lvl, wr); return; }
+    const dirty = rg.s1.hd && (wr || this.access === AccessType.ReadWrite) && descDBM(hi) === 1 && (lo & BIT_7) !== 0;
+    const newLo = ((lo | (afSet ? BIT_AF : 0)) & ~(dirty ? BIT_7 : 0)) >>> 0;
+    const perms = s1Permissions(descAP(newLo), this.tblAp, descUXN(hi) | this.tblUxn, descPXN(hi) | this.tblPxn, rg.sctlrWXN);
     const wnr = permissionFault(perms, this.access, this.el);
-    if (wnr >= 0) { this.s1Fault(FaultType.Permission, lvl, wnr === 1); return; }
+    if (wnr >= 0) { this.s1PermissionFault(lvl, wnr === 1, afSet, descPa, descAttrs, lo, hi); return; }
     const s1Attrs = decodeMair(rg.mair[descAttrIndx(lo)]!, descSH(lo), rg.attrOpts);
     // S1CheckPermissions: an instruction fetch from stage-1 Device may be a Permission fault
     // (CONSTRAINED UNPREDICTABLE, AttrOptions.instrFetchFromDevice).
     if (this.isFetch && (s1Attrs & ATTR_NORMAL) === 0 && rg.attrOpts.instrFetchFromDevice === 'fault') {
-      this.s1Fault(FaultType.Permission, lvl, false);
+      this.s1PermissionFault(lvl, false, afSet, descPa, descAttrs, lo, hi);
       return;
     }
     const r = this.result;
@@ -385,8 +458,85 @@ export class TranslationWalker {
     r.s1Attrs = s1Attrs;
     this.s1Perms = perms;
     this.ipa = oa + this.s1In % POW2[shift]!;
-    if (rg.s2Enabled) this.beginS2(this.ipa, FOR_FINAL);
-    else this.finish(this.ipa, this.finalAttrs(s1Attrs, 0));
+    if (newLo !== lo) { this.updateS1Leaf(descPa, descAttrs, lo, hi, newLo, AFTER_S1_LEAF); return; }
+    this.s1LeafDone();
+  }
+
+  /** The stage-1 leaf is settled (and written back if it had to be): on to stage 2 or the end. */
+  private s1LeafDone(): void {
+    if (this.rg!.s2Enabled) this.beginS2(this.ipa, FOR_FINAL);
+    else this.finish(this.ipa, this.finalAttrs(this.result.s1Attrs, 0));
+  }
+
+  /**
+   * A stage-1 Permission fault at a leaf whose AF the walk would set: the AF is written first when
+   * `afUpdateOnPermissionFault` says so (Unpredictable_AFUPDATE), then the fault is taken.
+   */
+  private s1PermissionFault(lvl: number, write: boolean, afSet: boolean, pa: number, attrs: number, lo: number, hi: number): void {
+    if (afSet && this.rg!.features.afUpdateOnPermissionFault) {
+      this.afterFaultStage = 1; this.afterFaultLevel = lvl; this.afterFaultWnr = write ? 1 : 0;
+      this.updateS1Leaf(pa, attrs, lo, hi, (lo | BIT_AF) >>> 0, AFTER_FAULT);
+      return;
+    }
+    this.s1Fault(FaultType.Permission, lvl, write);
+  }
+
+  /**
+   * Writes a stage-1 leaf back with its new low half. With stage 2 on, the write needs stage-2
+   * write permission for the table's page (AArch64.CheckAndUpdateDescriptor: the update's
+   * second-stage walk is a write, hwupdatewalk): a page writable-clean at stage 2 (DBM with
+   * VTCR_EL2.HD) is made dirty first; any other page without write permission is a stage-2
+   * Permission fault with S1PTW and WnR=1.
+   */
+  private updateS1Leaf(pa: number, attrs: number, lo: number, hi: number, newLo: number, then: number): void {
+    const rg = this.rg!;
+    if (rg.s2Enabled && (this.tblS2Perms & PERM_W1) === 0) {
+      if (rg.s2.hd && descDBM(this.tblS2Hi) === 1) {
+        this.s1UpdPa = pa; this.s1UpdAttrs = attrs; this.s1UpdOldLo = lo; this.s1UpdHi = hi; this.s1UpdNewLo = newLo; this.s1UpdThen = then;
+        this.update(this.tblS2Pa, 2, this.tblS2Lvl, rg.s2.walkAttrs, this.tblS2Lo, this.tblS2Hi, (this.tblS2Lo | BIT_7) >>> 0, AFTER_S1_PAGE_DIRTY);
+        return;
+      }
+      this.s2Purpose = FOR_TABLE;
+      this.s2In = this.tblS2Ipa;
+      this.s2Fault(FaultType.Permission, this.tblS2Lvl, 1);
+      return;
+    }
+    this.update(pa, 1, this.s1Lvl, attrs, lo, hi, newLo, then);
+  }
+
+  /** Asks the caller to compare-and-swap the descriptor at `pa` (see writeNeeded); `after` says how the walk goes on. */
+  private update(pa: number, stage: number, level: number, attrs: number, lo: number, hi: number, newLo: number, after: number): void {
+    this.phase = PH_UPDATE;
+    this.readPa = pa; this.readStage = stage; this.readLevel = level; this.readAttrs = attrs;
+    this.writeNeeded = true;
+    this.casOldLo = lo >>> 0; this.casOldHi = hi >>> 0; this.casNewLo = newLo >>> 0; this.casNewHi = hi >>> 0;
+    this.after = after;
+  }
+
+  /** The update's compare-and-swap found `lo:hi` in memory. */
+  private updated(lo: number, hi: number): void {
+    this.writeNeeded = false;
+    if (lo !== this.casOldLo || hi !== this.casOldHi) {
+      // The descriptor changed since it was read: nothing was written; walk again from the start.
+      this.restarts++;
+      this.begin(this.rg!, this.vaHi, this.vaLo, this.access, this.el as 0 | 1);
+      return;
+    }
+    this.updates++;
+    switch (this.after) {
+      case AFTER_S1_LEAF: this.s1LeafDone(); return;
+      case AFTER_S2_FINAL: this.finish(this.afterPa, this.afterAttrs, this.afterPerms); return;
+      case AFTER_S2_TABLE: this.setRead(this.afterPa, 1, this.s1Lvl, this.afterAttrs); return;
+      case AFTER_S1_PAGE_DIRTY:
+        // The table's page is now writable at stage 2: write the stage-1 leaf.
+        this.tblS2Perms |= PERM_W1 | PERM_W0;
+        this.tblS2Lo = this.casNewLo;
+        this.update(this.s1UpdPa, 1, this.s1Lvl, this.s1UpdAttrs, this.s1UpdOldLo, this.s1UpdHi, this.s1UpdNewLo, this.s1UpdThen);
+        return;
+      default:                                                  // AFTER_FAULT: the AF is set, the fault stands
+        if (this.afterFaultStage === 1) this.s1Fault(FaultType.Permission, this.afterFaultLevel, this.afterFaultWnr === 1);
+        else this.s2Fault(FaultType.Permission, this.afterFaultLevel, this.afterFaultWnr);
+    }
   }
 
   private s1Fault(type: FaultType, level: number, write: boolean): void {
@@ -430,6 +580,7 @@ export class TranslationWalker {
 
   private s2Descriptor(lo: number, hi: number): void {
     const rg = this.rg!, s2 = rg.s2;
+    const descPa = this.readPa, descAttrs = this.readAttrs;
     const gb = s2.granuleBits, lvl = this.s2Lvl;
     const type = descType(lo, lvl, blockSupported(gb, lvl, rg.features.paBits === 52));
     if (type === DescType.Invalid) { this.s2Fault(FaultType.Translation, lvl, -1); return; }
@@ -450,33 +601,43 @@ export class TranslationWalker {
     }
     const oa = descAddress(lo, hi, gb, shift);
     if (oa >= POW2[s2.outputBits]!) { this.s2Fault(FaultType.AddressSize, lvl, -1); return; }
-    if (descAF(lo) === 0) { this.s2Fault(FaultType.AccessFlag, lvl, -1); return; }
-    const perms = s2Permissions(descS2AP(lo), descS2XN(hi, rg.features.featXNX));
+    // FEAT_HAFDBS at stage 2 (AArch64.S2Translate): with VTCR_EL2.HA the walk sets AF; with HD
+    // a write through a writable-clean leaf (DBM=1, S2AP[1]=0) is permitted and sets S2AP[1]. A
+    // stage-1 table read is a read here (its page is made dirty only if a stage-1 update writes it).
+    const table = this.s2Purpose === FOR_TABLE;
+    const afSet = descAF(lo) === 0;
+    if (afSet && !s2.ha) { this.s2Fault(FaultType.AccessFlag, lvl, -1); return; }
+    const dirty = !table && s2.hd && (this.access === AccessType.Write || this.access === AccessType.ReadWrite) && descDBM(hi) === 1 && (lo & BIT_7) === 0;
+    const newLo = (lo | (afSet ? BIT_AF : 0) | (dirty ? BIT_7 : 0)) >>> 0;
+    const perms = s2Permissions(descS2AP(newLo), descS2XN(hi, rg.features.featXNX));
     const opts = rg.attrOpts;
     const s2Attrs = decodeS2MemAttr(descS2MemAttr(lo), descSH(lo), rg.hcrFWB, opts.featXS && descFnXS(lo) === 1, opts);
     const pa = oa + this.s2In % POW2[shift]!;
     const c = this.ctx;
-    if (this.s2Purpose === FOR_TABLE) {
+    if (table) {
       // A stage-1 table access is checked as a read at stage 2, whatever the original access.
-      if ((perms & PERM_R1) === 0) { this.s2Fault(FaultType.Permission, lvl, 0); return; }
+      if ((perms & PERM_R1) === 0) { this.s2PermissionFault(lvl, 0, afSet, descPa, descAttrs, lo, hi); return; }
       c.access = AccessKind.Walk;
       c.s1 = this.h!.walkS1Attrs;
       c.s2 = s2Attrs;
       const a = effectiveAttrs(c, opts);
       // HCR_EL2.PTW=1 and the table is in stage-2 Device memory: stage-2 Permission fault at
       // the level of the stage-2 leaf (AArch64.S2CheckPermissions).
-      if (a === ATTR_FAULT_S2_PERMISSION) { this.s2Fault(FaultType.Permission, lvl, 0); return; }
+      if (a === ATTR_FAULT_S2_PERMISSION) { this.s2PermissionFault(lvl, 0, afSet, descPa, descAttrs, lo, hi); return; }
+      this.tblS2Pa = descPa; this.tblS2Lo = newLo; this.tblS2Hi = hi >>> 0; this.tblS2Lvl = lvl;
+      this.tblS2Ipa = this.s2In; this.tblS2Perms = perms;
+      if (newLo !== lo) { this.afterPa = pa; this.afterAttrs = a; this.update(descPa, 2, lvl, descAttrs, lo, hi, newLo, AFTER_S2_TABLE); return; }
       this.setRead(pa, 1, this.s1Lvl, a);
       return;
     }
     const wnr = permissionFault(perms, this.access, this.el);
-    if (wnr >= 0) { this.s2Fault(FaultType.Permission, lvl, wnr); return; }
+    if (wnr >= 0) { this.s2PermissionFault(lvl, wnr, afSet, descPa, descAttrs, lo, hi); return; }
     const a = this.finalAttrs(this.result.s1Attrs, s2Attrs);
-    if (a === ATTR_FAULT_S2_PERMISSION) { this.s2Fault(FaultType.Permission, lvl, 0); return; }
+    if (a === ATTR_FAULT_S2_PERMISSION) { this.s2PermissionFault(lvl, 0, afSet, descPa, descAttrs, lo, hi); return; }
     // FEAT_MTE_PERM: a tag-checked data access to Allocation Tagged memory through a stage-2
     // NoTagAccess mapping is a stage-2 Permission fault (AArch64.S2CheckPermissions, s2tag_na).
     // Every access to Tagged memory counts as tag-checked here (the PE has no tag-check control).
-    if (a >= 0 && (a & ATTR_NOTAGACCESS) !== 0) { this.s2Fault(FaultType.Permission, lvl, -1); return; }
+    if (a >= 0 && (a & ATTR_NOTAGACCESS) !== 0) { this.s2PermissionFault(lvl, -1, afSet, descPa, descAttrs, lo, hi); return; }
     if (a === ATTR_FAULT_S1_PERMISSION) { this.s1Fault(FaultType.Permission, this.result.s1Level, false); return; }
     const r = this.result;
     r.s2Level = lvl;
@@ -484,13 +645,27 @@ export class TranslationWalker {
     r.s2Contiguous = descContiguous(hi) === 1;
     r.s2Dbm = descDBM(hi) === 1;
     r.s2Attrs = s2Attrs;
+    if (newLo !== lo) { this.afterPa = pa; this.afterAttrs = a; this.afterPerms = perms; this.update(descPa, 2, lvl, descAttrs, lo, hi, newLo, AFTER_S2_FINAL); return; }
     this.finish(pa, a, perms);
   }
 
-  /** `wnr`: -1 = the access's own write-ness (final IPA), else 0/1 as given (table access: 0). */
+  /** s1PermissionFault at stage 2 (`wnr` as s2Fault takes it). */
+  private s2PermissionFault(lvl: number, wnr: number, afSet: boolean, pa: number, attrs: number, lo: number, hi: number): void {
+    if (afSet && this.rg!.features.afUpdateOnPermissionFault) {
+      this.afterFaultStage = 2; this.afterFaultLevel = lvl; this.afterFaultWnr = wnr;
+      this.update(pa, 2, lvl, attrs, lo, hi, (lo | BIT_AF) >>> 0, AFTER_FAULT);
+      return;
+    }
+    this.s2Fault(FaultType.Permission, lvl, wnr);
+  }
+
+  /**
+   * `wnr`: -1 = the access's own write-ness (final IPA), else 0/1 as given. A fault on a stage-1
+   * table's page (S1PTW) has WnR 0 for the table read and 1 for a hardware update's write.
+   */
   private s2Fault(type: FaultType, level: number, wnr: number): void {
     const s1ptw = this.s2Purpose === FOR_TABLE;
-    const write = s1ptw ? false : wnr === -1 ? this.access === AccessType.Write : wnr === 1;
+    const write = s1ptw ? wnr === 1 : wnr === -1 ? this.access === AccessType.Write : wnr === 1;
     this.fault.set(type, level, 2, s1ptw, this.s2In, write, this.isFetch);
     this.end(true);
   }
@@ -546,8 +721,8 @@ export function readDescriptor(store: PhysicalStore, pa: number, out: { lo: numb
 }
 
 /**
- * Runs a whole walk with untimed reads from `store`. Returns true on success (`w.result`), false
- * on a fault (`w.fault`).
+ * Runs a whole walk with untimed reads from `store` (and the descriptor updates FEAT_HAFDBS asks
+ * for, as untimed writes). Returns true on success (`w.result`), false on a fault (`w.fault`).
  */
 export function translateFunctional(
   w: TranslationWalker, regime: Regime, store: PhysicalStore, vaHi: number, vaLo: number, access: AccessType, el: 0 | 1,
@@ -555,7 +730,12 @@ export function translateFunctional(
   w.start(regime, vaHi, vaLo, access, el);
   while (!w.done) {
     store.read(w.readPa, SCRATCH, 0, 8);
-    w.supply(SCRATCH_VIEW.getUint32(0, true), SCRATCH_VIEW.getUint32(4, true));
+    const lo = SCRATCH_VIEW.getUint32(0, true), hi = SCRATCH_VIEW.getUint32(4, true);
+    if (w.writeNeeded && lo === w.casOldLo && hi === w.casOldHi) {
+      SCRATCH_VIEW.setUint32(0, w.casNewLo, true); SCRATCH_VIEW.setUint32(4, w.casNewHi, true);
+      store.write(w.readPa, SCRATCH, 0, 8);
+    }
+    w.supply(lo, hi);
   }
   return !w.faulted;
 }

@@ -113,6 +113,8 @@ export class System {
           walkReads: { unit: 'count', desc: 'descriptor reads sent to the memory system by walks' },
           walkCycles: { unit: 'cycles', desc: 'cycles from walk start to walk end, summed' },
           walkCacheHits: { unit: 'count', desc: 'levels of a walk skipped through the walk cache' },
+          walkUpdates: { unit: 'count', desc: 'descriptor updates by walks (FEAT_HAFDBS: Access flag set, dirty state recorded), each an atomic compare-and-swap through the memory system' },
+          walkRestarts: { unit: 'count', desc: 'walks started again because a descriptor changed between its read and its update' },
           faults: { unit: 'count', desc: 'MMU faults' },
           stage2Faults: { unit: 'count', desc: 'stage-2 faults (to EL2)' },
           tlbiOps: { unit: 'count', desc: 'TLBI operations issued' },

@@ -66,7 +66,7 @@ export const GRACE: PlatformConfig = {
     tlbiBroadcastCycles: 250,    // assumed: 72 PEs on the SCF mesh
     ipaInvalidatesCombined: false,
     exceptionCycles: 30,         // assumed
-    features: { paBits: 48, featVMID16: true, asid16: true, featHPDS: true, featXNX: true, featTTST: true },   // assumed 48-bit PA
+    features: { paBits: 48, featVMID16: true, asid16: true, featHPDS: true, featXNX: true, featTTST: true, hafdbs: 2 },   // assumed 48-bit PA; HAFDBS=2 (AF + dirty): ID_AA64MMFR1 0x10312122 on Graviton4's V2 [N2], est. same on Grace (platforms.md)
     attrs: { featMTE2: false },  // MTE not exposed on Grace [G1]
   },
   hyp: { policy: 'cacheable-pfnmap', cmo: 'fwb', trapCycles: 3000 },   // KVM with FEAT_S2FWB skips the clean; trap cost assumed

@@ -57,7 +57,7 @@ export const NEOVERSE_N1: PlatformConfig = {
     tlbiBroadcastCycles: 200,    // assumed: a DVM message across the CMN-600 mesh and its completion
     ipaInvalidatesCombined: false,
     exceptionCycles: 30,         // assumed
-    features: { paBits: 48, featVMID16: true, asid16: true, featHPDS: true, featXNX: true },   // PARange 48 bits [N3 ID_AA64MMFR0]; ID_AA64MMFR1 0x10212122: 16-bit VMID, HPDS, XNX [N1][N3] (platforms.md §2)
+    features: { paBits: 48, featVMID16: true, asid16: true, featHPDS: true, featXNX: true, hafdbs: 2 },   // PARange 48 bits [N3 ID_AA64MMFR0]; ID_AA64MMFR1 0x10212122: HAFDBS=2 (AF + dirty), 16-bit VMID, HPDS, XNX [N1][N3] (platforms.md §2)
     attrs: { featMTE2: false },  // no MTE on N1 (ARMv8.2)
   },
   hyp: { policy: 'cacheable-pfnmap', cmo: 'clean-on-s2-fault', trapCycles: 3000 },   // KVM today on a part without FWB; trap cost assumed (~1 us)

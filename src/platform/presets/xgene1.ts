@@ -66,7 +66,7 @@ export const XGENE1: PlatformConfig = {
     tlbiBroadcastCycles: 300,    // assumed
     ipaInvalidatesCombined: false,
     exceptionCycles: 40,         // assumed
-    features: { paBits: 42, featVMID16: false, asid16: true, featHPDS: false, featXNX: false, featTTST: false },   // 8-bit VMID, no v8.1+ features (platforms.md §1); PARange 42 est.
+    features: { paBits: 42, featVMID16: false, asid16: true, featHPDS: false, featXNX: false, featTTST: false, hafdbs: 0 },   // 8-bit VMID, no v8.1+ features (no HAFDBS: platforms.md §1); PARange 42 est.
     attrs: { featXS: false, featMTE2: false },
   },
   hyp: { policy: 'cacheable-pfnmap', cmo: 'clean-on-s2-fault', trapCycles: 3000 },   // KVM on ARMv8.0 cleans on stage-2 faults; trap cost assumed
