@@ -56,14 +56,14 @@ class Gen {
 
 function s1Leaf(g: Gen): S1LeafInit {
   return {
-    attrIndx: g.int(8), ap: g.int(4), sh: g.int(4), af: g.chance(0.9), nG: g.chance(0.5), ns: g.chance(0.1),
-    pxn: g.chance(0.2), uxn: g.chance(0.2), contiguous: g.chance(0.1), dbm: g.chance(0.1),
+    attrIndx: g.int(8), ap: g.int(4), sh: g.int(4), af: g.chance(0.8), nG: g.chance(0.5), ns: g.chance(0.1),
+    pxn: g.chance(0.2), uxn: g.chance(0.2), contiguous: g.chance(0.1), dbm: g.chance(0.3),
   };
 }
 function s2Leaf(g: Gen): S2LeafInit {
   return {
-    memAttr: g.chance(0.6) ? 0b1111 : g.int(16), s2ap: g.chance(0.7) ? 3 : g.int(4), sh: g.int(4), af: g.chance(0.9),
-    xn: g.chance(0.6) ? 0 : g.int(4), fnxs: g.chance(0.1), contiguous: g.chance(0.1), dbm: g.chance(0.1),
+    memAttr: g.chance(0.6) ? 0b1111 : g.int(16), s2ap: g.chance(0.7) ? 3 : g.int(4), sh: g.int(4), af: g.chance(0.8),
+    xn: g.chance(0.6) ? 0 : g.int(4), fnxs: g.chance(0.1), contiguous: g.chance(0.1), dbm: g.chance(0.3),
   };
 }
 
@@ -145,8 +145,12 @@ function buildScenario(seed: number, mode: Mode): Scenario {
     paBits, featLPA: paBits === 52, featLVA: paBits === 52 && g.chance(0.5), featTTST: g.chance(0.3), featXNX: g.chance(0.7),
     featHPDS: g.chance(0.7), txszBelowMin: g.pick(['fault', 'clamp']), txszAboveMax: g.pick(['fault', 'clamp']),
     contiguousBitFault: g.chance(0.5), featVMID16: g.chance(0.5), asid16: g.chance(0.5),
+    hafdbs: g.pick([0, 1, 2, 2] as const), afUpdateOnPermissionFault: g.chance(0.5),
   });
   const attrOpts = resolveAttrOptions({ instrFetchFromDevice: g.pick(['nc', 'fault']) });
+  // TCR_EL1.HA/HD and VTCR_EL2.HA/HD mostly on together (a nested walk then updates at both stages).
+  const hwUpdates = g.chance(0.6);
+  const haHd = (): { ha: boolean; hd: boolean } => ({ ha: hwUpdates ? g.chance(0.9) : g.chance(0.2), hd: g.chance(0.6) });
   const mem = new SparseMemory({ base: 0, size: 2 ** 52, chunkBytes: 64 * 1024 });
   const pa52 = paBits === 52;
   const regs = regimeRegisters({ el2Enabled: mode !== 's1' || g.chance(0.5) });
@@ -164,7 +168,7 @@ function buildScenario(seed: number, mode: Mode): Scenario {
     let sl0 = geo.sl0, t0sz = 64 - geo.ia;
     if (g.chance(0.08)) sl0 = g.int(4); // maybe invalid or inconsistent
     if (g.chance(0.05)) t0sz = 16 + g.int(30);
-    const v = encodeVtcr({ t0sz, sl0, tg0: geo.granule, irgn0: g.int(4), orgn0: g.int(4), sh0: g.int(4), psBits: s2ps, vs16: g.chance(0.5) });
+    const v = encodeVtcr({ t0sz, sl0, tg0: geo.granule, irgn0: g.int(4), orgn0: g.int(4), sh0: g.int(4), psBits: s2ps, vs16: g.chance(0.5), ...haHd() });
     const vt = encodeTtbr(s2.root, g.int(0x10000));
     Object.assign(regs, { vtcrLo: v.lo, vtcrHi: v.hi, vttbrLo: vt.lo, vttbrHi: vt.hi });
   }
@@ -184,6 +188,7 @@ function buildScenario(seed: number, mode: Mode): Scenario {
     irgn0: g.int(4), orgn0: g.int(4), sh0: g.int(4), irgn1: g.int(4), orgn1: g.int(4), sh1: g.int(4),
     ipsBits: g.pick([36, 40, 44, 48, 52]), epd0: g.chance(0.04), epd1: g.chance(0.04), a1: g.chance(0.5), as16: g.chance(0.5),
     tbi0: g.chance(0.5), tbi1: g.chance(0.5), tbid0: g.chance(0.3), tbid1: g.chance(0.3), hpd0: g.chance(0.2), hpd1: g.chance(0.2),
+    ...haHd(),
   };
   const s1mapped: { half: number; va: number; size: number; oa: number }[] = [];
   const ipsEff = Math.min(tcr.ipsBits, paBits);
@@ -302,21 +307,46 @@ function compareScenario(sc: Scenario): void {
   const regime = decodeRegime(sc.regs, sc.features, sc.attrOpts);
   const w = new TranslationWalker();
   const buf = new Uint8Array(8), dv = new DataView(buf.buffer);
-  const read = (pa: number): { lo: number; hi: number } => {
+  type Half = { lo: number; hi: number };
+  // Each side's descriptor updates (FEAT_HAFDBS) go to its own overlay on the shared memory; after
+  // each query both overlays must be equal, and then they become the memory the next query reads.
+  const readVia = (overlay: Map<number, Half>) => (pa: number): Half => {
+    const o = overlay.get(pa);
+    if (o !== undefined) return o;
     sc.mem.read(pa, buf, 0, 8);
     return { lo: dv.getUint32(0, true), hi: dv.getUint32(4, true) };
   };
   for (const q of sc.queries) {
-    const ref: RefOutcome = translateReference(sc.regs, sc.features, sc.attrOpts, { hi: q.va[0], lo: q.va[1] }, q.access, q.el, read);
+    const refMem = new Map<number, Half>(), walkMem = new Map<number, Half>();
+    const refRead = readVia(refMem), walkRead = readVia(walkMem);
+    const swap = (pa: number, old: Half, now: Half): Half => {
+      const cur = refRead(pa);
+      if (cur.lo === old.lo && cur.hi === old.hi) refMem.set(pa, now);
+      return cur;
+    };
+    const ref: RefOutcome = translateReference(sc.regs, sc.features, sc.attrOpts, { hi: q.va[0], lo: q.va[1] }, q.access, q.el, refRead, swap);
     const reads: { pa: number; stage: 1 | 2; level: number; attrs: number }[] = [];
+    const updates: RefOutcome['updates'] = [];
     w.start(regime, q.va[0], q.va[1], q.access, q.el);
     while (!w.done) {
-      reads.push({ pa: w.readPa, stage: w.readStage as 1 | 2, level: w.readLevel, attrs: w.readAttrs });
-      const d = read(w.readPa);
+      const d = walkRead(w.readPa);
+      if (w.writeNeeded) {
+        updates.push({ pa: w.readPa, stage: w.readStage as 1 | 2, level: w.readLevel, attrs: w.readAttrs, oldLo: w.casOldLo, oldHi: w.casOldHi, newLo: w.casNewLo, newHi: w.casNewHi });
+        if (d.lo === w.casOldLo && d.hi === w.casOldHi) walkMem.set(w.readPa, { lo: w.casNewLo, hi: w.casNewHi });
+      } else {
+        reads.push({ pa: w.readPa, stage: w.readStage as 1 | 2, level: w.readLevel, attrs: w.readAttrs });
+      }
       w.supply(d.lo, d.hi);
     }
     const where = `${sc.mode} va=0x${q.va[0].toString(16)}_${q.va[1].toString(16).padStart(8, '0')} access=${q.access} el=${q.el}`;
     expect(reads, where).toEqual(ref.reads);
+    expect(updates, where).toEqual(ref.updates);
+    expect([...walkMem].sort((a, b) => a[0] - b[0]), where).toEqual([...refMem].sort((a, b) => a[0] - b[0]));
+    for (const [pa, v] of walkMem) {
+      dv.setUint32(0, v.lo, true); dv.setUint32(4, v.hi, true);
+      sc.mem.write(pa, buf, 0, 8);
+    }
+    if (updates.length > 0) count(`${sc.mode} updates s${updates.map((u) => u.stage).join('')}`);
     if (ref.fault !== null) {
       expect(w.faulted, `${where}: reference faulted (${JSON.stringify(ref.fault)})`).toBe(true);
       const f = w.fault;
@@ -359,5 +389,9 @@ describe('walker vs translateReference on seeded random page tables', () => {
     expect(has(/^nested fault s2 s1ptw Translation/)).toBe(true);
     expect(has(/^nested fault s2 s1ptw Permission/)).toBe(true);
     expect(has(/^nested fault s2 (Translation|Permission|AccessFlag)/)).toBe(true);
+    // FEAT_HAFDBS: updates at stage 1, at stage 2, and both in one nested walk.
+    expect(has(/^s1 updates s1/)).toBe(true);
+    expect(has(/^s2 updates s2/)).toBe(true);
+    expect(has(/^nested updates s[12]*2[12]*1|^nested updates s[12]*1[12]*2/)).toBe(true);
   });
 });

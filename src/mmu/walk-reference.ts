@@ -9,7 +9,11 @@
  * Written from: ASL AArch64.S1Translate, AArch64.S1Walk, AArch64.S2Translate, AArch64.S2Walk,
  * AArch64.S1StartLevel, AArch64.S2StartLevel, AArch64.S2InvalidSL, AArch64.S2InconsistentSL,
  * AArch64.BlockDescSupported, AArch64.S1DirectBasePermissions, AArch64.S2CheckPermissions,
- * AArch64.TranslateAddressS1Off (v8.0), AddrTop, AArch64.VAIsOutOfRange; Arm ARM D8.
+ * AArch64.TranslateAddressS1Off (v8.0), AddrTop, AArch64.VAIsOutOfRange; Arm ARM D8. Hardware
+ * Access flag and dirty state (FEAT_HAFDBS) from the v8.x AArch64.CheckAndUpdateDescriptor shape:
+ * the update is decided after the permission check, a stage-1 update under stage 2 translates
+ * its descriptor's page again as a write (hwupdatewalk), and a failed swap repeats the whole
+ * translation (the v9 ASL's repeat loop).
  */
 import {
   ATTR_FAULT_S1_PERMISSION, ATTR_FAULT_S2_PERMISSION, AccessKind, attrIsDevice,
@@ -63,8 +67,19 @@ export interface RefRead {
   attrs: number;
 }
 
+/** A descriptor update (FEAT_HAFDBS): the swap asked for at `pa`, from `old*` to `new*`. */
+export interface RefUpdate {
+  pa: number;
+  stage: 1 | 2;
+  level: number;
+  attrs: number;
+  oldLo: number; oldHi: number;
+  newLo: number; newHi: number;
+}
+
 export interface RefOutcome {
   fault: RefFault | null;
+  updates: RefUpdate[];
   pa: number;
   ipa: number;
   attrs: number;
@@ -86,6 +101,18 @@ export interface RefOutcome {
 
 class Stop {
   constructor(readonly f: RefFault) {}
+}
+/** A swap found the descriptor changed: translate again from the start. */
+class Restart {}
+
+/** Bits `d` with bit `i` set to `v`, as halves. */
+function withBit(d: Bits, i: number, v: number): Bits {
+  const c = d.slice();
+  c[i] = v;
+  return c;
+}
+function halves(d: Bits): { lo: number; hi: number } {
+  return { lo: F(d, 31, 0), hi: F(d, 63, 32) };
 }
 
 interface Granule { bits: number; stride: number }
@@ -128,20 +155,24 @@ function blockAllowed(g: Granule, level: number, f: MmuFeatures): boolean {
 
 /**
  * Translates `va` for `access` at `el` in the regime described by `regs`, reading descriptors
- * with `read(pa)`.
+ * with `read(pa)` and updating them (FEAT_HAFDBS) with `swap(pa, old, new)`, an atomic
+ * compare-and-swap that returns what memory held. Without `swap`, a needed update throws.
  */
 export function translateReference(
   regs: RegimeRegisters, f: MmuFeatures, opts: AttrOptions,
   va: { hi: number; lo: number }, access: AccessType, el: 0 | 1,
   read: (pa: number) => { lo: number; hi: number },
+  swap?: (pa: number, old: { lo: number; hi: number }, now: { lo: number; hi: number }) => { lo: number; hi: number },
 ): RefOutcome {
   const out: RefOutcome = {
-    fault: null, pa: 0, ipa: 0, attrs: 0, perms: 0, s1Attrs: 0, s2Attrs: 0,
+    fault: null, updates: [], pa: 0, ipa: 0, attrs: 0, perms: 0, s1Attrs: 0, s2Attrs: 0,
     s1Level: -1, s1BlockBytes: 0, s2Level: -1, s2BlockBytes: 0, pageBytes: 0,
     global: true, asid: 0, vmid: 0, s1Contiguous: false, s2Contiguous: false, reads: [],
   };
   const isFetch = access === AccessType.Fetch;
   const isWrite = access === AccessType.Write;
+  /** An access that writes (a store or an atomic): what records the dirty state. */
+  const writes = access === AccessType.Write || access === AccessType.ReadWrite;
   const tcr = bits64(regs.tcrLo, regs.tcrHi);
   const sctlr = bits64(regs.sctlr, 0);
   const hcr = bits64(regs.hcrLo, regs.hcrHi);
@@ -199,11 +230,24 @@ export function translateReference(
     return { base, bad: s2oa < 48 && !allAre(vttbr, 47, s2oa, 0) };
   };
   const s2walkAttrs = s2TableWalkAttrs(F(vtcr, 9, 8), F(vtcr, 11, 10), F(vtcr, 13, 12), ctx.hcrCD, opts);
+  // TCR_EL1.HA [39] / HD [40], VTCR_EL2.HA [21] / HD [22]: HD only with HA; both need the feature.
+  const s1ha = f.hafdbs >= 1 && B(tcr, 39), s1hd = f.hafdbs >= 2 && s1ha && B(tcr, 40);
+  const s2ha = f.hafdbs >= 1 && B(vtcr, 21), s2hd = f.hafdbs >= 2 && s2ha && B(vtcr, 22);
 
-  interface S2Leaf { pa: number; level: number; bytes: number; desc: Bits; r: boolean; w: boolean; x1: boolean; x0: boolean; attrs: number }
+  interface S2Leaf { pa: number; level: number; bytes: number; desc: Bits; descPa: number; r: boolean; w: boolean; x1: boolean; x0: boolean; attrs: number }
 
-  const s2stop = (type: FaultType, level: number, ipa: number, ptw: boolean, write: boolean): never => {
-    throw new Stop({ type, level, stage: 2, s1ptw: ptw, ipa, write: ptw ? false : write, fetch: isFetch, statusCode: faultStatusCode(type, level) });
+  /** `hwWrite`: a stage-2 fault on a stage-1 table's page met by a descriptor update (WnR=1). */
+  const s2stop = (type: FaultType, level: number, ipa: number, ptw: boolean, write: boolean, hwWrite = false): never => {
+    throw new Stop({ type, level, stage: 2, s1ptw: ptw, ipa, write: ptw ? hwWrite : write, fetch: isFetch, statusCode: faultStatusCode(type, level) });
+  };
+
+  /** AArch64.MemSwapTableDesc: writes `now` over `old` at `pa` if memory still holds `old`, else repeats the translation. */
+  const update = (pa: number, stage: 1 | 2, level: number, attrs: number, old: Bits, now: Bits): void => {
+    if (swap === undefined) throw new Error('translateReference: a descriptor update is needed and no swap callback was given');
+    const o = halves(old), n = halves(now);
+    out.updates.push({ pa, stage, level, attrs, oldLo: o.lo, oldHi: o.hi, newLo: n.lo, newHi: n.hi });
+    const got = swap(pa, o, n);
+    if ((got.lo >>> 0) !== o.lo || (got.hi >>> 0) !== o.hi) throw new Restart();
   };
 
   /** AArch64.S2Walk, recursively. */
@@ -225,11 +269,11 @@ export function translateReference(
     if (B(d, 52) && f.contiguousBitFault && lsb + contigBits(s2g, level) > s2ia) s2stop(FaultType.Translation, level, ipa, ptw, isWrite);
     const oa = descOA(d, s2g, lsb);
     if (oa >= 2 ** s2oa) s2stop(FaultType.AddressSize, level, ipa, ptw, isWrite);
-    if (!B(d, 10)) s2stop(FaultType.AccessFlag, level, ipa, ptw, isWrite);
+    if (!B(d, 10) && !s2ha) s2stop(FaultType.AccessFlag, level, ipa, ptw, isWrite);
     const xn = f.featXNX ? F(d, 54, 53) : B(d, 54) ? 2 : 0;
     const fnxs = opts.featXS && B(d, 11);
     return {
-      pa: oa + F(ipaBits, lsb - 1, 0), level, bytes: 2 ** lsb, desc: d,
+      pa: oa + F(ipaBits, lsb - 1, 0), level, bytes: 2 ** lsb, desc: d, descPa,
       r: B(d, 6), w: B(d, 7),
       x1: xn === 0 || xn === 3, x0: xn === 0 || xn === 1,
       attrs: decodeS2MemAttr(F(d, 5, 2), F(d, 9, 8), ctx.hcrFWB, fnxs, opts),
@@ -243,6 +287,15 @@ export function translateReference(
     const b = s2base();
     if (b.bad) s2stop(FaultType.AddressSize, 0, ipa, ptw, isWrite);
     return s2lookup(ipa, bitsOf(ipa), s2start!, b.base, ptw);
+  };
+
+  /**
+   * A stage-2 Permission fault at leaf `l`: with afUpdateOnPermissionFault an AF=0 leaf is
+   * updated first (AArch64.SettingAccessFlagPermitted, Unpredictable_AFUPDATE).
+   */
+  const s2perm = (l: S2Leaf, ipa: number, ptw: boolean, write: boolean): never => {
+    if (!B(l.desc, 10) && f.afUpdateOnPermissionFault) update(l.descPa, 2, l.level, s2walkAttrs, l.desc, withBit(l.desc, 10, 1));
+    return s2stop(FaultType.Permission, l.level, ipa, ptw, write);
   };
 
   const s2perms = (l: S2Leaf): number =>
@@ -300,22 +353,49 @@ export function translateReference(
       const hpd = f.featHPDS && B(tcr, n === 0 ? 41 : 42);
       const walkS1 = decodeWalkAttrs(F(tcr, 9 + 16 * n, 8 + 16 * n), F(tcr, 11 + 16 * n, 10 + 16 * n), F(tcr, 13 + 16 * n, 12 + 16 * n), opts);
 
+      /** The last stage-1 descriptor fetched: its IPA, PA, read attributes and the stage-2 leaf of its page. */
+      let lastIpa = 0, lastPa = 0, lastAttrs = 0;
+      let lastPage: S2Leaf | null = null;
+
       /** One stage-1 descriptor fetch: translate its IPA through stage 2 first when on. */
       const fetchS1 = (descIpa: number, level: number): Bits => {
         let pa = descIpa;
         let attrs: number;
+        lastPage = null;
         if (s2on) {
           const l = s2translate(descIpa, true);
-          if (!l.r) s2stop(FaultType.Permission, l.level, descIpa, true, false);
+          if (!l.r) s2perm(l, descIpa, true, false);
           attrs = effectiveAttrs({ ...ctx, access: AccessKind.Walk, s1: walkS1, s2: l.attrs }, opts);
-          if (attrs === ATTR_FAULT_S2_PERMISSION) s2stop(FaultType.Permission, l.level, descIpa, true, false);
+          if (attrs === ATTR_FAULT_S2_PERMISSION) s2perm(l, descIpa, true, false);
+          if (!B(l.desc, 10)) { const nd = withBit(l.desc, 10, 1); update(l.descPa, 2, l.level, s2walkAttrs, l.desc, nd); l.desc = nd; }
           pa = l.pa;
+          lastPage = l;
         } else {
           attrs = effectiveAttrs({ ...ctx, access: AccessKind.Walk, s1: walkS1, s2: 0 }, opts);
         }
+        lastIpa = descIpa; lastPa = pa; lastAttrs = attrs;
         out.reads.push({ pa, stage: 1, level, attrs });
         const raw = read(pa);
         return bits64(raw.lo, raw.hi);
+      };
+
+      /**
+       * Writes the stage-1 leaf just fetched (AArch64.CheckAndUpdateDescriptor): under stage 2 its
+       * page is translated again as a write (hwupdatewalk), which may record that page's own dirty
+       * state or fault with S1PTW and WnR=1.
+       */
+      const updateS1 = (level: number, old: Bits, now: Bits): void => {
+        const page = lastPage as S2Leaf | null;
+        if (page !== null && !page.w) {
+          if (s2hd && B(page.desc, 51)) {
+            const nd = withBit(page.desc, 7, 1);
+            update(page.descPa, 2, page.level, s2walkAttrs, page.desc, nd);
+            page.desc = nd; page.w = true;
+          } else {
+            s2stop(FaultType.Permission, page.level, lastIpa, true, false, true);
+          }
+        }
+        update(lastPa, 1, level, lastAttrs, old, now);
       };
 
       interface Tbl { ap1: boolean; ap2: boolean; uxn: boolean; pxn: boolean }
@@ -337,14 +417,21 @@ export function translateReference(
         if (B(d, 52) && f.contiguousBitFault && lsb + contigBits(g, level) > ia) s1stop(FaultType.Translation, level, isWrite);
         const oa = descOA(d, g, lsb);
         if (oa >= 2 ** oaBits) s1stop(FaultType.AddressSize, level, isWrite);
-        if (!B(d, 10)) s1stop(FaultType.AccessFlag, level, isWrite);
+        if (!B(d, 10) && !s1ha) s1stop(FaultType.AccessFlag, level, isWrite);
         return { oa, level, lsb, d, acc };
       };
 
       const leaf = s1lookup(start, table, { ap1: false, ap2: false, uxn: false, pxn: false });
       const d = leaf.d;
+      // With HD, a write through DBM=1 may go ahead: its permissions are those with AP[2] clear.
+      const dirty1 = writes && s1hd && B(d, 51) && B(d, 7);
+      /** A stage-1 Permission fault; with afUpdateOnPermissionFault an AF=0 leaf gets its AF first. */
+      const s1perm = (write: boolean): never => {
+        if (!B(d, 10) && f.afUpdateOnPermissionFault) updateS1(leaf.level, d, withBit(d, 10, 1));
+        return s1stop(FaultType.Permission, leaf.level, write);
+      };
       // AArch64.S1DirectBasePermissions: AP[2:1] = desc<7:6>.
-      const ap2 = B(d, 7), ap1 = B(d, 6);
+      const ap2 = B(d, 7) && !dirty1, ap1 = B(d, 6);
       let pr = true, pw = !ap2, ur = ap1, uw = !ap2 && ap1;
       if (leaf.acc.ap1) { ur = false; uw = false; }
       if (leaf.acc.ap2) { pw = false; uw = false; }
@@ -353,9 +440,10 @@ export function translateReference(
       if (B(sctlr, 19)) { if (pw) px = false; if (uw) ux = false; }
       s1p = (pr ? 1 : 0) | (pw ? 2 : 0) | (px ? 4 : 0) | (ur ? 8 : 0) | (uw ? 16 : 0) | (ux ? 32 : 0);
       const denied = el === 0 ? check(ur, uw, ux) : check(pr, pw, px);
-      if (denied !== null) s1stop(FaultType.Permission, leaf.level, denied);
+      if (denied !== null) s1perm(denied);
       s1Attrs = decodeMair(F(mair, 8 * F(d, 4, 2) + 7, 8 * F(d, 4, 2)), F(d, 9, 8), opts);
-      if (isFetch && attrIsDevice(s1Attrs) && opts.instrFetchFromDevice === 'fault') s1stop(FaultType.Permission, leaf.level, false);
+      if (isFetch && attrIsDevice(s1Attrs) && opts.instrFetchFromDevice === 'fault') s1perm(false);
+      if (!B(d, 10) || dirty1) updateS1(leaf.level, d, withBit(withBit(d, 10, 1), 7, dirty1 ? 0 : d[7]!));
       ipa = leaf.oa + F(vaBits, leaf.lsb - 1, 0);
       s1Level = leaf.level;
       out.s1Level = leaf.level;
@@ -377,11 +465,17 @@ export function translateReference(
     }
     const l = s2translate(ipa, false);
     const el0 = el === 0;
-    const denied = check(l.r, l.w, el0 ? l.x0 : l.x1);
-    if (denied !== null) s2stop(FaultType.Permission, l.level, ipa, false, denied);
+    // With VTCR_EL2.HD, a write through DBM=1 may go ahead and sets S2AP[1].
+    const dirty2 = writes && s2hd && B(l.desc, 51) && !B(l.desc, 7);
+    const denied = check(l.r, l.w || dirty2, el0 ? l.x0 : l.x1);
+    if (denied !== null) s2perm(l, ipa, false, denied);
     const attrs = effectiveAttrs({ ...dataCtx, s2: l.attrs }, opts);
-    if (attrs === ATTR_FAULT_S2_PERMISSION) s2stop(FaultType.Permission, l.level, ipa, false, false);
+    if (attrs === ATTR_FAULT_S2_PERMISSION) s2perm(l, ipa, false, false);
     if (attrs === ATTR_FAULT_S1_PERMISSION) throw new Error('unreachable: stage-1 Device fetch is checked at stage 1');
+    if (!B(l.desc, 10) || dirty2) {
+      update(l.descPa, 2, l.level, s2walkAttrs, l.desc, withBit(withBit(l.desc, 10, 1), 7, dirty2 ? 1 : l.desc[7]!));
+      if (dirty2) l.w = true;
+    }
     out.pa = l.pa;
     out.attrs = attrs;
     out.perms = s1p & s2perms(l);
@@ -395,6 +489,13 @@ export function translateReference(
     if (e instanceof Stop) {
       out.fault = e.f;
       return out;
+    }
+    if (e instanceof Restart) {
+      // The descriptor changed under the walk: the whole translation again, its reads and updates after these.
+      const again = translateReference(regs, f, opts, va, access, el, read, swap);
+      again.reads = [...out.reads, ...again.reads];
+      again.updates = [...out.updates, ...again.updates];
+      return again;
     }
     throw e;
   }
