@@ -16,6 +16,7 @@ import { scenario as cowDevicePfnClean } from './cow-device-pfn-clean.js';
 import { scenario as hcrDcDma } from './hcr-dc-dma.js';
 import { scenario as vfioLiveMigrationAlias } from './vfio-live-migration-alias.js';
 import { scenario as pmemPersist } from './pmem-persist.js';
+import { scenario as dirtyLogging } from './dirty-logging.js';
 
 /** The scenario catalog: `armsim list` shows it, `armsim run NAME` runs from it. */
-export const SCENARIOS: readonly Scenario<any>[] = [dramStream, latMemRd, setWayVsL3, mismatchedAlias, atomicsContention, guestBootMmuOff, atomicsNormalNc, execOnDeviceMemory, mteOnPfnmap, cowDevicePfnClean, smmuNoncoherentDma, smmuNestedDma, smmuFaults, smmuInvalidation, hcrDcDma, vfioLiveMigrationAlias, pmemPersist];
+export const SCENARIOS: readonly Scenario<any>[] = [dramStream, latMemRd, setWayVsL3, mismatchedAlias, atomicsContention, guestBootMmuOff, atomicsNormalNc, execOnDeviceMemory, mteOnPfnmap, cowDevicePfnClean, smmuNoncoherentDma, smmuNestedDma, smmuFaults, smmuInvalidation, hcrDcDma, vfioLiveMigrationAlias, pmemPersist, dirtyLogging];

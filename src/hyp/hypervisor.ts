@@ -66,6 +66,8 @@ export interface HypervisorConfig {
    * VMM's VMA), so the identity VA of a BAR — what page_address() gives for its PFN — is unmapped.
    */
   hostMapsDevices?: boolean;
+  /** How memslots with `logDirtyPages` record writes (default 'wp'; 'dbm' needs FEAT_HAFDBS level 2). */
+  dirtyLog?: DirtyLogMode;
 }
 
 export interface Memslot {
@@ -132,7 +134,26 @@ export class HypStats {
   tagAccessFaults = 0;
   /** Translation faults on a page another vCPU mapped meanwhile: nothing to do but retry. */
   spuriousFaults = 0;
+  /** Write faults on pages write-protected for dirty logging ('wp'): each marks the page dirty. */
+  dirtyLogFaults = 0;
 }
+
+/**
+ * How a memslot with `logDirtyPages` records the pages the guest writes (KVM_MEM_LOG_DIRTY_PAGES):
+ * - 'wp': KVM's way: the slot's pages are mapped without write permission at stage 2; the first
+ *   write to each takes a stage-2 Permission fault, whose handler marks the page in the dirty
+ *   bitmap and maps it writable. Collecting the log (KVM_GET_DIRTY_LOG) reads the bitmap and
+ *   write-protects the dirty pages again.
+ * - 'dbm': FEAT_HAFDBS at stage 2: the pages are mapped writable-clean (S2AP[1]=0 with DBM) under
+ *   VTCR_EL2.HA/HD, so the walker itself records a write by setting S2AP[1] and the guest takes no
+ *   fault; collecting the log reads every leaf descriptor of the slot and cleans the dirty ones.
+ * Either way a page made clean again needs TLBI IPAS2E1IS (then VMALLE1IS for combined entries)
+ * and DSB before the next round, or a writable TLB entry would let writes go unrecorded.
+ */
+export const DIRTY_LOG_MODES = ['wp', 'dbm'] as const;
+export type DirtyLogMode = (typeof DIRTY_LOG_MODES)[number];
+/** Stage-2 S2AP[1] (write permission; with DBM, the dirty state), bit 7 of a leaf descriptor. */
+const S2AP_WRITE = 1 << 7;
 
 /** Page-table space for the host's linear map, from `tablesBase`; the stage-2 pool follows it. */
 const HOST_TABLES_BYTES = 0x10_0000;
@@ -162,6 +183,10 @@ export class Hypervisor {
   readonly mmio: MmioRegion[] = [];
   /** What each stage-2 page (by IPA) was mapped with, to tell a spurious or a tag-access fault from a new one. */
   readonly mapped = new Map<number, MapDecision>();
+  /** The dirty bitmap of 'wp' dirty logging, by page IPA (its bytes in host memory cost what they cost: `dirtyBitmapPa`). */
+  readonly dirty = new Set<number>();
+  /** Host memory of the dirty bitmap ('wp'): one byte per page of the guest's IPA space used, after the stage-2 pool. */
+  readonly dirtyBitmapPa: number;
   private readonly vmid = 1;
 
   constructor(private readonly deps: HypervisorDeps, readonly cfg: HypervisorConfig) {
@@ -184,6 +209,7 @@ export class Hypervisor {
     }
     const s2Base = cfg.tablesBase + HOST_TABLES_BYTES;
     this.stage2 = new PageTableBuilder(deps.store, { stage: 2, granule: '4K', inputBits: 40, startLevel: 1, allocBase: s2Base, allocLimit: s2Base + 0x40_0000 });
+    this.dirtyBitmapPa = s2Base + 0x40_0000;
   }
 
   /** KVM_SET_USER_MEMORY_REGION: the policy may refuse it (the result says why). */
@@ -221,10 +247,46 @@ export class Hypervisor {
     yield prog.sysRegWrite(MmuReg.TCR_EL2, TCR_EL2);
     yield prog.sysRegWriteHalves(MmuReg.TTBR0_EL2, encodeTtbr(this.hostMap.root));
     yield prog.sysRegWrite(MmuReg.SCTLR_EL2, encodeSctlr({ m: true, c: true, i: true }));
-    yield prog.sysRegWriteHalves(MmuReg.VTCR_EL2, encodeVtcr({ t0sz: 24, sl0: 1, tg0: '4K' }));
+    const hwDirty = this.cfg.dirtyLog === 'dbm';
+    yield prog.sysRegWriteHalves(MmuReg.VTCR_EL2, encodeVtcr({ t0sz: 24, sl0: 1, tg0: '4K', ha: hwDirty, hd: hwDirty }));
     yield prog.sysRegWriteHalves(MmuReg.VTTBR_EL2, encodeTtbr(this.stage2.root, this.vmid));
     yield prog.sysRegWriteHalves(MmuReg.HCR_EL2, this.hcr());
     yield prog.isb();
+  }
+
+  /**
+   * KVM_GET_DIRTY_LOG + KVM_CLEAR_DIRTY_LOG on `slot`, run by the host at EL2: pushes the IPAs of
+   * the pages written since the last collection to `out` (ascending) and makes them clean again
+   * (see DIRTY_LOG_MODES), with the TLB maintenance that needs (`tlbi: false` leaves it out, the
+   * bug that lets writable TLB entries outlive the clean). Pages never mapped were not written.
+   */
+  *collectDirtyLog(slot: Memslot, out: number[], tlbi = true): Generator<ProgramOp, void, OpResult | undefined> {
+    const pages = [...this.mapped.keys()].filter((p) => p >= slot.ipa && p < slot.ipa + slot.size).sort((a, b) => a - b);
+    const cleaned: number[] = [];
+    for (const page of pages) {
+      const leaf = this.stage2.slotAddress(page, 3);
+      if (this.cfg.dirtyLog === 'dbm') {
+        // The descriptor as the walker left it (its updates went through the caches).
+        const r = (yield prog.load(leaf, 8))!;
+        if ((r.valueLo & S2AP_WRITE) === 0) continue;
+        yield prog.store(leaf, 8, descriptorBytes(r.valueLo & ~S2AP_WRITE, r.valueHi));
+      } else {
+        const byte = this.dirtyBitmapPa + (page - slot.ipa) / 4096;
+        const r = (yield prog.load(byte, 1))!;
+        if (r.valueLo === 0) continue;
+        yield prog.store(byte, 1, 0);
+        const d = this.stage2.readDesc(leaf);
+        yield prog.store(leaf, 8, descriptorBytes(d.lo & ~S2AP_WRITE, d.hi));
+        this.dirty.delete(page);
+      }
+      cleaned.push(page);
+      if (tlbi) yield prog.tlbi('ipas2e1is', page);
+    }
+    // Combined stage-1+2 entries are not removed by IPAS2E1 (KVM: __kvm_tlb_flush_vmid_ipa).
+    yield prog.dsb();
+    if (tlbi && cleaned.length > 0) { yield prog.tlbi('vmalle1is'); yield prog.dsb(); }
+    yield prog.isb();
+    out.push(...cleaned);
   }
 
   /** HCR_EL2 for the vCPU under the selected strategy. */
@@ -414,19 +476,25 @@ export class Hypervisor {
       return;
     }
     const hostPage = slot.hostPa + (page - slot.ipa);
+    // Dirty logging: 'wp' maps a page writable only for the write that marks it dirty; 'dbm' maps
+    // it writable-clean and lets the walker record the write.
+    const logWp = slot.logDirtyPages === true && this.cfg.dirtyLog !== 'dbm' && d.write;
+    const logDbm = slot.logDirtyPages === true && this.cfg.dirtyLog === 'dbm' && d.write;
+    const writable = logDbm ? false : logWp ? write : d.write;
+    const markDirty = logWp && write;
+    if (markDirty) { this.dirty.add(page); if (prior !== undefined) this.stats.dirtyLogFaults++; }
     const fwb = this.cfg.cmo === 'fwb';
     // NoTagAccess only with FEAT_MTE_PERM (the policy asks for it only then) and on Normal WB.
     const enc = d.noTagAccess && d.attr === 'normal-wb' && this.deps.caps.featMTEPerm === true ? MEMATTR_WB_NOTAGACCESS : MEMATTR[d.attr];
     const memAttr = fwb ? enc.fwb : enc.plain;
     this.mapped.set(page, d);
-    this.stage2.map({ va: page, oa: hostPage, size: 4096, level: 3, s2: { memAttr, s2ap: d.write ? 0b11 : 0b01, xn: d.exec ? 0 : 0b10 } });
+    this.stage2.map({ va: page, oa: hostPage, size: 4096, level: 3, s2: { memAttr, s2ap: writable ? 0b11 : 0b01, xn: d.exec ? 0 : 0b10, dbm: logDbm } });
     this.stats.pagesMapped++;
     const leaf = this.stage2.slotAddress(page, 3);
     const desc = this.stage2.readDesc(leaf);
-    const descBytes = new Uint8Array(8);
-    new DataView(descBytes.buffer).setUint32(0, desc.lo, true);
-    new DataView(descBytes.buffer).setUint32(4, desc.hi, true);
+    const descBytes = descriptorBytes(desc.lo, desc.hi);
     const lb = this.deps.lineBytes, cfg = this.cfg, stats = this.stats, caps = this.deps.caps;
+    const bitmapByte = this.dirtyBitmapPa + (page - slot.ipa) / 4096;
     if (pe.timeline !== undefined) {
       pe.noteFault({
         decision: `map ${d.attr} ${d.write ? 'rw' : 'ro'}${d.exec ? 'x' : ''}${d.noTagAccess ? ' NoTagAccess' : ''}`, hostPa: `0x${hostPage.toString(16)}`,
@@ -435,6 +503,8 @@ export class Hypervisor {
     }
     function* handler(): Program {
       if (cfg.trapCycles > 0) yield prog.compute(cfg.trapCycles);
+      // mark_page_dirty(): the page's entry in the dirty bitmap.
+      if (markDirty) yield prog.store(bitmapByte, 1, 1);
       // The leaf descriptor, stored through the host map (host VA = PA), then made visible to the walker.
       yield prog.store(leaf, 8, descBytes);
       yield prog.dsb();
@@ -463,4 +533,11 @@ export class Hypervisor {
 /** The VMM's user VA of a memslot (`hostPa` unless the slot says otherwise). */
 function hostVaOf(s: Memslot): number {
   return s.hostVa ?? s.hostPa;
+}
+
+/** A descriptor's 8 bytes, little-endian, from its halves. */
+function descriptorBytes(lo: number, hi: number): Uint8Array {
+  const b = new Uint8Array(8), v = new DataView(b.buffer);
+  v.setUint32(0, lo >>> 0, true); v.setUint32(4, hi >>> 0, true);
+  return b;
 }

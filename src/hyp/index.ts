@@ -12,8 +12,8 @@
  * own EL0 mapping (it shares the host map), huge pages at stage 2 (4KB pages only), guest
  * exception vectors, vCPU scheduling and migration.
  */
-export { Hypervisor, HypStats, CMO_STRATEGIES, CMO_DESCRIPTIONS } from './hypervisor.js';
-export type { CmoStrategy, HypervisorConfig, HypervisorDeps, Memslot, MmioRegion } from './hypervisor.js';
+export { Hypervisor, HypStats, CMO_STRATEGIES, CMO_DESCRIPTIONS, DIRTY_LOG_MODES } from './hypervisor.js';
+export type { CmoStrategy, DirtyLogMode, HypervisorConfig, HypervisorDeps, Memslot, MmioRegion } from './hypervisor.js';
 export { cleanInvalidateAllBySetWay, dcByVaRange } from './cmo.js';
 export type { SetWayLevel } from './cmo.js';
 export * from './policies/index.js';

@@ -161,6 +161,8 @@ export const HypSchema = z.strictObject({
   cmo: z.enum(['none', 'clean-all-at-start', 'clean-on-s2-fault', 'vmm-clean-loaded', 'set-way-at-start', 'hcr-dc', 'fwb']),
   /** Cycles of hypervisor software per stage-2 fault, beyond exception entry/return and the handler's memory ops. */
   trapCycles: zInt(0, 10_000_000),
+  /** How dirty logging records guest writes (src/hyp/hypervisor.ts DIRTY_LOG_MODES): 'wp' (default, KVM) or 'dbm' (FEAT_HAFDBS). */
+  dirtyLog: z.enum(['wp', 'dbm']).optional(),
 });
 
 /** An SMMUv3 in front of the platform's DMA masters (src/smmu): what it implements and the DMA master's timing. */
