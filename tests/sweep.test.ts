@@ -125,6 +125,24 @@ describe('armsim bench pmem-strategies', () => {
   });
 });
 
+describe('armsim bench dirty-log-modes', () => {
+  it('logs every written page in both modes; dbm takes no write faults and is skipped where FEAT_HAFDBS dirty state is missing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'armsim-sweep-dirty-'));
+    const r = armsim(['bench', 'dirty-log-modes', '--quick', '--out', dir, '--json']);
+    const s = summaryOf(r);
+    // 3 platforms x 2 modes x 2 sizes; xgene1's two dbm cells skipped.
+    expect([s.cells, s.pass, s.fail, s.error]).toEqual([12, 10, 0, 0]);
+    expect(s.skippedCells.map((c) => c.reason)).toEqual(Array(2).fill('hyp.dirtyLog=dbm needs FEAT_HAFDBS dirty state (mmu.features.hafdbs=2)'));
+    const at = (platform: string, mode: string, pages = '64') => s.records.find((x) => x.platform === platform && x.coords.mode === mode && x.coords.pages === pages)!.measured;
+    for (const p of ['neoverse-n1', 'grace']) {
+      expect(at(p, 'dbm')['faults.dirtyLogFaults']).toBe(0);
+      expect(at(p, 'wp')['faults.dirtyLogFaults']).toBe(at(p, 'wp')['dirtyLog.pagesLogged']);
+      expect(at(p, 'dbm')['cycles.guest'] as number).toBeLessThan(at(p, 'wp')['cycles.guest'] as number);
+    }
+    expect(s.records.every((x) => x.measured['dirtyLog.missed'] === 0)).toBe(true);
+  });
+});
+
 describe('armsim bench: bad input exits 2 with one line naming the flag', () => {
   it.each([
     [['bench', 'cmo-strategies', '--bogus'], "unknown option '--bogus'"],

@@ -158,8 +158,32 @@ export const PMEM_STRATEGIES_SUITE: Suite = {
   skips: [],
 };
 
+export const DIRTY_LOG_SUITE: Suite = {
+  name: 'dirty-log-modes',
+  description: 'dirty-logging: write-protect faults (KVM) against FEAT_HAFDBS stage-2 dirty state, across guest sizes: pages logged and missed, faults, guest and collection cycles',
+  scenarios: ['dirty-logging'],
+  platforms: ['neoverse-n1', 'grace', 'xgene1'],
+  axes: [
+    { name: 'mode', key: 'hyp.dirtyLog', kind: 'enum', values: ['wp', 'dbm'] },
+    { name: 'pages', key: 'scenario.pages', kind: 'enum', values: ['16', '64', '256', '1024'], quick: ['16', '64'] },
+  ],
+  seeds: [1],
+  measures: [
+    { path: 'dirtyLog.pagesLogged', label: 'logged' },
+    { path: 'dirtyLog.missed', label: 'missed' },
+    { path: 'faults.dirtyLogFaults', label: 'wpFaults' },
+    { path: 'cycles.guest', label: 'guestCycles' },
+    { path: 'cycles.collect', label: 'collectCycles' },
+    { path: 'cycles.perWrittenPage', label: 'cyclesPerPage' },
+  ],
+  skips: [
+    needsEl2,
+    { test: (c) => (c.cfg.hyp.dirtyLog === 'dbm' && c.cfg.mmu.features.hafdbs !== 2 ? 'hyp.dirtyLog=dbm needs FEAT_HAFDBS dirty state (mmu.features.hafdbs=2)' : undefined) },
+  ],
+};
+
 /** Every suite `armsim bench` knows, by name. */
-export const SUITES: readonly Suite[] = [CMO_STRATEGIES_SUITE, PFNMAP_POLICIES_SUITE, SMMU_INVALIDATION_SUITE, PMEM_STRATEGIES_SUITE];
+export const SUITES: readonly Suite[] = [CMO_STRATEGIES_SUITE, PFNMAP_POLICIES_SUITE, SMMU_INVALIDATION_SUITE, PMEM_STRATEGIES_SUITE, DIRTY_LOG_SUITE];
 
 /** Bytes as the shortest exact KiB/MiB/GiB form (the canonical spelling in cell keys). */
 export function fmtSize(n: number): string {
