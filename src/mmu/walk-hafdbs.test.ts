@@ -194,6 +194,24 @@ describe('FEAT_HAFDBS at stage 2 and nested', () => {
     expect(a.w.updates).toBe(2);
   });
 
+  it('an External abort on an update is a synchronous External abort on the walk, at the stage of the descriptor written', () => {
+    // The stage-1 leaf's update (its table page writable at stage 2) and the table page's stage-2
+    // dirty update before it (read-only, DBM): the abort names stage 1, or stage 2 with S1PTW.
+    for (const [page, stage, s1ptw] of [[{}, 1, false], [{ s2ap: 0b01, dbm: true }, 2, true]] as const) {
+      const n = nested({}, { af: false }, page);
+      const w = new TranslationWalker();
+      const b = new Uint8Array(8), dv = new DataView(b.buffer);
+      w.start(n.regime, Math.floor(VA / 2 ** 32), VA % 2 ** 32, AccessType.Read, 1);
+      while (!w.done) {
+        if (w.writeNeeded) { w.abortRead(); continue; }
+        n.m.read(w.readPa, b, 0, 8);
+        w.supply(dv.getUint32(0, true), dv.getUint32(4, true));
+      }
+      expect(w.fault).toMatchObject({ type: FaultType.WalkExternalAbort, stage, level: 3, s1ptw });
+      if (s1ptw) expect(w.fault.ipa).toBe(n.leafIpa);
+    }
+  });
+
   it('a stage-2 AF=0 leaf for a stage-1 table page is set by the walk (HA), or faults with S1PTW (no HA)', () => {
     const on = nested({}, {}, { af: false });
     expect(walk(on.regime, on.m, AccessType.Read).ok).toBe(true);

@@ -377,7 +377,11 @@ export class TranslationWalker {
     if (this.phase === PH_UPDATE) {
       // The update's write aborted: a synchronous External abort on the walk at that descriptor.
       this.writeNeeded = false;
-      if (this.readStage === 2) { this.s2Purpose = this.after === AFTER_S2_FINAL ? FOR_FINAL : FOR_TABLE; this.s2Fault(FaultType.WalkExternalAbort, this.readLevel, 0); }
+      if (this.readStage === 2) {
+        // On the stage-2 leaf of a stage-1 table's page (its dirty state for a stage-1 update): S1PTW.
+        if (this.after === AFTER_S1_PAGE_DIRTY) { this.s2Purpose = FOR_TABLE; this.s2In = this.tblS2Ipa; }
+        this.s2Fault(FaultType.WalkExternalAbort, this.readLevel, 0);
+      }
       else this.s1Fault(FaultType.WalkExternalAbort, this.readLevel, false);
       return;
     }
