@@ -147,7 +147,7 @@ function nested(o: Setup & { s2ha?: boolean; s2hd?: boolean }, s1leaf: { af?: bo
   const leafIpa = s1.slotAddress(VA, 3), leafPage = Math.floor(leafIpa / 4096) * 4096;
   for (let p = 0x2000_0000; p < 0x2010_0000; p += 4096) s2.map({ va: p, oa: p + IPA_TO_PA, size: 4096, level: 3, s2: p === leafPage ? tablePage : {} });
   s2.map({ va: IPA, oa: PA, size: 4096, level: 3, s2: dataPage });
-  const features = resolveMmuFeatures({ hafdbs: o.hafdbs ?? 2 });
+  const features = resolveMmuFeatures({ hafdbs: o.hafdbs ?? 2, afUpdateOnPermissionFault: o.afOnPermFault ?? false });
   const t = encodeTcr({ t0sz: 16, ha: o.ha ?? true, hd: o.hd ?? true }), a = encodeTtbr(s1.root, 7);
   const vt = encodeVtcr({ t0sz: 16, sl0: 2, ha: o.s2ha ?? true, hd: o.s2hd ?? true }), vb = encodeTtbr(s2.root, 9);
   const h = encodeHcr({ vm: true }), mr = encodeMair([0xff]);
@@ -197,11 +197,15 @@ describe('FEAT_HAFDBS at stage 2 and nested', () => {
   it('an External abort on an update is a synchronous External abort on the walk, at the stage of the descriptor written', () => {
     // The stage-1 leaf's update (its table page writable at stage 2) and the table page's stage-2
     // dirty update before it (read-only, DBM): the abort names stage 1, or stage 2 with S1PTW.
-    for (const [page, stage, s1ptw] of [[{}, 1, false], [{ s2ap: 0b01, dbm: true }, 2, true]] as const) {
-      const n = nested({}, { af: false }, page);
+    // And the AF written for a stage-2 Permission fault on the data page (afUpdateOnPermissionFault): no S1PTW.
+    for (const [page, stage, s1ptw, data, access] of [
+      [{}, 1, false, {}, AccessType.Read], [{ s2ap: 0b01, dbm: true }, 2, true, {}, AccessType.Read],
+      [{}, 2, false, { af: false, s2ap: 0b01 }, AccessType.Write],
+    ] as const) {
+      const n = nested({ afOnPermFault: true }, { af: 'af' in data }, page, data);   // the stage-1 leaf needs its AF set only in the first two
       const w = new TranslationWalker();
       const b = new Uint8Array(8), dv = new DataView(b.buffer);
-      w.start(n.regime, Math.floor(VA / 2 ** 32), VA % 2 ** 32, AccessType.Read, 1);
+      w.start(n.regime, Math.floor(VA / 2 ** 32), VA % 2 ** 32, access, 1);
       while (!w.done) {
         if (w.writeNeeded) { w.abortRead(); continue; }
         n.m.read(w.readPa, b, 0, 8);
