@@ -183,8 +183,6 @@ export class Hypervisor {
   readonly mmio: MmioRegion[] = [];
   /** What each stage-2 page (by IPA) was mapped with, to tell a spurious or a tag-access fault from a new one. */
   readonly mapped = new Map<number, MapDecision>();
-  /** The dirty bitmap of 'wp' dirty logging, by page IPA (its bytes in host memory cost what they cost: `dirtyBitmapPa`). */
-  readonly dirty = new Set<number>();
   /** Host memory of the dirty bitmap ('wp'): one byte per page of the guest's IPA space used, after the stage-2 pool. */
   readonly dirtyBitmapPa: number;
   private readonly vmid = 1;
@@ -277,7 +275,6 @@ export class Hypervisor {
         yield prog.store(byte, 1, 0);
         const d = this.stage2.readDesc(leaf);
         yield prog.store(leaf, 8, descriptorBytes(d.lo & ~S2AP_WRITE, d.hi));
-        this.dirty.delete(page);
       }
       cleaned.push(page);
       if (tlbi) yield prog.tlbi('ipas2e1is', page);
@@ -482,7 +479,7 @@ export class Hypervisor {
     const logDbm = slot.logDirtyPages === true && this.cfg.dirtyLog === 'dbm' && d.write;
     const writable = logDbm ? false : logWp ? write : d.write;
     const markDirty = logWp && write;
-    if (markDirty) { this.dirty.add(page); if (prior !== undefined) this.stats.dirtyLogFaults++; }
+    if (markDirty && prior !== undefined) this.stats.dirtyLogFaults++;
     const fwb = this.cfg.cmo === 'fwb';
     // NoTagAccess only with FEAT_MTE_PERM (the policy asks for it only then) and on Normal WB.
     const enc = d.noTagAccess && d.attr === 'normal-wb' && this.deps.caps.featMTEPerm === true ? MEMATTR_WB_NOTAGACCESS : MEMATTR[d.attr];
