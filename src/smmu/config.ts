@@ -67,6 +67,12 @@ export interface SmmuConfig {
    * false: they remove those entries too, which is also allowed. Default true, assumed.
    */
   readonly asetOptOut: boolean;
+  /**
+   * IDR0.HTTU: hardware translation table update (FEAT_HAFDBS for the SMMU's walks): 0 none, 1
+   * Access flag (CD.HA, STE.S2HA), 2 also dirty state (CD.HD, STE.S2HD). Each update is an 8-byte
+   * compare-and-swap of the descriptor at the read's cycle. Default 0.
+   */
+  readonly httu: 0 | 1 | 2;
 }
 
 export const DEFAULT_SMMU_CONFIG: SmmuConfig = Object.freeze({
@@ -76,13 +82,14 @@ export const DEFAULT_SMMU_CONFIG: SmmuConfig = Object.freeze({
   attrTypesOvr: true, attrPermsOvr: true, fwb: true, ril: true,
   oasBits: 48, granules: Object.freeze(['4K', '16K', '64K'] as const),
   tlbEntries: 2048, tlbWays: 4, walkCacheEntries: 256, steCacheEntries: 64, cdCacheEntries: 256, maxRangePages: 512, asetOptOut: true,
+  httu: 0,
 } as SmmuConfig);
 
 const BOOLS = ['s1p', 's2p', 'cohacc', 'btm', 'hyp', 'ats', 'pri', 'msi', 'sev', 'cd2l', 'attrTypesOvr', 'attrPermsOvr', 'fwb', 'ril', 'asetOptOut'];
 const INTS: Record<string, [number, number]> = {
   stallModel: [0, 2], termModel: [0, 1], stLevel: [0, 1], sidSize: [0, 32], ssidSize: [0, 20], eventqs: [0, 19], cmdqs: [0, 19],
   priqs: [0, 19], tlbEntries: [1, 1 << 20], tlbWays: [1, 256], walkCacheEntries: [0, 1 << 16], steCacheEntries: [1, 1 << 20],
-  cdCacheEntries: [1, 1 << 20], maxRangePages: [1, 1 << 20],
+  cdCacheEntries: [1, 1 << 20], maxRangePages: [1, 1 << 20], httu: [0, 2],
 };
 
 /** Checks overrides once; unknown keys and bad values are `UserError`s naming `path.key`. */
@@ -115,10 +122,10 @@ export function resolveSmmuConfig(overrides: Record<string, unknown> = {}, path 
 const OAS_CODE: Record<number, number> = { 32: 0, 36: 1, 40: 2, 42: 3, 44: 4, 48: 5, 52: 6 };
 export const OAS_BITS = [32, 36, 40, 42, 44, 48, 52] as const;
 
-/** IDR0 (Linux `IDR0_*`): S2P 0, S1P 1, TTF 3:2 (AArch64 = 2), COHACC 4, BTM 5, HYP 9, ATS 10, ASID16 12, MSI 13, SEV 14, PRI 16, VMID16 18, CD2L 19, TTENDIAN 22:21 (LE = 2), STALL_MODEL 25:24, TERM_MODEL 26, ST_LEVEL 28:27. */
+/** IDR0 (Linux `IDR0_*`): S2P 0, S1P 1, TTF 3:2 (AArch64 = 2), COHACC 4, BTM 5, HTTU 7:6, HYP 9, ATS 10, ASID16 12, MSI 13, SEV 14, PRI 16, VMID16 18, CD2L 19, TTENDIAN 22:21 (LE = 2), STALL_MODEL 25:24, TERM_MODEL 26, ST_LEVEL 28:27. */
 export function idr0(c: SmmuConfig): number {
   const b = (v: boolean, n: number): number => (v ? 1 : 0) * 2 ** n;
-  return (b(c.s2p, 0) + b(c.s1p, 1) + 2 * 4 + b(c.cohacc, 4) + b(c.btm, 5) + b(c.hyp, 9) + b(c.ats, 10) + b(true, 12) + b(c.msi, 13)
+  return (b(c.s2p, 0) + b(c.s1p, 1) + 2 * 4 + b(c.cohacc, 4) + b(c.btm, 5) + c.httu * 2 ** 6 + b(c.hyp, 9) + b(c.ats, 10) + b(true, 12) + b(c.msi, 13)
     + b(c.sev, 14) + b(c.pri, 16) + b(true, 18) + b(c.cd2l, 19) + 2 * 2 ** 21 + c.stallModel * 2 ** 24 + c.termModel * 2 ** 26
     + c.stLevel * 2 ** 27) >>> 0;
 }

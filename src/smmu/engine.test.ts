@@ -393,6 +393,47 @@ describe('stall model', () => {
 });
 
 describe('registers', () => {
+  it('IDR0.HTTU from the config; CD.HA/HD and STE.S2HA/S2HD beyond it are C_BAD_CD / C_BAD_STE; within it a walk sets AF instead of F_ACCESS', () => {
+    for (const httu of [0, 1, 2] as const) {
+      const r = rig({ httu });
+      expect((r.e.mmioRead(Reg.IDR0)[0] >>> 6) & 3).toBe(httu);
+      const names: string[] = [];
+      const tryCfg = (sid: number, ste: Partial<Ste>, cd: Partial<Cd>): void => {
+        r.m.write(CD_PA + 64 * sid, new Uint8Array(r.cd(cd).buffer), 0, 64);
+        r.setSte(sid, r.ste({ S1ContextPtr: CD_IPA + 64 * sid, ...ste }));
+        const res = r.tr({ streamId: sid });
+        const ev = r.events();
+        names.push(res.status === 'ok' ? 'ok' : ev[0]?.name ?? res.status);
+      };
+      tryCfg(10, {}, { HA: 1 });
+      tryCfg(11, {}, { HA: 1, HD: 1 });
+      tryCfg(12, { S2HA: 1 }, {});
+      tryCfg(13, { S2HA: 1, S2HD: 1 }, {});
+      const want = [['C_BAD_CD', 'C_BAD_CD', 'C_BAD_STE', 'C_BAD_STE'], ['ok', 'C_BAD_CD', 'ok', 'C_BAD_STE'], ['ok', 'ok', 'ok', 'ok']][httu]!;
+      expect({ httu, names }).toEqual({ httu, names: want });
+    }
+    // With CD.HA an AF=0 leaf translates, and the walk leaves AF set in the table.
+    const r = rig({ httu: 1 });
+    r.s1.setDescriptor(VA, 3, encodeS1Leaf(IPA, 3, 12, { af: false, nG: true, ap: 0b01 }));
+    r.m.write(CD_PA, new Uint8Array(r.cd({ HA: 1 }).buffer), 0, 64);
+    expect(r.tr()).toMatchObject({ status: 'ok', pa: PA + 0x123 });
+    const leaf = new Uint8Array(8);
+    r.m.read(r.s1.slotAddress(VA, 3) + IPA_TO_PA, leaf, 0, 8);
+    expect((leaf[1]! >>> 2) & 1).toBe(1);                           // AF, bit 10
+    // With CD.HD a read leaves a writable-clean (DBM) page read-only in the IOTLB; the write after
+    // it misses the IOTLB's permission, walks again and records the dirty state (AP[2] cleared).
+    const d = rig({ httu: 2 });
+    d.s1.setDescriptor(VA, 3, encodeS1Leaf(IPA, 3, 12, { nG: true, ap: 0b11, dbm: true }));
+    d.m.write(CD_PA, new Uint8Array(d.cd({ HA: 1, HD: 1 }).buffer), 0, 64);
+    expect(d.tr()).toMatchObject({ status: 'ok', via: 'walk' });
+    expect(d.tr({ iova: VA + 8 })).toMatchObject({ status: 'ok', via: 'tlb' });
+    const ap2 = (): number => { d.m.read(d.s1.slotAddress(VA, 3) + IPA_TO_PA, leaf, 0, 8); return (leaf[0]! >>> 7) & 1; };
+    expect(ap2()).toBe(1);
+    expect(d.tr({ access: SmmuAccess.Write })).toMatchObject({ status: 'ok', via: 'walk' });
+    expect(ap2()).toBe(0);
+    expect(d.tr({ iova: VA + 16, access: SmmuAccess.Write })).toMatchObject({ status: 'ok', via: 'tlb' });
+  });
+
   it('IDRs from the config, CR0ACK follows CR0, GERROR is read-only', () => {
     const r = rig({ s1p: true, s2p: true, stallModel: 1, cmdqs: 8, eventqs: 7, fwb: true, oasBits: 44, granules: ['4K', '64K'] });
     const idr0 = r.e.mmioRead(Reg.IDR0)[0];

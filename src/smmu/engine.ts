@@ -24,9 +24,12 @@
  * CLASS/S2 rules from ../shared/reference/smmuv3.md §4-5 (QEMU smmuv3_do_translate,
  * translate_table_addr_ipa; gem5 doReadCD).
  *
+ * HTTU (`SmmuConfig.httu`, IDR0.HTTU): CD.HA/HD and STE.S2HA/S2HD within it drive the walker's
+ * FEAT_HAFDBS updates, each a compare-and-swap the transaction names in place of a read
+ * (`SmmuTxn.cas`, performed by `readOrSwap`); beyond it they are C_BAD_CD / C_BAD_STE.
+ *
  * Not modelled here: timing, ATS/ATC (ATC_INV only counted), PRI queue (PRI_RESP counted),
- * HTTU (CD.HA/HD and STE.S2HA/S2HD are C_BAD_CD/C_BAD_STE), AFFD/S2AFFD (decoded; the walker
- * always checks the Access flag), AArch32 tables, big-endian tables, Secure/Realm streams,
+ * AFFD/S2AFFD (decoded; the walker checks the Access flag, or with HA sets it), AArch32 tables, big-endian tables, Secure/Realm streams,
  * TLB/config conflict events, event merging (MEV), STE ALLOCCFG/NSCFG, MSIs for GERROR and the
  * event queue (counted as wired interrupts), CR0.VMW.
  */
@@ -114,6 +117,12 @@ export class SmmuTxn {
   /** The 8-byte read the translation waits for (PA and packed attributes), while not done. */
   readPa = 0;
   readAttrs = 0;
+  /**
+   * The pending read is a descriptor update (IDR0.HTTU): compare the 8 bytes with casOld and, if
+   * equal, write casNew, atomically at the read's cycle; answer with what memory held (readOrSwap).
+   */
+  cas = false;
+  casOldLo = 0; casOldHi = 0; casNewLo = 0; casNewHi = 0;
   req: SmmuRequest = { streamId: 0, iova: 0, access: 0 };
   result: SmmuResult = newSmmuResult();
   // Engine-private state below (the engine reads and writes it; callers do not).
@@ -130,6 +139,17 @@ export class SmmuTxn {
   /** @internal The walk `resolve` wants: input address, access, EL, and the incoming attributes (stage 2 only). */
   wVaHi = 0; wVaLo = 0; wAccess: AccessType = AccessType.Read; wEl: 0 | 1 = 0; wIncoming = 0;
   /** @internal */ st: SmmuStreamStats | null = null;
+}
+
+/**
+ * Performs the access a waiting transaction names (`readPa`, `readAttrs`): a read into `out`, or
+ * with `cas` the descriptor update's compare-and-swap (the write only when memory holds casOld),
+ * answering with what memory held. False: an External abort on it.
+ */
+export function readOrSwap(mem: SmmuMemory, a: Pick<SmmuTxn, 'readPa' | 'readAttrs' | 'cas' | 'casOldLo' | 'casOldHi' | 'casNewLo' | 'casNewHi'>, out: Dword): boolean {
+  if (!mem.read64(a.readPa, out, a.readAttrs)) return false;
+  if (!a.cas || (out.lo >>> 0) !== a.casOldLo || (out.hi >>> 0) !== a.casOldHi) return true;
+  return mem.write64(a.readPa, a.casNewLo, a.casNewHi, a.readAttrs);
 }
 
 /** What `SmmuEngine.resolve` needs next: nothing (the result is set), the STE, the CD, a stage-1 (or nested) walk, a stage-2 walk. */
@@ -265,7 +285,7 @@ export class SmmuEngine {
     this.walkCacheNh = new WalkCache({ entries: Math.max(1, config.walkCacheEntries) });
     this.walkCacheEl2 = new WalkCache({ entries: Math.max(1, config.walkCacheEntries) });
     this.useWalkCache = config.walkCacheEntries > 0;
-    this.features = resolveMmuFeatures({ paBits: config.oasBits, granules: [...config.granules], reservedGranule: config.granules[0] });
+    this.features = resolveMmuFeatures({ paBits: config.oasBits, granules: [...config.granules], reservedGranule: config.granules[0], hafdbs: config.httu });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -292,7 +312,7 @@ export class SmmuEngine {
   translate(req: SmmuRequest): SmmuResult {
     const tx = this.begin(req);
     while (!tx.done) {
-      tx.readOk = this.mem.read64(tx.readPa, tx.d, tx.readAttrs);
+      tx.readOk = readOrSwap(this.mem, tx, tx.d);
       this.advance(tx);
     }
     const res = { ...tx.result };   // the pooled transaction's result is reused by the next begin()
@@ -363,7 +383,7 @@ export class SmmuEngine {
   /** A direct walk (see `begin`): names its next read, or ends the translation as `steps` would. */
   private nextDirect(tx: SmmuTxn): void {
     const w = tx.walker;
-    if (!w.done) { this.want(tx, w.readPa, w.readAttrs); return; }
+    if (!w.done) { this.wantWalk(tx); return; }
     try {
       this.endWalk(tx, tx.direct);
     } catch (e) {
@@ -597,7 +617,7 @@ export class SmmuEngine {
   private *pump(tx: SmmuTxn): Generator<void, void, void> {
     const w = tx.walker;
     while (!w.done) {
-      this.want(tx, w.readPa, w.readAttrs);
+      this.wantWalk(tx);
       yield;
       this.feed(tx);
     }
@@ -701,6 +721,16 @@ export class SmmuEngine {
     tx.result.reads++;
     tx.readPa = pa;
     tx.readAttrs = attrs;
+    tx.cas = false;
+  }
+
+  /** `want` for the walker's next access: a read, or the compare-and-swap of a descriptor update (HTTU). */
+  private wantWalk(tx: SmmuTxn): void {
+    const w = tx.walker;
+    this.want(tx, w.readPa, w.readAttrs);
+    if (!w.writeNeeded) return;
+    tx.cas = true;
+    tx.casOldLo = w.casOldLo; tx.casOldHi = w.casOldHi; tx.casNewLo = w.casNewLo; tx.casNewHi = w.casNewHi;
   }
 
   /** A command-queue read, answered at once (commands are consumed synchronously). */
@@ -786,7 +816,7 @@ export class SmmuEngine {
     resetSmmuResult(tx.result);
     const g = this.steFor(tx, sid, this.streamStat(sid));
     try {
-      while (g.next().done !== true) tx.readOk = this.mem.read64(tx.readPa, tx.d, tx.readAttrs);
+      while (g.next().done !== true) tx.readOk = readOrSwap(this.mem, tx, tx.d);
     } catch (e) {
       if (!(e instanceof Fault)) throw e;
     }
@@ -819,7 +849,8 @@ export class SmmuEngine {
       const gran = GRANULE_BY_TG0[ste.S2TG];
       const psCode = Math.min(ste.S2PS, OAS_BITS.indexOf(c.oasBits as 48));
       const psBits = OAS_BITS[Math.min(psCode, 5)]!;
-      if (ste.S2AA64 === 0 || ste.S2ENDI === 1 || gran === undefined || !c.granules.includes(gran) || ste.S2HA === 1 || ste.S2HD === 1
+      // S2HA/S2HD need IDR0.HTTU (1: Access flag, 2: and dirty state).
+      if (ste.S2AA64 === 0 || ste.S2ENDI === 1 || gran === undefined || !c.granules.includes(gran) || (ste.S2HA === 1 && c.httu < 1) || (ste.S2HD === 1 && c.httu < 2)
         || ste.S2TTB >= 2 ** psBits) throw bad();
       // IHI 0070 5.5: with stage 2 on, S2S=1 is ILLEGAL under STALL_MODEL 0b01 (no stalls) and S2S=0
       // under 0b10 (stall forced; SteIllegal() "stall_model forcing stall, but S2S == 0"; Linux sets
@@ -893,7 +924,7 @@ export class SmmuEngine {
   private checkCd(se: SteEntry, cd: Cd): CdEntry {
     const c = this.config;
     const bad = (): Fault => this.fault(EvtType.C_BAD_CD, CONFIG, 0);
-    if (cd.V === 0 || cd.AA64 === 0 || cd.ENDI === 1 || cd.HA === 1 || cd.HD === 1) throw bad();
+    if (cd.V === 0 || cd.AA64 === 0 || cd.ENDI === 1 || (cd.HA === 1 && c.httu < 1) || (cd.HD === 1 && c.httu < 2)) throw bad();
     // IHI 0070 5.5: CD.S=1 is ILLEGAL under STALL_MODEL 0b01, or under 0b00 through an STE with
     // S1STALLD=1; CD.S=0 is ILLEGAL under 0b10 (stall forced: Linux sets CD.S whenever
     // ARM_SMMU_FEAT_STALL_FORCE). CD.A=0 is ILLEGAL with TERM_MODEL=1.
@@ -928,6 +959,7 @@ export class SmmuEngine {
         t0sz: cd.T0SZ, tg0: GRANULE_BY_TG0[cd.TG0] ?? c.granules[0], epd0: cd.EPD0 === 1, irgn0: cd.IR0, orgn0: cd.OR0, sh0: cd.SH0,
         t1sz: cd.T1SZ, tg1: GRANULE_BY_TG1[cd.TG1] ?? c.granules[0], epd1: cd.EPD1 === 1, irgn1: cd.IR1, orgn1: cd.OR1, sh1: cd.SH1,
         ipsBits: OAS_BITS[Math.min(cd.IPS, oasIdx, 5)]!, as16: true, tbi0: cd.TBI0 === 1, tbi1: cd.TBI1 === 1,
+        ha: cd.HA === 1, hd: cd.HD === 1,
       });
       const t0 = encodeTtbr(cd.TTB0 % 2 ** 48, cd.ASID), t1 = encodeTtbr(cd.TTB1 % 2 ** 48, 0);
       r.tcrLo = t.lo; r.tcrHi = t.hi; r.ttbr0Lo = t0.lo; r.ttbr0Hi = t0.hi; r.ttbr1Lo = t1.lo; r.ttbr1Hi = t1.hi;
@@ -936,7 +968,7 @@ export class SmmuEngine {
     if (s2) {
       const v = encodeVtcr({
         t0sz: ste.S2T0SZ, sl0: ste.S2SL0, tg0: GRANULE_BY_TG0[ste.S2TG] ?? '4K', irgn0: ste.S2IR0, orgn0: ste.S2OR0, sh0: ste.S2SH0,
-        psBits: OAS_BITS[Math.min(ste.S2PS, oasIdx, 5)]!, vs16: true,
+        psBits: OAS_BITS[Math.min(ste.S2PS, oasIdx, 5)]!, vs16: true, ha: ste.S2HA === 1, hd: ste.S2HD === 1,
       });
       const h = encodeHcr({ vm: true, ptw: ste.S2PTW === 1, fwb: c.fwb && ste.S2FWB === 1 });
       r.vtcrLo = v.lo; r.vtcrHi = v.hi; r.hcrLo = h.lo; r.hcrHi = h.hi;

@@ -21,26 +21,28 @@ const IPA_TO_PA = 0x3_0000_0000, VA = 0x10_0000_0000, IPA = 0x8_0000_0000, PA = 
 const STREAMS = 8, PAGES = 64, VMID = 5;
 const TIMING: HostTiming = { translateCycles: 8, descriptorReadCycles: 60 };
 
-function world() {
+/** `httu`: IDR0.HTTU=2 with CD.HA/HD and STE.S2HA/S2HD set, and every leaf AF=0, read-only and DBM (writable-clean). */
+function world(opts: { httu?: boolean } = {}) {
+  const httu = opts.httu === true;
   const m = new SparseMemory({ base: 0, size: 2 ** 48, chunkBytes: 64 * 1024 });
   const mem = new StoreMemory(m);
   const s2 = new PageTableBuilder(m, { stage: 2, granule: '4K', inputBits: 48, startLevel: 0, allocBase: 0x2000_0000, allocLimit: 0x2100_0000 });
   s2.map({ va: 0x4000_0000, oa: 0x4000_0000 + IPA_TO_PA, size: 0x40_0000, level: 3, s2: {} });
   s2.map({ va: CD_IPA, oa: CD_PA, size: 0x1000, level: 3, s2: {} });
-  s2.map({ va: IPA, oa: PA, size: PAGES * 4096, level: 3, s2: {} });
+  s2.map({ va: IPA, oa: PA, size: PAGES * 4096, level: 3, s2: httu ? { af: false, s2ap: 0b01, dbm: true } : {} });
   const put = (pa: number, w: Uint32Array): void => m.write(pa, new Uint8Array(w.buffer), 0, w.byteLength);
   const s1s: PageTableBuilder[] = [];
   for (let sid = 0; sid < STREAMS; sid++) {
     const s1 = new PageTableBuilder(m, { stage: 1, granule: '4K', inputBits: 48, allocBase: 0x4000_0000 + sid * 0x8_0000, allocLimit: 0x4000_0000 + (sid + 1) * 0x8_0000, physOf: (ipa) => ipa + IPA_TO_PA });
-    s1.map({ va: VA, oa: IPA, size: PAGES * 4096, level: 3, s1: { nG: true, ap: 0b01 } });
+    s1.map({ va: VA, oa: IPA, size: PAGES * 4096, level: 3, s1: httu ? { nG: true, ap: 0b11, af: false, dbm: true } : { nG: true, ap: 0b01 } });
     s1s.push(s1);
-    put(CD_PA + sid * 64, encodeCd({ T0SZ: 16, TG0: 0, IR0: 1, OR0: 1, SH0: 3, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: 10 + sid, TTB0: s1.root, MAIR0: 0xff }));
+    put(CD_PA + sid * 64, encodeCd({ T0SZ: 16, TG0: 0, IR0: 1, OR0: 1, SH0: 3, EPD1: 1, V: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: 10 + sid, TTB0: s1.root, MAIR0: 0xff, HA: httu ? 1 : 0, HD: httu ? 1 : 0 }));
     put(STRTAB + sid * 64, encodeSte({
       V: 1, Config: 7, S1ContextPtr: CD_IPA + sid * 64, S2VMID: VMID, S2T0SZ: 16, S2SL0: 2, S2IR0: 1, S2OR0: 1, S2SH0: 3, S2TG: 0, S2PS: 5,
-      S2AA64: 1, S2R: 1, S2TTB: s2.root,
+      S2AA64: 1, S2R: 1, S2TTB: s2.root, S2HA: httu ? 1 : 0, S2HD: httu ? 1 : 0,
     }));
   }
-  const config = resolveSmmuConfig({ tlbEntries: 64, tlbWays: 4, walkCacheEntries: 16 });
+  const config = resolveSmmuConfig({ tlbEntries: 64, tlbWays: 4, walkCacheEntries: 16, ...(httu ? { httu: 2 } : {}) });
   const program = (c: SmmuControl): void => {
     const w64 = (off: number, v: number): void => c.mmioWrite(off, 8, v % 2 ** 32, Math.floor(v / 2 ** 32));
     w64(Reg.STRTAB_BASE, STRTAB);
@@ -59,8 +61,8 @@ interface Done { tag: number; iova: number; cycle: number; status: string; pa: n
  * answers), over pages chosen by a fixed LCG; a table change lands at cycle `changeAt` through
  * `change`. Returns what each translation answered and when.
  */
-function drive(threads: 0 | 1, opts: { perStream?: number; changeAt?: number; change?: (w: ReturnType<typeof world>) => void; stallTimeoutMs?: number } = {}) {
-  const w = world();
+function drive(threads: 0 | 1, opts: { perStream?: number; changeAt?: number; change?: (w: ReturnType<typeof world>) => void; stallTimeoutMs?: number; httu?: boolean } = {}) {
+  const w = world({ httu: opts.httu });
   const q = new EventQueue();
   const host = new SmmuHost(q, w.mem, w.config, TIMING, { threads, stallTimeoutMs: opts.stallTimeoutMs });
   w.program(host.control);
@@ -118,6 +120,38 @@ describe('SmmuHost: the engine behind a timed protocol', () => {
     expect(misses).toBeGreaterThanOrEqual(0.2);
     expect(b.host.control.statsSnapshot()).toEqual(a.host.control.statsSnapshot());
     expect(b.host.hostStats.checkpoints).toBe(a.host.hostStats.checkpoints);
+  });
+
+  it('IDR0.HTTU: walks set AF and record writes as dirty at both stages by compare-and-swap; inline and worker agree to the byte', async () => {
+    const a = drive(0, { httu: true });
+    a.run();
+    const b = drive(1, { httu: true });
+    hosts.push(b.host);
+    b.run();
+    expect(b.log).toEqual(a.log);
+    expect(a.log.every((x) => x.status === 'ok')).toBe(true);         // no Access flag or Permission faults
+    const desc = (m: SparseMemory, pa: number): number => { const v = new Uint8Array(8); m.read(pa, v, 0, 8); return new DataView(v.buffer).getUint32(0, true); };
+    const AF = 1 << 10, BIT7 = 1 << 7;
+    let dirtyS1 = 0;
+    for (let sid = 0; sid < STREAMS; sid++) {
+      const used = new Set(a.log.filter((x) => x.tag === sid).map((x) => Math.floor((x.iova - VA) / 4096)));
+      for (let p = 0; p < PAGES; p++) {
+        const leaf = a.w.s1s[sid]!.slotAddress(VA + p * 4096, 3) + IPA_TO_PA;
+        const lo = desc(a.w.m, leaf);
+        expect(desc(b.w.m, leaf)).toBe(lo);
+        // Stage 1: AF on every page the stream used; AP[2] cleared (dirty) on those it wrote (odd streams write).
+        expect({ sid, p, af: (lo & AF) !== 0, dirty: (lo & BIT7) === 0 }).toEqual({ sid, p, af: used.has(p), dirty: used.has(p) && sid % 2 === 1 });
+        if ((lo & BIT7) === 0) dirtyS1++;
+      }
+    }
+    expect(dirtyS1).toBeGreaterThan(0);
+    // Stage 2 of the data pages: S2AP[1] set (dirty) on every page some stream wrote.
+    const written = new Set(a.log.filter((x) => x.tag % 2 === 1).map((x) => Math.floor((x.iova - VA) / 4096)));
+    for (let p = 0; p < PAGES; p++) {
+      const leaf = a.w.s2.slotAddress(IPA + p * 4096, 3);
+      expect(desc(b.w.m, leaf)).toBe(desc(a.w.m, leaf));
+      expect((desc(a.w.m, leaf) & BIT7) !== 0).toBe(written.has(p));
+    }
   });
 
   it('the engine reads table memory as it is at each read\'s cycle, inline and in the worker', () => {

@@ -47,7 +47,7 @@ import type { EventQueue } from '../sim/index.js';
 import type { Dword } from './bits.js';
 import type { SmmuConfig } from './config.js';
 import {
-  SmmuEngine, SmmuStats, newSmmuResult, resetSmmuResult, type SmmuCompletion, type SmmuRequest, type SmmuResult, type SmmuStatus, type SmmuTxn,
+  SmmuEngine, SmmuStats, newSmmuResult, readOrSwap, resetSmmuResult, type SmmuCompletion, type SmmuRequest, type SmmuResult, type SmmuStatus, type SmmuTxn,
 } from './engine.js';
 import { decodeEvent, encodeEvent } from './events.js';
 import type { SmmuMemory } from './memory.js';
@@ -176,6 +176,7 @@ export class SmmuCore {
     if (!tx.done) {
       this.txns.set(id, tx);
       o[0] = OUT_READ; o[1] = this.now + this.timing.descriptorReadCycles; o[3] = tx.readPa; o[4] = tx.readAttrs;
+      if (tx.cas) { o[5] = 1; o[6] = tx.casOldLo; o[7] = tx.casOldHi; o[8] = tx.casNewLo; o[9] = tx.casNewHi; }   // an HTTU update
       this.port.emit(o);
       return;
     }
@@ -562,6 +563,8 @@ export class SmmuHost {
   private readonly rec = new Float64Array(REC);
   private readonly result = newSmmuResult();
   private readonly d: Dword = { lo: 0, hi: 0 };
+  /** The access an OUT_READ record names (reused: a read, or an HTTU compare-and-swap). */
+  private readonly access = { readPa: 0, readAttrs: 0, cas: false, casOldLo: 0, casOldHi: 0, casNewLo: 0, casNewHi: 0 };
   // Worker case.
   private readonly pool: Piscina | undefined;
   /** The worker's task (settles when its loop ends); aborting it terminates the thread. */
@@ -816,7 +819,10 @@ export class SmmuHost {
     if (kind === OUT_READ) {
       const id = o[at + 2]!, pa = o[at + 3]!, attrs = o[at + 4]!;
       if (this.isWalking[id] === 0) { this.isWalking[id] = 1; this.walkers.push(id); }   // later requests for its page may merge
-      const ok = this.mem.read64(pa, this.d, attrs);
+      const a = this.access;
+      a.readPa = pa; a.readAttrs = attrs; a.cas = o[at + 5] === 1;
+      a.casOldLo = o[at + 6]!; a.casOldHi = o[at + 7]!; a.casNewLo = o[at + 8]!; a.casNewHi = o[at + 9]!;
+      const ok = readOrSwap(this.mem, a, this.d);
       // Performed now (its due cycle); its data is back when where the line is allows, never
       // sooner than descriptorReadCycles after the step that asked (the lookahead rests on that).
       const late = ok && this.mem.readLatency !== undefined ? this.mem.readLatency(pa, attrs) - this.timing.descriptorReadCycles : 0;

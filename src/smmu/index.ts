@@ -35,7 +35,7 @@
  * Commands take time through the host (`SmmuHost.doorbell`: one command per smmu.commandCycles,
  * CMDQ_CONS moving as they complete; `processCommands` alone still consumes at once).
  *
- * Leaves out: a per-command-kind cost (every command costs the same), ATS/ATC and the PRI queue, HTTU, AFFD, CR0.VMW, AArch32 and big-endian tables,
+ * Leaves out: a per-command-kind cost (every command costs the same), ATS/ATC and the PRI queue, AFFD, CR0.VMW, AArch32 and big-endian tables,
  * Secure/Realm streams, MSIs for GERROR/event interrupts (counted as wired), event merging,
  * conflict events. See engine.ts for the detailed list.
  */
