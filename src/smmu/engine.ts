@@ -29,9 +29,9 @@
  * (`SmmuTxn.cas`, performed by `readOrSwap`); beyond it they are C_BAD_CD / C_BAD_STE.
  *
  * Not modelled here: timing, ATS/ATC (ATC_INV only counted), PRI queue (PRI_RESP counted),
- * AFFD/S2AFFD (decoded; the walker checks the Access flag, or with HA sets it), AArch32 tables, big-endian tables, Secure/Realm streams,
- * TLB/config conflict events, event merging (MEV), STE ALLOCCFG/NSCFG, MSIs for GERROR and the
- * event queue (counted as wired interrupts), CR0.VMW.
+ * AFFD/S2AFFD (decoded; the walker checks the Access flag, or with HA sets it), AArch32 tables,
+ * big-endian tables, Secure/Realm streams, TLB/config conflict events, event merging (MEV), STE
+ * ALLOCCFG/NSCFG, MSIs for GERROR and the event queue (counted as wired interrupts), CR0.VMW.
  */
 import {
   ATTR_SH_MASK, ATTR_SH_SHIFT, AccessType, FaultType, NORMAL_WB_RWA_OSH, Shareability, TLB_GLOBAL, TLB_NONSHARED, TLB_S1, TLB_S2,
