@@ -123,6 +123,7 @@ export class SmmuTxn {
    */
   cas = false;
   casOldLo = 0; casOldHi = 0; casNewLo = 0; casNewHi = 0;
+  /** @internal Compare-and-swaps this translation made (in `result.reads`, which counts every access). */ casCount = 0;
   req: SmmuRequest = { streamId: 0, iova: 0, access: 0 };
   result: SmmuResult = newSmmuResult();
   // Engine-private state below (the engine reads and writes it; callers do not).
@@ -175,6 +176,8 @@ export class SmmuStreamStats {
   /** Cached STEs/CDs of this stream removed by CFGI_* commands. */
   configInvalidations = 0;
   faults = 0; walkReads = 0; configReads = 0;
+  /** Descriptor updates by this stream's walks (IDR0.HTTU): compare-and-swaps, not counted in walkReads or configReads. */
+  descriptorUpdates = 0;
 }
 export class SmmuVmidStats {
   tlbHits = 0; tlbMisses = 0;
@@ -331,6 +334,7 @@ export class SmmuEngine {
     const tx = this.txnPool.pop() ?? new SmmuTxn();
     tx.req = req;
     resetSmmuResult(tx.result);      // pooled with the transaction: nothing allocated per translation
+    tx.casCount = 0;
     tx.ste = null;
     tx.cd = null;
     tx.done = false;
@@ -413,7 +417,8 @@ export class SmmuEngine {
   private countReads(tx: SmmuTxn): void {
     const res = tx.result, st = tx.st!;
     st.walkReads += res.walkReads;
-    st.configReads += res.reads - res.walkReads;
+    st.configReads += res.reads - res.walkReads - tx.casCount;
+    st.descriptorUpdates += tx.casCount;
   }
 
   /** Completions of stalled transactions resolved by RESUME / STALL_TERM since the last call. */
@@ -730,6 +735,7 @@ export class SmmuEngine {
     this.want(tx, w.readPa, w.readAttrs);
     if (!w.writeNeeded) return;
     tx.cas = true;
+    tx.casCount++;
     tx.casOldLo = w.casOldLo; tx.casOldHi = w.casOldHi; tx.casNewLo = w.casNewLo; tx.casNewHi = w.casNewHi;
   }
 

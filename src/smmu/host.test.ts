@@ -129,6 +129,7 @@ describe('SmmuHost: the engine behind a timed protocol', () => {
     hosts.push(b.host);
     b.run();
     expect(b.log).toEqual(a.log);
+    expect(b.host.control.statsSnapshot()).toEqual(a.host.control.statsSnapshot());
     expect(a.log.every((x) => x.status === 'ok')).toBe(true);         // no Access flag or Permission faults
     const desc = (m: SparseMemory, pa: number): number => { const v = new Uint8Array(8); m.read(pa, v, 0, 8); return new DataView(v.buffer).getUint32(0, true); };
     const AF = 1 << 10, BIT7 = 1 << 7;
@@ -145,6 +146,12 @@ describe('SmmuHost: the engine behind a timed protocol', () => {
       }
     }
     expect(dirtyS1).toBeGreaterThan(0);
+    // Each stream's updates are counted apart from its reads: at least one per page it used (its AF).
+    const snap = a.host.control.statsSnapshot() as { streams: Record<number, { descriptorUpdates: number; configReads: number }> };
+    for (let sid = 0; sid < STREAMS; sid++) {
+      const used = new Set(a.log.filter((x) => x.tag === sid).map((x) => Math.floor((x.iova - VA) / 4096))).size;
+      expect(snap.streams[sid]!.descriptorUpdates).toBeGreaterThanOrEqual(used);
+    }
     // Stage 2 of the data pages: S2AP[1] set (dirty) on every page some stream wrote.
     const written = new Set(a.log.filter((x) => x.tag % 2 === 1).map((x) => Math.floor((x.iova - VA) / 4096)));
     for (let p = 0; p < PAGES; p++) {
