@@ -54,7 +54,8 @@ function* vmm(ctx: ScenarioContext<P>, m: Marks): Program {
   const { hyp, slot } = m;
   const { pages, rounds, writesPerPage } = ctx.params;
   const q = ctx.sys.q;
-  const updates = (): number => ctx.sys.stats.snapshot().get('system.cpu0.mmu.walkUpdates') ?? 0;
+  const mmuStats = ctx.sys.pes[0]!.mmu!.stats;                     // vmsa translation: the PE has an MMU
+  const updates = (): number => mmuStats.walkUpdates;
   yield* hyp.hostInit();
   for (let r = 0; r < rounds; r++) {
     const faults0 = hyp.stats.s2Faults, updates0 = updates();

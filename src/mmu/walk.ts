@@ -248,13 +248,13 @@ export class TranslationWalker {
   private vaLo = 0;
   /**
    * The stage-2 leaf that translated the IPA of the stage-1 table being read (the last FOR_TABLE
-   * stage-2 walk): a stage-1 descriptor update needs its write permission (S1PTW otherwise).
+   * stage-2 walk): a stage-1 descriptor update needs its write permission (S1PTW otherwise). Its
+   * IPA needs no copy: until the next stage-2 walk, s2In and s2Purpose still describe that walk.
    */
   private tblS2Pa = 0;
   private tblS2Lo = 0;
   private tblS2Hi = 0;
   private tblS2Lvl = 0;
-  private tblS2Ipa = 0;
   private tblS2Perms = 0;
   /** What to do when the update in flight has gone through (AFTER_*), and what it needs. */
   private after = AFTER_S1_LEAF;
@@ -377,11 +377,9 @@ export class TranslationWalker {
     if (this.phase === PH_UPDATE) {
       // The update's write aborted: a synchronous External abort on the walk at that descriptor.
       this.writeNeeded = false;
-      if (this.readStage === 2) {
-        // On the stage-2 leaf of a stage-1 table's page (its dirty state for a stage-1 update): S1PTW.
-        if (this.after === AFTER_S1_PAGE_DIRTY) { this.s2Purpose = FOR_TABLE; this.s2In = this.tblS2Ipa; }
-        this.s2Fault(FaultType.WalkExternalAbort, this.readLevel, 0);
-      }
+      // A stage-2 descriptor being updated is the last stage-2 walk's leaf, so s2Purpose and s2In
+      // name it: S1PTW for a stage-1 table's page (its AF, or its dirty state for a stage-1 update).
+      if (this.readStage === 2) this.s2Fault(FaultType.WalkExternalAbort, this.readLevel, 0);
       else this.s1Fault(FaultType.WalkExternalAbort, this.readLevel, false);
       return;
     }
@@ -500,9 +498,7 @@ export class TranslationWalker {
         this.update(this.tblS2Pa, 2, this.tblS2Lvl, rg.s2.walkAttrs, this.tblS2Lo, this.tblS2Hi, (this.tblS2Lo | BIT_7) >>> 0, AFTER_S1_PAGE_DIRTY);
         return;
       }
-      this.s2Purpose = FOR_TABLE;
-      this.s2In = this.tblS2Ipa;
-      this.s2Fault(FaultType.Permission, this.tblS2Lvl, 1);
+      this.s2Fault(FaultType.Permission, this.tblS2Lvl, 1);      // the table page's walk: FOR_TABLE, s2In its IPA
       return;
     }
     this.update(pa, 1, this.s1Lvl, attrs, lo, hi, newLo, then);
@@ -629,7 +625,7 @@ export class TranslationWalker {
       // the level of the stage-2 leaf (AArch64.S2CheckPermissions).
       if (a === ATTR_FAULT_S2_PERMISSION) { this.s2PermissionFault(lvl, 0, afSet, descPa, descAttrs, lo, hi); return; }
       this.tblS2Pa = descPa; this.tblS2Lo = newLo; this.tblS2Hi = hi >>> 0; this.tblS2Lvl = lvl;
-      this.tblS2Ipa = this.s2In; this.tblS2Perms = perms;
+      this.tblS2Perms = perms;
       if (newLo !== lo) { this.afterPa = pa; this.afterAttrs = a; this.update(descPa, 2, lvl, descAttrs, lo, hi, newLo, AFTER_S2_TABLE); return; }
       this.setRead(pa, 1, this.s1Lvl, a);
       return;
